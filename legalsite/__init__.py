@@ -1,0 +1,1 @@
+"""The generator of the 1vy legal site: Markdown policy versions in, a static site out."""

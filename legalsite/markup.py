@@ -1,0 +1,197 @@
+"""Markdown to HTML, through one factory, plus the safety check of the result.
+
+Python-Markdown does the parsing; we only choose extensions and give headings
+anchors that survive renumbering ("3. Data Sharing" and "4. Data Sharing" both
+become ``#data-sharing``), so links into a policy keep working across versions.
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+import unicodedata
+import xml.etree.ElementTree as etree
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import markdown
+from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
+
+from .model import Heading
+
+_LEADING_NUMBER = re.compile(r"^\s*(?:(?:section|§)\s*)?(?:\d+|[ivxlc]+|[a-z])(?:\.\d+)*[.)]?\s+", re.IGNORECASE)
+
+
+def heading_slug(text: str, separator: str = "-") -> str:
+    """An anchor from heading text, without its leading number, ASCII only."""
+    text = _LEADING_NUMBER.sub("", text, count=1) or text
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^\w\s-]", "", text).strip().lower()
+    return re.sub(r"[-\s_]+", separator, text) or "section"
+
+
+PLACEHOLDER_PATTERN = r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}"
+
+
+class _SettingProcessor(InlineProcessor):
+    """Replaces ``{{ contact_email }}`` with the setting, or a visible placeholder.
+
+    Facts legal text depends on but the source does not know (an address lost
+    in extraction) live in site.toml; until ops fill them in, readers see a
+    highlighted "to be set" marker rather than an invented value.
+    """
+
+    def __init__(self, pattern: str, md: markdown.Markdown, values: dict[str, str]):
+        super().__init__(pattern, md)
+        self.values = values
+
+    def handleMatch(self, m, data):  # noqa: N802 (Python-Markdown's name)
+        name = m.group(1)
+        if name not in self.values:
+            self.md.unknown_settings.append(m.group(0))
+            return None, None, None
+        value = self.values[name]
+        if not value:
+            el = etree.Element("mark", {"class": "placeholder"})
+            el.text = f"[{name.replace('_', ' ')} to be set in site.toml]"
+        elif name == "contact_email":
+            el = etree.Element("a", {"href": f"mailto:{value}"})
+            el.text = value
+        else:
+            el = etree.Element("span")
+            el.text = value
+        return el, m.start(0), m.end(0)
+
+
+class SettingsExtension(Extension):
+    """``{{ name }}`` in policy text for the values of SETTING_PLACEHOLDERS."""
+
+    def __init__(self, values: dict[str, str]):
+        super().__init__()
+        self.values = values
+
+    def extendMarkdown(self, md):  # noqa: N802
+        md.unknown_settings = []
+        md.setting_names = sorted(self.values)
+        md.inlinePatterns.register(_SettingProcessor(PLACEHOLDER_PATTERN, md, self.values), "site_setting", 175)
+
+    def reset(self):
+        pass
+
+
+def make_markdown(settings: dict[str, str] | None = None) -> markdown.Markdown:
+    """The one Markdown configuration of the site; ``settings`` feeds ``{{ name }}``."""
+    return markdown.Markdown(
+        extensions=["extra", "sane_lists", "toc", SettingsExtension(settings or {})],
+        extension_configs={
+            "toc": {"slugify": heading_slug, "permalink": False},
+        },
+        output_format="html",
+    )
+
+
+@dataclass(frozen=True)
+class Rendered:
+    html: str
+    headings: tuple[Heading, ...]
+    has_h1: bool
+    unknown_settings: tuple[str, ...]
+
+
+def _flatten(tokens: list[dict]) -> list[Heading]:
+    out: list[Heading] = []
+    for token in tokens:
+        out.append(Heading(level=token["level"], id=token["id"], text=htmllib.unescape(token["name"])))
+        out.extend(_flatten(token["children"]))
+    return out
+
+
+def render_markdown(md: markdown.Markdown, text: str) -> Rendered:
+    """Render one body with a (reused) Markdown instance."""
+    md.reset()
+    md.unknown_settings = []
+    html = md.convert(text)
+    headings = _flatten(md.toc_tokens)
+    return Rendered(
+        html=html,
+        headings=tuple(h for h in headings if h.level in (2, 3)),
+        has_h1=any(h.level == 1 for h in headings),
+        unknown_settings=tuple(md.unknown_settings),
+    )
+
+
+# --- safety -------------------------------------------------------------------
+
+FORBIDDEN_TAGS = {
+    "script": "raw <script> is not allowed in a policy: remove it (the site's only script is the analytics tracker, added by the template)",
+    "iframe": "<iframe> is not allowed: link to the page instead",
+    "frame": "<frame> is not allowed: link to the page instead",
+    "object": "<object> is not allowed: link to the document instead",
+    "embed": "<embed> is not allowed: link to the document instead",
+    "applet": "<applet> is not allowed: remove it",
+    "base": "<base> is not allowed: it changes where every link points",
+    "form": "<form> is not allowed: a policy page sends nothing anywhere",
+    "meta": "<meta> is not allowed in content: page metadata comes from the template",
+    "link": "<link> is not allowed in content: styles come from the site's stylesheet",
+    "style": "<style> is not allowed in content: put styles in templates/assets/*.css",
+    "portal": "<portal> is not allowed: link to the page instead",
+}
+MEDIA_TAGS = {"img", "video", "audio", "source", "track", "picture", "input", "image"}
+RESOURCE_ATTRS = {"src", "srcset", "poster", "data", "background", "xlink:href", "action", "formaction", "manifest"}
+BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something unsafe in rendered HTML; ``needle`` locates it in the source."""
+
+    needle: str
+    message: str
+
+
+def _is_remote(url: str) -> bool:
+    url = url.strip()
+    return url.startswith("//") or bool(urlsplit(url).scheme)
+
+
+class _SafetyScanner(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.findings: list[Finding] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in FORBIDDEN_TAGS:
+            self.findings.append(Finding(f"<{tag}", FORBIDDEN_TAGS[tag]))
+        for name, value in attrs:
+            value = value or ""
+            compact = re.sub(r"[\s\x00-\x1f]", "", value).lower()
+            if name.startswith("on"):
+                self.findings.append(Finding(name, f"event handler attribute '{name}' is not allowed: remove it (pages run no inline script)"))
+            elif name == "style":
+                self.findings.append(Finding("style=", "inline style attributes are blocked by the Content-Security-Policy: use a class and templates/assets/*.css"))
+            elif name == "ping":
+                self.findings.append(Finding("ping", "<a ping> would report clicks to another server: remove the ping attribute"))
+            elif compact.startswith(BAD_SCHEMES) and name in RESOURCE_ATTRS | {"href"}:
+                scheme = compact.split(":", 1)[0]
+                self.findings.append(Finding(f"{scheme}:", f"'{scheme}:' URLs are not allowed in {name}=: link to a real page instead"))
+            elif (name in RESOURCE_ATTRS or (tag in MEDIA_TAGS and name == "href")) and (tag in MEDIA_TAGS or name != "src") and any(_is_remote(u.split()[0]) for u in value.split(",") if u.strip()):
+                self.findings.append(Finding(value.strip().split()[0].split(",")[0], f"{tag} loads '{value.strip()}' from another site: copy the file into the site or link to it instead"))
+
+
+def scan_html(html: str) -> list[Finding]:
+    """Everything in rendered content that would run code or load from elsewhere."""
+    scanner = _SafetyScanner()
+    scanner.feed(html)
+    scanner.close()
+    return scanner.findings
+
+
+def locate(lines: list[str], needle: str) -> int:
+    """1-based index of the first source line containing ``needle`` (case-insensitive), else 1."""
+    lowered = needle.lower()
+    for number, line in enumerate(lines, start=1):
+        if lowered in line.lower():
+            return number
+    return 1

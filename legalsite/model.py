@@ -1,0 +1,118 @@
+"""The data model: what the loader produces and the renderer consumes.
+
+Everything is a frozen dataclass so that a loaded site can be shared between
+stages (and, later, processes) without anyone mutating it behind another's back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+@dataclass(frozen=True, order=True)
+class ContentError:
+    """One problem in one file, reported as ``path:line: message``."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class ContentErrors(Exception):
+    """Raised when loading finds errors; carries all of them, sorted."""
+
+    def __init__(self, errors: list[ContentError]):
+        self.errors = sorted(set(errors))
+        super().__init__("\n".join(str(e) for e in self.errors))
+
+
+class Status(str, Enum):
+    """Where a version stands on the build's day."""
+
+    UPCOMING = "upcoming"
+    IN_FORCE = "in force"
+    SUPERSEDED = "superseded"
+
+
+@dataclass(frozen=True)
+class Heading:
+    """A heading of a version's body, for the table of contents."""
+
+    level: int
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Version:
+    """One Markdown file: one version of one policy."""
+
+    policy: str
+    effective: dt.date
+    title: str
+    summary: str
+    draft: bool
+    month_only: bool  # the source gives only a month (see README: "Dates")
+    retitled: bool
+    source_path: str  # relative to the project root, for messages
+    source_sha256: str
+    body_html: str
+    headings: tuple[Heading, ...]
+
+    @property
+    def slug(self) -> str:
+        return self.effective.isoformat()
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A policy and its versions, oldest first."""
+
+    slug: str
+    versions: tuple[Version, ...]
+
+    @property
+    def title(self) -> str:
+        return self.versions[-1].title
+
+
+@dataclass(frozen=True)
+class Analytics:
+    """Where the self-hosted Umami lives; empty origin means analytics is off."""
+
+    origin: str = ""
+    website_id: str = ""
+    script_path: str = "/script.js"
+    domains: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.origin)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Site settings from ``site.toml``, with built-in defaults."""
+
+    name: str = "1vy"
+    base_url: str = "https://legal.1vy.example"
+    language: str = "en"
+    contact_email: str = ""
+    notice_days: int = 30
+    analytics: Analytics = field(default_factory=Analytics)
+    source_path: str = "site.toml"
+
+
+@dataclass(frozen=True)
+class Site:
+    """Everything a build needs: settings, policies and the day it is built for."""
+
+    settings: Settings
+    policies: tuple[Policy, ...]
+    today: dt.date
+    drafts: bool = False

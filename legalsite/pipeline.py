@@ -1,0 +1,106 @@
+"""The build as named stages: settings, content, theme, render, write.
+
+Each stage is a plain function; :func:`build` runs them in order and is what
+the command line, the tests and the preview server call. Only the last stage
+(``output.write_site``) touches the disk for writing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import timeline
+from .content import load_policies, read_sources
+from .model import ContentError, ContentErrors, Site
+from .output import check_output_dir, write_site
+from .render import Theme, load_theme, render_site
+from .settings import load_settings
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where things are. Paths in messages are shown relative to ``root``."""
+
+    root: Path
+    content: Path
+    templates: Path
+    settings: Path
+
+    @classmethod
+    def at(cls, root: Path, content: Path | None = None, templates: Path | None = None,
+           settings: Path | None = None) -> "Project":
+        root = root.absolute()
+        return cls(
+            root=root,
+            content=(content or root / "content").absolute(),
+            templates=(templates or root / "templates").absolute(),
+            settings=(settings or root / "site.toml").absolute(),
+        )
+
+    def display(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+def placeholders(site_settings) -> dict[str, str]:
+    """The settings policy text may name as ``{{ name }}``."""
+    return {"contact_email": site_settings.contact_email}
+
+
+def load_site(project: Project, today: dt.date, drafts: bool) -> Site:
+    """Stages 1 and 2: settings and content, validated; raises ContentErrors."""
+    if not project.content.is_dir():
+        raise ContentErrors([ContentError(project.display(project.content), 1,
+                                          "content folder not found: create it, or pass --content PATH")])
+    settings = load_settings(project.settings, project.display(project.settings))
+    sources = read_sources(project.content, project.root)
+    policies = load_policies(sources, project.display(project.content), drafts, placeholders(settings))
+    return Site(settings=settings, policies=policies, today=today, drafts=drafts)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    site: Site
+    files: dict[str, bytes]
+    seconds: float
+
+    @property
+    def pages(self) -> int:
+        return sum(1 for path in self.files if path.endswith(".html"))
+
+    def summary(self, out_dir: Path | None) -> str:
+        versions = sum(len(p.versions) for p in self.site.policies)
+        where = f" -> {out_dir}" if out_dir else " (nothing written)"
+        return (f"{len(self.site.policies)} policies, {versions} versions, {self.pages} pages, "
+                f"{len(self.files)} files in {self.seconds:.2f} s{where}")
+
+
+def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None) -> BuildResult:
+    """Stages 1-4: everything up to, not including, writing."""
+    started = time.perf_counter()
+    site = load_site(project, today, drafts)
+    files = render_site(site, theme or load_theme(project.templates))
+    return BuildResult(site=site, files=files, seconds=time.perf_counter() - started)
+
+
+def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts: bool = False) -> BuildResult:
+    """The whole build; on any error nothing is written and ``out_dir`` is untouched."""
+    check_output_dir(out_dir, [project.root, project.content, project.templates])
+    result = render(project, timeline.build_day(today), drafts)
+    write_site(result.files, out_dir)
+    return result
+
+
+def warnings(site: Site) -> list[str]:
+    """Things that are allowed but that someone should fix before publishing."""
+    out = []
+    if not site.settings.contact_email:
+        out.append(f"{site.settings.source_path}: contact_email is not set: pages show a highlighted placeholder where the address belongs")
+    if site.settings.base_url.endswith(".example") or ".example/" in site.settings.base_url:
+        out.append(f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: set the real address before publishing")
+    return out

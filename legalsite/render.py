@@ -1,0 +1,184 @@
+"""Render a loaded site to an in-memory map of output path -> bytes.
+
+Nothing here touches the disk except reading templates (through Jinja's
+loader) in :func:`load_theme`. The result is deterministic: the same site and
+theme always give the same bytes, because nothing depends on the clock (the
+build day is part of the Site), on dict order of the file system, or on
+the environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+
+from . import timeline
+from .model import Policy, Site, Status, Version
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Templates plus static assets; the stylesheet is one content-hashed file."""
+
+    env: jinja2.Environment
+    stylesheet: str  # output path, e.g. assets/site.0123456789.css
+    assets: tuple[tuple[str, bytes], ...]
+    fingerprint: str  # hash of every template and asset, for caches
+
+
+def load_theme(templates_dir: Path) -> Theme:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["human_date"] = timeline.human_date
+    env.filters["machine_date"] = timeline.machine_date
+    assets_dir = templates_dir / "assets"
+    css = b"".join(p.read_bytes().rstrip(b"\n") + b"\n" for p in sorted(assets_dir.glob("*.css")))
+    stylesheet = f"assets/site.{hashlib.sha256(css).hexdigest()[:12]}.css"
+    assets = [(stylesheet, css)]
+    for path in sorted(assets_dir.iterdir()):
+        if path.is_file() and path.suffix != ".css":
+            assets.append((f"assets/{path.name}", path.read_bytes()))
+    digest = hashlib.sha256()
+    for path in sorted(templates_dir.rglob("*")):
+        if path.is_file():
+            digest.update(path.relative_to(templates_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return Theme(env=env, stylesheet=stylesheet, assets=tuple(assets), fingerprint=digest.hexdigest())
+
+
+def content_security_policy(site: Site) -> str:
+    """Only the site itself and, when configured, the analytics origin."""
+    origin = site.settings.analytics.origin
+    scripts = f"'self' {origin}" if origin else "'none'"
+    connect = origin if origin else "'none'"
+    return (
+        "default-src 'none'; style-src 'self'; img-src 'self'; "
+        f"script-src {scripts}; connect-src {connect}; "
+        "base-uri 'none'; form-action 'none'"
+    )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A version as the templates see it: with its status and URLs."""
+
+    version: Version
+    status: Status
+    url: str  # site path of the permanent page, e.g. privacy/2026-04-01/
+    changes_url: str  # site path of the redline, "" for the first version
+
+    @property
+    def policy(self) -> str:
+        return self.version.policy
+
+
+class _Renderer:
+    """Holds what every page needs so the page functions stay short."""
+
+    def __init__(self, site: Site, theme: Theme):
+        self.site = site
+        self.theme = theme
+        self.csp = content_security_policy(site)
+        self.base_path = urlsplit(site.settings.base_url).path.rstrip("/") + "/"
+        self.entries: dict[str, tuple[Entry, ...]] = {p.slug: self._entries(p) for p in site.policies}
+
+    def _entries(self, policy: Policy) -> tuple[Entry, ...]:
+        out = []
+        for index, version in enumerate(policy.versions):
+            url = f"{policy.slug}/{version.slug}/"
+            out.append(Entry(
+                version=version,
+                status=timeline.status(policy, version, self.site.today),
+                url=url,
+                changes_url=f"{url}changes/" if index else "",
+            ))
+        return tuple(out)
+
+    def absolute(self, path: str) -> str:
+        return self.site.settings.base_url + "/" + path
+
+    def page(self, template: str, path: str, **context) -> bytes:
+        """Render ``template`` for the page at site path ``path`` (``""`` = home)."""
+        depth = path.count("/")
+        root = self.base_path if path.endswith(".html") else ("../" * depth or "./")
+        html = self.theme.env.get_template(template).render(
+            site=self.site,
+            settings=self.site.settings,
+            root=root,
+            path=path,
+            stylesheet=self.theme.stylesheet,
+            csp=self.csp,
+            policies=self.site.policies,
+            entries=self.entries,
+            **context,
+        )
+        return html.encode("utf-8")
+
+    def policy_pages(self, policy: Policy) -> dict[str, bytes]:
+        out: dict[str, bytes] = {}
+        entries = self.entries[policy.slug]
+        canonical = timeline.canonical_version(policy, self.site.today)
+        coming = [e for e in entries if e.status is Status.UPCOMING]
+        current = next((e for e in entries if e.status is Status.IN_FORCE), None)
+        for entry in entries:
+            out[entry.url + "index.html"] = self.page(
+                "version.html", entry.url, policy=policy, entry=entry, current=current, coming=coming,
+                canonical_url=self.absolute(f"{policy.slug}/") if entry.version is canonical else self.absolute(entry.url),
+                noindex=entry.status is Status.SUPERSEDED or entry.version.draft,
+            )
+        entry = next(e for e in entries if e.version is canonical)
+        out[f"{policy.slug}/index.html"] = self.page(
+            "version.html", f"{policy.slug}/", policy=policy, entry=entry, current=current, coming=coming,
+            canonical_url=self.absolute(f"{policy.slug}/"), noindex=entry.version.draft,
+        )
+        out[f"{policy.slug}/history/index.html"] = self.page(
+            "history.html", f"{policy.slug}/history/", policy=policy, current=current,
+            canonical_url=self.absolute(f"{policy.slug}/history/"), noindex=False,
+        )
+        return out
+
+    def site_pages(self) -> dict[str, bytes]:
+        everything = sorted(
+            (e for entries in self.entries.values() for e in entries),
+            key=lambda e: (e.version.effective, e.policy),
+            reverse=True,
+        )
+        return {
+            "index.html": self.page("index.html", "", canonical_url=self.absolute(""), noindex=False),
+            "changelog/index.html": self.page("changelog.html", "changelog/", changes=everything,
+                                              canonical_url=self.absolute("changelog/"), noindex=False),
+            "404.html": self.page("404.html", "404.html", canonical_url="", noindex=True),
+            "sitemap.xml": self.page("sitemap.xml", "sitemap.xml", urls=self.sitemap_urls()),
+            "robots.txt": self.page("robots.txt", "robots.txt", sitemap=self.absolute("sitemap.xml")),
+        }
+
+    def sitemap_urls(self) -> list[tuple[str, str]]:
+        """Indexable pages with their last change: not superseded, not drafts."""
+        urls = [("", ""), ("changelog/", "")]
+        for policy in self.site.policies:
+            canonical = timeline.canonical_version(policy, self.site.today)
+            urls.append((f"{policy.slug}/", canonical.effective.isoformat()))
+            urls.append((f"{policy.slug}/history/", policy.versions[-1].effective.isoformat()))
+            for entry in self.entries[policy.slug]:
+                if entry.status is Status.UPCOMING and not entry.version.draft:
+                    urls.append((entry.url, entry.version.effective.isoformat()))
+        return [(self.absolute(path), lastmod) for path, lastmod in urls]
+
+
+def render_site(site: Site, theme: Theme) -> dict[str, bytes]:
+    """Every output file of the site, keyed by its path under the output directory."""
+    renderer = _Renderer(site, theme)
+    out: dict[str, bytes] = dict(theme.assets)
+    for policy in site.policies:
+        out.update(renderer.policy_pages(policy))
+    out.update(renderer.site_pages())
+    return dict(sorted(out.items()))

@@ -1,0 +1,69 @@
+"""Which version is in force on a given day, and how dates are written.
+
+PRODUCT.md: the version in force is the latest whose ``effective`` is on or
+before the day; a later one is upcoming; earlier ones are superseded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from .model import Policy, Status, Version
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July",
+          "August", "September", "October", "November", "December")
+
+
+def build_day(as_of: dt.date | None = None) -> dt.date:
+    """The build's "today": --as-of, else SOURCE_DATE_EPOCH (UTC), else the UTC date."""
+    if as_of is not None:
+        return as_of
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
+    return dt.datetime.now(tz=dt.timezone.utc).date()
+
+
+def in_force(policy: Policy, today: dt.date) -> Version | None:
+    current = None
+    for version in policy.versions:
+        if version.effective <= today:
+            current = version
+    return current
+
+
+def upcoming(policy: Policy, today: dt.date) -> tuple[Version, ...]:
+    return tuple(v for v in policy.versions if v.effective > today)
+
+
+def status(policy: Policy, version: Version, today: dt.date) -> Status:
+    if version.effective > today:
+        return Status.UPCOMING
+    return Status.IN_FORCE if version is in_force(policy, today) else Status.SUPERSEDED
+
+
+def canonical_version(policy: Policy, today: dt.date) -> Version:
+    """What ``/<policy>/`` shows: the version in force, else the first upcoming one."""
+    return in_force(policy, today) or policy.versions[0]
+
+
+def previous(policy: Policy, version: Version) -> Version | None:
+    index = policy.versions.index(version)
+    return policy.versions[index - 1] if index else None
+
+
+def human_date(version_or_date: Version | dt.date) -> str:
+    """'1 April 2026', or 'April 2026' for a version whose source gives only a month."""
+    if isinstance(version_or_date, Version):
+        day = version_or_date.effective
+        if version_or_date.month_only:
+            return f"{MONTHS[day.month - 1]} {day.year}"
+    else:
+        day = version_or_date
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def machine_date(version: Version) -> str:
+    """The ``datetime`` attribute: a valid HTML date or month string."""
+    return version.effective.strftime("%Y-%m") if version.month_only else version.effective.isoformat()
