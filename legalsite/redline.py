@@ -1,0 +1,176 @@
+"""Redline engine: compare two rendered policy bodies section by section.
+
+``redline(old_html, new_html)`` aligns sections by heading (leading numbering ignored, so a
+renumbered section stays one section; a renamed one is paired by its content; a moved one is
+shown once, as moved), aligns blocks inside each section (paragraphs, headings, list items,
+table rows, ...) and marks word-level changes with ``<ins>``/``<del>`` carrying visually-hidden
+"inserted: "/"deleted: " text for screen readers. Unchanged sections collapse into
+``<details>``. Output: an escaped, balanced HTML fragment plus a plain-text rendering.
+Pure and deterministic: same input, same bytes.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .redline_diff import align_blocks, align_sections
+from .redline_parse import HEADINGS, Tokenizer, parse_tree, section_level, split_sections
+from .redline_render import Ids, Out, esc, render_blocks
+
+__all__ = ["Redline", "RedlineStats", "redline"]
+
+PREAMBLE_TITLE = "Text before the first heading"
+TEXT_MARKER = {"added": "+", "removed": "-", "moved": ">", "changed": "~", "unchanged": "="}
+
+
+@dataclass(frozen=True)
+class RedlineStats:
+    sections_changed: int
+    sections_added: int
+    sections_removed: int
+    sections_moved: int
+    words_inserted: int
+    words_deleted: int
+
+
+@dataclass(frozen=True)
+class Redline:
+    html: str   # HTML fragment (no <html>/<body>), escaped and balanced: safe for Jinja's |safe
+    text: str   # plain-text summary with [-deleted-]{+inserted+} markers
+    stats: RedlineStats
+
+
+def _parse(html, prefix):
+    tk = Tokenizer(prefix)
+    return tk.blocks(parse_tree(html).children)
+
+
+def _label_html(label):
+    return (f'<span class="rl-label"><span class="visually-hidden">(</span>{esc(label)}'
+            f'<span class="visually-hidden">)</span></span>')
+
+
+def _capture(out, fn):
+    """Run fn() and return (html, text) it produced, removing them from the main buffers."""
+    hm, tm = len(out.h), len(out.t)
+    fn()
+    h, t = "".join(out.h[hm:]), "".join(out.t[tm:])
+    del out.h[hm:], out.t[tm:]
+    return h, t
+
+
+def _heading(out, old, new, status, count):
+    """(html, text) of a section title: word diff of the headings, or the preamble title."""
+    block = new if new is not None else old
+    if block is None:
+        return esc(PREAMBLE_TITLE), PREAMBLE_TITLE
+    if status in ("ins", "del"):
+        return _capture(out, lambda: out.marked(status, block.toks, count))
+    if old.key == new.key:
+        return _capture(out, lambda: out.same(new.toks))
+    return _capture(out, lambda: out.diff(old.toks, new.toks, count))
+
+
+def redline(old_html: str, new_html: str) -> Redline:
+    old_blocks, new_blocks = _parse(old_html, "o"), _parse(new_html, "n")
+    level = section_level(old_blocks, new_blocks)
+    olds, news = split_sections(old_blocks, level), split_sections(new_blocks, level)
+    pairs, stable = align_sections(olds, news)
+    stable_old = {i for i, _j in stable}
+
+    # ids: every heading of the new version keeps its anchor, prefixed "r-"; unique
+    ids, idmap = Ids(), {}
+    for b in new_blocks:
+        if b.kind in HEADINGS and b.hid and b.hid not in idmap:
+            idmap[b.hid] = ids.make(b.hid)
+    out = Out(idmap)
+
+    # output order: the new version's sections, each removed one after its old predecessor
+    after = defaultdict(list)
+    for s in olds:
+        if s.index not in pairs:
+            prev = [i for i in stable_old if i < s.index]
+            after[pairs[max(prev)] if prev else -1].append(s)
+    rev = {j: i for i, j in pairs.items()}
+    order = [(s, None) for s in after[-1]]
+    for s in news:
+        order.append((olds[rev[s.index]] if s.index in rev else None, s))
+        order.extend((o, None) for o in after[s.index])
+
+    first_old_heading = 0 if olds and olds[0].heading is not None else 1
+    counts = dict(changed=0, added=0, removed=0, moved=0)
+    html, text = ['<div class="redline">\n'], []
+    for old, new in order:
+        if new is None or old is None:
+            kind = "removed" if new is None else "added"
+            status = "del" if new is None else "ins"
+            sec = old or new
+            items = [(status, b, None) if status == "del" else (status, None, b) for b in sec.blocks]
+            labels, collapsed, renumbered_only = [kind], False, False
+            counts[kind] += 1
+            hsrc = sec.heading
+            h_html, h_text = _heading(out, hsrc if status == "del" else None,
+                                      hsrc if status == "ins" else None, status, True) \
+                if hsrc is not None else _heading(out, None, None, status, True)
+            if sec.heading is None:
+                sid = "preamble"
+            elif new is not None:
+                sid = new.heading.hid or "section"
+            else:
+                sid = "removed-" + (old.heading.hid or "section")
+        else:
+            items = align_blocks(old.blocks, new.blocks)
+            body_changed = any(st != "eq" for st, _o, _n in items)
+            oh, nh = old.heading, new.heading
+            head_changed = oh is not None and oh.key != nh.key
+            renamed = head_changed and old.key != new.key
+            renumbered_only = head_changed and not renamed
+            moved = old.index not in stable_old
+            labels = []
+            if body_changed:
+                labels.append("changed")
+            if renamed:
+                labels.append("renamed")
+            elif renumbered_only:
+                labels.append("renumbered")
+            if moved:
+                labels.append(f"moved from position {old.index + first_old_heading}")
+                counts["moved"] += 1
+            kind = "moved" if moved else "changed" if body_changed or renamed else "unchanged"
+            if body_changed or renamed:
+                counts["changed"] += 1
+            labels = labels or ["unchanged"]
+            collapsed = not body_changed
+            h_html, h_text = _heading(out, oh, nh, "chg", not renumbered_only)
+            sid = "preamble" if nh is None else (nh.hid or "section")
+        if new is not None and new.heading is not None and new.heading.hid in idmap:
+            sec_id = idmap[new.heading.hid]
+        else:
+            sec_id = ids.make(sid)
+        label = ", ".join(labels)
+        classes = "rl-section rl-" + kind + "".join(
+            f" rl-{w}" for w in ("changed", "renamed", "renumbered") if w in labels and w != kind)
+        body_h, body_t = _capture(out, lambda: render_blocks(
+            out, items, idmap, text_all=kind in ("added", "removed")))
+        text.append(f"{TEXT_MARKER[kind]} {h_text} ({label})\n")
+        if not collapsed:
+            text.append(body_t)
+        block = (new or old).heading
+        if collapsed:
+            html.append(f'<details class="{classes}" id="{sec_id}">\n<summary><span class="rl-title">'
+                        f'{h_html}</span> {_label_html(label)}</summary>\n'
+                        f'<div class="rl-body">\n{body_h}</div>\n</details>\n')
+        elif block is None:
+            html.append(f'<div class="{classes}" id="{sec_id}">\n<p class="rl-heading">{h_html} '
+                        f'{_label_html(label)}</p>\n{body_h}</div>\n')
+        else:
+            tag = block.kind
+            html.append(f'<section class="{classes}" id="{sec_id}">\n<{tag} class="rl-heading">{h_html} '
+                        f'{_label_html(label)}</{tag}>\n{body_h}</section>\n')
+    html.append("</div>\n")
+    stats = RedlineStats(counts["changed"], counts["added"], counts["removed"], counts["moved"],
+                         out.ins, out.dels)
+    summary = (f"{stats.sections_changed} changed, {stats.sections_added} added, "
+               f"{stats.sections_removed} removed, {stats.sections_moved} moved sections; "
+               f"{stats.words_inserted} words inserted, {stats.words_deleted} deleted\n\n")
+    return Redline("".join(html), summary + "".join(text), stats)

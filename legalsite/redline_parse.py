@@ -1,0 +1,291 @@
+"""HTML -> comparable blocks for the redline engine (stdlib html.parser only).
+
+A rendered policy body is parsed into a small tree, then flattened into *leaf blocks*
+(paragraphs, headings, list-item text, table rows, code blocks, ...). Each leaf keeps the
+chain of block containers it sits in (``ul > li > ul > li``) so the renderer can rebuild
+balanced HTML, and its inline content as word tokens that remember their inline markup.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from html.parser import HTMLParser
+
+VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+DROP = frozenset("script style template iframe object noscript head title".split())
+INLINE = frozenset(
+    "a abbr b bdi bdo cite code data del dfn em i ins kbd mark q s samp small span strong "
+    "sub sup time u var br img wbr label".split()
+)
+LEAF = frozenset("p h1 h2 h3 h4 h5 h6 pre tr hr dt caption".split())
+HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
+# attributes worth keeping in the redline; everything else (ids, classes, styles) is dropped
+KEEP_ATTRS = {
+    "a": ("href", "title"), "abbr": ("title",), "ol": ("start", "type", "reversed"),
+    "td": ("colspan", "rowspan"), "th": ("colspan", "rowspan", "scope"),
+    "img": ("src", "alt", "width", "height"), "time": ("datetime",), "data": ("value",),
+    "q": ("cite",), "bdo": ("dir",),
+}
+SAFE_URL = re.compile(r"^(?:https?:|mailto:|tel:|[^:]*$)", re.I)
+WS = " \t\n\r\f"
+TOKEN_RE = re.compile(r"[ \t\n\r\f]+|\w+(?:['\u2019.\-]\w+)*|[^\w \t\n\r\f]")
+WORD_RE = re.compile(r"\w")
+
+
+class Node:
+    __slots__ = ("tag", "attrs", "children")
+
+    def __init__(self, tag, attrs):
+        self.tag, self.attrs, self.children = tag, attrs, []
+
+
+class _TreeBuilder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.root = Node("#root", {})
+        self.stack = [self.root]
+        self.skip = 0  # depth inside dropped elements
+
+    def handle_starttag(self, tag, attrs):
+        if self.skip or tag in DROP:
+            if tag not in VOID:
+                self.skip += 1
+            return
+        attrs = {k: (v or "") for k, v in attrs}
+        if tag == "a" and "footnote-backref" in attrs.get("class", "").split():
+            self.skip += 1  # the "jump back" arrow is noise in a redline
+            return
+        node = Node(tag, attrs)
+        if tag == "p" and self.stack[-1].tag == "p":
+            self.stack.pop()
+        self.stack[-1].children.append(node)
+        if tag not in VOID:
+            self.stack.append(node)
+
+    def handle_startendtag(self, tag, attrs):
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag):
+        if self.skip:
+            self.skip -= 1
+            return
+        for k in range(len(self.stack) - 1, 0, -1):
+            if self.stack[k].tag == tag:
+                del self.stack[k:]
+                return
+
+    def handle_data(self, data):
+        if not self.skip:
+            self.stack[-1].children.append(data)
+
+
+def parse_tree(html: str) -> Node:
+    builder = _TreeBuilder()
+    builder.feed(html or "")
+    builder.close()
+    return builder.root
+
+
+def keep_attrs(tag, attrs):
+    out = []
+    for name in KEEP_ATTRS.get(tag, ()):
+        if name in attrs:
+            value = attrs[name]
+            if name in ("href", "src", "cite") and not SAFE_URL.match(value.strip()):
+                continue
+            out.append((name, value))
+    return tuple(out)
+
+
+class Inl:
+    """An inline element instance (em, a, code...) that tokens sit inside."""
+    __slots__ = ("tag", "attrs", "uid", "key")
+
+    def __init__(self, tag, attrs, uid):
+        self.tag, self.attrs, self.uid = tag, attrs, uid
+        self.key = (tag, attrs)
+
+
+class Tok:
+    """One word or punctuation mark, with the whitespace before it and its inline context."""
+    __slots__ = ("ws", "text", "style", "void", "key")
+
+    def __init__(self, ws, text, style, void=None):
+        self.ws, self.text, self.style, self.void = ws, text, style, void
+        self.key = (text, tuple(el.key for el in style), void)
+
+    @property
+    def is_word(self):
+        return bool(WORD_RE.search(self.text))
+
+
+class Cont:
+    """A block container instance (ul, li, table, tbody, blockquote...)."""
+    __slots__ = ("tag", "attrs", "uid")
+
+    def __init__(self, tag, attrs, uid):
+        self.tag, self.attrs, self.uid = tag, attrs, uid
+
+
+class Block:
+    """A leaf block: kind is a tag name or '' for an anonymous inline run in a container."""
+    __slots__ = ("kind", "chain", "toks", "cells", "hid", "key", "sig", "_bag")
+
+    def __init__(self, kind, chain, toks=(), cells=None, hid=""):
+        self.kind, self.chain, self.toks, self.cells, self.hid = kind, chain, list(toks), cells, hid
+        self.sig = tuple(c.tag for c in chain) + (kind,)
+        if cells is not None:
+            body = tuple((tag, tuple(t.key for t in toks)) for tag, _a, toks in cells)
+        else:
+            body = tuple(t.key for t in self.toks)
+        self.key = (self.sig, body)
+        self._bag = None
+
+    def all_toks(self):
+        if self.cells is None:
+            return self.toks
+        return [t for _tag, _a, toks in self.cells for t in toks]
+
+    def plain(self):
+        return "".join(t.ws + t.text for t in self.all_toks()).strip()
+
+    def bag(self):
+        if self._bag is None:
+            self._bag = Counter(t.text.lower() for t in self.all_toks() if t.is_word)
+        return self._bag
+
+
+class Tokenizer:
+    def __init__(self, prefix):
+        self._ids = itertools.count(1)
+        self.prefix = prefix
+
+    def uid(self):
+        return f"{self.prefix}{next(self._ids)}"
+
+    def tokens(self, nodes, pre=False):
+        out, pending = [], [""]
+
+        def text(s, style):
+            for m in TOKEN_RE.finditer(s):
+                piece = m.group()
+                if piece[0] in WS:
+                    pending[0] = pending[0] + piece if pre else " "
+                else:
+                    out.append(Tok(pending[0] if out else ("" if not pre else pending[0]), piece, style))
+                    pending[0] = ""
+
+        def walk(items, style):
+            for item in items:
+                if isinstance(item, str):
+                    text(item, style)
+                elif item.tag in ("br", "img", "wbr"):
+                    attrs = keep_attrs(item.tag, item.attrs)
+                    out.append(Tok(pending[0] if out else "", "", style, (item.tag, attrs)))
+                    pending[0] = ""
+                elif item.tag in LEAF or item.tag not in INLINE:
+                    pending[0] = pending[0] or " "  # stray block inside inline: flatten
+                    walk(item.children, style)
+                    pending[0] = pending[0] or " "
+                else:
+                    el = Inl(item.tag, keep_attrs(item.tag, item.attrs), self.uid())
+                    walk(item.children, style + (el,))
+
+        walk(nodes, ())
+        return out
+
+    def blocks(self, children, chain=(), out=None):
+        out = [] if out is None else out
+        run = []
+
+        def flush():
+            if run:
+                toks = self.tokens(run)
+                if toks:
+                    out.append(Block("", chain, toks))
+                run.clear()
+
+        for ch in children:
+            if isinstance(ch, str) or ch.tag in INLINE:
+                run.append(ch)
+                continue
+            flush()
+            if ch.tag == "tr":
+                cells = [(c.tag, keep_attrs(c.tag, c.attrs), self.tokens(c.children))
+                         for c in ch.children if not isinstance(c, str) and c.tag in ("td", "th")]
+                out.append(Block("tr", chain, cells=cells))
+            elif ch.tag in LEAF:
+                toks = self.tokens(ch.children, pre=ch.tag == "pre")
+                out.append(Block(ch.tag, chain, toks, hid=ch.attrs.get("id", "")))
+            else:
+                self.blocks(ch.children, chain + (Cont(ch.tag, keep_attrs(ch.tag, ch.attrs), self.uid()),), out)
+        flush()
+        return out
+
+
+NUMBERING_RE = re.compile(
+    r"^\s*(?:(?:section|article|part|chapter|clause|§)\s*)?"
+    r"(?:\d+(?:\.\d+)*\.?|[ivxlcdm]+[.)]|[a-z][.)]|\(\w{1,4}\))\s+", re.I)
+
+
+def heading_key(text: str) -> str:
+    """Heading text with leading numbering stripped, normalised for alignment."""
+    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    text = NUMBERING_RE.sub("", text, count=1)
+    return " ".join(text.lower().split())
+
+
+class Section:
+    __slots__ = ("heading", "blocks", "index", "key", "_bag", "size")
+
+    def __init__(self, heading, blocks, index):
+        self.heading, self.blocks, self.index = heading, blocks, index
+        self.key = heading_key(heading.plain()) if heading is not None else None
+        self._bag = None
+        self.size = sum(len(b.all_toks()) for b in blocks) + 1
+
+    def bag(self):
+        if self._bag is None:
+            bag = Counter()
+            for b in self.blocks:
+                bag.update(b.bag())
+            if self.heading is not None:
+                bag.update(self.key.split())
+            self._bag = bag
+        return self._bag
+
+
+def section_level(*block_lists) -> str | None:
+    """The heading tag that splits sections: the highest level that repeats (else the highest)."""
+    counts = Counter(b.kind for blocks in block_lists for b in blocks if not b.chain and b.kind in HEADINGS)
+    if not counts:
+        return None
+    repeating = [k for k, n in counts.items() if n > 1]
+    return min(repeating or counts)
+
+
+def split_sections(blocks, level):
+    sections, current, heading = [], [], None
+    for b in blocks:
+        if level and b.kind == level and not b.chain:
+            if heading is not None or current:
+                sections.append(Section(heading, current, len(sections)))
+            heading, current = b, []
+        else:
+            current.append(b)
+    if heading is not None or current:
+        sections.append(Section(heading, current, len(sections)))
+    return sections
+
+
+def dice(a: Counter, b: Counter) -> float:
+    total = sum(a.values()) + sum(b.values())
+    if not total:
+        return 1.0
+    if len(a) > len(b):
+        a, b = b, a
+    common = sum(min(n, b[w]) for w, n in a.items() if w in b)
+    return 2.0 * common / total
