@@ -97,7 +97,7 @@ def redline(old_html: str, new_html: str) -> Redline:
         order.append((olds[rev[s.index]] if s.index in rev else None, s))
         order.extend((o, None) for o in after[s.index])
 
-    first_old_heading = 0 if olds and olds[0].heading is not None else 1
+    first_old_heading = 1 if olds and olds[0].heading is not None else 0
     counts = dict(changed=0, added=0, removed=0, moved=0)
     html, text = ['<div class="redline">\n'], []
     for old, new in order:
