@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "new":
             project = Project.at(Path.cwd(), content=args.content)
             effective = args.effective or timeline.build_day() + dt.timedelta(days=1)
-            path = new_version(project.content, args.policy, effective)
+            path = new_version(project.content, args.policy, effective, project.display)
             print(project.display(path))
     except ContentErrors as errors:
         return _report(errors)

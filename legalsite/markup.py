@@ -164,6 +164,7 @@ class _SafetyScanner(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in FORBIDDEN_TAGS:
             self.findings.append(Finding(f"<{tag}", FORBIDDEN_TAGS[tag]))
+            return
         for name, value in attrs:
             value = value or ""
             compact = re.sub(r"[\s\x00-\x1f]", "", value).lower()

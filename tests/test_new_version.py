@@ -1,0 +1,57 @@
+"""``build.py new``: the next version starts as a draft copy of the newest one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from legalsite.timeline import build_day
+
+CURRENT = """\
+---
+title: Privacy Policy
+effective: 2026-01-01
+summary: Old summary.
+---
+
+## 1. Section
+
+Text with {{ contact_email }}.
+"""
+
+
+def test_copies_the_newest_version_as_a_draft(project, cli, tmp_path):
+    project({"content/privacy/2025-06-01.md": CURRENT.replace("2026-01-01", "2025-06-01").replace("Text", "Older"),
+             "content/privacy/2026-01-01.md": CURRENT})
+    code, out, err = cli("new", "privacy", "--effective", "2026-07-01")
+    assert (code, out, err) == (0, "content/privacy/2026-07-01.md\n", "")
+    assert (tmp_path / "content/privacy/2026-07-01.md").read_text() == (
+        "---\ntitle: Privacy Policy\neffective: 2026-07-01\nsummary: ''\ndraft: true\n---\n\n"
+        "## 1. Section\n\nText with {{ contact_email }}.\n")
+    # The draft is valid content; the preview (--drafts) shows it.
+    assert cli("check", "--drafts")[0] == 0
+
+
+def test_default_date_is_tomorrow(project, cli, tmp_path):
+    project({"content/privacy/2026-01-01.md": CURRENT})
+    tomorrow = (build_day() + dt.timedelta(days=1)).isoformat()
+    code, out, _ = cli("new", "privacy")
+    assert (code, out) == (0, f"content/privacy/{tomorrow}.md\n")
+
+
+def test_new_policy_starts_from_a_template(project, cli, tmp_path):
+    project({"content/privacy/2026-01-01.md": CURRENT})
+    code, out, _ = cli("new", "terms-of-service", "--effective", "2026-07-01")
+    assert (code, out) == (0, "content/terms-of-service/2026-07-01.md\n")
+    text = (tmp_path / "content/terms-of-service/2026-07-01.md").read_text()
+    assert text.startswith("---\ntitle: Terms Of Service\neffective: 2026-07-01\nsummary: ''\ndraft: true\n---\n\n## 1. First section\n")
+    assert cli("check", "--drafts")[0] == 0
+
+
+def test_refusals(project, cli):
+    project({"content/privacy/2026-01-01.md": CURRENT})
+    assert cli("new", "privacy", "--effective", "2026-01-01") == (
+        1, "", "error: content/privacy/2026-01-01.md already exists: edit it, or choose another date with --effective\n")
+    assert cli("new", "privacy", "--effective", "2025-01-01") == (
+        1, "", "error: the newest version content/privacy/2026-01-01.md takes effect after 2025-01-01: choose a later date with --effective\n")
+    assert cli("new", "Privacy Policy") == (
+        1, "", "error: policy name 'Privacy Policy' must be lowercase letters, digits and hyphens, e.g. privacy\n")

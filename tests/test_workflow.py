@@ -1,0 +1,35 @@
+"""The publish workflow: valid against the GitHub Actions schema, and it does what we rely on."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from conftest import REPO
+
+WORKFLOW = REPO / ".github" / "workflows" / "publish.yml"
+
+
+def test_workflow_is_valid_against_the_schema():
+    checker = Path(sys.executable).with_name("check-jsonschema")
+    result = subprocess.run([str(checker), "--builtin-schema", "vendor.github-workflows", str(WORKFLOW)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_workflow_tests_then_builds_and_deploys_daily_after_midnight_utc():
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    triggers = workflow[True]  # YAML 1.1 reads the key 'on' as true
+    assert triggers["push"]["branches"] == ["main"]
+    minute, hour, *rest = triggers["schedule"][0]["cron"].split()
+    assert hour == "0" and int(minute) < 30 and rest == ["*", "*", "*"]
+    jobs = workflow["jobs"]
+    assert [step.get("run") for step in jobs["test"]["steps"] if "run" in step] == ["./scripts/test"]
+    assert jobs["build"]["needs"] == "test" and jobs["deploy"]["needs"] == "build"
+    assert any(step.get("run") == "./scripts/build-site" for step in jobs["build"]["steps"])
+    readme = (REPO / "README.md").read_text()
+    assert "./scripts/test" in readme.split("\n## ")[0], "the README must open with the test command"
+    assert (REPO / ".ci" / "run").read_text().rstrip().endswith("exec ./scripts/test")
