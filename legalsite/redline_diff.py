@@ -66,8 +66,17 @@ def word_ops(old_toks, new_toks):
         return [("equal", 0, len(a), 0, len(b))] if a else []
     ops = _raw_ops(a, b, [t.text for t in old_toks], [t.text for t in new_toks])
 
+    prefix = {}
+    for name, toks in (("a", old_toks), ("b", new_toks)):
+        acc, sums = 0, [0]
+        for t in toks:
+            acc += len(t.text) or 1
+            sums.append(acc)
+        prefix[id(toks)] = sums
+
     def chars(toks, i, j):
-        return sum(len(t.text) or 1 for t in toks[i:j])
+        sums = prefix[id(toks)]
+        return sums[j] - sums[i]
 
     out = []
     for op in ops:

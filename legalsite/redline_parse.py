@@ -31,6 +31,7 @@ SAFE_URL = re.compile(r"^(?:https?:|mailto:|tel:|[^:]*$)", re.I)
 WS = " \t\n\r\f"
 TOKEN_RE = re.compile(r"[ \t\n\r\f]+|\w+(?:['\u2019.\-]\w+)*|[^\w \t\n\r\f]")
 WORD_RE = re.compile(r"\w")
+PAIR_RE = re.compile(r"([ \t\n\r\f]*)(\w+(?:['\u2019.\-]\w+)*|[^\w \t\n\r\f])")
 
 
 class Node:
@@ -111,15 +112,12 @@ class Inl:
 
 class Tok:
     """One word or punctuation mark, with the whitespace before it and its inline context."""
-    __slots__ = ("ws", "text", "style", "void", "key")
+    __slots__ = ("ws", "text", "style", "void", "key", "is_word")
 
-    def __init__(self, ws, text, style, void=None):
+    def __init__(self, ws, text, style, void=None, skey=None):
         self.ws, self.text, self.style, self.void = ws, text, style, void
-        self.key = (text, tuple(el.key for el in style), void)
-
-    @property
-    def is_word(self):
-        return bool(WORD_RE.search(self.text))
+        self.key = (text, tuple(el.key for el in style) if skey is None else skey, void)
+        self.is_word = text[:1].isalnum() or text[:1] == "_"
 
 
 class Cont:
@@ -170,13 +168,19 @@ class Tokenizer:
         out, pending = [], [""]
 
         def text(s, style):
-            for m in TOKEN_RE.finditer(s):
-                piece = m.group()
-                if piece[0] in WS:
-                    pending[0] = pending[0] + piece if pre else " "
+            skey = tuple(el.key for el in style)
+            append, pend = out.append, pending[0]
+            for ws, piece in PAIR_RE.findall(s):
+                if pre:
+                    lead = pend + ws
                 else:
-                    out.append(Tok(pending[0] if out else ("" if not pre else pending[0]), piece, style))
-                    pending[0] = ""
+                    lead = " " if (pend or ws) and out else ""
+                append(Tok(lead, piece, style, None, skey))
+                pend = ""
+            tail = len(s) - len(s.rstrip(WS))
+            if tail:
+                pend = pend + s[len(s) - tail:] if pre else " "
+            pending[0] = pend
 
         def walk(items, style):
             for item in items:

@@ -38,22 +38,34 @@ class Out:
 
     def inline(self, toks, skip_ws=False):
         """HTML of a token run, opening/closing inline elements as needed; balanced."""
-        h, stack = self.h, []
+        h, stack, run = self.h, [], []
+        style = None  # the style of the open run; tokens always have a tuple
         for k, tok in enumerate(toks):
+            if tok.style is style and not tok.void:
+                run.append(tok.ws)
+                run.append(tok.text)
+                continue
+            if run:
+                h.append(esc("".join(run)))
+                run = []
+            style = tok.style
             n = 0
-            while n < len(stack) and n < len(tok.style) and stack[n] is tok.style[n]:
+            while n < len(stack) and n < len(style) and stack[n] is style[n]:
                 n += 1
             while len(stack) > n:
                 h.append(f"</{stack.pop().tag}>")
             if tok.ws and not (skip_ws and k == 0):
                 h.append(tok.ws)
-            for el in tok.style[n:]:
+            for el in style[n:]:
                 h.append(f"<{el.tag}{attr_str(self._attrs(el.tag, el.attrs))}>")
                 stack.append(el)
             if tok.void:
                 h.append(f"<{tok.void[0]}{attr_str(tok.void[1])}>")
+                style = None
             else:
-                h.append(esc(tok.text))
+                run.append(tok.text)
+        if run:
+            h.append(esc("".join(run)))
         while stack:
             h.append(f"</{stack.pop().tag}>")
 

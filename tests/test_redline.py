@@ -283,7 +283,7 @@ def test_sections_added_and_removed_in_place():
     new = md("## A\n\nalpha\n\n## X\n\nxray yankee zulu\n\n## C\n\ncharlie\n")
     r = redline(old, new)
     assert r.stats == RedlineStats(0, 1, 1, 0, 4, 3)
-    assert [ln[0] for ln in r.text.splitlines()[2:]] == ["=", "-", "+", "="]
+    assert [ln[0] for ln in r.text.splitlines()[2:] if not ln.startswith(" ")] == ["=", "-", "+", "="]
     check_fragment(r.html)
 
 
