@@ -10,6 +10,7 @@ Pure and deterministic: same input, same bytes.
 """
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -19,7 +20,7 @@ from .redline_render import Ids, Out, esc, render_blocks
 
 __all__ = ["Redline", "RedlineStats", "redline"]
 
-PREAMBLE_TITLE = "Text before the first heading"
+SPECIAL_TITLES = {"preamble": "Text before the first heading", "footnotes": "Footnotes"}
 TEXT_MARKER = {"added": "+", "removed": "-", "moved": ">", "changed": "~", "unchanged": "="}
 
 
@@ -59,11 +60,11 @@ def _capture(out, fn):
     return h, t
 
 
-def _heading(out, old, new, status, count):
-    """(html, text) of a section title: word diff of the headings, or the preamble title."""
+def _heading(out, sec, old, new, status, count):
+    """(html, text) of a section title: word diff of the headings, or a special title."""
     block = new if new is not None else old
     if block is None:
-        return esc(PREAMBLE_TITLE), PREAMBLE_TITLE
+        return esc(SPECIAL_TITLES[sec.special]), SPECIAL_TITLES[sec.special]
     if status in ("ins", "del"):
         return _capture(out, lambda: out.marked(status, block.toks, count))
     if old.key == new.key:
@@ -72,6 +73,17 @@ def _heading(out, old, new, status, count):
 
 
 def redline(old_html: str, new_html: str) -> Redline:
+    """Compare two rendered policy bodies; see the module docstring."""
+    enabled = gc.isenabled()
+    gc.disable()  # many small acyclic objects: collection passes only cost time (superlinearly)
+    try:
+        return _redline(old_html, new_html)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _redline(old_html: str, new_html: str) -> Redline:
     old_blocks, new_blocks = _parse(old_html, "o"), _parse(new_html, "n")
     level = section_level(old_blocks, new_blocks)
     olds, news = split_sections(old_blocks, level), split_sections(new_blocks, level)
@@ -107,13 +119,11 @@ def redline(old_html: str, new_html: str) -> Redline:
             sec = old or new
             items = [(status, b, None) if status == "del" else (status, None, b) for b in sec.blocks]
             labels, collapsed, renumbered_only = [kind], False, False
-            counts[kind] += 1
-            hsrc = sec.heading
-            h_html, h_text = _heading(out, hsrc if status == "del" else None,
-                                      hsrc if status == "ins" else None, status, True) \
-                if hsrc is not None else _heading(out, None, None, status, True)
+            counts[kind] += sec.heading is not None  # the special sections are not counted
+            h_html, h_text = _heading(out, sec, sec.heading if status == "del" else None,
+                                      sec.heading if status == "ins" else None, status, True)
             if sec.heading is None:
-                sid = "preamble"
+                sid = sec.special
             elif new is not None:
                 sid = new.heading.hid or "section"
             else:
@@ -137,12 +147,12 @@ def redline(old_html: str, new_html: str) -> Redline:
                 labels.append(f"moved from position {old.index + first_old_heading}")
                 counts["moved"] += 1
             kind = "moved" if moved else "changed" if body_changed or renamed else "unchanged"
-            if body_changed or renamed:
+            if (body_changed or renamed) and nh is not None:
                 counts["changed"] += 1
             labels = labels or ["unchanged"]
             collapsed = not body_changed
-            h_html, h_text = _heading(out, oh, nh, "chg", not renumbered_only)
-            sid = "preamble" if nh is None else (nh.hid or "section")
+            h_html, h_text = _heading(out, new, oh, nh, "chg", not renumbered_only)
+            sid = new.special if nh is None else (nh.hid or "section")
         if new is not None and new.heading is not None and new.heading.hid in idmap:
             sec_id = idmap[new.heading.hid]
         else:

@@ -194,8 +194,10 @@ def _section_score(a, b):
 def align_sections(olds, news):
     """Returns (pairs {old_index: new_index}, stable set of (old, new) pairs kept in order)."""
     pairs = {}
-    if olds and news and olds[0].heading is None and news[0].heading is None:
-        pairs[0] = 0
+    specials = {s.special: s.index for s in news if s.special}
+    for s in olds:
+        if s.special in specials:
+            pairs[s.index] = specials[s.special]
     queue = defaultdict(deque)
     for s in news:
         if s.heading is not None:

@@ -107,7 +107,8 @@ class Inl:
 
     def __init__(self, tag, attrs, uid):
         self.tag, self.attrs, self.uid = tag, attrs, uid
-        self.key = (tag, attrs)
+        # in-page targets change when headings are renumbered: not a change of the text
+        self.key = (tag, tuple((k, "#" if k == "href" and v.startswith("#") else v) for k, v in attrs))
 
 
 class Tok:
@@ -122,10 +123,10 @@ class Tok:
 
 class Cont:
     """A block container instance (ul, li, table, tbody, blockquote...)."""
-    __slots__ = ("tag", "attrs", "uid")
+    __slots__ = ("tag", "attrs", "uid", "notes")
 
-    def __init__(self, tag, attrs, uid):
-        self.tag, self.attrs, self.uid = tag, attrs, uid
+    def __init__(self, tag, attrs, uid, notes=False):
+        self.tag, self.attrs, self.uid, self.notes = tag, attrs, uid, notes
 
 
 class Block:
@@ -225,7 +226,9 @@ class Tokenizer:
                 toks = self.tokens(ch.children, pre=ch.tag == "pre")
                 out.append(Block(ch.tag, chain, toks, hid=ch.attrs.get("id", "")))
             else:
-                self.blocks(ch.children, chain + (Cont(ch.tag, keep_attrs(ch.tag, ch.attrs), self.uid()),), out)
+                notes = not chain and ch.tag == "div" and "footnote" in ch.attrs.get("class", "").split()
+                cont = Cont(ch.tag, keep_attrs(ch.tag, ch.attrs), self.uid(), notes)
+                self.blocks(ch.children, chain + (cont,), out)
         flush()
         return out
 
@@ -243,10 +246,15 @@ def heading_key(text: str) -> str:
 
 
 class Section:
-    __slots__ = ("heading", "blocks", "index", "key", "_bag", "size")
+    """A heading and the blocks up to the next heading of its level. Without a heading it is
+    one of the special sections: 'preamble' (text before the first heading) or 'footnotes'."""
+    __slots__ = ("heading", "blocks", "index", "key", "_bag", "size", "special")
 
-    def __init__(self, heading, blocks, index):
+    def __init__(self, heading, blocks, index, special=None):
         self.heading, self.blocks, self.index = heading, blocks, index
+        self.special = special if heading is None else None
+        if heading is None and special is None:
+            self.special = "preamble"
         self.key = heading_key(heading.plain()) if heading is not None else None
         self._bag = None
         self.size = sum(len(b.all_toks()) for b in blocks) + 1
@@ -272,9 +280,12 @@ def section_level(*block_lists) -> str | None:
 
 
 def split_sections(blocks, level):
-    sections, current, heading = [], [], None
+    sections, current, heading, notes = [], [], None, []
     for b in blocks:
-        if level and b.kind == level and not b.chain:
+        if b.chain and b.chain[0].notes:
+            if b.kind != "hr":  # the rule above the footnotes is decoration
+                notes.append(b)
+        elif level and b.kind == level and not b.chain:
             if heading is not None or current:
                 sections.append(Section(heading, current, len(sections)))
             heading, current = b, []
@@ -282,6 +293,8 @@ def split_sections(blocks, level):
             current.append(b)
     if heading is not None or current:
         sections.append(Section(heading, current, len(sections)))
+    if notes:
+        sections.append(Section(None, notes, len(sections), "footnotes"))
     return sections
 
 

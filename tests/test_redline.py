@@ -190,21 +190,22 @@ def test_identical_inputs_all_unchanged():
     r = redline(html, html)
     assert r.stats == RedlineStats(0, 0, 0, 0, 0, 0)
     assert "<ins" not in r.html and "<del" not in r.html
-    assert r.html.count("<details") == 3 and "<section" not in r.html
+    assert r.html.count("<details") == 4 and "<section" not in r.html
     assert r.text == (
         "0 changed, 0 added, 0 removed, 0 moved sections; 0 words inserted, 0 deleted\n\n"
         "= Text before the first heading (unchanged)\n"
         "= 1. Data (unchanged)\n"
-        "= 2. Sharing (unchanged)\n")
+        "= 2. Sharing (unchanged)\n"
+        "= Footnotes (unchanged)\n")
     ids = check_fragment(r.html)
-    assert ids == ["r-preamble", "r-1-data", "r-11-details", "r-2-sharing"]
+    assert ids == ["r-preamble", "r-1-data", "r-11-details", "r-2-sharing", "r-footnotes"]
     assert 'href="#r-2-sharing"' in r.html  # in-page links follow the redline's anchors
     assert "fn:a" not in r.html and "fnref" not in r.html
 
 
 def test_empty_old_everything_added():
     r = redline("", md(POLICY))
-    assert r.stats.sections_added == 3 and r.stats.sections_changed == 0
+    assert r.stats.sections_added == 2 and r.stats.sections_changed == 0  # preamble not counted
     assert r.stats.words_deleted == 0 and r.stats.words_inserted > 20
     assert "<del" not in r.html
     check_fragment(r.html)
@@ -212,7 +213,7 @@ def test_empty_old_everything_added():
 
 def test_empty_new_everything_removed():
     r = redline(md(POLICY), "")
-    assert r.stats.sections_removed == 3 and r.stats.words_inserted == 0
+    assert r.stats.sections_removed == 2 and r.stats.words_inserted == 0
     assert 'id="r-removed-1-data"' in r.html
     check_fragment(r.html)
 
