@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ import frontmatter
 import yaml
 
 from .markup import locate, make_markdown, render_markdown, scan_html
+from .memo import memoized
 from .model import ContentError, ContentErrors, Policy, Version
 
 FIELDS = ("title", "effective", "summary", "draft", "date_precision", "retitled")
@@ -46,16 +48,24 @@ def is_ignored(name: str) -> bool:
 
 
 def read_sources(content_dir: Path, root: Path) -> dict[str, bytes]:
-    """Every non-ignored file under ``content_dir``, keyed by path relative to ``root``."""
+    """Every non-ignored file under ``content_dir``, keyed by path relative to ``root``.
+
+    ``os.walk`` rather than ``Path.rglob``: the preview reads all sources on
+    every rebuild and this is several times faster on a 1,000-file site.
+    Like ``rglob``, it does not descend into symlinked folders.
+    """
     sources: dict[str, bytes] = {}
-    for path in sorted(content_dir.rglob("*")):
-        if path.is_file() and not any(is_ignored(part) for part in path.relative_to(content_dir).parts):
-            try:
-                key = path.relative_to(root).as_posix()
-            except ValueError:
-                key = path.as_posix()
-            sources[key] = path.read_bytes()
-    return sources
+    root_prefix = os.path.join(str(root), "")
+    for directory, folders, files in os.walk(content_dir):
+        folders[:] = sorted(name for name in folders if not is_ignored(name))
+        for name in sorted(files):
+            full = os.path.join(directory, name)
+            if is_ignored(name) or not os.path.isfile(full):
+                continue
+            key = full[len(root_prefix):] if full.startswith(root_prefix) else full
+            with open(full, "rb") as handle:
+                sources[key.replace(os.sep, "/")] = handle.read()
+    return dict(sorted(sources.items()))
 
 
 @dataclass(frozen=True)
@@ -86,7 +96,9 @@ def load_policies(
         if len(parts) != 2 or not _VERSION_NAME.match(parts[1]) or not _POLICY_SLUG.match(parts[0]):
             errors.append(ContentError(path, 1, _placement_message(parts)))
             continue
-        parsed = _parse_file(path, parts[0], raw, md, errors)
+        parsed, found = memoized("parse", (path, raw, tuple(sorted(placeholders.items()))),
+                                 lambda: _parse_alone(path, parts[0], raw, md))
+        errors.extend(found)
         if parsed is not None:
             by_policy.setdefault(parts[0], []).append(parsed)
 
@@ -109,6 +121,12 @@ def _placement_message(parts: list[str]) -> str:
     if not _POLICY_SLUG.match(parts[0]):
         return f"policy folder '{parts[0]}' must be lowercase letters, digits and hyphens, e.g. 'privacy' or 'terms-of-service'"
     return f"file name '{parts[1]}' must be the effective date, e.g. 2026-04-01.md"
+
+
+def _parse_alone(path: str, policy: str, raw: bytes, md) -> tuple[_Parsed | None, tuple[ContentError, ...]]:
+    """One file's result and its own errors, so that the preview can remember both (memo.py)."""
+    errors: list[ContentError] = []
+    return _parse_file(path, policy, raw, md, errors), tuple(errors)
 
 
 def _parse_file(path: str, policy: str, raw: bytes, md, errors: list[ContentError]) -> _Parsed | None:

@@ -7,6 +7,7 @@ the command line, the tests and the preview server call. Only the last stage
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from . import timeline
 from .content import load_policies, read_sources
-from .model import ContentError, ContentErrors, Site
+from .model import Analytics, ContentError, ContentErrors, Site
 from .output import check_output_dir, write_site
 from .render import Theme, load_theme, render_site
 from .settings import load_settings
@@ -80,10 +81,17 @@ class BuildResult:
                 f"{len(self.files)} files in {self.seconds:.2f} s{where}")
 
 
-def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None) -> BuildResult:
-    """Stages 1-4: everything up to, not including, writing."""
+def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None,
+           analytics: bool = True) -> BuildResult:
+    """Stages 1-4: everything up to, not including, writing.
+
+    ``analytics=False`` (the preview) renders as if ``[analytics]`` were off,
+    whatever site.toml says: no tracker, no analytics origin in the CSP.
+    """
     started = time.perf_counter()
     site = load_site(project, today, drafts)
+    if not analytics:
+        site = dataclasses.replace(site, settings=dataclasses.replace(site.settings, analytics=Analytics()))
     files = render_site(site, theme or load_theme(project.templates))
     return BuildResult(site=site, files=files, seconds=time.perf_counter() - started)
 

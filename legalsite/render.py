@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from . import timeline
+from .memo import memoized
 from .model import Policy, Site, Status, Version
 
 
@@ -178,7 +179,9 @@ def render_site(site: Site, theme: Theme) -> dict[str, bytes]:
     """Every output file of the site, keyed by its path under the output directory."""
     renderer = _Renderer(site, theme)
     out: dict[str, bytes] = dict(theme.assets)
+    index = tuple((p.slug, p.title) for p in site.policies)
     for policy in site.policies:
-        out.update(renderer.policy_pages(policy))
+        key = (theme.fingerprint, site.settings, site.today, site.drafts, index, policy)
+        out.update(memoized("policy_pages", key, lambda: renderer.policy_pages(policy)))
     out.update(renderer.site_pages())
     return dict(sorted(out.items()))
