@@ -25,6 +25,7 @@ Everyday use:
   python build.py              build the site into _site/ (same as: build)
   python build.py check        check every policy file and report problems; writes nothing
   python build.py new privacy  start the next version of the privacy policy as a draft
+  python build.py serve        live preview with drafts at http://127.0.0.1:8000/, reloads on save
 
 Each policy version is one file: content/<policy>/<YYYY-MM-DD>.md, named after
 the day it takes effect. Problems are reported as  file:line: what is wrong.
@@ -62,6 +63,15 @@ def make_parser() -> argparse.ArgumentParser:
                             description="Check every policy file and the site settings, list every problem, write nothing. "
                                         "Exit status 1 if there is any problem.")
     _common(p)
+
+    p = commands.add_parser("serve", help="live preview with drafts: rebuilds and reloads the browser on save",
+                            description="Build the site with drafts and serve it at http://127.0.0.1:8000/. Every save in "
+                                        "content/, templates/ or site.toml rebuilds what changed and reloads the open pages; "
+                                        "problems are shown in the browser and here. Nothing is written to disk. Ctrl-C stops.")
+    _common(p)
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer only)")
+    p.add_argument("--open", action="store_true", help="open the preview in the web browser")
 
     p = commands.add_parser("new", help="start the next version of a policy as a draft",
                             description="Copy the newest version of POLICY to a new file dated --effective (default: tomorrow), "
@@ -103,6 +113,9 @@ def main(argv: list[str] | None = None) -> int:
             for warning in warnings(result.site):
                 print(f"warning: {warning}", file=sys.stderr)
             print(f"ok: {result.summary(None)}")
+        elif args.command == "serve":
+            from .preview import serve  # the server and watchdog load only for this command
+            return serve(_project(args), args.host, args.port, args.open, args.as_of)
         elif args.command == "new":
             project = Project.at(Path.cwd(), content=args.content)
             effective = args.effective or timeline.build_day() + dt.timedelta(days=1)
