@@ -144,6 +144,8 @@ class Postgres:
 
     def start(self):
         self.sock.mkdir(parents=True, exist_ok=True)
+        if self.as_user:
+            shutil.chown(self.sock, "postgres", "postgres")
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.superuser,
                   "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
         opts = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.sock} -c fsync=off -c full_page_writes=off"

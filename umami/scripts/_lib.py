@@ -89,8 +89,8 @@ class Database:
         return [*compose_command(), "exec", "-T", "db", tool, "-U", DB_USER, *args]
 
     def dbname(self) -> list[str]:
-        """Arguments naming the database (direct mode takes it from PGDATABASE)."""
-        return [] if self.url else ["-d", DB_NAME]
+        """Arguments naming the database (pg_restore does not read PGDATABASE)."""
+        return ["-d", self.env["PGDATABASE"] if self.url else DB_NAME]
 
     def run(self, tool: str, *args: str, stdin=None, stdout=None, check=True, text=True, input=None):
         cmd = self.command(tool, *args)
