@@ -21,7 +21,7 @@ import yaml
 from .markup import locate, make_markdown, render_markdown, scan_html
 from .model import ContentError, ContentErrors, Policy, Version
 
-FIELDS = ("title", "effective", "summary", "draft", "date_precision", "retitled")
+FIELDS = ("title", "effective", "summary", "draft", "date_precision", "retitled", "notice_waived")
 _POLICY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _VERSION_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.md$")
 _IGNORED = re.compile(r"^\.|~$|\.swp$|\.swx$|\.tmp$|^#.*#$|^4913$")  # editor and OS leftovers
@@ -164,6 +164,11 @@ def _parse_file(path: str, policy: str, raw: bytes, md, errors: list[ContentErro
             value = False
         flags[name] = value
 
+    waived = meta.get("notice_waived", "")
+    if not isinstance(waived, str) or ("notice_waived" in meta and not waived.strip()):
+        err(lines["notice_waived"], "notice_waived must say why this version takes effect with less notice, e.g. 'notice_waived: Required by a court order of 2026-05-02'")
+        waived = ""
+
     precision = meta.get("date_precision", "day")
     if precision not in ("day", "month"):
         err(lines["date_precision"], f"date_precision must be 'day' or 'month', not {precision!r}")
@@ -196,6 +201,8 @@ def _parse_file(path: str, policy: str, raw: bytes, md, errors: list[ContentErro
         source_sha256=hashlib.sha256(raw).hexdigest(),
         body_html=rendered.html,
         headings=rendered.headings,
+        notice_waived=waived.strip(),
+        effective_line=lines["effective"],
     )
     return _Parsed(version=version, lines=lines)
 
