@@ -235,7 +235,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def serve(handler_cls, host: str = "127.0.0.1"):
     server = http.server.ThreadingHTTPServer((host, 0), handler_cls)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield server
