@@ -18,7 +18,7 @@ from pathlib import Path
 import frontmatter
 import yaml
 
-from .markup import locate, make_markdown, render_markdown, scan_html
+from .markup import locate, make_markdown, render_body, scan_html
 from .model import ContentError, ContentErrors, Policy, Version
 
 FIELDS = ("title", "effective", "summary", "draft", "date_precision", "retitled", "notice_waived")
@@ -78,6 +78,7 @@ def load_policies(
     """
     errors: list[ContentError] = []
     md = make_markdown(placeholders)
+    sections: dict = {}  # rendered sections shared by versions, see markup.render_body
     by_policy: dict[str, list[_Parsed]] = {}
     prefix = content_prefix.rstrip("/") + "/" if content_prefix else ""
     for path, raw in sorted(sources.items()):
@@ -86,7 +87,7 @@ def load_policies(
         if len(parts) != 2 or not _VERSION_NAME.match(parts[1]) or not _POLICY_SLUG.match(parts[0]):
             errors.append(ContentError(path, 1, _placement_message(parts)))
             continue
-        parsed = _parse_file(path, parts[0], raw, md, errors)
+        parsed = _parse_file(path, parts[0], raw, md, sections, errors)
         if parsed is not None:
             by_policy.setdefault(parts[0], []).append(parsed)
 
@@ -111,7 +112,7 @@ def _placement_message(parts: list[str]) -> str:
     return f"file name '{parts[1]}' must be the effective date, e.g. 2026-04-01.md"
 
 
-def _parse_file(path: str, policy: str, raw: bytes, md, errors: list[ContentError]) -> _Parsed | None:
+def _parse_file(path: str, policy: str, raw: bytes, md, sections: dict, errors: list[ContentError]) -> _Parsed | None:
     def err(line: int, message: str) -> None:
         errors.append(ContentError(path, line, message))
 
@@ -177,7 +178,7 @@ def _parse_file(path: str, policy: str, raw: bytes, md, errors: list[ContentErro
         err(body_first_line, "the policy text is empty: write it below the closing '---'")
         return None
 
-    rendered = render_markdown(md, body)
+    rendered = render_body(md, body, sections)
     body_lines = body.split("\n")
     if rendered.has_h1:
         err(body_first_line - 1 + _first_h1_line(body_lines), "a level-1 heading ('# …') is not allowed: the page title comes from 'title'; use '## ' for sections")
