@@ -50,6 +50,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", type=_date, metavar="DATE",
                         help="build the site as it will look on DATE (YYYY-MM-DD); default: SOURCE_DATE_EPOCH if set, else today")
     parser.add_argument("--drafts", action="store_true", help="include versions marked 'draft: true'")
+    parser.add_argument("--lock", type=Path, metavar="FILE", help="the lock of published versions (default: versions.lock beside content/)")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -93,7 +94,6 @@ def make_parser() -> argparse.ArgumentParser:
                                         "commit that file. A build fails when a locked text changed: publish the change "
                                         "as a new version, or record a correction with --correct.")
     _common(p)
-    p.add_argument("--lock", type=Path, metavar="FILE", help="the lock file (default: versions.lock beside content/)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--check", action="store_true", help="only check that versions.lock is up to date (exit 1 if not)")
     group.add_argument("--correct", metavar="POLICY/DATE", help="accept the edited text of this locked version as a correction")

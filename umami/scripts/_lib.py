@@ -54,10 +54,19 @@ def read_env_file(path: Path) -> dict:
     return values
 
 
+def compose_files() -> list[Path]:
+    """The compose files in use: UMAMI_COMPOSE_FILES (colon-separated), default compose.yaml.
+    Add the overrides here when you run them, e.g.
+    UMAMI_COMPOSE_FILES=compose.yaml:compose.replica.yaml"""
+    raw = os.environ.get("UMAMI_COMPOSE_FILES", "compose.yaml")
+    return [p if p.is_absolute() else UMAMI_DIR / p for p in (Path(x) for x in raw.split(":") if x)]
+
+
 def compose_command() -> list[str]:
     """How to call Docker Compose: UMAMI_COMPOSE (e.g. 'docker-compose'), default 'docker compose'."""
     base = shlex.split(os.environ.get("UMAMI_COMPOSE", "docker compose"))
-    return [*base, "--project-directory", str(UMAMI_DIR), "-f", str(UMAMI_DIR / "compose.yaml")]
+    files = [arg for f in compose_files() for arg in ("-f", str(f))]
+    return [*base, "--project-directory", str(UMAMI_DIR), *files]
 
 
 class Database:
