@@ -66,7 +66,7 @@ def count(pg, db, table, where="true") -> int:
 # ------------------------------------------------------------------- backups
 
 def test_help_of_every_script():
-    for name in ["backup.py", "restore.py", "retention.py", "provision.py"]:
+    for name in ["backup.py", "restore.py", "retention.py", "provision.py", "upgrade.py", "geoip.py"]:
         result = run_script(name, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout, (name, result.stderr)
 
