@@ -15,7 +15,8 @@ from pathlib import Path
 
 from . import timeline
 from .content import load_policies, read_sources
-from .model import Analytics, ContentError, ContentErrors, Site
+from .lock import Lock, check_notice, read_lock, verify
+from .model import Analytics, ContentError, ContentErrors, Policy, Settings, Site
 from .output import check_output_dir, write_site
 from .render import Theme, load_theme, render_site
 from .settings import load_settings
@@ -29,16 +30,20 @@ class Project:
     content: Path
     templates: Path
     settings: Path
+    lock: Path
 
     @classmethod
     def at(cls, root: Path, content: Path | None = None, templates: Path | None = None,
-           settings: Path | None = None) -> "Project":
+           settings: Path | None = None, lock: Path | None = None) -> "Project":
+        """Defaults: content/, templates/ and site.toml in ``root``; versions.lock beside content/."""
         root = root.absolute()
+        content = (content or root / "content").absolute()
         return cls(
             root=root,
-            content=(content or root / "content").absolute(),
+            content=content,
             templates=(templates or root / "templates").absolute(),
             settings=(settings or root / "site.toml").absolute(),
+            lock=(lock or content.parent / "versions.lock").absolute(),
         )
 
     def display(self, path: Path) -> str:
@@ -53,15 +58,39 @@ def placeholders(site_settings) -> dict[str, str]:
     return {"contact_email": site_settings.contact_email}
 
 
-def load_site(project: Project, today: dt.date, drafts: bool) -> Site:
-    """Stages 1 and 2: settings and content, validated; raises ContentErrors."""
+@dataclass(frozen=True)
+class Loaded:
+    """Settings, every version (drafts included) and the lock, before the lock is checked."""
+
+    settings: Settings
+    policies: tuple[Policy, ...]
+    lock: Lock
+
+
+def load_content(project: Project) -> Loaded:
+    """Stages 1 and 2: settings and content, each file validated; raises ContentErrors."""
     if not project.content.is_dir():
         raise ContentErrors([ContentError(project.display(project.content), 1,
                                           "content folder not found: create it, or pass --content PATH")])
     settings = load_settings(project.settings, project.display(project.settings))
     sources = read_sources(project.content, project.root)
-    policies = load_policies(sources, project.display(project.content), drafts, placeholders(settings))
-    return Site(settings=settings, policies=policies, today=today, drafts=drafts)
+    policies = load_policies(sources, project.display(project.content), True, placeholders(settings))
+    return Loaded(settings, policies, read_lock(project.lock, project.display(project.lock)))
+
+
+def load_site(project: Project, today: dt.date, drafts: bool) -> Site:
+    """Stages 1-3: content, then the rules of publication (lock, notice period)."""
+    loaded = load_content(project)
+    policies, errors = verify(loaded.policies, loaded.lock, project.display(project.lock))
+    errors += check_notice(policies, loaded.lock, today, loaded.settings.notice_days)
+    if errors:
+        raise ContentErrors(errors)
+    if not drafts:
+        policies = tuple(
+            dataclasses.replace(p, versions=tuple(v for v in p.versions if not v.draft))
+            for p in policies if any(not v.draft for v in p.versions)
+        )
+    return Site(settings=loaded.settings, policies=policies, today=today, drafts=drafts)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ from .redline_parse import HEADINGS
 HIDDEN = {"ins": '<span class="visually-hidden">inserted: </span>',
           "del": '<span class="visually-hidden">deleted: </span>'}
 TEXT_MARK = {"ins": ("{+", "+}"), "del": ("[-", "-]")}
-PREAMBLE_TITLE = "Text before the first heading"
 _ID_SAFE = re.compile(r"[^\w\-.:]+")
 
 
@@ -231,7 +230,7 @@ def render_blocks(out: Out, items, idmap, count=True, text_all=False):
             prefix = "    " + "  " * max(depth - 1, 0) + bullet + TEXT_PREFIX.get(kind, "")
             if kind == "pre":
                 body = body.replace("\n", "\n    ")
-            out.t.append(prefix + body + "\n")
+            out.t.append(prefix + body.rstrip() + "\n")
     if skipped and text_all is False and len(items) != skipped:
         out.t.append(f"    [... {skipped} unchanged block{'s' if skipped > 1 else ''}]\n")
     while stack:

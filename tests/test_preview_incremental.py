@@ -63,24 +63,25 @@ def test_sequence_of_edits_equals_full_builds(site):
     step = builder.build()
     same(step, project)
     assert (step.parsed, step.policies_rendered) == (1, 1)
+    assert builder.memo.misses["redline"] == 2, "only the edited version's and its successor's redlines are redone"
 
     edit(terms / "2026-02-01.md", "title: Terms of Service", "title: Terms of Use")  # front matter, the index changes
     step = builder.build()
     same(step, project)
     assert step.parsed == 1 and b"Terms of Use" in step.files["index.html"]
 
-    (terms / "2026-07-01.md").write_text(  # a new version
-        "---\ntitle: Terms of Use\neffective: 2026-07-01\nsummary: Kinder.\n---\n\n## Using the service\n\nBe kind.\n",
+    (terms / "2026-08-01.md").write_text(  # a new version
+        "---\ntitle: Terms of Use\neffective: 2026-08-01\nsummary: Kinder.\n---\n\n## Using the service\n\nBe kind.\n",
         encoding="utf-8")
     step = builder.build()
     same(step, project)
-    assert step.parsed == 1 and "terms/2026-07-01/index.html" in step.files
+    assert step.parsed == 1 and "terms/2026-08-01/index.html" in step.files
 
-    (terms / "2026-07-01.md").rename(terms / "2026-07-15.md")  # a rename (and the date it must match)
-    edit(terms / "2026-07-15.md", "effective: 2026-07-01", "effective: 2026-07-15")
+    (terms / "2026-08-01.md").rename(terms / "2026-08-20.md")  # a rename (and the date it must match)
+    edit(terms / "2026-08-20.md", "effective: 2026-08-01", "effective: 2026-08-20")
     step = builder.build()
     same(step, project)
-    assert "terms/2026-07-01/index.html" not in step.files and "terms/2026-07-15/index.html" in step.files
+    assert "terms/2026-08-01/index.html" not in step.files and "terms/2026-08-20/index.html" in step.files
 
     (privacy / "2026-09-01.md").unlink()  # a deletion
     step = builder.build()
