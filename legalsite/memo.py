@@ -35,27 +35,46 @@ class BuildMemo:
 
     def __init__(self) -> None:
         self._tables: dict[str, dict[Hashable, object]] = {}
-        self._used: dict[str, set[Hashable]] = {}
+        self._children: dict[tuple[str, Hashable], tuple[tuple[str, Hashable], ...]] = {}
+        self._used: set[tuple[str, Hashable]] = set()
+        self._computing: list[list[tuple[str, Hashable]]] = []
         self.hits: Counter[str] = Counter()
         self.misses: Counter[str] = Counter()
 
     def get(self, table: str, key: Hashable, compute: Callable[[], T]) -> T:
         entries = self._tables.setdefault(table, {})
-        self._used.setdefault(table, set()).add(key)
+        if self._computing:
+            self._computing[-1].append((table, key))
         if key in entries:
             self.hits[table] += 1
+            self._mark_used((table, key))
             return entries[key]  # type: ignore[return-value]
-        value = compute()
+        self._computing.append([])
+        try:
+            value = compute()
+        finally:
+            children = tuple(self._computing.pop())
         entries[key] = value
+        self._children[(table, key)] = children
+        self._used.add((table, key))
         self.misses[table] += 1
         return value
+
+    def _mark_used(self, item: tuple[str, Hashable]) -> None:
+        """A reused result keeps alive what it was computed from (a policy's pages, its redlines)."""
+        stack = [item]
+        while stack:
+            item = stack.pop()
+            if item not in self._used:
+                self._used.add(item)
+                stack.extend(self._children.get(item, ()))
 
     @contextmanager
     def active(self) -> Iterator["BuildMemo"]:
         """Use this memo for the builds run inside the ``with`` block (this thread only)."""
         self.hits.clear()
         self.misses.clear()
-        self._used = {}
+        self._used = set()
         token = _ACTIVE.set(self)
         try:
             yield self
@@ -65,9 +84,9 @@ class BuildMemo:
     def prune(self) -> None:
         """Forget everything the last build did not use (call after a successful build)."""
         for table, entries in self._tables.items():
-            used = self._used.get(table, set())
-            for key in [k for k in entries if k not in used]:
+            for key in [k for k in entries if (table, k) not in self._used]:
                 del entries[key]
+                self._children.pop((table, key), None)
 
     def size(self, table: str) -> int:
         return len(self._tables.get(table, {}))
