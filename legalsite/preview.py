@@ -74,8 +74,7 @@ RELOAD_JS = """\
 // Live reload for the preview (served by build.py serve only; never part of the site).
 (function () {
   "use strict";
-  var script = document.currentScript;
-  var etag = script.getAttribute("data-etag");
+  var etag = document.currentScript.getAttribute("data-etag");
   var key = "legalsite-preview-scroll:" + location.pathname;
   var saved = sessionStorage.getItem(key);
   if (saved !== null) {
@@ -86,14 +85,40 @@ RELOAD_JS = """\
     window.addEventListener("load", restore);
   }
   var source = null;
+  function reload() {
+    sessionStorage.setItem(key, JSON.stringify([window.scrollX, window.scrollY]));
+    location.reload();
+  }
+  function head(doc) {  // the head without what changes on every build
+    var copy = doc.head.cloneNode(true);
+    copy.querySelectorAll("title, script[data-etag]").forEach(function (el) { el.remove(); });
+    return doc.documentElement.getAttribute("lang") + "\\n" + copy.innerHTML;
+  }
+  // Same head (stylesheet, CSP, meta): swap the body in place, which keeps the scroll position
+  // and is faster than a reload; anything else: a real reload.
+  function update() {
+    fetch(location.href, {cache: "no-store"}).then(function (response) {
+      if ((response.headers.get("Content-Type") || "").indexOf("text/html") !== 0) { throw new Error("not html"); }
+      return response.text();
+    }).then(function (text) {
+      var next = new DOMParser().parseFromString(text, "text/html");
+      var tag = next.querySelector("script[data-etag]");
+      if (!tag || head(next) !== head(document)) { return reload(); }
+      var x = window.scrollX, y = window.scrollY;
+      document.title = next.title;
+      document.body.replaceWith(document.adoptNode(next.body));
+      window.scrollTo(x, y);
+      etag = tag.getAttribute("data-etag");
+      connect();
+    }).catch(reload);
+  }
   function connect() {
     if (source !== null) { return; }
     source = new EventSource("/__preview__/events?path=" + encodeURIComponent(location.pathname) +
                              "&etag=" + encodeURIComponent(etag));
     source.addEventListener("reload", function () {
-      source.close();
-      sessionStorage.setItem(key, JSON.stringify([window.scrollX, window.scrollY]));
-      location.reload();
+      disconnect();
+      update();
     });
   }
   function disconnect() {
