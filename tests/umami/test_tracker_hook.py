@@ -95,3 +95,14 @@ def test_hook_touches_no_storage_or_cookies():
     text = HOOK.read_text()
     for api in ("localStorage", "sessionStorage", "document.cookie", "indexedDB", "fetch(", "XMLHttpRequest"):
         assert api not in text
+
+
+def test_tag_names_the_function_the_hook_defines():
+    from conftest import load_script
+    provision = load_script("provision")
+    settings = {"origin": "https://stats.example.org", "script_path": "/s.js", "domains": ["example.org"]}
+    tags = provision.html_tags(settings, "5e3b0b5e-0f3c-4c1a-9b0e-1b2c3d4e5f60", "/assets/umami-before-send.js")
+    import re
+    name = re.search(r'data-before-send="([^"]+)"', tags).group(1)
+    assert f"window.{name} = function" in HOOK.read_text()
+    assert tags.index("/assets/umami-before-send.js") < tags.index("/s.js")  # hook runs first

@@ -9,7 +9,12 @@
  *           data-website-id="..." data-host-url="https://stats.example.org"
  *           data-domains="example.org" data-do-not-track="true"
  *           data-exclude-search="true" data-exclude-hash="true"
+ *           data-identity-stitching="false"
  *           data-before-send="umamiBeforeSend"></script>
+ *
+ * (`scripts/provision.py --html` prints exactly these tags for the site.)
+ * data-identity-stitching="false" matters: newer trackers otherwise keep a visitor
+ * id in localStorage ("umami.visitor"), which the policy's "no storage" forbids.
  *
  * Umami's tracker calls window[data-before-send](type, payload) before every send
  * and sends what it returns; a falsy return cancels the send. This hook passes on
