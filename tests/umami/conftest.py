@@ -187,6 +187,8 @@ def postgres():
     try:
         pg.start()
         pg.psql("postgres", "CREATE ROLE umami LOGIN PASSWORD 'umami-test' CREATEDB;")
+        pg.psql("postgres", "CREATE DATABASE umami_template OWNER umami;")
+        pg.psql("umami_template", (HERE / "umami_schema.sql").read_text(), user="umami")
         yield pg
     finally:
         pg.stop()
@@ -201,8 +203,7 @@ _db_counter = iter(range(10_000))
 def umami_db(postgres):
     """A fresh database owned by `umami` with Umami's tables (tests/umami/umami_schema.sql)."""
     name = f"umami_t{next(_db_counter)}"
-    postgres.psql("postgres", f"CREATE DATABASE {name} OWNER umami;")
-    postgres.psql(name, (HERE / "umami_schema.sql").read_text(), user="umami")
+    postgres.psql("postgres", f"CREATE DATABASE {name} OWNER umami TEMPLATE umami_template;")
     yield name
     postgres.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE);")
 

@@ -216,3 +216,18 @@ def test_site_toml_without_domains_is_an_error(tmp_path):
     result = run_script("provision.py", "--site-config", str(site), "--env-file", "/nonexistent/.env",
                         env={"UMAMI_ADMIN_PASSWORD": PASSWORD})
     assert result.returncode == 2 and "[analytics].domains" in result.stderr
+
+
+def test_html_tags_carry_every_privacy_attribute(umami_api):
+    origin, state = umami_api
+    result = provision(origin, "--html")
+    assert result.returncode == 0, result.stderr
+    hook, tracker = result.stdout.strip().splitlines()
+    assert hook == '<script defer src="/assets/umami-before-send.js"></script>'
+    website_id = state["websites"][0]["id"]
+    for attr in [f'src="{origin}/s.js"', f'data-website-id="{website_id}"', f'data-host-url="{origin}"',
+                 'data-domains="example.org"', 'data-do-not-track="true"', 'data-exclude-search="true"',
+                 'data-exclude-hash="true"', 'data-identity-stitching="false"',
+                 'data-before-send="umamiBeforeSend"']:
+        assert attr in tracker
+    assert "data-fetch-credentials" not in tracker  # default "omit" stays
