@@ -18,6 +18,7 @@ from .diffcmd import DiffError, pick, standalone_html
 from .model import ContentErrors
 from .newversion import NewVersionError, new_version
 from .output import OutputError, write_file
+from .parallel import default_jobs
 from .pipeline import Project, build, load_content, load_site, render, warnings
 from .render import load_theme
 
@@ -51,6 +52,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", type=_date, metavar="DATE",
                         help="build the site as it will look on DATE (YYYY-MM-DD); default: SOURCE_DATE_EPOCH if set, else today")
     parser.add_argument("--drafts", action="store_true", help="include versions marked 'draft: true'")
+    parser.add_argument("--jobs", type=int, default=None, metavar="N", help="processes to use (default: one per core)")
     parser.add_argument("--lock", type=Path, metavar="FILE", help="the lock of published versions (default: versions.lock beside content/)")
 
 
@@ -64,6 +66,9 @@ def make_parser() -> argparse.ArgumentParser:
                                         "If anything is wrong nothing is written and the previous site stays as it was.")
     _common(p)
     p.add_argument("--out", type=Path, default=Path("_site"), metavar="DIR", help="output folder (default: _site/)")
+    p.add_argument("--cache", type=Path, default=Path(".cache"), metavar="DIR",
+                   help="keep results between builds here to rebuild faster (default: .cache/); never changes the output")
+    p.add_argument("--no-cache", dest="cache", action="store_const", const=None, help="use no cache")
 
     p = commands.add_parser("check", help="check all content and settings; write nothing",
                             description="Check every policy file and the site settings, list every problem, write nothing. "
@@ -116,6 +121,14 @@ def _project(args: argparse.Namespace) -> Project:
                       settings=getattr(args, "settings", None), lock=getattr(args, "lock", None))
 
 
+def _jobs(args: argparse.Namespace) -> int:
+    if args.jobs is None:
+        return default_jobs()
+    if args.jobs < 1:
+        raise UsageError("--jobs must be 1 or more")
+    return args.jobs
+
+
 def _diff(args: argparse.Namespace) -> int:
     project = _project(args)
     site = load_site(project, timeline.build_day(args.as_of), drafts=True)
@@ -137,12 +150,12 @@ def _lock(args: argparse.Namespace) -> int:
     display = project.display(project.lock)
     if args.correct:
         if not args.note or not args.note.strip():
-            raise LockUsageError("--correct needs --note \"what was corrected and why\" (readers see it)")
+            raise UsageError("--correct needs --note \"what was corrected and why\" (readers see it)")
         version = next((v for p in loaded.policies for v in p.versions if v.key == args.correct), None)
         if version is None or args.correct not in loaded.lock.entries:
-            raise LockUsageError(f"{args.correct} is not a locked version: use POLICY/DATE as listed in {display}")
+            raise UsageError(f"{args.correct} is not a locked version: use POLICY/DATE as listed in {display}")
         if version.source_sha256 == loaded.lock.entries[args.correct].current_sha256:
-            raise LockUsageError(f"{args.correct} has not changed since it was locked: there is nothing to correct")
+            raise UsageError(f"{args.correct} has not changed since it was locked: there is nothing to correct")
         new = locking.corrected(loaded.lock, version, args.note.strip(), today)
         write_file(project.lock, new.to_json().encode("utf-8"))
         print(f"{display}: recorded the correction of {args.correct} on {today.isoformat()}")
@@ -167,8 +180,8 @@ def _lock(args: argparse.Namespace) -> int:
     return 0
 
 
-class LockUsageError(Exception):
-    """A lock command that cannot be carried out as asked."""
+class UsageError(Exception):
+    """A command that cannot be carried out as asked."""
 
 
 def _report(errors: ContentErrors) -> int:
@@ -187,12 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         if args.command == "build":
-            result = build(_project(args), args.out, args.as_of, args.drafts)
+            result = build(_project(args), args.out, args.as_of, args.drafts, _jobs(args), args.cache)
             for warning in warnings(result.site):
                 print(f"warning: {warning}", file=sys.stderr)
             print(f"built {result.summary(args.out)}")
         elif args.command == "check":
-            result = render(_project(args), timeline.build_day(args.as_of), args.drafts)
+            result = render(_project(args), timeline.build_day(args.as_of), args.drafts, jobs=_jobs(args))
             for warning in warnings(result.site):
                 print(f"warning: {warning}", file=sys.stderr)
             print(f"ok: {result.summary(None)}")
@@ -210,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
             return _lock(args)
     except ContentErrors as errors:
         return _report(errors)
-    except (OutputError, NewVersionError, DiffError, LockUsageError) as exc:
+    except (OutputError, NewVersionError, DiffError, UsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -20,6 +20,7 @@ import frontmatter
 import yaml
 
 from .markup import locate, make_markdown, render_body, scan_html
+from .cache import digest_of
 from .memo import memoized
 from .model import ContentError, ContentErrors, Policy, Version
 
@@ -97,8 +98,9 @@ def load_policies(
         if len(parts) != 2 or not _VERSION_NAME.match(parts[1]) or not _POLICY_SLUG.match(parts[0]):
             errors.append(ContentError(path, 1, _placement_message(parts)))
             continue
-        parsed, found = memoized("parse", (path, raw, tuple(sorted(placeholders.items()))),
-                                 lambda: _parse_alone(path, parts[0], raw, md, sections))
+        parsed, found = memoized("parse", parse_key(path, raw, placeholders),
+                                 lambda: _parse_alone(path, parts[0], raw, md, sections),
+                                 lambda: digest_of("parse", *parse_key(path, raw, placeholders)))
         errors.extend(found)
         if parsed is not None:
             by_policy.setdefault(parts[0], []).append(parsed)
@@ -112,6 +114,29 @@ def load_policies(
     if errors:
         raise ContentErrors(errors)
     return tuple(policies)
+
+
+def parse_key(path: str, raw: bytes, placeholders: dict[str, str]) -> tuple:
+    """Everything one file's parse result depends on (besides the code)."""
+    return (path, raw, tuple(sorted(placeholders.items())))
+
+
+def policy_of(path: str, content_prefix: str) -> str | None:
+    """The policy a source belongs to, or None for a misplaced file."""
+    prefix = content_prefix.rstrip("/") + "/" if content_prefix else ""
+    parts = (path[len(prefix):] if path.startswith(prefix) else path).split("/")
+    if len(parts) != 2 or not _VERSION_NAME.match(parts[1]) or not _POLICY_SLUG.match(parts[0]):
+        return None
+    return parts[0]
+
+
+def parse_group(items: list[tuple[str, bytes]], placeholders: dict[str, str]) -> list[tuple[tuple, object]]:
+    """Parse several files of one policy with one Markdown instance and section memo
+    (for parallel.py); returns ``(parse_key, result)`` pairs as load_policies memoises them."""
+    md = make_markdown(placeholders)
+    sections: dict = {}
+    return [(parse_key(path, raw, placeholders), _parse_alone(path, path.split("/")[-2], raw, md, sections))
+            for path, raw in items]
 
 
 def _placement_message(parts: list[str]) -> str:

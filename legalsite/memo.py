@@ -10,9 +10,11 @@ The build stays one code path (``pipeline.render``); a few pure steps ask
   versions, by value), the theme fingerprint, the settings, the day, the
   drafts flag and the list of policies (slug and title).
 
-When no :class:`BuildMemo` is active, which is the case for every build but
-the preview's, :func:`memoized` just calls the function: production builds
-are unaffected. A key holds everything its result depends on, so a memoised
+When no :class:`BuildMemo` is active, :func:`memoized` just calls the
+function (or asks the persistent :class:`~legalsite.cache.DiskCache`, when
+one is active and the call site gives a digest of everything the result
+depends on). A cold production build activates a memo only to receive the
+results that :mod:`legalsite.parallel` computed on every core. A key holds everything its result depends on, so a memoised
 build equals a full build byte for byte (``tests/test_preview_incremental.py``
 asserts it after edits, additions, renames, deletions and template and
 settings changes).
@@ -60,6 +62,11 @@ class BuildMemo:
         self.misses[table] += 1
         return value
 
+    def put(self, table: str, key: Hashable, value: object) -> None:
+        """Store a result computed elsewhere (another process, see parallel.py)."""
+        self._tables.setdefault(table, {})[key] = value
+        self._children.setdefault((table, key), ())
+
     def _mark_used(self, item: tuple[str, Hashable]) -> None:
         """A reused result keeps alive what it was computed from (a policy's pages, its redlines)."""
         stack = [item]
@@ -92,7 +99,17 @@ class BuildMemo:
         return len(self._tables.get(table, {}))
 
 
-def memoized(table: str, key: Hashable, compute: Callable[[], T]) -> T:
-    """``compute()``, or its remembered result when a memo is active and has ``key``."""
+def active_memo() -> "BuildMemo | None":
+    return _ACTIVE.get()
+
+
+def memoized(table: str, key: Hashable, compute: Callable[[], T], digest: Callable[[], str] | None = None) -> T:
+    """``compute()``, or its remembered result: from the active memo when it has
+    ``key``, else from the active disk cache under ``digest()``."""
+    from .cache import through_disk  # cache.py imports nothing from here at import time
+
     memo = _ACTIVE.get()
+    if digest is not None:
+        inner = compute
+        compute = lambda: through_disk(table, digest, inner)  # noqa: E731
     return compute() if memo is None else memo.get(table, key, compute)

@@ -1,10 +1,12 @@
 """The one place that writes the site: all files at once, or nothing.
 
-The new site is written into a fresh directory beside the output directory
-and then swapped in with a single ``rename``; on Linux the swap is an atomic
+A new site is written into a fresh directory beside the output directory
+and swapped in with a single ``rename``; on Linux the swap is an atomic
 exchange (``renameat2(RENAME_EXCHANGE)``), so readers and static servers
-never see a missing or half-written site. A build that fails before this
-point leaves the previous output untouched, because nothing was written.
+never see a missing or half-written site. A rebuild that changes only a few
+files replaces just those, each atomically, after all of them were written
+(see :func:`write_site`). A build that fails before writing leaves the
+previous output untouched, because nothing was written.
 """
 
 from __future__ import annotations
@@ -64,16 +66,97 @@ def write_file(path: Path, data: bytes) -> None:
         raise
 
 
+def _same_file(path: Path, data: bytes) -> bool:
+    """Whether ``path`` is a regular file holding exactly ``data``."""
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size != len(data):
+            return False
+        return path.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _present(out_dir: Path) -> set[str]:
+    found = set()
+    for folder, _dirs, names in os.walk(out_dir):
+        for name in names:
+            found.add(os.path.relpath(os.path.join(folder, name), out_dir).replace(os.sep, "/"))
+    return found
+
+
+def _check_paths(files: dict[str, bytes]) -> None:
+    for relative in files:
+        if ".." in Path(relative).parts or Path(relative).is_absolute():
+            raise OutputError(f"refusing to write outside the output directory: {relative}")
+
+
+SMALL_CHANGE = 0.1  # share of files up to which an existing site is updated in place
+
+
 def write_site(files: dict[str, bytes], out_dir: Path) -> None:
-    """Replace ``out_dir`` with exactly ``files`` (relative POSIX paths -> bytes)."""
+    """Make ``out_dir`` hold exactly ``files`` (relative POSIX paths -> bytes).
+
+    A new site, or one where many files change, is written beside the old one
+    and swapped in at once (:func:`_swap`). A rebuild that changes a few files
+    (an edited version) updates them in place in two phases (:func:`_update`):
+    every new file is first written beside its target, and only when all are
+    written are they renamed over the old ones, so a failure while writing
+    leaves the published site as it was. Unchanged files are not touched.
+    """
+    _check_paths(files)
     out_dir = out_dir.absolute()
+    if not out_dir.is_dir():
+        _swap(files, out_dir)
+        return
+    removed = sorted(_present(out_dir) - set(files))
+    changed = [path for path, data in files.items() if not _same_file(out_dir / path, data)]
+    if not changed and not removed:
+        return
+    if len(changed) + len(removed) > SMALL_CHANGE * len(files):
+        _swap(files, out_dir)
+    else:
+        _update({path: files[path] for path in changed}, removed, out_dir)
+
+
+def _update(changed: dict[str, bytes], removed: list[str], out_dir: Path) -> None:
+    made: list[Path] = []  # folders created, removed again if writing fails
+    staged: list[tuple[str, Path]] = []
+    try:
+        for relative, data in changed.items():
+            target = out_dir / relative
+            missing = [p for p in [target.parent, *target.parent.parents] if not p.exists() and out_dir in p.parents]
+            for folder in reversed(missing):
+                folder.mkdir(mode=0o755)
+                made.append(folder)
+            handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.new-", dir=target.parent)
+            staged.append((relative, Path(temporary)))
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+            os.chmod(temporary, 0o644)
+    except BaseException:
+        for _, temporary in staged:
+            temporary.unlink(missing_ok=True)
+        for folder in reversed(made):
+            folder.rmdir()
+        raise
+    for relative, temporary in staged:
+        os.replace(temporary, out_dir / relative)
+    for relative in removed:
+        path = out_dir / relative
+        path.unlink()
+        for folder in path.parents:
+            if folder == out_dir or any(folder.iterdir()):
+                break
+            folder.rmdir()
+
+
+def _swap(files: dict[str, bytes], out_dir: Path) -> None:
+    """Write the whole site beside ``out_dir`` and exchange the two in one step."""
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
     try:
         for relative, data in files.items():
             path = staging / relative
-            if ".." in Path(relative).parts or Path(relative).is_absolute():
-                raise OutputError(f"refusing to write outside the output directory: {relative}")
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         for directory in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
@@ -87,7 +170,6 @@ def write_site(files: dict[str, bytes], out_dir: Path) -> None:
                 staging = old
         else:
             staging.rename(out_dir)
-            return
     finally:
         if staging.exists():
             shutil.rmtree(staging)

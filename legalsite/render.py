@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from . import timeline
+from .cache import active_cache, digest_of
 from .memo import memoized
 from .model import Policy, Site, Status, Version
 from .redline import redline
@@ -149,8 +150,9 @@ class _Renderer:
             if previous is not None:
                 out[entry.changes_url + "index.html"] = self.page(
                     "changes.html", entry.changes_url, policy=policy, entry=entry, previous=previous,
-                    current=current, redline=memoized("redline", (previous.version.body_html, entry.version.body_html),
-                                              lambda: redline(previous.version.body_html, entry.version.body_html)),
+                    current=current, redline=memoized("redline", redline_key(previous.version, entry.version),
+                                              lambda: redline(previous.version.body_html, entry.version.body_html),
+                                              lambda: digest_of("redline", *redline_key(previous.version, entry.version))),
                     canonical_url=self.absolute(entry.changes_url), noindex=entry.version.draft,
                 )
         entry = next(e for e in entries if e.version is canonical)
@@ -243,6 +245,28 @@ class _Renderer:
         return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
+def redline_key(old: Version, new: Version) -> tuple[str, str]:
+    """What a redline depends on: the two bodies."""
+    return (old.body_html, new.body_html)
+
+
+def redline_pairs(site: Site, theme: Theme) -> list[tuple[str, str]]:
+    """Every redline render_site will compute, for parallel.py: those of policies whose
+    pages the disk cache does not already hold."""
+    cache = active_cache()
+    return [redline_key(a, b) for p in site.policies
+            if cache is None or not cache.has("policy_pages", policy_pages_digest(site, theme, p))
+            for a, b in zip(p.versions, p.versions[1:])]
+
+
+def policy_pages_digest(site: Site, theme: Theme, policy: Policy) -> str:
+    """The disk-cache name of a policy's pages: everything they depend on, where a
+    version is named by what determines it (its file, its bytes, its corrections)."""
+    index = tuple((p.slug, p.title) for p in site.policies)
+    stable = [(v.source_path, v.source_sha256, v.corrections) for v in policy.versions]
+    return digest_of("policy_pages", theme.fingerprint, site.settings, site.today, site.drafts, index, stable)
+
+
 def render_site(site: Site, theme: Theme) -> dict[str, bytes]:
     """Every output file of the site, keyed by its path under the output directory."""
     renderer = _Renderer(site, theme)
@@ -250,7 +274,8 @@ def render_site(site: Site, theme: Theme) -> dict[str, bytes]:
     index = tuple((p.slug, p.title) for p in site.policies)
     for policy in site.policies:
         key = (theme.fingerprint, site.settings, site.today, site.drafts, index, policy)
-        out.update(memoized("policy_pages", key, lambda: renderer.policy_pages(policy)))
+        out.update(memoized("policy_pages", key, lambda: renderer.policy_pages(policy),
+                            lambda: policy_pages_digest(site, theme, policy)))
     out.update(renderer.site_pages())
     out["versions.json"] = renderer.versions_json(out)
     out[VERSIONS_SCHEMA_PATH] = VERSIONS_SCHEMA.read_bytes()

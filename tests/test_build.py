@@ -95,7 +95,7 @@ def test_failed_build_leaves_previous_site_untouched(project, cli, tmp_path):
     code, _, err = cli("build", "--as-of", FIXTURE_DAY)
     assert code == 1 and "unknown field 'bogus'" in err
     assert tree(tmp_path / "_site") == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site", "content", "templates"], "left temporary files behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".cache", "_site", "content", "templates"], "left temporary files behind"
 
 
 def test_rebuild_replaces_the_whole_directory(project, cli, tmp_path):

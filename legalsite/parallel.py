@@ -1,0 +1,83 @@
+"""Use every core for the expensive pure steps of a cold build.
+
+Parsing (Markdown) and redlines are pure functions of their inputs. Before the
+ordinary, serial pipeline runs, this module computes the ones that are
+missing in worker processes and hands the results to the build through a
+:class:`~legalsite.memo.BuildMemo` under the very keys the pipeline asks for,
+so the pipeline stays one code path and the output is byte-identical with
+any number of processes (tests/test_speed.py asserts it).
+
+Workers are forked (cheap on Linux); this is only done when no memo is
+active, i.e. never inside the preview server and its threads.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from itertools import groupby
+
+from .cache import active_cache, digest_of
+from .content import parse_group, parse_key, policy_of
+from .memo import BuildMemo
+from .redline import redline
+
+MIN_ITEMS = 8  # below this, starting processes costs more than it saves
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _executor(jobs: int) -> ProcessPoolExecutor:
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+
+
+def _missing(table: str, keys: list[tuple]) -> list[tuple]:
+    cache = active_cache()
+    if cache is None:
+        return keys
+    return [k for k in keys if not cache.has(table, digest_of(table, *k))]
+
+
+def _store(memo: BuildMemo, table: str, key: tuple, value: object) -> None:
+    memo.put(table, key, value)
+    cache = active_cache()
+    if cache is not None:
+        cache.put(table, digest_of(table, *key), value)
+
+
+def warm_parse(memo: BuildMemo, sources: dict[str, bytes], content_prefix: str,
+               placeholders: dict[str, str], jobs: int) -> None:
+    wanted = {parse_key(path, raw, placeholders): (path, raw) for path, raw in sources.items()
+              if policy_of(path, content_prefix)}
+    todo = sorted(wanted[k] for k in _missing("parse", list(wanted)))
+    if jobs < 2 or len(todo) < MIN_ITEMS:
+        return
+    groups = [list(items) for _, items in groupby(todo, key=lambda item: item[0].rsplit("/", 1)[0])]
+    # Split big policies so that both cores stay busy; each group keeps its own section memo.
+    size = max(4, len(todo) // (jobs * 4))
+    chunks = [group[i:i + size] for group in groups for i in range(0, len(group), size)]
+    with _executor(jobs) as pool:
+        for results in pool.map(parse_group, chunks, [placeholders] * len(chunks)):
+            for key, value in results:
+                _store(memo, "parse", key, value)
+
+
+def _redline_pair(pair: tuple[str, str]):
+    return redline(*pair)
+
+
+def warm_redlines(memo: BuildMemo, pairs: list[tuple[str, str]], jobs: int) -> None:
+    todo = _missing("redline", list(dict.fromkeys(pairs)))
+    if jobs < 2 or len(todo) < MIN_ITEMS:
+        return
+    with _executor(jobs) as pool:
+        for pair, result in zip(todo, pool.map(_redline_pair, todo, chunksize=max(1, len(todo) // (jobs * 8)))):
+            _store(memo, "redline", pair, result)

@@ -1,0 +1,81 @@
+"""Writing the site: swap for new or much-changed sites, two-phase update for small changes."""
+
+from __future__ import annotations
+
+import tempfile
+
+import pytest
+
+from legalsite import output
+from legalsite.output import write_site
+
+
+def tree(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def site(n: int, **changes: bytes) -> dict[str, bytes]:
+    files = {f"p{i}/index.html": f"page {i}".encode() for i in range(n)}
+    files.update({k.replace("__", "/"): v for k, v in changes.items()})
+    return files
+
+
+def test_small_change_touches_only_the_changed_files(tmp_path):
+    out = tmp_path / "_site"
+    write_site(site(30, gone__index_html=b"x"), out)
+    before = {p: (out / p).stat().st_ino for p in ("p1/index.html", "p2/index.html")}
+    new = site(30)
+    new["p2/index.html"] = b"edited"
+    write_site(new, out)
+    assert tree(out) == new
+    assert not (out / "gone").exists(), "an emptied folder is removed"
+    assert (out / "p1/index.html").stat().st_ino == before["p1/index.html"], "an unchanged file was rewritten"
+    assert (out / "p2/index.html").stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
+
+
+def test_unchanged_site_is_not_written(tmp_path):
+    out = tmp_path / "_site"
+    write_site(site(5), out)
+    inode = (out / "p1/index.html").stat().st_ino
+    write_site(site(5), out)
+    assert (out / "p1/index.html").stat().st_ino == inode
+
+
+def test_large_change_swaps_the_whole_tree(tmp_path):
+    out = tmp_path / "_site"
+    write_site(site(10), out)
+    new = {f"q{i}/index.html": b"new" for i in range(10)}
+    write_site(new, out)
+    assert tree(out) == new
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
+
+
+@pytest.mark.parametrize("size", [30, 3], ids=["in place", "swap"])
+def test_a_failure_while_writing_leaves_the_published_site_as_it_was(tmp_path, monkeypatch, size):
+    out = tmp_path / "_site"
+    write_site(site(size), out)
+    published = tree(out)
+    new = site(size, p1__index_html=b"edited", new__deep__index_html=b"added")
+    calls = {"n": 0}
+    real_mkstemp, real_write = tempfile.mkstemp, output.Path.write_bytes
+
+    def failing_mkstemp(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device")
+        return real_mkstemp(*args, **kwargs)
+
+    def failing_write(self, data):
+        if "new" in self.parts:
+            raise OSError(28, "No space left on device")
+        return real_write(self, data)
+
+    monkeypatch.setattr(output.tempfile, "mkstemp", failing_mkstemp)
+    monkeypatch.setattr(output.Path, "write_bytes", failing_write)
+    with pytest.raises(OSError):
+        write_site(new, out)
+    assert tree(out) == published
+    assert not (out / "new").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
+    assert not [p for p in out.rglob(".*")], "temporary files left in the site"
