@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import timeline
+from .audit import audit_files, audit_policy
 from .content import load_policies, read_sources
 from .model import ContentError, ContentErrors, Site
 from .output import check_output_dir, write_site
@@ -52,15 +53,19 @@ def placeholders(site_settings) -> dict[str, str]:
     return {"contact_email": site_settings.contact_email}
 
 
-def load_site(project: Project, today: dt.date, drafts: bool) -> Site:
-    """Stages 1 and 2: settings and content, validated; raises ContentErrors."""
+def load_site(project: Project, today: dt.date, drafts: bool, tracker: bool | None = None) -> Site:
+    """Stages 1 and 2: settings and content, validated; raises ContentErrors.
+
+    ``tracker``: whether pages load the analytics tracker (when analytics is
+    configured); default: only production builds, i.e. not with ``drafts``."""
     if not project.content.is_dir():
         raise ContentErrors([ContentError(project.display(project.content), 1,
                                           "content folder not found: create it, or pass --content PATH")])
     settings = load_settings(project.settings, project.display(project.settings))
     sources = read_sources(project.content, project.root)
     policies = load_policies(sources, project.display(project.content), drafts, placeholders(settings))
-    return Site(settings=settings, policies=policies, today=today, drafts=drafts)
+    return Site(settings=settings, policies=policies, today=today, drafts=drafts,
+                tracker=not drafts if tracker is None else tracker)
 
 
 @dataclass(frozen=True)
@@ -80,18 +85,23 @@ class BuildResult:
                 f"{len(self.files)} files in {self.seconds:.2f} s{where}")
 
 
-def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None) -> BuildResult:
-    """Stages 1-4: everything up to, not including, writing."""
+def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None,
+           tracker: bool | None = None) -> BuildResult:
+    """Stages 1-4 and the privacy audit: everything up to, not including, writing."""
     started = time.perf_counter()
-    site = load_site(project, today, drafts)
+    site = load_site(project, today, drafts, tracker)
     files = render_site(site, theme or load_theme(project.templates))
+    findings = audit_files(files, audit_policy(site))
+    if findings:
+        raise ContentErrors(findings)
     return BuildResult(site=site, files=files, seconds=time.perf_counter() - started)
 
 
-def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts: bool = False) -> BuildResult:
+def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts: bool = False,
+          tracker: bool | None = None) -> BuildResult:
     """The whole build; on any error nothing is written and ``out_dir`` is untouched."""
     check_output_dir(out_dir, [project.root, project.content, project.templates])
-    result = render(project, timeline.build_day(today), drafts)
+    result = render(project, timeline.build_day(today), drafts, tracker=tracker)
     write_site(result.files, out_dir)
     return result
 

@@ -16,8 +16,9 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import timeline
+from . import security, timeline
 from .model import Policy, Site, Status, Version
+from .security import content_security_policy  # noqa: F401  (re-exported; the policy lives in security.py)
 
 
 @dataclass(frozen=True)
@@ -55,18 +56,6 @@ def load_theme(templates_dir: Path) -> Theme:
     return Theme(env=env, stylesheet=stylesheet, assets=tuple(assets), fingerprint=digest.hexdigest())
 
 
-def content_security_policy(site: Site) -> str:
-    """Only the site itself and, when configured, the analytics origin."""
-    origin = site.settings.analytics.origin
-    scripts = f"'self' {origin}" if origin else "'none'"
-    connect = origin if origin else "'none'"
-    return (
-        "default-src 'none'; style-src 'self'; img-src 'self'; "
-        f"script-src {scripts}; connect-src {connect}; "
-        "base-uri 'none'; form-action 'none'"
-    )
-
-
 @dataclass(frozen=True)
 class Entry:
     """A version as the templates see it: with its status and URLs."""
@@ -88,6 +77,7 @@ class _Renderer:
         self.site = site
         self.theme = theme
         self.csp = content_security_policy(site)
+        self.tracker = security.tracker(site)
         self.base_path = urlsplit(site.settings.base_url).path.rstrip("/") + "/"
         self.entries: dict[str, tuple[Entry, ...]] = {p.slug: self._entries(p) for p in site.policies}
 
@@ -117,6 +107,7 @@ class _Renderer:
             path=path,
             stylesheet=self.theme.stylesheet,
             csp=self.csp,
+            tracker=self.tracker,
             policies=self.site.policies,
             entries=self.entries,
             **context,
@@ -181,4 +172,5 @@ def render_site(site: Site, theme: Theme) -> dict[str, bytes]:
     for policy in site.policies:
         out.update(renderer.policy_pages(policy))
     out.update(renderer.site_pages())
+    out = security.finish(out, site)
     return dict(sorted(out.items()))
