@@ -94,6 +94,7 @@ _PASSIVE_RELS = {
 }
 # Elements whose href is a link for people (everything else with href fetches, e.g. SVG <image>).
 _NAVIGATION = {"a", "area"}
+_FRAMES = {"iframe", "frame", "frameset", "embed", "object", "applet", "portal", "fencedframe"}
 _DATA_SCRIPT_TYPES = {"application/ld+json", "application/json", "importmap", "speculationrules"}
 _CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))\s*\)""", re.IGNORECASE)
 _CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(?:"([^"]*)"|'([^']*)'|([^;\s)]+))""", re.IGNORECASE)
@@ -123,9 +124,13 @@ def scan_css(text: str, path: str, policy: AuditPolicy, first_line: int = 1, whe
             target = "a javascript: URL" if kind == "javascript" else f"{kind} (another origin)"
             found.append(ContentError(path, line, f"{where} {what} loads {url.strip()!r} from {target}"))
 
+    imports = []
     for match in _CSS_IMPORT.finditer(text):
+        imports.append(match.span())
         check(next(g for g in match.groups() if g is not None), match.start(), "@import")
     for match in _CSS_URL.finditer(text):
+        if any(start <= match.start() < end for start, end in imports):
+            continue
         check(next(g for g in match.groups() if g is not None), match.start(), "url()")
     for match in _CSS_IMAGE_SET.finditer(text):
         for string in _CSS_STRING.finditer(match.group(1)):
@@ -188,6 +193,10 @@ class _HTMLAudit(HTMLParser):
     def _element(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name.lower(): (value or "") for name, value in attrs}
         element = f"<{tag}>"
+        if tag in _FRAMES:
+            where = values.get("src") or values.get("data") or ""
+            self.add(f"{element}: no frames or embedded objects on the site{' (' + where + ')' if where else ''}")
+            return
         for name, value in attrs:
             name = name.lower()
             value = value or ""
@@ -225,8 +234,6 @@ class _HTMLAudit(HTMLParser):
             self.in_script = True
             if "src" not in values and values.get("type", "").lower() not in _DATA_SCRIPT_TYPES:
                 self.add("inline <script>: scripts may only come from files on the site (the CSP blocks it)")
-        elif tag in ("iframe", "frame", "frameset", "embed", "object", "applet", "portal", "fencedframe"):
-            self.add(f"{element}: no frames or embedded objects on the site")
         elif tag == "meta":
             equiv = values.get("http-equiv", "").lower()
             if equiv == "refresh":

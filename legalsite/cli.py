@@ -16,7 +16,7 @@ from . import timeline
 from .model import ContentErrors
 from .newversion import NewVersionError, new_version
 from .output import OutputError
-from .pipeline import Project, build, render, warnings
+from .pipeline import Project, audit_command, build, render, warnings
 
 DESCRIPTION = """\
 Build the 1vy legal site from the Markdown policies in content/.
@@ -25,6 +25,8 @@ Everyday use:
   python build.py              build the site into _site/ (same as: build)
   python build.py check        check every policy file and report problems; writes nothing
   python build.py new privacy  start the next version of the privacy policy as a draft
+  python build.py audit        check a built site (default: _site/) for anything that
+                               contacts another origin (build and check run it too)
 
 Each policy version is one file: content/<policy>/<YYYY-MM-DD>.md, named after
 the day it takes effect. Problems are reported as  file:line: what is wrong.
@@ -62,6 +64,17 @@ def make_parser() -> argparse.ArgumentParser:
                             description="Check every policy file and the site settings, list every problem, write nothing. "
                                         "Exit status 1 if there is any problem.")
     _common(p)
+
+    p = commands.add_parser("audit", help="audit a built site for anything that contacts another origin",
+                            description="Scan every file of a built site (HTML, CSS, XML, JSON, JS) for anything that "
+                                        "would make a browser contact an origin other than the site and the analytics "
+                                        "origin from the settings. Prints each finding as file:line: what; exit status 1 "
+                                        "if there is any.")
+    p.add_argument("site_dir", nargs="?", type=Path, default=Path("_site"), metavar="SITE_DIR",
+                   help="the built site (default: _site/)")
+    p.add_argument("--settings", type=Path, metavar="FILE", help="site settings file (default: site.toml)")
+    p.add_argument("--no-tracker", action="store_true",
+                   help="the site was built without the tracker (e.g. a preview): no analytics origin allowed")
 
     p = commands.add_parser("new", help="start the next version of a policy as a draft",
                             description="Copy the newest version of POLICY to a new file dated --effective (default: tomorrow), "
@@ -103,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
             for warning in warnings(result.site):
                 print(f"warning: {warning}", file=sys.stderr)
             print(f"ok: {result.summary(None)}")
+        elif args.command == "audit":
+            return audit_command(args.site_dir, args.settings or Path("site.toml"), tracker=not args.no_tracker)
         elif args.command == "new":
             project = Project.at(Path.cwd(), content=args.content)
             effective = args.effective or timeline.build_day() + dt.timedelta(days=1)

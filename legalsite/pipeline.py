@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import timeline
-from .audit import audit_files, audit_policy
+from .audit import audit_files, audit_policy, read_site
 from .content import load_policies, read_sources
 from .model import ContentError, ContentErrors, Site
 from .output import check_output_dir, write_site
@@ -114,3 +114,25 @@ def warnings(site: Site) -> list[str]:
     if site.settings.base_url.endswith(".example") or ".example/" in site.settings.base_url:
         out.append(f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: set the real address before publishing")
     return out
+
+
+def audit_command(site_dir: Path, settings_path: Path, tracker: bool = True) -> int:
+    """``build.py audit SITE_DIR``: findings on stdout as ``file:line: what``; 1 if any."""
+    import sys
+
+    if not site_dir.is_dir():
+        print(f"error: {site_dir} is not a folder: build the site first (python build.py --out {site_dir})", file=sys.stderr)
+        return 1
+    settings = load_settings(settings_path, settings_path.as_posix())
+    site = Site(settings=settings, policies=(), today=dt.date.today(), tracker=tracker)
+    files = read_site(site_dir)
+    prefix = site_dir.as_posix().rstrip("/") + "/"
+    findings = audit_files(files, audit_policy(site), prefix=prefix)
+    for finding in findings:
+        print(finding)
+    if findings:
+        print(f"{len(findings)} problem{'s' if len(findings) != 1 else ''} found in {site_dir}: "
+              "nothing on the site may contact another origin", file=sys.stderr)
+        return 1
+    print(f"ok: {len(files)} files in {site_dir}, nothing contacts another origin")
+    return 0
