@@ -319,8 +319,9 @@ def scan_json(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
 
     def walk(value) -> None:
         if isinstance(value, dict):
-            for item in value.values():
-                walk(item)
+            for key, item in value.items():
+                if not str(key).startswith("$"):  # JSON Schema's $schema/$id/$ref name, never load
+                    walk(item)
         elif isinstance(value, list):
             for item in value:
                 walk(item)

@@ -12,11 +12,14 @@ import datetime as dt
 import sys
 from pathlib import Path
 
+from . import lock as locking
 from . import timeline
+from .diffcmd import DiffError, pick, standalone_html
 from .model import ContentErrors
 from .newversion import NewVersionError, new_version
-from .output import OutputError
-from .pipeline import Project, audit_command, build, render, warnings
+from .output import OutputError, write_file
+from .pipeline import Project, audit_command, build, load_content, load_site, render, warnings
+from .render import load_theme
 
 DESCRIPTION = """\
 Build the 1vy legal site from the Markdown policies in content/.
@@ -25,6 +28,9 @@ Everyday use:
   python build.py              build the site into _site/ (same as: build)
   python build.py check        check every policy file and report problems; writes nothing
   python build.py new privacy  start the next version of the privacy policy as a draft
+  python build.py diff privacy see what the newest version (a draft, say) changes
+  python build.py lock         record published versions in versions.lock (then commit it)
+  python build.py serve        live preview with drafts at http://127.0.0.1:8000/, reloads on save
   python build.py audit        check a built site (default: _site/) for anything that
                                contacts another origin (build and check run it too)
 
@@ -47,6 +53,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--as-of", type=_date, metavar="DATE",
                         help="build the site as it will look on DATE (YYYY-MM-DD); default: SOURCE_DATE_EPOCH if set, else today")
     parser.add_argument("--drafts", action="store_true", help="include versions marked 'draft: true'")
+    parser.add_argument("--lock", type=Path, metavar="FILE", help="the lock of published versions (default: versions.lock beside content/)")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -64,6 +71,15 @@ def make_parser() -> argparse.ArgumentParser:
                             description="Check every policy file and the site settings, list every problem, write nothing. "
                                         "Exit status 1 if there is any problem.")
     _common(p)
+
+    p = commands.add_parser("serve", help="live preview with drafts: rebuilds and reloads the browser on save",
+                            description="Build the site with drafts and serve it at http://127.0.0.1:8000/. Every save in "
+                                        "content/, templates/ or site.toml rebuilds what changed and reloads the open pages; "
+                                        "problems are shown in the browser and here. Nothing is written to disk. Ctrl-C stops.")
+    _common(p)
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0 picks a free one)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer only)")
+    p.add_argument("--open", action="store_true", help="open the preview in the web browser")
 
     p = commands.add_parser("audit", help="audit a built site for anything that contacts another origin",
                             description="Scan every file of a built site (HTML, CSS, XML, JSON, JS) for anything that "
@@ -83,12 +99,89 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("policy", help="the policy's folder name, e.g. privacy")
     p.add_argument("--effective", type=_date, metavar="DATE", help="the day the new version takes effect (default: tomorrow)")
     p.add_argument("--content", type=Path, metavar="DIR", help="folder with the policies (default: content/)")
+
+    p = commands.add_parser("diff", help="show what one version changes compared with another",
+                            description="Redline of two versions of POLICY, drafts included. Without dates: the newest "
+                                        "version against the one in force. Writes one HTML file you can open or send "
+                                        "(its path is printed), or with --text prints a summary here.")
+    _common(p)
+    p.add_argument("policy", help="the policy's folder name, e.g. privacy")
+    p.add_argument("old", nargs="?", type=_date, metavar="FROM", help="date of the older version (YYYY-MM-DD)")
+    p.add_argument("new", nargs="?", type=_date, metavar="TO", help="date of the newer version (YYYY-MM-DD)")
+    p.add_argument("--text", action="store_true", help="print the changes as text instead of writing HTML")
+    p.add_argument("--out", type=Path, metavar="FILE", help="where to write the HTML (default: _diff/<policy>-<FROM>-to-<TO>.html)")
+
+    p = commands.add_parser("lock", help="record published versions in versions.lock",
+                            description="A published version's text must never change silently. 'lock' records the "
+                                        "SHA-256 of every published version (in force or announced) in versions.lock; "
+                                        "commit that file. A build fails when a locked text changed: publish the change "
+                                        "as a new version, or record a correction with --correct.")
+    _common(p)
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--check", action="store_true", help="only check that versions.lock is up to date (exit 1 if not)")
+    group.add_argument("--correct", metavar="POLICY/DATE", help="accept the edited text of this locked version as a correction")
+    p.add_argument("--note", help="with --correct: what was corrected and why (shown to readers)")
     return parser
 
 
 def _project(args: argparse.Namespace) -> Project:
     return Project.at(Path.cwd(), content=args.content, templates=getattr(args, "templates", None),
-                      settings=getattr(args, "settings", None))
+                      settings=getattr(args, "settings", None), lock=getattr(args, "lock", None))
+
+
+def _diff(args: argparse.Namespace) -> int:
+    project = _project(args)
+    site = load_site(project, timeline.build_day(args.as_of), drafts=True)
+    diff = pick(site, args.policy, args.old, args.new)
+    if args.text:
+        print(f"{diff.new.title}: {diff.old.source_path} -> {diff.new.source_path}")
+        print(diff.redline.text, end="")
+        return 0
+    out = args.out or Path("_diff") / f"{args.policy}-{diff.old.slug}-to-{diff.new.slug}.html"
+    write_file(out, standalone_html(diff, site, load_theme(project.templates)))
+    print(out)
+    return 0
+
+
+def _lock(args: argparse.Namespace) -> int:
+    project = _project(args)
+    today = timeline.build_day(args.as_of)
+    loaded = load_content(project)
+    display = project.display(project.lock)
+    if args.correct:
+        if not args.note or not args.note.strip():
+            raise LockUsageError("--correct needs --note \"what was corrected and why\" (readers see it)")
+        version = next((v for p in loaded.policies for v in p.versions if v.key == args.correct), None)
+        if version is None or args.correct not in loaded.lock.entries:
+            raise LockUsageError(f"{args.correct} is not a locked version: use POLICY/DATE as listed in {display}")
+        if version.source_sha256 == loaded.lock.entries[args.correct].current_sha256:
+            raise LockUsageError(f"{args.correct} has not changed since it was locked: there is nothing to correct")
+        new = locking.corrected(loaded.lock, version, args.note.strip(), today)
+        write_file(project.lock, new.to_json().encode("utf-8"))
+        print(f"{display}: recorded the correction of {args.correct} on {today.isoformat()}")
+        return 0
+    _, errors = locking.verify(loaded.policies, loaded.lock, display)
+    if errors:
+        raise ContentErrors(errors)
+    new = locking.updated(loaded.policies, loaded.lock, today)
+    added = sorted(set(new.entries) - set(loaded.lock.entries))
+    if args.check:
+        if added or not project.lock.exists():
+            print(f"{display} is out of date: not yet locked: {', '.join(added) or 'no file'}. "
+                  "Run 'python build.py lock' and commit the file.", file=sys.stderr)
+            return 1
+        print(f"{display} is up to date ({len(new.entries)} versions locked)")
+        return 0
+    write_file(project.lock, new.to_json().encode("utf-8"))
+    for key in added:
+        announced = new.entries[key].announced
+        print(f"locked {key}" + (f" (announced {announced.isoformat()})" if announced else ""))
+    print(f"{display}: {len(new.entries)} versions locked; commit it")
+    return 0
+
+
+class LockUsageError(Exception):
+    """A lock command that cannot be carried out as asked."""
 
 
 def _report(errors: ContentErrors) -> int:
@@ -116,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
             for warning in warnings(result.site):
                 print(f"warning: {warning}", file=sys.stderr)
             print(f"ok: {result.summary(None)}")
+        elif args.command == "serve":
+            from .preview import serve  # the server and watchdog load only for this command
+            return serve(_project(args), args.host, args.port, args.open, args.as_of)
         elif args.command == "audit":
             return audit_command(args.site_dir, args.settings or Path("site.toml"), tracker=not args.no_tracker)
         elif args.command == "new":
@@ -123,9 +219,13 @@ def main(argv: list[str] | None = None) -> int:
             effective = args.effective or timeline.build_day() + dt.timedelta(days=1)
             path = new_version(project.content, args.policy, effective, project.display)
             print(project.display(path))
+        elif args.command == "diff":
+            return _diff(args)
+        elif args.command == "lock":
+            return _lock(args)
     except ContentErrors as errors:
         return _report(errors)
-    except (OutputError, NewVersionError) as exc:
+    except (OutputError, NewVersionError, DiffError, LockUsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

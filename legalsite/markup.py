@@ -108,6 +108,39 @@ def _flatten(tokens: list[dict]) -> list[Heading]:
     return out
 
 
+# Consecutive versions of a policy share most of their sections, so a build renders
+# each distinct section once. That is only equivalent to rendering the whole body
+# when nothing in one section depends on another: no reference links, footnotes or
+# abbreviations (defined anywhere), no fenced code or raw HTML blocks (which could
+# contain a line that looks like a heading), and no heading anchor used twice
+# (the toc extension de-duplicates across the whole body).
+_SECTION_START = re.compile(r"^(?=## )", re.MULTILINE)
+_CROSS_SECTION = re.compile(r"^ {0,3}\[[^\]]+\]:|\[\^|^\*\[|^ {0,3}(?:```|~~~|<)", re.MULTILINE)
+_ID = re.compile(r' id="([^"]*)"')
+
+
+def render_body(md: markdown.Markdown, text: str, memo: dict[str, Rendered] | None) -> Rendered:
+    """Render a policy body, reusing ``memo``'s sections; same result as :func:`render_markdown`."""
+    if memo is None or _CROSS_SECTION.search(text):
+        return render_markdown(md, text)
+    parts = []
+    for chunk in _SECTION_START.split(text):
+        part = memo.get(chunk)
+        if part is None:
+            part = memo[chunk] = render_markdown(md, chunk)
+        parts.append(part)
+    html = "\n".join(p.html for p in parts if p.html)
+    ids = _ID.findall(html)
+    if len(ids) != len(set(ids)):
+        return render_markdown(md, text)
+    return Rendered(
+        html=html,
+        headings=tuple(h for p in parts for h in p.headings),
+        has_h1=any(p.has_h1 for p in parts),
+        unknown_settings=tuple(u for p in parts for u in p.unknown_settings),
+    )
+
+
 def render_markdown(md: markdown.Markdown, text: str) -> Rendered:
     """Render one body with a (reused) Markdown instance."""
     md.reset()

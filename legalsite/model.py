@@ -49,6 +49,14 @@ class Heading:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A recorded change to a locked version's text (see legalsite/lock.py)."""
+
+    date: dt.date
+    note: str
+
+
+@dataclass(frozen=True)
 class Version:
     """One Markdown file: one version of one policy."""
 
@@ -63,6 +71,14 @@ class Version:
     source_sha256: str
     body_html: str
     headings: tuple[Heading, ...]
+    notice_waived: str = ""  # why this version may take effect with less notice
+    effective_line: int = 1  # line of 'effective:' in the source, for messages
+    corrections: tuple[Correction, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """``<policy>/<date>``: how the lock, feeds and messages name a version."""
+        return f"{self.policy}/{self.effective.isoformat()}"
 
     @property
     def slug(self) -> str:

@@ -50,6 +50,20 @@ def check_output_dir(out_dir: Path, protected: list[Path]) -> None:
         raise OutputError(f"output path {out_dir} exists and is not a directory: remove it or choose another")
 
 
+def write_file(path: Path, data: bytes) -> None:
+    """Replace one file atomically (write beside it, then rename over it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
 def write_site(files: dict[str, bytes], out_dir: Path) -> None:
     """Replace ``out_dir`` with exactly ``files`` (relative POSIX paths -> bytes)."""
     out_dir = out_dir.absolute()

@@ -7,6 +7,7 @@ the command line, the tests and the preview server call. Only the last stage
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from pathlib import Path
 from . import timeline
 from .audit import audit_files, audit_policy, read_site
 from .content import load_policies, read_sources
-from .model import ContentError, ContentErrors, Site
+from .lock import Lock, check_notice, read_lock, verify
+from .model import Analytics, ContentError, ContentErrors, Policy, Settings, Site
 from .output import check_output_dir, write_site
 from .render import Theme, load_theme, render_site
 from .settings import load_settings
@@ -29,16 +31,20 @@ class Project:
     content: Path
     templates: Path
     settings: Path
+    lock: Path
 
     @classmethod
     def at(cls, root: Path, content: Path | None = None, templates: Path | None = None,
-           settings: Path | None = None) -> "Project":
+           settings: Path | None = None, lock: Path | None = None) -> "Project":
+        """Defaults: content/, templates/ and site.toml in ``root``; versions.lock beside content/."""
         root = root.absolute()
+        content = (content or root / "content").absolute()
         return cls(
             root=root,
-            content=(content or root / "content").absolute(),
+            content=content,
             templates=(templates or root / "templates").absolute(),
             settings=(settings or root / "site.toml").absolute(),
+            lock=(lock or content.parent / "versions.lock").absolute(),
         )
 
     def display(self, path: Path) -> str:
@@ -53,19 +59,40 @@ def placeholders(site_settings) -> dict[str, str]:
     return {"contact_email": site_settings.contact_email}
 
 
-def load_site(project: Project, today: dt.date, drafts: bool, tracker: bool | None = None) -> Site:
-    """Stages 1 and 2: settings and content, validated; raises ContentErrors.
+@dataclass(frozen=True)
+class Loaded:
+    """Settings, every version (drafts included) and the lock, before the lock is checked."""
 
-    ``tracker``: whether pages load the analytics tracker (when analytics is
-    configured); default: only production builds, i.e. not with ``drafts``."""
+    settings: Settings
+    policies: tuple[Policy, ...]
+    lock: Lock
+
+
+def load_content(project: Project) -> Loaded:
+    """Stages 1 and 2: settings and content, each file validated; raises ContentErrors."""
     if not project.content.is_dir():
         raise ContentErrors([ContentError(project.display(project.content), 1,
                                           "content folder not found: create it, or pass --content PATH")])
     settings = load_settings(project.settings, project.display(project.settings))
     sources = read_sources(project.content, project.root)
-    policies = load_policies(sources, project.display(project.content), drafts, placeholders(settings))
-    return Site(settings=settings, policies=policies, today=today, drafts=drafts,
-                tracker=not drafts if tracker is None else tracker)
+    policies = load_policies(sources, project.display(project.content), True, placeholders(settings))
+    return Loaded(settings, policies, read_lock(project.lock, project.display(project.lock)))
+
+
+def load_site(project: Project, today: dt.date, drafts: bool) -> Site:
+    """Stages 1-3: content, then the rules of publication (lock, notice period)."""
+    loaded = load_content(project)
+    policies, errors = verify(loaded.policies, loaded.lock, project.display(project.lock))
+    errors += check_notice(policies, loaded.lock, today, loaded.settings.notice_days)
+    if errors:
+        raise ContentErrors(errors)
+    if not drafts:
+        policies = tuple(
+            dataclasses.replace(p, versions=tuple(v for v in p.versions if not v.draft))
+            for p in policies if any(not v.draft for v in p.versions)
+        )
+    # The tracker loads only in production builds (and only when [analytics] is set).
+    return Site(settings=loaded.settings, policies=policies, today=today, drafts=drafts, tracker=not drafts)
 
 
 @dataclass(frozen=True)
@@ -86,10 +113,16 @@ class BuildResult:
 
 
 def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None,
-           tracker: bool | None = None) -> BuildResult:
-    """Stages 1-4 and the privacy audit: everything up to, not including, writing."""
+           analytics: bool = True) -> BuildResult:
+    """Stages 1-4 and the privacy audit: everything up to, not including, writing.
+
+    ``analytics=False`` (the preview) renders as if ``[analytics]`` were off,
+    whatever site.toml says: no tracker, no analytics origin in the CSP.
+    """
     started = time.perf_counter()
-    site = load_site(project, today, drafts, tracker)
+    site = load_site(project, today, drafts)
+    if not analytics:
+        site = dataclasses.replace(site, settings=dataclasses.replace(site.settings, analytics=Analytics()))
     files = render_site(site, theme or load_theme(project.templates))
     findings = audit_files(files, audit_policy(site))
     if findings:
@@ -97,11 +130,10 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
     return BuildResult(site=site, files=files, seconds=time.perf_counter() - started)
 
 
-def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts: bool = False,
-          tracker: bool | None = None) -> BuildResult:
+def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts: bool = False) -> BuildResult:
     """The whole build; on any error nothing is written and ``out_dir`` is untouched."""
     check_output_dir(out_dir, [project.root, project.content, project.templates])
-    result = render(project, timeline.build_day(today), drafts, tracker=tracker)
+    result = render(project, timeline.build_day(today), drafts)
     write_site(result.files, out_dir)
     return result
 

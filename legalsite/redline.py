@@ -98,11 +98,12 @@ def _redline(old_html: str, new_html: str) -> Redline:
     out = Out(idmap)
 
     # output order: the new version's sections, each removed one after its old predecessor
-    after = defaultdict(list)
+    after, anchor = defaultdict(list), -1
     for s in olds:
-        if s.index not in pairs:
-            prev = [i for i in stable_old if i < s.index]
-            after[pairs[max(prev)] if prev else -1].append(s)
+        if s.index in stable_old:
+            anchor = pairs[s.index]
+        elif s.index not in pairs:
+            after[anchor].append(s)
     rev = {j: i for i, j in pairs.items()}
     order = [(s, None) for s in after[-1]]
     for s in news:

@@ -49,7 +49,7 @@ def _raw_ops(a, b, ta, tb, depth=0):
         a2 = ca[i2 - 1][1] if i2 > i1 else a1
         b1 = cb[j1][0] if j1 < len(cb) else len(b)
         b2 = cb[j2 - 1][1] if j2 > j1 else b1
-        if tag == "equal" or tag != "replace":
+        if tag != "replace":
             ops.append((tag, a1, a2, b1, b2))
         else:
             for t, x1, x2, y1, y2 in _raw_ops(a[a1:a2], b[b1:b2], ta[a1:a2], tb[b1:b2], depth + 1):

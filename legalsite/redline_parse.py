@@ -29,8 +29,6 @@ KEEP_ATTRS = {
 }
 SAFE_URL = re.compile(r"^(?:https?:|mailto:|tel:|[^:]*$)", re.I)
 WS = " \t\n\r\f"
-TOKEN_RE = re.compile(r"[ \t\n\r\f]+|\w+(?:['\u2019.\-]\w+)*|[^\w \t\n\r\f]")
-WORD_RE = re.compile(r"\w")
 PAIR_RE = re.compile(r"([ \t\n\r\f]*)(\w+(?:['\u2019.\-]\w+)*|[^\w \t\n\r\f])")
 
 
@@ -54,8 +52,9 @@ class _TreeBuilder(HTMLParser):
                 self.skip += 1
             return
         attrs = {k: (v or "") for k, v in attrs}
-        if tag == "a" and "footnote-backref" in attrs.get("class", "").split():
-            self.skip += 1  # the "jump back" arrow is noise in a redline
+        classes = attrs.get("class", "").split()
+        if (tag == "a" and "footnote-backref" in classes) or (tag == "div" and "toc" in classes):
+            self.skip += 1  # the footnotes' "jump back" arrows and a [TOC] are not content
             return
         node = Node(tag, attrs)
         if tag == "p" and self.stack[-1].tag == "p":

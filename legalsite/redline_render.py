@@ -15,7 +15,6 @@ from .redline_parse import HEADINGS
 HIDDEN = {"ins": '<span class="visually-hidden">inserted: </span>',
           "del": '<span class="visually-hidden">deleted: </span>'}
 TEXT_MARK = {"ins": ("{+", "+}"), "del": ("[-", "-]")}
-PREAMBLE_TITLE = "Text before the first heading"
 _ID_SAFE = re.compile(r"[^\w\-.:]+")
 
 

@@ -10,6 +10,7 @@ the environment.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,8 +18,13 @@ from urllib.parse import urlsplit
 import jinja2
 
 from . import security, timeline
+from .memo import memoized
 from .model import Policy, Site, Status, Version
+from .redline import redline
 from .security import content_security_policy  # noqa: F401  (re-exported; the policy lives in security.py)
+
+VERSIONS_SCHEMA = Path(__file__).with_name("versions-1.schema.json")
+VERSIONS_SCHEMA_PATH = "schemas/versions-1.schema.json"  # where the site publishes it
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,11 @@ class _Renderer:
             ))
         return tuple(out)
 
+    def tag_uri(self, version: Version) -> str:
+        """A feed entry id that never changes once published (RFC 4151 tag URI)."""
+        host = urlsplit(self.site.settings.base_url).hostname
+        return f"tag:{host},{version.effective.year}:{version.key}"
+
     def absolute(self, path: str) -> str:
         return self.site.settings.base_url + "/" + path
 
@@ -120,12 +131,19 @@ class _Renderer:
         canonical = timeline.canonical_version(policy, self.site.today)
         coming = [e for e in entries if e.status is Status.UPCOMING]
         current = next((e for e in entries if e.status is Status.IN_FORCE), None)
-        for entry in entries:
+        for previous, entry in zip((None,) + entries, entries):
             out[entry.url + "index.html"] = self.page(
                 "version.html", entry.url, policy=policy, entry=entry, current=current, coming=coming,
                 canonical_url=self.absolute(f"{policy.slug}/") if entry.version is canonical else self.absolute(entry.url),
                 noindex=entry.status is Status.SUPERSEDED or entry.version.draft,
             )
+            if previous is not None:
+                out[entry.changes_url + "index.html"] = self.page(
+                    "changes.html", entry.changes_url, policy=policy, entry=entry, previous=previous,
+                    current=current, redline=memoized("redline", (previous.version.body_html, entry.version.body_html),
+                                              lambda: redline(previous.version.body_html, entry.version.body_html)),
+                    canonical_url=self.absolute(entry.changes_url), noindex=entry.version.draft,
+                )
         entry = next(e for e in entries if e.version is canonical)
         out[f"{policy.slug}/index.html"] = self.page(
             "version.html", f"{policy.slug}/", policy=policy, entry=entry, current=current, coming=coming,
@@ -135,7 +153,21 @@ class _Renderer:
             "history.html", f"{policy.slug}/history/", policy=policy, current=current,
             canonical_url=self.absolute(f"{policy.slug}/history/"), noindex=False,
         )
+        out[f"{policy.slug}/feed.xml"] = self.feed(f"{policy.slug}/feed.xml", f"{policy.slug}/history/",
+                                                   f"{policy.title} changes", list(entries))
         return out
+
+    def feed(self, path: str, alternate: str, title: str, entries: list[Entry]) -> bytes:
+        """An Atom feed, newest first; ``updated`` is the latest effective or correction day."""
+        entries = sorted(entries, key=lambda e: (e.version.effective, e.policy), reverse=True)
+        updated = max((self.updated(e.version) for e in entries), default=self.site.today)
+        return self.page("feed.xml", path, title=title, entries_=entries, feed_id=self.absolute(path),
+                         self_url=self.absolute(path), alternate_url=self.absolute(alternate),
+                         updated=updated, updated_of=self.updated, tag_uri=self.tag_uri, absolute=self.absolute)
+
+    @staticmethod
+    def updated(version: Version):
+        return max([version.effective] + [c.date for c in version.corrections])
 
     def site_pages(self) -> dict[str, bytes]:
         everything = sorted(
@@ -144,6 +176,7 @@ class _Renderer:
             reverse=True,
         )
         return {
+            "feed.xml": self.feed("feed.xml", "changelog/", f"{self.site.settings.name} policy changes", everything),
             "index.html": self.page("index.html", "", canonical_url=self.absolute(""), noindex=False),
             "changelog/index.html": self.page("changelog.html", "changelog/", changes=everything,
                                               canonical_url=self.absolute("changelog/"), noindex=False),
@@ -162,15 +195,55 @@ class _Renderer:
             for entry in self.entries[policy.slug]:
                 if entry.status is Status.UPCOMING and not entry.version.draft:
                     urls.append((entry.url, entry.version.effective.isoformat()))
+                if entry.changes_url and entry.status is not Status.SUPERSEDED and not entry.version.draft:
+                    urls.append((entry.changes_url, entry.version.effective.isoformat()))
         return [(self.absolute(path), lastmod) for path, lastmod in urls]
+
+    def versions_json(self, files: dict[str, bytes]) -> bytes:
+        """The machine-readable index (schemas/versions-1.schema.json)."""
+        policies = []
+        for policy in self.site.policies:
+            current = timeline.in_force(policy, self.site.today)
+            policies.append({
+                "slug": policy.slug,
+                "title": policy.title,
+                "url": self.absolute(f"{policy.slug}/"),
+                "history_url": self.absolute(f"{policy.slug}/history/"),
+                "feed_url": self.absolute(f"{policy.slug}/feed.xml"),
+                "in_force": current.effective.isoformat() if current else None,
+                "versions": [{
+                    "effective": e.version.effective.isoformat(),
+                    "status": e.status.value,
+                    "draft": e.version.draft,
+                    "title": e.version.title,
+                    "summary": e.version.summary,
+                    "url": self.absolute(e.url),
+                    "changes_url": self.absolute(e.changes_url) if e.changes_url else None,
+                    "source_sha256": e.version.source_sha256,
+                    "page_sha256": hashlib.sha256(files[e.url + "index.html"]).hexdigest(),
+                    "corrections": [{"date": c.date.isoformat(), "note": c.note} for c in e.version.corrections],
+                } for e in self.entries[policy.slug]],
+            })
+        data = {
+            "$schema": self.absolute(VERSIONS_SCHEMA_PATH),
+            "schema_version": 1,
+            "site": {"name": self.site.settings.name, "url": self.absolute("")},
+            "as_of": self.site.today.isoformat(),
+            "policies": policies,
+        }
+        return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
 def render_site(site: Site, theme: Theme) -> dict[str, bytes]:
     """Every output file of the site, keyed by its path under the output directory."""
     renderer = _Renderer(site, theme)
     out: dict[str, bytes] = dict(theme.assets)
+    index = tuple((p.slug, p.title) for p in site.policies)
     for policy in site.policies:
-        out.update(renderer.policy_pages(policy))
+        key = (theme.fingerprint, site.settings, site.today, site.drafts, site.tracker, index, policy)
+        out.update(memoized("policy_pages", key, lambda: renderer.policy_pages(policy)))
     out.update(renderer.site_pages())
     out = security.finish(out, site)
+    out["versions.json"] = renderer.versions_json(out)
+    out[VERSIONS_SCHEMA_PATH] = VERSIONS_SCHEMA.read_bytes()
     return dict(sorted(out.items()))

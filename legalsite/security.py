@@ -70,9 +70,9 @@ def content_security_policy(site: Site, *, header: bool = False) -> str:
     origin = site.settings.analytics.origin if tracker_on(site) else ""
     directives = [
         "default-src 'none'",
-        f"script-src 'self' {origin}" if origin else "script-src 'none'",
         "style-src 'self'",
         "img-src 'self'",
+        f"script-src 'self' {origin}" if origin else "script-src 'none'",
         f"connect-src {origin}" if origin else "connect-src 'none'",
         "base-uri 'none'",
         "form-action 'none'",

@@ -48,7 +48,7 @@ CASES = {
     ),
     "unknown field": (
         {"content/privacy/2026-01-01.md": version("2026-01-01", author="legal")},
-        ["content/privacy/2026-01-01.md:4: unknown field 'author': allowed fields are title, effective, summary, draft, date_precision, retitled"],
+        ["content/privacy/2026-01-01.md:4: unknown field 'author': allowed fields are title, effective, summary, draft, date_precision, retitled, notice_waived"],
     ),
     "quoted date is a string, not a date": (
         {"content/privacy/2026-01-01.md": version('"2026-01-01"')},
@@ -196,7 +196,7 @@ def test_all_errors_of_all_files_are_reported_and_nothing_is_written(project, cl
     code, out, err = cli("build", "--as-of", "2026-06-15")
     assert code == 1
     assert err.splitlines() == [
-        "content/privacy/2026-01-01.md:4: unknown field 'author': allowed fields are title, effective, summary, draft, date_precision, retitled",
+        "content/privacy/2026-01-01.md:4: unknown field 'author': allowed fields are title, effective, summary, draft, date_precision, retitled, notice_waived",
         "content/terms/2026-01-01.md:3: effective '2026-01-01' is not a date: write it as YYYY-MM-DD without quotes, e.g. 'effective: 2026-04-01'",
         "2 problems found; nothing was written. Fix them and run the command again.",
     ]
@@ -222,7 +222,7 @@ def test_editor_leftovers_are_ignored(project, cli):
     })
     code, out, err = cli("check", "--as-of", "2026-06-15")
     assert (code, err) == (0, "warning: site.toml: contact_email is not set: pages show a highlighted placeholder where the address belongs\nwarning: site.toml: base_url is the placeholder https://legal.1vy.example: set the real address before publishing\n")
-    assert out.startswith("ok: 1 policies, 1 versions, 6 pages, 12 files in ")
+    assert out.startswith("ok: 1 policies, 1 versions, 6 pages, 16 files in ")
 
 
 def test_draft_may_have_an_empty_summary_and_is_left_out_of_production(project, cli, tmp_path):

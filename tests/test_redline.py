@@ -358,3 +358,11 @@ def test_random_edits_always_well_formed():
         r = redline(md("\n\n".join(base)), md("\n\n".join(new)))
         check_fragment(r.html)
         assert redline(md("\n\n".join(base)), md("\n\n".join(new))) == r
+
+
+def test_generated_toc_is_not_content():
+    old = md("[TOC]\n\n## A\n\nx\n\n## B\n\ny\n")
+    new = md("[TOC]\n\n## A\n\nx\n\n## C\n\ny\n")
+    r = redline(old, new)
+    assert 'class="toc"' not in r.html and "preamble" not in r.html
+    assert r.stats == RedlineStats(1, 0, 0, 0, 1, 1)  # B renamed C

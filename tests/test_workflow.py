@@ -29,7 +29,9 @@ def test_workflow_tests_then_builds_and_deploys_daily_after_midnight_utc():
     jobs = workflow["jobs"]
     assert [step.get("run") for step in jobs["test"]["steps"] if "run" in step] == ["./scripts/test"]
     assert jobs["build"]["needs"] == "test" and jobs["deploy"]["needs"] == "build"
-    assert any(step.get("run") == "./scripts/build-site" for step in jobs["build"]["steps"])
+    steps = [step.get("run") or step.get("uses", "") for step in jobs["build"]["steps"]]
+    assert steps.index("./scripts/build-site") < steps.index(".venv/bin/python build.py lock --check") \
+        < steps.index("actions/upload-pages-artifact@v3"), "the lock must be checked before the site is published"
     readme = (REPO / "README.md").read_text()
     assert "./scripts/test" in readme.split("\n## ")[0], "the README must open with the test command"
     assert (REPO / ".ci" / "run").read_text().rstrip().endswith("exec ./scripts/test")

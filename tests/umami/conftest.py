@@ -144,6 +144,8 @@ class Postgres:
 
     def start(self):
         self.sock.mkdir(parents=True, exist_ok=True)
+        if self.as_user:
+            shutil.chown(self.sock, "postgres", "postgres")
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.superuser,
                   "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
         opts = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.sock} -c fsync=off -c full_page_writes=off"
@@ -185,6 +187,8 @@ def postgres():
     try:
         pg.start()
         pg.psql("postgres", "CREATE ROLE umami LOGIN PASSWORD 'umami-test' CREATEDB;")
+        pg.psql("postgres", "CREATE DATABASE umami_template OWNER umami;")
+        pg.psql("umami_template", (HERE / "umami_schema.sql").read_text(), user="umami")
         yield pg
     finally:
         pg.stop()
@@ -199,8 +203,7 @@ _db_counter = iter(range(10_000))
 def umami_db(postgres):
     """A fresh database owned by `umami` with Umami's tables (tests/umami/umami_schema.sql)."""
     name = f"umami_t{next(_db_counter)}"
-    postgres.psql("postgres", f"CREATE DATABASE {name} OWNER umami;")
-    postgres.psql(name, (HERE / "umami_schema.sql").read_text(), user="umami")
+    postgres.psql("postgres", f"CREATE DATABASE {name} OWNER umami TEMPLATE umami_template;")
     yield name
     postgres.psql("postgres", f"DROP DATABASE IF EXISTS {name} WITH (FORCE);")
 
@@ -233,7 +236,7 @@ class Recorder(http.server.BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def serve(handler_cls, host: str = "127.0.0.1"):
     server = http.server.ThreadingHTTPServer((host, 0), handler_cls)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
         yield server

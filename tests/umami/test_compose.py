@@ -29,11 +29,26 @@ def schema():
     return json.loads((HERE / "vendor" / "compose-spec.json").read_text())
 
 
+@pytest.fixture(scope="module")
+def models(compose_bin, tmp_path_factory):
+    env_path = tmp_path_factory.mktemp("env") / "test.env"
+    env_path.write_text("".join(f"{k}={v}\n" for k, v in TEST_ENV.items()))
+    out = {}
+    for name, files in FILE_SETS.items():
+        result = compose_config(compose_bin, env_path, *files)
+        assert result.returncode == 0, result.stderr
+        out[name] = json.loads(result.stdout)
+    return out
+
+
 @pytest.fixture(params=sorted(FILE_SETS))
-def model(request, compose_bin, env_file):
-    result = compose_config(compose_bin, env_file(), *FILE_SETS[request.param])
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+def model(request, models):
+    return copy.deepcopy(models[request.param])
+
+
+@pytest.fixture()
+def main_model(models):
+    return copy.deepcopy(models["main"])
 
 
 def test_real_compose_accepts_every_file_set(model):
@@ -141,26 +156,20 @@ MUTATIONS = [
 
 @pytest.mark.parametrize("rule,path,value", MUTATIONS,
                          ids=[f"{m[0].__name__}:{'.'.join(m[1][1:])}={m[2]!r}" for m in MUTATIONS])
-def test_rule_catches_broken_config(compose_bin, env_file, rule, path, value):
-    result = compose_config(compose_bin, env_file(), "compose.yaml")
-    model = json.loads(result.stdout)
+def test_rule_catches_broken_config(main_model, rule, path, value):
+    model = main_model
     assert rule(model) == []
     assert rule(_break(model, path, value)) != []
 
 
-def test_literal_secret_is_caught(compose_bin, env_file):
-    model = json.loads(compose_config(compose_bin, env_file(), "compose.yaml").stdout)
+def test_literal_secret_is_caught(main_model):
+    model = main_model
     broken = _break(model, ("services", "umami", "environment", "APP_SECRET"), "hunter2")
     assert rules.rule_secrets_from_env(broken, {"APP_SECRET": TEST_ENV["APP_SECRET"]}) != []
 
 
-def _umami_env(compose_bin, env_file):
-    model = json.loads(compose_config(compose_bin, env_file(), "compose.yaml").stdout)
-    return rules.env_of(model["services"]["umami"]), model
-
-
-def test_client_ip_header_matches_the_proxy(compose_bin, env_file):
-    env, _ = _umami_env(compose_bin, env_file)
+def test_client_ip_header_matches_the_proxy(main_model):
+    env = rules.env_of(main_model["services"]["umami"])
     header = env["CLIENT_IP_HEADER"].lower()
     caddy = (UMAMI / "Caddyfile").read_text()
     set_lines = re.findall(r"^\s*header_up\s+(\S+)\s+\{remote_host\}\s*$", caddy, re.M)
@@ -169,8 +178,8 @@ def test_client_ip_header_matches_the_proxy(compose_bin, env_file):
         "an incoming copy of the client address header must be dropped"
 
 
-def test_tracker_names_are_renamed_and_match_the_site(compose_bin, env_file):
-    env, _ = _umami_env(compose_bin, env_file)
+def test_tracker_names_are_renamed_and_match_the_site(main_model):
+    env = rules.env_of(main_model["services"]["umami"])
     assert env["TRACKER_SCRIPT_NAME"] not in {"script.js", "umami.js"}
     assert env["COLLECT_API_ENDPOINT"] != "/api/send"
     site = REPO / "site.toml"
@@ -182,8 +191,8 @@ def test_tracker_names_are_renamed_and_match_the_site(compose_bin, env_file):
     assert load_script("provision").DEFAULT_SCRIPT_PATH == "/" + env["TRACKER_SCRIPT_NAME"].lstrip("/")
 
 
-def test_retention_service_runs_the_committed_job(compose_bin, env_file):
-    model = json.loads(compose_config(compose_bin, env_file(), "compose.yaml").stdout)
+def test_retention_service_runs_the_committed_job(main_model):
+    model = main_model
     svc = model["services"]["retention"]
     assert svc["entrypoint"][-1] == "/retention/run-daily.sh"
     assert (UMAMI / "retention" / "run-daily.sh").is_file()
@@ -191,8 +200,8 @@ def test_retention_service_runs_the_committed_job(compose_bin, env_file):
     assert rules.env_of(svc)["PGHOST"] == "db"
 
 
-def test_replica_override_uses_umamis_own_option(compose_bin, env_file):
-    model = json.loads(compose_config(compose_bin, env_file(), *FILE_SETS["replica"]).stdout)
+def test_replica_override_uses_umamis_own_option(models):
+    model = models["replica"]
     env = rules.env_of(model["services"]["umami"])
     assert env["DATABASE_REPLICA_URL"].startswith("postgresql://") and "@db-replica:5432/" in env["DATABASE_REPLICA_URL"]
     replica = model["services"]["db-replica"]
@@ -200,8 +209,8 @@ def test_replica_override_uses_umamis_own_option(compose_bin, env_file):
     assert model["services"]["umami"]["depends_on"]["db-replica"]["condition"] == "service_healthy"
 
 
-def test_clickhouse_override_uses_umamis_own_option(compose_bin, env_file):
-    model = json.loads(compose_config(compose_bin, env_file(), *FILE_SETS["clickhouse"]).stdout)
+def test_clickhouse_override_uses_umamis_own_option(models):
+    model = models["clickhouse"]
     env = rules.env_of(model["services"]["umami"])
     assert re.match(r"^http://umami:[^@]+@clickhouse:8123/umami$", env["CLICKHOUSE_URL"])
     assert model["services"]["umami"]["depends_on"]["clickhouse"]["condition"] == "service_healthy"

@@ -54,10 +54,19 @@ def read_env_file(path: Path) -> dict:
     return values
 
 
+def compose_files() -> list[Path]:
+    """The compose files in use: UMAMI_COMPOSE_FILES (colon-separated), default compose.yaml.
+    Add the overrides here when you run them, e.g.
+    UMAMI_COMPOSE_FILES=compose.yaml:compose.replica.yaml"""
+    raw = os.environ.get("UMAMI_COMPOSE_FILES", "compose.yaml")
+    return [p if p.is_absolute() else UMAMI_DIR / p for p in (Path(x) for x in raw.split(":") if x)]
+
+
 def compose_command() -> list[str]:
     """How to call Docker Compose: UMAMI_COMPOSE (e.g. 'docker-compose'), default 'docker compose'."""
     base = shlex.split(os.environ.get("UMAMI_COMPOSE", "docker compose"))
-    return [*base, "--project-directory", str(UMAMI_DIR), "-f", str(UMAMI_DIR / "compose.yaml")]
+    files = [arg for f in compose_files() for arg in ("-f", str(f))]
+    return [*base, "--project-directory", str(UMAMI_DIR), *files]
 
 
 class Database:
@@ -89,8 +98,8 @@ class Database:
         return [*compose_command(), "exec", "-T", "db", tool, "-U", DB_USER, *args]
 
     def dbname(self) -> list[str]:
-        """Arguments naming the database (direct mode takes it from PGDATABASE)."""
-        return [] if self.url else ["-d", DB_NAME]
+        """Arguments naming the database (pg_restore does not read PGDATABASE)."""
+        return ["-d", self.env["PGDATABASE"] if self.url else DB_NAME]
 
     def run(self, tool: str, *args: str, stdin=None, stdout=None, check=True, text=True, input=None):
         cmd = self.command(tool, *args)

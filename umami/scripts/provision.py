@@ -54,6 +54,10 @@ def parse_args(argv):
     p.add_argument("--env-file", type=Path, default=UMAMI_DIR / ".env", help="where to read credentials from if unset")
     p.add_argument("--timeout", type=float, default=15.0, help="seconds per HTTP request (default: 15)")
     p.add_argument("--id-only", action="store_true", help="print only the website id")
+    p.add_argument("--html", action="store_true",
+                   help="print the two <script> tags the site's pages need instead of the TOML snippet")
+    p.add_argument("--hook-path", default="/assets/umami-before-send.js",
+                   help="where the site serves tracker/before-send.js (for --html)")
     return p.parse_args(argv)
 
 
@@ -205,6 +209,26 @@ def snippet(settings: dict, website_id: str) -> str:
     )
 
 
+def html_tags(settings: dict, website_id: str, hook_path: str) -> str:
+    """The tags for every page: the same-origin hook first, then the tracker; both
+    deferred so they run in this order."""
+    from html import escape
+    attrs = {
+        "src": settings["origin"] + settings["script_path"],
+        "data-website-id": website_id,
+        "data-host-url": settings["origin"],
+        "data-domains": ",".join(settings["domains"]),
+        "data-do-not-track": "true",
+        "data-exclude-search": "true",
+        "data-exclude-hash": "true",
+        "data-identity-stitching": "false",
+        "data-before-send": "umamiBeforeSend",
+    }
+    tracker = " ".join(f'{k}="{escape(v)}"' for k, v in attrs.items())
+    return (f'<script defer src="{escape(hook_path)}"></script>\n'
+            f"<script defer {tracker}></script>\n")
+
+
 @main_guard
 def main(argv=None) -> int:
     args = parse_args(argv)
@@ -214,6 +238,8 @@ def main(argv=None) -> int:
     print(f"{verb} website {website_id} for {settings['domains'][0]} on {settings['origin']}", file=sys.stderr)
     if args.id_only:
         print(website_id)
+    elif args.html:
+        print(html_tags(settings, website_id, args.hook_path), end="")
     else:
         print(f"website_id: {website_id}\n")
         print(snippet(settings, website_id), end="")

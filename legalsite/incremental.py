@@ -1,0 +1,104 @@
+"""Incremental rebuilds for the preview: the full build, with memoised pure steps.
+
+:class:`IncrementalBuilder` runs the ordinary ``pipeline.render`` (so every
+rule the production build checks, the preview checks too) inside a
+:class:`~legalsite.memo.BuildMemo`. Only what a change affects is redone:
+
+- an edited, added or renamed source file goes through front matter and
+  Markdown; unchanged files reuse their parsed version;
+- only the policies whose versions changed re-render their pages; redlines
+  whose two bodies are unchanged are reused;
+- site-wide pages (index, changelog, feeds, sitemap, …) are re-rendered on
+  every build: they are a handful and depend on everything;
+- a template, asset or settings change changes the keys of every page, so
+  everything is rebuilt (Markdown too when a placeholder setting changes).
+
+Templates are recompiled only when their fingerprint changes. The result
+equals a full build byte for byte; tests assert it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from . import timeline
+from .memo import BuildMemo
+from .model import ContentError, ContentErrors, Site
+from .pipeline import Project, render
+from .render import Theme, load_theme
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One rebuild: the files, or the errors that stopped it."""
+
+    files: dict[str, bytes] | None  # None when the build failed
+    errors: tuple[ContentError, ...]
+    site: Site | None
+    seconds: float
+    parsed: int  # source files that went through Markdown
+    policies_rendered: int  # policies whose pages were rendered (not reused)
+
+    @property
+    def ok(self) -> bool:
+        return self.files is not None
+
+
+class IncrementalBuilder:
+    """Builds ``project`` again and again, reusing what did not change.
+
+    ``analytics`` is False for the preview: it never includes the tracker,
+    whatever site.toml configures (``pipeline.render(analytics=False)``).
+    """
+
+    def __init__(self, project: Project, as_of: dt.date | None = None, drafts: bool = True,
+                 analytics: bool = False):
+        self.project = project
+        self.as_of = as_of
+        self.drafts = drafts
+        self.analytics = analytics
+        self.memo = BuildMemo()
+        self._theme: Theme | None = None
+
+    def build(self) -> Outcome:
+        started = time.perf_counter()
+        try:
+            theme = load_theme(self.project.templates)
+            if self._theme is not None and theme.fingerprint == self._theme.fingerprint:
+                theme = self._theme  # keeps Jinja's compiled templates
+            with self.memo.active():
+                result = render(self.project, timeline.build_day(self.as_of), self.drafts, theme=theme,
+                                analytics=self.analytics)
+        except ContentErrors as exc:
+            return self._failed(tuple(exc.errors), started)
+        except Exception as exc:  # a template or asset problem: report it like content errors
+            return self._failed((self._describe(exc),), started)
+        self._theme = theme
+        self.memo.prune()
+        return Outcome(files=result.files, errors=(), site=result.site, seconds=time.perf_counter() - started,
+                       parsed=self.memo.misses["parse"], policies_rendered=self.memo.misses["policy_pages"])
+
+    def _failed(self, errors: tuple[ContentError, ...], started: float) -> Outcome:
+        return Outcome(files=None, errors=errors, site=None, seconds=time.perf_counter() - started,
+                       parsed=self.memo.misses["parse"], policies_rendered=self.memo.misses["policy_pages"])
+
+    def _describe(self, exc: Exception) -> ContentError:
+        """``path:line: message`` for an exception raised while loading templates or rendering."""
+        templates = self.project.templates
+        if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
+            return ContentError(self.project.display(Path(exc.filename)), exc.lineno or 1,
+                                f"template syntax error: {exc.message}")
+        message = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, jinja2.TemplateNotFound):
+            message = f"template not found: {exc.name}"
+        for frame, line in reversed(list(traceback.walk_tb(exc.__traceback__))):
+            filename = Path(frame.f_code.co_filename)
+            if filename.is_absolute() and templates in filename.parents:
+                return ContentError(self.project.display(filename), line, f"template error: {message}")
+        return ContentError(self.project.display(templates), 1, f"the templates could not be rendered: {message}")

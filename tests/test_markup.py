@@ -1,0 +1,46 @@
+"""Markdown: anchors, placeholders, and section reuse that never changes the result."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from conftest import FIXTURE, REPO
+from legalsite.markup import heading_slug, make_markdown, render_body, render_markdown
+
+
+@pytest.mark.parametrize("text,slug", [
+    ("1. Data Collection", "data-collection"), ("12.3 Retention", "retention"), ("Section 4 — Your Rights", "your-rights"),
+    ("§ 5 Contact", "contact"), ("a) Scope", "scope"), ("Données & vie privée", "donnees-vie-privee"), ("2.", "2"),
+])
+def test_heading_slug_drops_numbering(text, slug):
+    assert heading_slug(text) == slug
+
+
+def bodies():
+    for path in sorted([*(FIXTURE / "content").rglob("*.md"), *(REPO / "content").rglob("*.md")]):
+        yield path.read_text().split("\n---\n", 1)[1]
+    rng = random.Random(7)
+    words = "data account provider retention request law right access delete copy billing logs".split()
+    pieces = ["## {n}. {w}\n\n{p}\n", "### {w}\n\n{p}\n", "- {w}\n- {p}\n", "| a | b |\n| - | - |\n| {w} | {p} |\n",
+              "{p}\n", "## {w}\n\n{p}\n", "1. {w}\n2. {p}\n", "> {p}\n", "## {n}. {w}\n"]
+    for _ in range(60):
+        chunks = []
+        for n in range(rng.randint(1, 12)):
+            p = " ".join(rng.choice(words) for _ in range(rng.randint(3, 30)))
+            chunks.append(rng.choice(pieces).format(n=n, w=rng.choice(words).title(), p=p))
+        yield "\n".join(chunks)
+    yield "Intro.\n\n## A\n\nSee [x][1].\n\n## B\n\n[1]: https://example.org\n"
+    yield "## A\n\nNote[^n].\n\n## B\n\n[^n]: A footnote.\n"
+    yield "## Same\n\nx\n\n## Same\n\ny\n"
+    yield "## A\n\n```\n## not a heading\n```\n"
+    yield "<div markdown=\"1\">\n## inside\n</div>\n"
+
+
+@pytest.mark.parametrize("body", list(bodies()))
+def test_section_reuse_renders_exactly_like_the_whole_body(body):
+    md = make_markdown({"contact_email": "a@b.c"})
+    memo: dict = {}
+    render_body(md, body + "\n## Warm\n\nthe memo.\n", memo)  # a memo already holding sections
+    assert render_body(md, body, memo) == render_markdown(md, body)

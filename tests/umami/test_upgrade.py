@@ -1,0 +1,122 @@
+"""upgrade.py: backup first, then the pinned bump, pull, restart, health wait; and the
+way back. Docker Compose is replaced by tests/umami/fake_compose.py (no engine here),
+which runs the real pg_dump/pg_restore against a real PostgreSQL for the backups."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+
+import pytest
+
+from conftest import HERE, UMAMI, load_script, run_script
+from test_database import seed, snapshot
+
+NEW = "3.5.0@sha256:" + "a" * 64
+CURRENT = load_script("upgrade").current_ref((UMAMI / "compose.yaml").read_text())
+
+
+@pytest.fixture()
+def setup(postgres, umami_db, tmp_path):
+    compose = tmp_path / "compose.yaml"
+    shutil.copy(UMAMI / "compose.yaml", compose)
+    log = tmp_path / "calls.jsonl"
+    env = {**postgres.env(umami_db), "UMAMI_COMPOSE": f"{sys.executable} {HERE / 'fake_compose.py'}",
+           "UMAMI_COMPOSE_FILES": str(compose), "FAKE_LOG": str(log), "UMAMI_HEALTH_INTERVAL": "0.05",
+           "BACKUP_DIR": str(tmp_path / "backups")}
+    seed(postgres, umami_db)
+
+    def upgrade(*args, **extra_env):
+        return run_script("upgrade.py", *args, "--state-file", str(tmp_path / "state.json"), "--timeout", "5",
+                          env={**env, **extra_env})
+
+    def calls():
+        if not log.exists():
+            return []
+        return [json.loads(line)["args"] for line in log.read_text().splitlines()]
+
+    return {"upgrade": upgrade, "calls": calls, "compose": compose, "tmp": tmp_path, "db": umami_db}
+
+
+def test_current_pin_is_found_in_the_real_compose_file():
+    assert CURRENT.startswith("3.") and "@sha256:" in CURRENT
+
+
+def test_upgrade_backs_up_first_then_bumps_pulls_restarts_and_waits(setup):
+    result = setup["upgrade"]("--to", NEW)
+    assert result.returncode == 0, result.stderr
+    assert f"ghcr.io/umami-software/umami:{NEW}" in setup["compose"].read_text()
+    assert CURRENT not in setup["compose"].read_text()
+    steps = [c[0] if c[0] != "exec" else f"exec {c[3]}" for c in setup["calls"]()]
+    assert steps[:2] == ["exec pg_dump", "exec pg_restore"]  # dump, then its check
+    assert steps[2:] == ["pull", "up", "ps"]
+    backups = list((setup["tmp"] / "backups").glob("umami-*-pre-3.4.0.dump"))
+    assert len(backups) == 1 and backups[0].stat().st_size > 0
+    state = json.loads((setup["tmp"] / "state.json").read_text())
+    assert state["from"] == CURRENT and state["to"] == NEW and state["backup"] == str(backups[0])
+    assert "--rollback" in result.stdout
+
+
+def test_unhealthy_after_upgrade_says_how_to_go_back(setup):
+    result = setup["upgrade"]("--to", NEW, FAKE_HEALTH="unhealthy")
+    assert result.returncode == 1
+    assert "docker compose logs umami" in result.stderr and "--rollback" in result.stderr
+
+
+def test_rollback_restores_previous_pin_and_data(setup, postgres):
+    before = snapshot(postgres, setup["db"])
+    assert setup["upgrade"]("--to", NEW).returncode == 0
+    # what a new release's migration and some traffic could do
+    postgres.psql(setup["db"], "ALTER TABLE website_event ADD COLUMN new_col int; DELETE FROM session;")
+    assert snapshot(postgres, setup["db"]) != before
+    result = setup["upgrade"]("--rollback")
+    assert result.returncode == 0, result.stderr
+    assert f"ghcr.io/umami-software/umami:{CURRENT}" in setup["compose"].read_text()
+    assert snapshot(postgres, setup["db"]) == before
+    assert "new_col" not in postgres.psql(setup["db"], "SELECT string_agg(column_name, ',') FROM "
+                                          "information_schema.columns WHERE table_name = 'website_event'")
+    steps = [c[0] if c[0] != "exec" else f"exec {c[3]}" for c in setup["calls"]()]
+    rollback = steps[steps.index("ps") + 1:]
+    assert rollback[0] == "stop" and rollback[-2:] == ["up", "ps"]
+    assert "exec pg_restore" in rollback
+
+
+@pytest.mark.parametrize("target,message", [
+    ("latest", "VERSION@sha256:DIGEST"),
+    ("3.5.0", "VERSION@sha256:DIGEST"),
+    ("3.5.0@sha256:abc", "VERSION@sha256:DIGEST"),
+    ("3.3.0@sha256:" + "b" * 64, "--rollback"),
+    ("4.0.0@sha256:" + "c" * 64, "--allow-major"),
+    (CURRENT, "already pinned"),
+])
+def test_bad_targets_change_nothing(setup, target, message):
+    original = setup["compose"].read_text()
+    result = setup["upgrade"]("--to", target)
+    assert result.returncode == 2 and message in result.stderr
+    assert setup["compose"].read_text() == original
+    assert setup["calls"]() == [] and not (setup["tmp"] / "backups").exists()
+
+
+def test_failed_backup_stops_the_upgrade(setup):
+    original = setup["compose"].read_text()
+    result = setup["upgrade"]("--to", NEW, PGDATABASE="no_such_database")
+    assert result.returncode == 1 and "pg_dump failed" in result.stderr
+    assert setup["compose"].read_text() == original
+    assert [c[0] for c in setup["calls"]()] == ["exec"]
+
+
+def test_failed_pull_leaves_backup_and_state_for_the_way_back(setup):
+    result = setup["upgrade"]("--to", NEW, FAKE_FAIL="pull")
+    assert result.returncode == 1 and "pull" in result.stderr and "--rollback" in result.stderr
+    assert (setup["tmp"] / "state.json").exists()
+
+
+def test_rollback_without_an_upgrade(setup):
+    result = setup["upgrade"]("--rollback")
+    assert result.returncode == 2 and "nothing to roll back" in result.stderr
+
+
+def test_status(setup):
+    result = setup["upgrade"]("--status")
+    assert result.returncode == 0 and CURRENT in result.stdout
