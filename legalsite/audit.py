@@ -23,6 +23,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .memo import memoized
 from .model import ContentError, Site
 from .security import allowed_origins, content_security_policy
 
@@ -254,9 +255,40 @@ class _HTMLAudit(HTMLParser):
                 self.add(f"page's Content-Security-Policy is not the site's: {self.csp_seen[0]!r}", 1)
 
 
+# Anything that may need the full parse. Pages usually have none of it, and then
+# only their <link>, <script> and <meta> tags are parsed (the audit runs in every
+# build and preview rebuild, so it must stay cheap on large sites).
+_SUSPECT_LITERALS = (
+    "<style", "<base", "<iframe", "<frame", "<embed", "<object", "<applet", "<portal", "<fencedframe", "<img",
+    "<image", "<use", "<feimage", "<video", "<audio", "<source", "<track", "<picture", "<input", "<form",
+    "<button", "javascript:", "url(", "@import", "image-set(", "srcdoc", "style=", "ping=", "srcset=", "poster=",
+    "background=", "action=", "manifest=", "codebase=", "archive=", "longdesc=", "lowsrc=", "dynsrc=",
+    "xlink:href=", "icon=", " data=", "\tdata=", "\ndata=",
+)
+_SUSPECT_HANDLER = re.compile(r"\son[a-z]+\s*=")
+_SUSPECT_SPACED = re.compile(r"(?:style|ping|srcset|poster|background|action|manifest|data|icon|href|src)\s+=")
+
+
+def _suspect(text: str) -> bool:
+    lowered = text.lower()
+    return (any(literal in lowered for literal in _SUSPECT_LITERALS) or bool(_SUSPECT_HANDLER.search(lowered))
+            or ("=" in lowered and bool(_SUSPECT_SPACED.search(lowered))))
+
+
+_HEAD_TAG = re.compile(r"""<(?:link|script|meta)\b(?:"[^"]*"|'[^']*'|[^'">])*>""", re.IGNORECASE)
+
+
 def scan_html(text: str, path: str, policy: AuditPolicy, page: bool = True) -> list[ContentError]:
     parser = _HTMLAudit(path, policy, page)
-    parser.feed(text)
+    if _suspect(text):
+        parser.feed(text)
+    else:  # the same parser over just the tags that matter, on their own lines
+        parts, last = [], 0
+        for match in _HEAD_TAG.finditer(text):
+            parts.append("\n" * text.count("\n", last, match.start()))
+            parts.append(match.group(0))
+            last = match.end()
+        parser.feed("".join(parts))
     parser.close()
     return parser.found
 
@@ -282,9 +314,12 @@ def scan_xml(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
         if kind not in ("self", "local"):
             found.append(ContentError(path, text.count("\n", 0, match.start()) + 1,
                                       f"<{match.group(1)}> makes feed readers load {match.group(2)!r} from {kind} (another origin)"))
+    line, counted = 1, 0
     for match in _XML_ESCAPED_HTML.finditer(text):
         body = match.group(2)
-        first_line = text.count("\n", 0, match.start(2)) + 1
+        line += text.count("\n", counted, match.start(2))
+        counted = match.start(2)
+        first_line = line
         inner = html_module.unescape(body.replace("<![CDATA[", "").replace("]]>", "")) if "&lt;" in body or "CDATA" in body else body
         for error in scan_html(inner, path, policy, page=False):
             found.append(ContentError(path, first_line + error.line - 1, f"in <{match.group(1)}>: {error.message}"))
@@ -369,7 +404,9 @@ def audit_files(files: dict[str, bytes], policy: AuditPolicy, prefix: str = "") 
     once, with the number of other files that have it."""
     by_message: dict[str, list[ContentError]] = {}
     for path in sorted(files):
-        for finding in audit_file(prefix + path, files[path], policy):
+        data = files[path]
+        # The preview's incremental rebuilds re-audit only the files that changed.
+        for finding in memoized("audit", (policy, prefix + path, data), lambda: audit_file(prefix + path, data, policy)):
             by_message.setdefault(finding.message, []).append(finding)
     out = []
     for message, findings in by_message.items():
