@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import UMAMI, Recorder, free_port, need, serve, wait_port
+from umami_support import UMAMI, Recorder, free_port, need, serve, wait_port
 
 CLIENT_IP_HEADER = "x-analytics-client-ip"
 # Every header Umami 3.x reads a client address from (src/lib/ip.ts IP_ADDRESS_HEADERS)

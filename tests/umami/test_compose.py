@@ -13,8 +13,8 @@ import jsonschema
 import pytest
 import yaml
 
-import rules
-from conftest import HERE, REPO, TEST_ENV, UMAMI, compose_config, load_script
+import umami_rules as rules
+from umami_support import HERE, REPO, TEST_ENV, UMAMI, compose_config, load_script
 
 FILE_SETS = {
     "main": ("compose.yaml",),

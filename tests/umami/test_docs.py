@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import HERE, UMAMI, run_script
+from umami_support import HERE, UMAMI, run_script
 
 README = (UMAMI / "README.md").read_text()
 DATA = (UMAMI / "DATA.md").read_text()

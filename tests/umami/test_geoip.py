@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import load_script, run_script, serve
+from umami_support import load_script, run_script, serve
 
 MARKER = b"\xab\xcd\xefMaxMind.com"
 

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from conftest import run_script, serve
+from umami_support import run_script, serve
 
 PASSWORD = "changed-password-for-tests"
 
@@ -180,7 +180,7 @@ def test_duplicate_websites_for_the_domain_are_an_error(umami_api):
 
 
 def test_unreachable_umami(tmp_path):
-    from conftest import free_port
+    from umami_support import free_port
     result = provision(f"http://127.0.0.1:{free_port()}")
     assert result.returncode == 1 and "cannot reach Umami" in result.stderr and "Traceback" not in result.stderr
 

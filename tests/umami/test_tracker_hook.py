@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from conftest import UMAMI, need
+from umami_support import UMAMI, need
 
 HOOK = UMAMI / "tracker" / "before-send.js"
 WEBSITE = "5e3b0b5e-0f3c-4c1a-9b0e-1b2c3d4e5f60"
@@ -120,7 +120,7 @@ def test_hook_touches_no_storage_or_cookies():
 
 
 def test_tag_names_the_function_the_hook_defines():
-    from conftest import load_script
+    from umami_support import load_script
     provision = load_script("provision")
     settings = {"origin": "https://stats.example.org", "script_path": "/s.js", "domains": ["example.org"]}
     tags = provision.html_tags(settings, "5e3b0b5e-0f3c-4c1a-9b0e-1b2c3d4e5f60", "/assets/umami-before-send.js")

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from conftest import HERE, UMAMI, load_script, run_script
-from test_database import seed, snapshot
+from umami_support import HERE, UMAMI, load_script, run_script
+from umami_seed import seed, snapshot
 
 NEW = "3.5.0@sha256:" + "a" * 64
 CURRENT = load_script("upgrade").current_ref((UMAMI / "compose.yaml").read_text())
