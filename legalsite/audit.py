@@ -330,10 +330,41 @@ _JS_URL = re.compile(r"""["'`]((?:https?:|wss?:)?//[^"'`\s]+)""")
 _JS_STORAGE = re.compile(r"\b(document\.cookie|localStorage|sessionStorage|indexedDB|caches\.open|serviceWorker)\b")
 
 
+def _js_code(text: str) -> str:
+    """``text`` with comments blanked (newlines kept); strings, templates and regexes left alone."""
+    out, i, n, quote = [], 0, len(text), ""
+    while i < n:
+        c = text[i]
+        if quote:
+            out.append(c)
+            if c == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "\"'`":
+            quote = c
+            out.append(c)
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            out.append("\n" * text.count("\n", i, end))
+            i = end
+            continue
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
 def scan_js(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
     """The site's own scripts: no URL literals to other origins, no cookies or storage."""
     found = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(_js_code(text).splitlines(), start=1):
         for match in _JS_URL.finditer(line):
             kind = _classify(match.group(1), policy)
             if kind not in ("self", "local"):

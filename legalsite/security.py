@@ -10,13 +10,16 @@ pure function of the site settings, so builds stay deterministic.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from .model import Site
 
-# The site-side before-send hook (templates/assets/), served from the site itself.
-# Umami's tracker calls ``window[data-before-send](type, payload)`` before each send.
+# The before-send hook of the analytics deployment (umami/tracker/before-send.js),
+# served from the site itself. Umami's tracker calls
+# ``window[data-before-send](type, payload)`` before each send.
+HOOK_SOURCE = Path(__file__).resolve().parent.parent / "umami" / "tracker" / "before-send.js"
 HOOK_ASSET = "assets/umami-before-send.js"
-HOOK_FUNCTION = "legalSiteBeforeSend"
+HOOK_FUNCTION = "umamiBeforeSend"
 
 CADDY_SNIPPET = "_caddy/security-headers.caddy"
 HEADERS_FILE = "_headers"
@@ -134,7 +137,9 @@ def host_files(site: Site) -> dict[str, bytes]:
 
 
 def finish(files: dict[str, bytes], site: Site) -> dict[str, bytes]:
-    """Add the host files; drop the before-send hook when no page loads the tracker."""
-    out = {path: data for path, data in files.items() if tracker_on(site) or path != HOOK_ASSET}
+    """Add the host files, and the before-send hook when pages load the tracker."""
+    out = dict(files)
+    if tracker_on(site):
+        out[HOOK_ASSET] = HOOK_SOURCE.read_bytes()
     out.update(host_files(site))
     return out

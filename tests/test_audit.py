@@ -94,6 +94,8 @@ def test_what_is_allowed_passes():
     assert findings("a.css", 'body { background: url("img/a.png") } @import "b.css";') == []
     assert findings("sitemap.xml", "<urlset><url><loc>https://legal.example.com/</loc></url></urlset>") == []
     assert findings("versions.json", '{"url": "https://legal.example.com/privacy/", "n": "x"}') == []
+    # Comments in scripts are not code (the before-send hook documents its tags and localStorage).
+    assert findings("a.js", '/* <script src="https://stats.example.org/s.js"> localStorage */\n// "https://x.example/"\nvar a = "//";\n') == []
 
 
 def test_the_tracker_is_allowed_only_while_it_is_on():

@@ -68,14 +68,14 @@ def test_every_page_has_exactly_one_deferred_tracker_tag_with_the_privacy_attrib
             "data-exclude-hash": "true",
             # Umami 3.x keeps a visitor id in localStorage unless this is "false".
             "data-identity-stitching": "false",
-            "data-before-send": "legalSiteBeforeSend",
+            "data-before-send": "umamiBeforeSend",
         }], path
         hooks = [s for s in page.scripts if s is not trackers[0]]
         assert len(hooks) == 1 and hooks[0]["src"].endswith("assets/umami-before-send.js") and "defer" in hooks[0], path
         assert page.scripts.index(hooks[0]) < page.scripts.index(trackers[0]), "the hook must be defined before the tracker runs"
         assert page.csp == ["default-src 'none'; style-src 'self'; img-src 'self'; script-src 'self' https://stats.example.com; "
                             "connect-src https://stats.example.com; base-uri 'none'; form-action 'none'"], path
-    assert "legalSiteBeforeSend" in files["assets/umami-before-send.js"]
+    assert "umamiBeforeSend" in files["assets/umami-before-send.js"]
 
 
 @pytest.mark.parametrize("how", ["analytics off", "drafts build", "preview (analytics=False)"])

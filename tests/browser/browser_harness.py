@@ -392,8 +392,8 @@ def problems(run: Pass, site_origin: str, analytics: AnalyticsStandIn | None, *,
             out.append(f"{p}: sent something other than a pageview: {body}")
         if "?" in url or "#" in url:
             out.append(f"{p}: pageview URL carries a query string or fragment: {url}")
-        if url != site_origin + p:
-            out.append(f"{p}: pageview URL {url!r} is not the page's address {site_origin + p!r}")
+        if url not in (p, site_origin + p):  # the hook sends the path only
+            out.append(f"{p}: pageview URL {url!r} is not the page's address {p!r}")
         if set(payload) - ALLOWED_PAYLOAD_KEYS:
             out.append(f"{p}: pageview carries more than the policy allows: {sorted(set(payload) - ALLOWED_PAYLOAD_KEYS)}")
         if payload.get("website") != WEBSITE_ID:

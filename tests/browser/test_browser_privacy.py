@@ -179,7 +179,7 @@ PLANTS = {
 
 # Tracker tags that break a promise; the stand-in behaves like Umami's tracker, so each is caught.
 # The before-send hook strips query and fragment too, so those need both removed.
-HOOK = ' data-before-send="legalSiteBeforeSend"'
+HOOK = ' data-before-send="umamiBeforeSend"'
 TRACKER_PLANTS = {
     "do-not-track-ignored": ([' data-do-not-track="true"'], True, "pageview(s) sent although Do-Not-Track is on"),
     "query-string-kept": ([' data-exclude-search="true"', HOOK], False, "pageview URL carries a query string or fragment"),
