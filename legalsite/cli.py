@@ -19,7 +19,7 @@ from .model import ContentErrors
 from .newversion import NewVersionError, new_version
 from .output import OutputError, write_file
 from .parallel import default_jobs
-from .pipeline import Project, build, load_content, load_site, render, warnings
+from .pipeline import Project, audit_command, build, load_content, load_site, render, warnings
 from .render import load_theme
 
 DESCRIPTION = """\
@@ -32,6 +32,8 @@ Everyday use:
   python build.py diff privacy see what the newest version (a draft, say) changes
   python build.py lock         record published versions in versions.lock (then commit it)
   python build.py serve        live preview with drafts at http://127.0.0.1:8000/, reloads on save
+  python build.py audit        check a built site (default: _site/) for anything that
+                               contacts another origin (build and check run it too)
 
 Each policy version is one file: content/<policy>/<YYYY-MM-DD>.md, named after
 the day it takes effect. Problems are reported as  file:line: what is wrong.
@@ -83,6 +85,17 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0 picks a free one)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer only)")
     p.add_argument("--open", action="store_true", help="open the preview in the web browser")
+
+    p = commands.add_parser("audit", help="audit a built site for anything that contacts another origin",
+                            description="Scan every file of a built site (HTML, CSS, XML, JSON, JS) for anything that "
+                                        "would make a browser contact an origin other than the site and the analytics "
+                                        "origin from the settings. Prints each finding as file:line: what; exit status 1 "
+                                        "if there is any.")
+    p.add_argument("site_dir", nargs="?", type=Path, default=Path("_site"), metavar="SITE_DIR",
+                   help="the built site (default: _site/)")
+    p.add_argument("--settings", type=Path, metavar="FILE", help="site settings file (default: site.toml)")
+    p.add_argument("--no-tracker", action="store_true",
+                   help="the site was built without the tracker (e.g. a preview): no analytics origin allowed")
 
     p = commands.add_parser("new", help="start the next version of a policy as a draft",
                             description="Copy the newest version of POLICY to a new file dated --effective (default: tomorrow), "
@@ -212,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "serve":
             from .preview import serve  # the server and watchdog load only for this command
             return serve(_project(args), args.host, args.port, args.open, args.as_of)
+        elif args.command == "audit":
+            return audit_command(args.site_dir, args.settings or Path("site.toml"), tracker=not args.no_tracker)
         elif args.command == "new":
             project = Project.at(Path.cwd(), content=args.content)
             effective = args.effective or timeline.build_day() + dt.timedelta(days=1)

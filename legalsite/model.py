@@ -132,3 +132,4 @@ class Site:
     policies: tuple[Policy, ...]
     today: dt.date
     drafts: bool = False
+    tracker: bool = True  # load the analytics tracker (when configured); preview and drafts: False

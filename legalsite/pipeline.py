@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import parallel, timeline
+from .audit import audit_files, audit_policy, read_site
 from .cache import DiskCache
 from .content import load_policies, read_sources
 from .lock import Lock, check_notice, read_lock, verify
@@ -94,7 +95,8 @@ def load_site(project: Project, today: dt.date, drafts: bool, sources: dict[str,
             dataclasses.replace(p, versions=tuple(v for v in p.versions if not v.draft))
             for p in policies if any(not v.draft for v in p.versions)
         )
-    return Site(settings=loaded.settings, policies=policies, today=today, drafts=drafts)
+    # The tracker loads only in production builds (and only when [analytics] is set).
+    return Site(settings=loaded.settings, policies=policies, today=today, drafts=drafts, tracker=not drafts)
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ class BuildResult:
 
 def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None,
            analytics: bool = True, jobs: int = 1, cache_dir: Path | None = None) -> BuildResult:
-    """Stages 1-4: everything up to, not including, writing.
+    """Stages 1-4 and the privacy audit: everything up to, not including, writing.
 
     ``analytics=False`` (the preview) renders as if ``[analytics]`` were off,
     whatever site.toml says: no tracker, no analytics origin in the CSP.
@@ -141,6 +143,9 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
         if memo is not None:
             parallel.warm_redlines(memo, redline_pairs(site, theme), jobs)
         files = render_site(site, theme)
+    findings = audit_files(files, audit_policy(site))
+    if findings:
+        raise ContentErrors(findings)
     return BuildResult(site=site, files=files, seconds=time.perf_counter() - started)
 
 
@@ -161,3 +166,25 @@ def warnings(site: Site) -> list[str]:
     if site.settings.base_url.endswith(".example") or ".example/" in site.settings.base_url:
         out.append(f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: set the real address before publishing")
     return out
+
+
+def audit_command(site_dir: Path, settings_path: Path, tracker: bool = True) -> int:
+    """``build.py audit SITE_DIR``: findings on stdout as ``file:line: what``; 1 if any."""
+    import sys
+
+    if not site_dir.is_dir():
+        print(f"error: {site_dir} is not a folder: build the site first (python build.py --out {site_dir})", file=sys.stderr)
+        return 1
+    settings = load_settings(settings_path, settings_path.as_posix())
+    site = Site(settings=settings, policies=(), today=dt.date.today(), tracker=tracker)
+    files = read_site(site_dir)
+    prefix = site_dir.as_posix().rstrip("/") + "/"
+    findings = audit_files(files, audit_policy(site), prefix=prefix)
+    for finding in findings:
+        print(finding)
+    if findings:
+        print(f"{len(findings)} problem{'s' if len(findings) != 1 else ''} found in {site_dir}: "
+              "nothing on the site may contact another origin", file=sys.stderr)
+        return 1
+    print(f"ok: {len(files)} files in {site_dir}, nothing contacts another origin")
+    return 0

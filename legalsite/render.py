@@ -17,11 +17,12 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import timeline
+from . import security, timeline
 from .cache import active_cache, digest_of
 from .memo import memoized
 from .model import Policy, Site, Status, Version
 from .redline import redline
+from .security import content_security_policy  # noqa: F401  (re-exported; the policy lives in security.py)
 
 VERSIONS_SCHEMA = Path(__file__).with_name("versions-1.schema.json")
 VERSIONS_SCHEMA_PATH = "schemas/versions-1.schema.json"  # where the site publishes it
@@ -62,18 +63,6 @@ def load_theme(templates_dir: Path) -> Theme:
     return Theme(env=env, stylesheet=stylesheet, assets=tuple(assets), fingerprint=digest.hexdigest())
 
 
-def content_security_policy(site: Site) -> str:
-    """Only the site itself and, when configured, the analytics origin."""
-    origin = site.settings.analytics.origin
-    scripts = f"'self' {origin}" if origin else "'none'"
-    connect = origin if origin else "'none'"
-    return (
-        "default-src 'none'; style-src 'self'; img-src 'self'; "
-        f"script-src {scripts}; connect-src {connect}; "
-        "base-uri 'none'; form-action 'none'"
-    )
-
-
 @dataclass(frozen=True)
 class Entry:
     """A version as the templates see it: with its status and URLs."""
@@ -95,6 +84,7 @@ class _Renderer:
         self.site = site
         self.theme = theme
         self.csp = content_security_policy(site)
+        self.tracker = security.tracker(site)
         self.base_path = urlsplit(site.settings.base_url).path.rstrip("/") + "/"
         self.entries: dict[str, tuple[Entry, ...]] = {p.slug: self._entries(p) for p in site.policies}
 
@@ -129,6 +119,7 @@ class _Renderer:
             path=path,
             stylesheet=self.theme.stylesheet,
             csp=self.csp,
+            tracker=self.tracker,
             policies=self.site.policies,
             entries=self.entries,
             **context,
@@ -264,7 +255,8 @@ def policy_pages_digest(site: Site, theme: Theme, policy: Policy) -> str:
     version is named by what determines it (its file, its bytes, its corrections)."""
     index = tuple((p.slug, p.title) for p in site.policies)
     stable = [(v.source_path, v.source_sha256, v.corrections) for v in policy.versions]
-    return digest_of("policy_pages", theme.fingerprint, site.settings, site.today, site.drafts, index, stable)
+    return digest_of("policy_pages", theme.fingerprint, site.settings, site.today, site.drafts, site.tracker,
+                     index, stable)
 
 
 def render_site(site: Site, theme: Theme) -> dict[str, bytes]:
@@ -273,10 +265,11 @@ def render_site(site: Site, theme: Theme) -> dict[str, bytes]:
     out: dict[str, bytes] = dict(theme.assets)
     index = tuple((p.slug, p.title) for p in site.policies)
     for policy in site.policies:
-        key = (theme.fingerprint, site.settings, site.today, site.drafts, index, policy)
+        key = (theme.fingerprint, site.settings, site.today, site.drafts, site.tracker, index, policy)
         out.update(memoized("policy_pages", key, lambda: renderer.policy_pages(policy),
                             lambda: policy_pages_digest(site, theme, policy)))
     out.update(renderer.site_pages())
+    out = security.finish(out, site)
     out["versions.json"] = renderer.versions_json(out)
     out[VERSIONS_SCHEMA_PATH] = VERSIONS_SCHEMA.read_bytes()
     return dict(sorted(out.items()))

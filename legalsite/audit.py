@@ -1,0 +1,454 @@
+"""The privacy audit of a built site: nothing may make a browser contact another origin.
+
+Every output file is scanned (HTML and SVG, CSS, XML, JSON, JS) for anything that
+would load or send something from or to an origin other than the site itself:
+script, stylesheet, image, media, frame, object, font and manifest URLs, ``srcset``
+and ``poster``, CSS ``url()`` and ``@import``, ``<link rel=preconnect|dns-prefetch|
+preload|...>``, meta refresh, form actions, ``<a ping>``, ``<base href>``, and also
+inline scripts, inline event handlers, ``javascript:`` URLs and pages without the
+Content-Security-Policy. The one exception is the analytics tracker: a ``<script
+src>`` on the configured analytics origin while the tracker is on. Plain links for
+people to follow (``<a href>``, canonical and alternate links, sitemap entries) are fine.
+
+Findings are :class:`~legalsite.model.ContentError` (``file:line: what``). Only the
+standard library is used and nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .cache import digest_of
+from .memo import memoized
+from .model import ContentError, Site
+from .security import allowed_origins, content_security_policy
+
+
+@dataclass(frozen=True)
+class AuditPolicy:
+    """What the audit allows: the site's own origin and, for the tracker, the analytics origin."""
+
+    site_origin: str = ""  # from base_url; absolute URLs on it count as the site itself
+    tracker_origin: str = ""  # "" when no page may load the tracker
+    csp: str = ""  # the <meta> policy every page must carry ("" = do not check)
+
+
+def audit_policy(site: Site) -> AuditPolicy:
+    origins = allowed_origins(site)
+    return AuditPolicy(
+        site_origin=_origin(site.settings.base_url),
+        tracker_origin=_origin(origins[0]) if origins else "",
+        csp=content_security_policy(site),
+    )
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if not parts.scheme or not parts.netloc:
+        return ""
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+# URL schemes that never leave the browser.
+_LOCAL_SCHEMES = {"data", "blob", "about", "mailto", "tel"}
+_SCHEME = re.compile(r"^\s*([a-zA-Z][a-zA-Z0-9+.-]*):")
+
+
+def _classify(url: str, policy: AuditPolicy) -> str:
+    """'self', 'local', 'javascript' or the other origin a URL points to."""
+    url = url.strip()
+    if url.startswith("//") or url.startswith("\\\\"):
+        origin = _origin("https:" + url.replace("\\", "/"))
+        host = urlsplit("https:" + url.replace("\\", "/")).netloc.lower()
+        if policy.site_origin and urlsplit(policy.site_origin).netloc == host:
+            return "self"
+        return origin or url
+    match = _SCHEME.match(url)
+    if not match:
+        return "self"  # relative
+    scheme = re.sub(r"[\t\n\r]", "", match.group(1)).lower()
+    if scheme == "javascript":
+        return "javascript"
+    if scheme in _LOCAL_SCHEMES:
+        return "local"
+    origin = _origin(url)
+    if origin and origin == policy.site_origin:
+        return "self"
+    return origin or url
+
+
+# Elements and attributes whose URL the browser fetches (or sends to) by itself.
+_FETCH_ATTRS = {
+    "src", "href", "srcset", "imagesrcset", "poster", "data", "background", "action",
+    "formaction", "ping", "manifest", "codebase", "archive", "longdesc", "lowsrc", "dynsrc",
+    "xlink:href", "cite", "profile", "icon", "srcdoc",
+}
+# <link rel> values that do not fetch anything: links for people, crawlers and feed readers.
+_PASSIVE_RELS = {
+    "canonical", "alternate", "author", "license", "help", "next", "prev", "bookmark", "me",
+    "external", "nofollow", "noopener", "noreferrer", "tag", "search", "privacy-policy",
+    "terms-of-service", "home", "index", "up", "first", "last", "archives",
+}
+# Elements whose href is a link for people (everything else with href fetches, e.g. SVG <image>).
+_NAVIGATION = {"a", "area"}
+_FRAMES = {"iframe", "frame", "frameset", "embed", "object", "applet", "portal", "fencedframe"}
+_DATA_SCRIPT_TYPES = {"application/ld+json", "application/json", "importmap", "speculationrules"}
+_CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))\s*\)""", re.IGNORECASE)
+_CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(?:"([^"]*)"|'([^']*)'|([^;\s)]+))""", re.IGNORECASE)
+_CSS_IMAGE_SET = re.compile(r"""image-set\(([^)]*)\)""", re.IGNORECASE)
+_CSS_STRING = re.compile(r"""(?:"([^"]*)"|'([^']*)')""")
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.IGNORECASE)
+
+
+def _srcset_urls(value: str) -> list[str]:
+    return [candidate.strip().split()[0] for candidate in value.split(",") if candidate.strip()]
+
+
+def _keep_lines(match: re.Match) -> str:
+    return "\n" * match.group(0).count("\n")
+
+
+def scan_css(text: str, path: str, policy: AuditPolicy, first_line: int = 1, where: str = "CSS") -> list[ContentError]:
+    """CSS ``url()``, ``@import`` and ``image-set()`` pointing anywhere but the site."""
+    text = _CSS_COMMENT.sub(_keep_lines, text)
+    found: list[ContentError] = []
+
+    def check(url: str, offset: int, what: str) -> None:
+        kind = _classify(url, policy)
+        if kind not in ("self", "local"):
+            line = first_line + text.count("\n", 0, offset)
+            target = "a javascript: URL" if kind == "javascript" else f"{kind} (another origin)"
+            found.append(ContentError(path, line, f"{where} {what} loads {url.strip()!r} from {target}"))
+
+    imports = []
+    for match in _CSS_IMPORT.finditer(text):
+        imports.append(match.span())
+        check(next(g for g in match.groups() if g is not None), match.start(), "@import")
+    for match in _CSS_URL.finditer(text):
+        if any(start <= match.start() < end for start, end in imports):
+            continue
+        check(next(g for g in match.groups() if g is not None), match.start(), "url()")
+    for match in _CSS_IMAGE_SET.finditer(text):
+        for string in _CSS_STRING.finditer(match.group(1)):
+            check(string.group(1) if string.group(1) is not None else string.group(2), match.start(), "image-set()")
+    return found
+
+
+class _HTMLAudit(HTMLParser):
+    def __init__(self, path: str, policy: AuditPolicy, page: bool):
+        super().__init__(convert_charrefs=True)
+        self.path = path
+        self.policy = policy
+        self.page = page  # an HTML page (not SVG): must carry the CSP
+        self.found: list[ContentError] = []
+        self.csp_seen: list[str] = []
+        self.in_style = False
+        self.style_line = 0
+        self.style_text: list[str] = []
+        self.in_script = False
+
+    def add(self, message: str, line: int | None = None) -> None:
+        self.found.append(ContentError(self.path, line or self.getpos()[0], message))
+
+    def handle_starttag(self, tag, attrs):
+        self._element(tag, attrs)
+        if tag == "style":
+            self.in_style, self.style_line, self.style_text = True, self.getpos()[0], []
+
+    def handle_startendtag(self, tag, attrs):
+        self._element(tag, attrs)
+
+    def handle_endtag(self, tag):
+        if tag == "style" and self.in_style:
+            self.in_style = False
+            self.found += scan_css("".join(self.style_text), self.path, self.policy, self.style_line, "<style>")
+        if tag == "script":
+            self.in_script = False
+
+    def handle_data(self, data):
+        if self.in_style:
+            self.style_text.append(data)
+
+    def handle_pi(self, data):
+        if data.startswith("xml-stylesheet"):
+            href = re.search(r"""href\s*=\s*["']([^"']+)""", data)
+            if href:
+                self._url("<?xml-stylesheet?>", "href", href.group(1))
+
+    def _url(self, element: str, attr: str, url: str, allow_tracker: bool = False) -> None:
+        kind = _classify(url, self.policy)
+        if kind in ("self", "local"):
+            return
+        if kind == "javascript":
+            self.add(f"{element} {attr} is a javascript: URL: scripts may only come from files on the site")
+            return
+        if allow_tracker and kind == self.policy.tracker_origin:
+            return
+        self.add(f"{element} {attr} makes the browser contact {kind} (another origin): {url.strip()}")
+
+    def _element(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {name.lower(): (value or "") for name, value in attrs}
+        element = f"<{tag}>"
+        if tag in _FRAMES:
+            where = values.get("src") or values.get("data") or ""
+            self.add(f"{element}: no frames or embedded objects on the site{' (' + where + ')' if where else ''}")
+            return
+        for name, value in attrs:
+            name = name.lower()
+            value = value or ""
+            if name.startswith("on"):
+                self.add(f"{element} has an inline event handler {name}=: scripts may only come from files on the site")
+            elif name == "style":
+                self.found += scan_css(value, self.path, self.policy, self.getpos()[0], f"{element} style attribute")
+            elif name == "ping":
+                self.add(f"{element} has ping= (sends a request when followed): remove it")
+            elif tag == "base" and name == "href":
+                if _classify(value, self.policy) != "self" or _SCHEME.match(value) or value.startswith("//"):
+                    self.add(f"<base href> points to {value!r}: relative URLs would resolve against it; remove it")
+            elif name in ("srcset", "imagesrcset"):
+                for url in _srcset_urls(value):
+                    self._url(element, name, url)
+            elif name == "srcdoc":
+                self.add(f"{element} has srcdoc=: no frames on the site")
+            elif name in ("href", "xlink:href"):
+                if tag in _NAVIGATION:
+                    if _classify(value, self.policy) == "javascript":
+                        self._url(element, name, value)
+                elif tag == "link":
+                    rels = set(values.get("rel", "").lower().split())
+                    if not rels or rels - _PASSIVE_RELS:
+                        self._url(f'<link rel="{values.get("rel", "")}">', name, value)
+                else:
+                    self._url(element, name, value)
+            elif name in _FETCH_ATTRS - {"href", "xlink:href", "ping", "srcset", "imagesrcset", "srcdoc"}:
+                if name == "cite":  # <blockquote cite> is not fetched, but a javascript: URL is wrong anyway
+                    if _classify(value, self.policy) == "javascript":
+                        self._url(element, name, value)
+                    continue
+                self._url(element, name, value, allow_tracker=(tag == "script" and name == "src"))
+        if tag == "script":
+            self.in_script = True
+            if "src" not in values and values.get("type", "").lower() not in _DATA_SCRIPT_TYPES:
+                self.add("inline <script>: scripts may only come from files on the site (the CSP blocks it)")
+        elif tag == "meta":
+            equiv = values.get("http-equiv", "").lower()
+            if equiv == "refresh":
+                target = _REFRESH_URL.search(values.get("content", ""))
+                if target:
+                    self._url('<meta http-equiv="refresh">', "url", target.group(1))
+            elif equiv == "content-security-policy":
+                self.csp_seen.append(values.get("content", ""))
+            elif equiv in ("link", "set-cookie"):
+                self.add(f'<meta http-equiv="{equiv}">: not allowed on the site')
+
+    def close(self):
+        super().close()
+        if self.page and self.policy.csp:
+            if not self.csp_seen:
+                self.add("page has no Content-Security-Policy <meta>", 1)
+            elif any(csp != self.policy.csp for csp in self.csp_seen):
+                self.add(f"page's Content-Security-Policy is not the site's: {self.csp_seen[0]!r}", 1)
+
+
+# Anything that may need the full parse. Pages usually have none of it, and then
+# only their <link>, <script> and <meta> tags are parsed (the audit runs in every
+# build and preview rebuild, so it must stay cheap on large sites).
+_SUSPECT_LITERALS = (
+    "<style", "<base", "<iframe", "<frame", "<embed", "<object", "<applet", "<portal", "<fencedframe", "<img",
+    "<image", "<use", "<feimage", "<video", "<audio", "<source", "<track", "<picture", "<input", "<form",
+    "<button", "javascript:", "url(", "@import", "image-set(", "srcdoc", "style=", "ping=", "srcset=", "poster=",
+    "background=", "action=", "manifest=", "codebase=", "archive=", "longdesc=", "lowsrc=", "dynsrc=",
+    "xlink:href=", "icon=", " data=", "\tdata=", "\ndata=",
+)
+_SUSPECT_HANDLER = re.compile(r"\son[a-z]+\s*=")
+_SUSPECT_SPACED = re.compile(r"(?:style|ping|srcset|poster|background|action|manifest|data|icon|href|src)\s+=")
+
+
+def _suspect(text: str) -> bool:
+    lowered = text.lower()
+    return (any(literal in lowered for literal in _SUSPECT_LITERALS) or bool(_SUSPECT_HANDLER.search(lowered))
+            or ("=" in lowered and bool(_SUSPECT_SPACED.search(lowered))))
+
+
+_HEAD_TAG = re.compile(r"""<(?:link|script|meta)\b(?:"[^"]*"|'[^']*'|[^'">])*>""", re.IGNORECASE)
+
+
+def scan_html(text: str, path: str, policy: AuditPolicy, page: bool = True) -> list[ContentError]:
+    parser = _HTMLAudit(path, policy, page)
+    if _suspect(text):
+        parser.feed(text)
+    else:  # the same parser over just the tags that matter, on their own lines
+        parts, last = [], 0
+        for match in _HEAD_TAG.finditer(text):
+            parts.append("\n" * text.count("\n", last, match.start()))
+            parts.append(match.group(0))
+            last = match.end()
+        parser.feed("".join(parts))
+    parser.close()
+    return parser.found
+
+
+_XML_ESCAPED_HTML = re.compile(r"<(content|summary|description|subtitle|rights|title)\b[^>]*>(.*?)</\1>", re.DOTALL)
+_XML_ICON = re.compile(r"<(icon|logo|image|url)\b[^>]*>\s*([^<\s]+)\s*</\1>")
+
+
+def scan_xml(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
+    """Feeds and sitemaps: stylesheets, feed icons and HTML carried in entries."""
+    import html as html_module
+
+    found: list[ContentError] = []
+    for match in re.finditer(r"<\?xml-stylesheet[^?]*\?>", text):
+        href = re.search(r"""href\s*=\s*["']([^"']+)""", match.group(0))
+        if href:
+            kind = _classify(href.group(1), policy)
+            if kind not in ("self", "local"):
+                found.append(ContentError(path, text.count("\n", 0, match.start()) + 1,
+                                          f"<?xml-stylesheet?> loads {href.group(1)!r} from {kind} (another origin)"))
+    for match in _XML_ICON.finditer(text):
+        kind = _classify(match.group(2), policy)
+        if kind not in ("self", "local"):
+            found.append(ContentError(path, text.count("\n", 0, match.start()) + 1,
+                                      f"<{match.group(1)}> makes feed readers load {match.group(2)!r} from {kind} (another origin)"))
+    line, counted = 1, 0
+    for match in _XML_ESCAPED_HTML.finditer(text):
+        body = match.group(2)
+        line += text.count("\n", counted, match.start(2))
+        counted = match.start(2)
+        first_line = line
+        inner = html_module.unescape(body.replace("<![CDATA[", "").replace("]]>", "")) if "&lt;" in body or "CDATA" in body else body
+        for error in scan_html(inner, path, policy, page=False):
+            found.append(ContentError(path, first_line + error.line - 1, f"in <{match.group(1)}>: {error.message}"))
+    return found
+
+
+_JS_URL = re.compile(r"""["'`]((?:https?:|wss?:)?//[^"'`\s]+)""")
+_JS_STORAGE = re.compile(r"\b(document\.cookie|localStorage|sessionStorage|indexedDB|caches\.open|serviceWorker)\b")
+
+
+def _js_code(text: str) -> str:
+    """``text`` with comments blanked (newlines kept); strings, templates and regexes left alone."""
+    out, i, n, quote = [], 0, len(text), ""
+    while i < n:
+        c = text[i]
+        if quote:
+            out.append(c)
+            if c == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 1
+            elif c == quote:
+                quote = ""
+        elif c in "\"'`":
+            quote = c
+            out.append(c)
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = n if end < 0 else end + 2
+            out.append("\n" * text.count("\n", i, end))
+            i = end
+            continue
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def scan_js(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
+    """The site's own scripts: no URL literals to other origins, no cookies or storage."""
+    found = []
+    for number, line in enumerate(_js_code(text).splitlines(), start=1):
+        for match in _JS_URL.finditer(line):
+            kind = _classify(match.group(1), policy)
+            if kind not in ("self", "local"):
+                found.append(ContentError(path, number, f"script names {match.group(1)!r} on {kind} (another origin)"))
+        for match in _JS_STORAGE.finditer(line):
+            found.append(ContentError(path, number, f"script uses {match.group(1)}: the site stores nothing in the browser"))
+    return found
+
+
+def scan_json(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
+    """JSON (e.g. versions.json, a web manifest): no URL values on another origin."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        return [ContentError(path, getattr(exc, "lineno", 1), f"not valid JSON: {exc}")]
+    found = []
+    lines = text.splitlines()
+
+    def walk(value) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if not str(key).startswith("$"):  # JSON Schema's $schema/$id/$ref name, never load
+                    walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, str) and (_SCHEME.match(value) or value.startswith("//")) and not any(c.isspace() for c in value):
+            kind = _classify(value, policy)
+            if kind not in ("self", "local"):
+                number = next((i for i, line in enumerate(lines, start=1) if json.dumps(value)[1:-1] in line), 1)
+                found.append(ContentError(path, number, f"URL {value!r} on {kind} (another origin)"))
+
+    walk(data)
+    return found
+
+
+_SCANNERS = {
+    ".html": lambda text, path, policy: scan_html(text, path, policy),
+    ".htm": lambda text, path, policy: scan_html(text, path, policy),
+    ".svg": lambda text, path, policy: scan_html(text, path, policy, page=False),
+    ".css": scan_css,
+    ".xml": scan_xml,
+    ".atom": scan_xml,
+    ".rss": scan_xml,
+    ".xsl": scan_xml,
+    ".json": scan_json,
+    ".webmanifest": scan_json,
+    ".js": scan_js,
+    ".mjs": scan_js,
+}
+
+
+def audit_file(path: str, data: bytes, policy: AuditPolicy) -> list[ContentError]:
+    scanner = _SCANNERS.get(Path(path).suffix.lower())
+    if scanner is None:
+        return []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [ContentError(path, data[: exc.start].count(b"\n") + 1, "not valid UTF-8")]
+    return scanner(text, path, policy)
+
+
+def audit_files(files: dict[str, bytes], policy: AuditPolicy, prefix: str = "") -> list[ContentError]:
+    """Every finding in ``files`` (output path -> bytes), paths shown as ``prefix + path``.
+
+    A problem that comes from a template shows up in every page; it is reported
+    once, with the number of other files that have it."""
+    by_message: dict[str, list[ContentError]] = {}
+    for path in sorted(files):
+        data = files[path]
+        # The preview's incremental rebuilds re-audit only the files that changed.
+        for finding in memoized("audit", (policy, prefix + path, data), lambda: audit_file(prefix + path, data, policy),
+                                lambda: digest_of("audit", policy, prefix + path, data)):
+            by_message.setdefault(finding.message, []).append(finding)
+    out = []
+    for message, findings in by_message.items():
+        first = findings[0]
+        others = len({f.path for f in findings} - {first.path})
+        suffix = f" (and {others} other file{'s' if others != 1 else ''})" if others else ""
+        out.append(ContentError(first.path, first.line, message + suffix))
+    return sorted(out)
+
+
+def read_site(site_dir: Path) -> dict[str, bytes]:
+    return {p.relative_to(site_dir).as_posix(): p.read_bytes() for p in sorted(site_dir.rglob("*")) if p.is_file()}
