@@ -1,0 +1,91 @@
+"""Speed never changes the output: parallel or not, cached or not, and the cache is never stale."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import pytest
+
+from benchmarks.corpus import write_corpus
+from conftest import REPO
+from legalsite import cache as cache_module
+from legalsite.cache import DiskCache
+from legalsite.pipeline import Project, render
+
+DAY = dt.date(2031, 1, 1)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    write_corpus(root, 3, 6)
+    shutil.copytree(REPO / "templates", root / "templates")
+    return root
+
+
+def project(root):
+    return Project.at(root, templates=root / "templates")
+
+
+def reference(root, day=DAY):
+    return render(project(root), day, False, jobs=1).files
+
+
+def test_parallel_and_cached_builds_equal_the_serial_build(corpus, tmp_path):
+    serial = reference(corpus)
+    assert render(project(corpus), DAY, False, jobs=2).files == serial
+    assert render(project(corpus), DAY, False, jobs=2, cache_dir=tmp_path / "c").files == serial  # fills the cache
+    assert render(project(corpus), DAY, False, jobs=1, cache_dir=tmp_path / "c").files == serial  # reads it
+    assert len(list((tmp_path / "c").rglob("*.pickle"))) > 18
+
+
+def test_the_cache_is_really_used(corpus, tmp_path, monkeypatch):
+    render(project(corpus), DAY, False, jobs=1, cache_dir=tmp_path / "c")
+    calls = []
+    import legalsite.render as render_module
+    monkeypatch.setattr(render_module, "redline", lambda *a: calls.append(a))
+    render(project(corpus), DAY, False, jobs=1, cache_dir=tmp_path / "c")
+    assert calls == [], "a warm cache recomputed redlines"
+
+
+def test_the_cache_never_serves_a_stale_page(tmp_path):
+    root = tmp_path / "site"
+    write_corpus(root, 2, 4)
+    shutil.copytree(REPO / "templates", root / "templates")
+    cache_dir = tmp_path / "cache"
+
+    def check(day=DAY):
+        cached = render(project(root), day, False, jobs=2, cache_dir=cache_dir).files
+        assert cached == reference(root, day)
+
+    check()
+    version = sorted((root / "content").rglob("*.md"))[2]
+    version.write_text(version.read_text().replace(" the ", " the very ", 1))
+    check()  # an edited version
+    (root / "templates" / "version.html").write_text(
+        (root / "templates" / "version.html").read_text().replace("Effective:", "In effect from:"))
+    check()  # a template
+    (root / "templates" / "assets" / "site.css").write_text("body { color: black; }\n")
+    check()  # the stylesheet
+    settings = root / "site.toml"
+    settings.write_text(settings.read_text().replace("[site]", '[site]\ncontact_email = "dpo@example.org"', 1)
+                        if "contact_email" not in settings.read_text() else settings.read_text().replace("@", "+x@", 1))
+    check()  # the settings
+    check(DAY + dt.timedelta(days=3650))  # another day: statuses change
+    version.unlink()
+    check()  # a deleted version
+
+
+def test_new_code_misses_the_cache_and_corrupt_entries_are_recomputed(corpus, tmp_path, monkeypatch):
+    cache_dir = tmp_path / "c"
+    render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir)
+    for entry in list(cache_dir.rglob("*.pickle"))[::2]:
+        entry.write_bytes(b"not a pickle")
+    assert render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir).files == reference(corpus)
+
+    monkeypatch.setattr(cache_module, "CODE_DIGEST", "another version of the generator")
+    disk = DiskCache(cache_dir)
+    with disk.active():
+        render(project(corpus), DAY, False, jobs=1)
+    assert disk.hits == 0 and disk.misses > 0
