@@ -7,8 +7,9 @@ missing in worker processes and hands the results to the build through a
 so the pipeline stays one code path and the output is byte-identical with
 any number of processes (tests/test_speed.py asserts it).
 
-Workers are forked (cheap on Linux); this is only done when no memo is
-active, i.e. never inside the preview server and its threads.
+Workers are forked (cheap on Linux) before anything is loaded; this is only
+done when no memo is active, i.e. never inside the preview server and its
+threads, and only for a site large enough to gain from it.
 """
 
 from __future__ import annotations
@@ -33,10 +34,30 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
-def _executor(jobs: int) -> ProcessPoolExecutor:
+def workers(jobs: int) -> ProcessPoolExecutor:
+    """The pool, started before the build loads anything so that forked workers stay small."""
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    list(pool.map(int, range(jobs)))  # fork now, while the process is small
+    return pool
+
+
+class Prefetched(BuildMemo):
+    """A memo whose results are handed out once, then forgotten.
+
+    In a cold build every parse and redline is asked for once, so holding on to
+    them after that would only raise the peak memory; a second request for the
+    same key (two identical redlines) simply computes it again.
+    """
+
+    def get(self, table, key, compute):
+        entries = self._tables.get(table, {})
+        if key in entries:
+            self.hits[table] += 1
+            return entries.pop(key)
+        self.misses[table] += 1
+        return compute()
 
 
 def _missing(table: str, keys: list[tuple]) -> list[tuple]:
@@ -53,7 +74,7 @@ def _store(memo: BuildMemo, table: str, key: tuple, value: object) -> None:
         cache.put(table, digest_of(table, *key), value)
 
 
-def warm_parse(memo: BuildMemo, sources: dict[str, bytes], content_prefix: str,
+def warm_parse(pool: ProcessPoolExecutor, memo: BuildMemo, sources: dict[str, bytes], content_prefix: str,
                placeholders: dict[str, str], jobs: int) -> None:
     wanted = {parse_key(path, raw, placeholders): (path, raw) for path, raw in sources.items()
               if policy_of(path, content_prefix)}
@@ -64,20 +85,18 @@ def warm_parse(memo: BuildMemo, sources: dict[str, bytes], content_prefix: str,
     # Split big policies so that both cores stay busy; each group keeps its own section memo.
     size = max(4, len(todo) // (jobs * 4))
     chunks = [group[i:i + size] for group in groups for i in range(0, len(group), size)]
-    with _executor(jobs) as pool:
-        for results in pool.map(parse_group, chunks, [placeholders] * len(chunks)):
-            for key, value in results:
-                _store(memo, "parse", key, value)
+    for results in pool.map(parse_group, chunks, [placeholders] * len(chunks)):
+        for key, value in results:
+            _store(memo, "parse", key, value)
 
 
 def _redline_pair(pair: tuple[str, str]):
     return redline(*pair)
 
 
-def warm_redlines(memo: BuildMemo, pairs: list[tuple[str, str]], jobs: int) -> None:
+def warm_redlines(pool: ProcessPoolExecutor, memo: BuildMemo, pairs: list[tuple[str, str]], jobs: int) -> None:
     todo = _missing("redline", list(dict.fromkeys(pairs)))
     if jobs < 2 or len(todo) < MIN_ITEMS:
         return
-    with _executor(jobs) as pool:
-        for pair, result in zip(todo, pool.map(_redline_pair, todo, chunksize=max(1, len(todo) // (jobs * 8)))):
-            _store(memo, "redline", pair, result)
+    for pair, result in zip(todo, pool.map(_redline_pair, todo, chunksize=max(1, len(todo) // (jobs * 8)))):
+        _store(memo, "redline", pair, result)

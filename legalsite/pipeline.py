@@ -19,7 +19,7 @@ from .audit import audit_files, audit_policy, read_site
 from .cache import DiskCache
 from .content import load_policies, read_sources
 from .lock import Lock, check_notice, read_lock, verify
-from .memo import BuildMemo, active_memo
+from .memo import active_memo
 from .model import Analytics, ContentError, ContentErrors, Policy, Settings, Site
 from .output import check_output_dir, write_site
 from .render import Theme, load_theme, redline_pairs, render_site
@@ -130,18 +130,22 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
     with contextlib.ExitStack() as stack:
         if cache_dir is not None:
             stack.enter_context(DiskCache(cache_dir).active())
-        memo, sources = None, None
+        memo, sources, pool = None, None, None
         if jobs > 1 and active_memo() is None and project.content.is_dir():
-            memo = stack.enter_context(BuildMemo().active())
             settings = load_settings(project.settings, project.display(project.settings))
             sources = read_sources(project.content, project.root)
-            parallel.warm_parse(memo, sources, project.display(project.content), placeholders(settings), jobs)
+            if len(sources) >= parallel.MIN_ITEMS:
+                pool = stack.enter_context(parallel.workers(jobs))
+                memo = stack.enter_context(parallel.Prefetched().active())
+                parallel.warm_parse(pool, memo, sources, project.display(project.content), placeholders(settings), jobs)
         site = load_site(project, today, drafts, sources)
+        sources = None  # the parsed site holds what is needed from here on
         if not analytics:
             site = dataclasses.replace(site, settings=dataclasses.replace(site.settings, analytics=Analytics()))
         theme = theme or load_theme(project.templates)
-        if memo is not None:
-            parallel.warm_redlines(memo, redline_pairs(site, theme), jobs)
+        if pool is not None:
+            parallel.warm_redlines(pool, memo, redline_pairs(site, theme), jobs)
+            pool.shutdown()
         files = render_site(site, theme)
     findings = audit_files(files, audit_policy(site))
     if findings:
