@@ -46,8 +46,7 @@ import corpus as corpus_mod  # noqa: E402  (benchmarks/corpus.py)
 
 REPO = Path(__file__).resolve().parent.parent
 WORK = REPO / "benchmarks" / ".work"
-BUILD_PY = REPO / "build.py"
-TEMPLATES = REPO / "templates"
+SOURCE = REPO  # where build.py, legalsite/ and templates/ are measured from (--rev: an extracted commit)
 AS_OF = corpus_mod.AS_OF.isoformat()  # fixed build day: every version of the corpus is in the past
 SIZES = {"10x10": (10, 10), "20x50": (20, 50)}
 DEFAULT_REPS = {"10x10": 5, "20x50": 3}
@@ -157,8 +156,8 @@ class Ours:
         self.out = self.root / "_site"
         self.env = {k: v.format(root=self.root) for k, v in CACHE_ENV.items()}
         self.cache_paths = [Path(os.path.expanduser(p.format(root=self.root))) for p in CACHE_PATHS + extra_cache]
-        self.cmd = [str(our_python()), str(BUILD_PY), "build", "--content", "content", "--settings", "site.toml",
-                    "--templates", str(TEMPLATES), "--out", "_site", "--as-of", AS_OF]
+        self.cmd = [str(our_python()), str(SOURCE / "build.py"), "build", "--content", "content", "--settings", "site.toml",
+                    "--templates", str(SOURCE / "templates"), "--out", "_site", "--as-of", AS_OF]
         middle = corpus.versions_of(corpus.files[0].parent.name)
         self.edited = middle[len(middle) // 2]  # one middle version of the first policy
         self.original = self.edited.read_bytes()
@@ -347,6 +346,23 @@ def peers_for(corpus: corpus_mod.Corpus, size: str) -> list[Peer]:
 
 # --- the run ------------------------------------------------------------------------------------
 
+REV = ""
+
+
+def use_revision(rev: str) -> None:
+    """Measure build.py, legalsite/ and templates/ as committed in ``rev`` (the .venv is the same)."""
+    global SOURCE, REV
+    sha = subprocess.run(["git", "rev-parse", "--verify", f"{rev}^{{commit}}"], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    target = WORK / f"src-{sha[:12]}"
+    if not (target / "build.py").exists():
+        target.mkdir(parents=True, exist_ok=True)
+        archive = subprocess.run(["git", "archive", sha, "build.py", "legalsite", "templates"], cwd=REPO,
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    SOURCE, REV = target, sha
+
+
 def machine() -> dict:
     def git(*args: str) -> str:
         try:
@@ -367,8 +383,9 @@ def machine() -> dict:
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "platform": platform.platform(),
         "python": build_python,
-        "commit": git("rev-parse", "HEAD"),
-        "worktree_dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", "legalsite", "templates", "build.py")),
+        "commit": git("rev-parse", REV or "HEAD"),
+        "measured": f"commit {REV}" if REV else "working tree",
+        "worktree_dirty": False if REV else bool(git("status", "--porcelain", "--untracked-files=no", "--", "legalsite", "templates", "build.py")),
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
 
@@ -454,7 +471,7 @@ def profile(size: str, extra_cache: list[str], top: int = 20) -> str:
     stats_path = WORK / f"profile-{size}.pstats"
     cmd = [ours.cmd[0], "-m", "cProfile", "-o", str(stats_path)] + ours.cmd[1:]
     # cProfile sees only its own process: profile the build in one process, when it can be asked to.
-    usage = subprocess.run([ours.cmd[0], str(BUILD_PY), "build", "--help"], capture_output=True, text=True).stdout
+    usage = subprocess.run([ours.cmd[0], str(SOURCE / "build.py"), "build", "--help"], capture_output=True, text=True).stdout
     if "--jobs" in usage:
         cmd += ["--jobs", "1"]
     took = run(cmd, ours.root, ours.env).seconds
@@ -578,7 +595,8 @@ def table(summary: dict) -> str:
                      f"{max(max(sizes[n]['load_average_at_start']) for n in busy):.1f} at the start of a repetition): "
                      "wall times are inflated; CPU times are less affected")
     info = summary["machine"]
-    lines.append(f"machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}, commit {info['commit'][:12]}"
+    lines.append(f"machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}; measured: "
+                 + (f"commit {info['commit'][:12]}" if REV else f"working tree at {info['commit'][:12]}")
                  + (" + uncommitted changes" if info["worktree_dirty"] else ""))
     lines.append("peers: " + ", ".join(f"{k} {v}" for k, v in summary["peers"].items()))
     return "\n".join(lines)
@@ -589,13 +607,16 @@ def main(argv: list[str] | None = None) -> int:
                                      epilog="Figures and bars: benchmarks/README.md")
     parser.add_argument("--quick", action="store_true", help="10 x 10 only")
     parser.add_argument("--sizes", help="comma-separated sizes to run (default: 10x10,20x50)")
-    parser.add_argument("--reps", type=int, help=f"repetitions per size (default: {DEFAULT_REPS})")
+    parser.add_argument("--reps", type=int, help="repetitions per size (default: 5 at 10x10, 3 at 20x50)")
     parser.add_argument("--budget", type=float, default=540,
                         help="seconds: stop repeating a size once another repetition would pass this (0: no limit; default 540)")
     parser.add_argument("--no-peers", action="store_true", help="only our build")
     parser.add_argument("--profile", action="store_true", help="also cProfile one cold build of the largest size")
     parser.add_argument("--cache-dir", action="append", default=[], metavar="PATH",
                         help="a cache location to delete before every cold build (also see CACHE_PATHS in this file)")
+    parser.add_argument("--rev", metavar="REV",
+                        help="measure this commit (extracted with git archive) instead of the working tree, "
+                             "e.g. HEAD while others edit legalsite/")
     parser.add_argument("--json", type=Path, default=WORK / "results.json", metavar="PATH",
                         help="where to write the results (default: benchmarks/.work/results.json)")
     args = parser.parse_args(argv)
@@ -604,6 +625,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown size {', '.join(unknown)}: choose from {', '.join(SIZES)}")
     WORK.mkdir(parents=True, exist_ok=True)
+    if args.rev:
+        use_revision(args.rev)
     started = time.perf_counter()
     peers = ensure_peers() if not args.no_peers else {}
     info = machine()
