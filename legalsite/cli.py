@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import sys
 from pathlib import Path
 
@@ -207,6 +208,9 @@ def _report(errors: ContentErrors) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # A build allocates millions of small, short-lived, acyclic objects (tokens of
+    # Markdown and redlines); collecting cycles less often saves about a tenth of its time.
+    gc.set_threshold(50_000, 20, 100)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "build")

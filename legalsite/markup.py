@@ -117,6 +117,12 @@ def _flatten(tokens: list[dict]) -> list[Heading]:
 _SECTION_START = re.compile(r"^(?=## )", re.MULTILINE)
 _CROSS_SECTION = re.compile(r"^ {0,3}\[[^\]]+\]:|\[\^|^\*\[|^ {0,3}(?:```|~~~|<)", re.MULTILINE)
 _ID = re.compile(r' id="([^"]*)"')
+# Inside a section, blocks separated by a blank line are rendered apart when the
+# next one plainly starts a new paragraph, heading or table (not a list item, a
+# continuation, a definition or a quote), and the section has no definition
+# lists or setext underlines, whose meaning spans blank lines.
+_BLOCK_START = re.compile(r"\n\n+(?=(?!(?:[-*+]|\d+[.)])[ \t])(?:[A-Za-z0-9(\"'_\[{|]|\*\S|#{3,6} ))")
+_SPANS_BLANK_LINES = re.compile(r"^(?::|=+\s*$|-+\s*$)", re.MULTILINE)
 
 
 def render_body(md: markdown.Markdown, text: str, memo: dict[str, Rendered] | None) -> Rendered:
@@ -124,11 +130,13 @@ def render_body(md: markdown.Markdown, text: str, memo: dict[str, Rendered] | No
     if memo is None or _CROSS_SECTION.search(text):
         return render_markdown(md, text)
     parts = []
-    for chunk in _SECTION_START.split(text):
-        part = memo.get(chunk)
-        if part is None:
-            part = memo[chunk] = render_markdown(md, chunk)
-        parts.append(part)
+    for section in _SECTION_START.split(text):
+        chunks = [section] if _SPANS_BLANK_LINES.search(section) else _split_blocks(section)
+        for chunk in chunks:
+            part = memo.get(chunk)
+            if part is None:
+                part = memo[chunk] = render_markdown(md, chunk)
+            parts.append(part)
     html = "\n".join(p.html for p in parts if p.html)
     ids = _ID.findall(html)
     if len(ids) != len(set(ids)):
@@ -139,6 +147,11 @@ def render_body(md: markdown.Markdown, text: str, memo: dict[str, Rendered] | No
         has_h1=any(p.has_h1 for p in parts),
         unknown_settings=tuple(u for p in parts for u in p.unknown_settings),
     )
+
+
+def _split_blocks(section: str) -> list[str]:
+    starts = [0] + [m.end() for m in _BLOCK_START.finditer(section)]
+    return [section[a:b] for a, b in zip(starts, starts[1:] + [len(section)])]
 
 
 def render_markdown(md: markdown.Markdown, text: str) -> Rendered:

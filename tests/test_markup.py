@@ -31,6 +31,17 @@ def bodies():
             p = " ".join(rng.choice(words) for _ in range(rng.randint(3, 30)))
             chunks.append(rng.choice(pieces).format(n=n, w=rng.choice(words).title(), p=p))
         yield "\n".join(chunks)
+    from benchmarks.corpus import write_corpus
+    import tempfile
+    from pathlib import Path
+    with tempfile.TemporaryDirectory() as folder:
+        write_corpus(Path(folder), 3, 8)
+        for path in sorted(Path(folder).rglob("*.md")):
+            yield path.read_text().split("\n---\n", 1)[1]
+    yield "Para.\n\n- a\n\n- b\n\n  continued\n\nAfter.\n\n1. one\n\n2. two\n\nTerm\n:   Definition\n\nNext.\n"
+    yield "## A\n\nText\n\n    code\n\nMore.\n\n> quote\n\n> more\n\n*emph* start.\n\n* item\n\n| a | b |\n| - | - |\n| 1 | 2 |\n"
+    yield "## Terms\n\nBusiness Day\n:   A weekday.\n\nDocumentation\n:   The guides.\n\nAfter.\n"
+    yield "## A\n\nTitle\n-----\n\nText\n\n### Sub\n\nText\n\n### Sub\n\nMore\n"
     yield "Intro.\n\n## A\n\nSee [x][1].\n\n## B\n\n[1]: https://example.org\n"
     yield "## A\n\nNote[^n].\n\n## B\n\n[^n]: A footnote.\n"
     yield "## Same\n\nx\n\n## Same\n\ny\n"
