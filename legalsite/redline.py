@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .redline_diff import align_blocks, align_sections
-from .redline_parse import HEADINGS, Tokenizer, parse_tree, section_level, split_sections
+from .redline_parse import HEADINGS, parse_blocks, section_level, split_sections
 from .redline_render import Ids, Out, esc, render_blocks
 
 __all__ = ["Redline", "RedlineStats", "redline"]
@@ -42,8 +42,7 @@ class Redline:
 
 
 def _parse(html, prefix):
-    tk = Tokenizer(prefix)
-    return tk.blocks(parse_tree(html).children)
+    return parse_blocks(html, prefix)
 
 
 def _label_html(label):

@@ -8,6 +8,7 @@ balanced HTML, and its inline content as word tokens that remember their inline 
 from __future__ import annotations
 
 import itertools
+import threading
 import re
 from collections import Counter
 from html.parser import HTMLParser
@@ -305,3 +306,97 @@ def dice(a: Counter, b: Counter) -> float:
         a, b = b, a
     common = sum(min(n, b[w]) for w, n in a.items() if w in b)
     return 2.0 * common / total
+
+
+# --------------------------------------------------------------------------- cached parsing
+# Consecutive versions of a policy share most of their sections byte for byte, and each body
+# is compared twice (as the new side of one redline, the old side of the next). So a body is
+# cut textually before each "<h2", every piece is parsed and tokenized once into a *template*
+# kept in a small LRU, and each use instantiates fresh Block/Cont objects (new uids) that
+# share the immutable tokens. That equals parsing the whole body only when the parser is in
+# its initial state at every cut: nothing buffered (a comment, a tag, a charref cut in two),
+# no <script>-like raw text, no open or skipped element, and each piece starting with a
+# block element (so no inline run spans a cut). Each piece is checked; if any fails, the
+# whole body is parsed the slow way.
+_CUT_RE = re.compile(r"<h2(?=[\s/>])")
+CACHE_PIECES = 512   # templates kept (a 6,000-word body has ~20-40 pieces)
+USE_CACHE = True     # tests turn this off to compare against the plain whole-body parse
+_cache: dict = {}    # insertion-ordered: LRU via pop + reinsert
+_cache_lock = threading.Lock()
+
+
+class _Template:
+    __slots__ = ("conts", "blocks", "chains", "leads_with_block")
+
+    def __init__(self, blocks, leads_with_block):
+        conts, index = [], {}
+        chains = []
+        for b in blocks:
+            idx = []
+            for c in b.chain:
+                k = index.get(id(c))
+                if k is None:
+                    k = index[id(c)] = len(conts)
+                    conts.append((c.tag, c.attrs, c.notes))
+                idx.append(k)
+            chains.append(tuple(idx))
+        self.conts, self.blocks, self.chains = conts, blocks, chains
+        self.leads_with_block = leads_with_block
+
+
+def _piece_template(piece):
+    builder = _TreeBuilder()
+    builder.feed(piece)
+    if builder.rawdata or builder.cdata_elem is not None or builder.skip or len(builder.stack) != 1:
+        return None
+    builder.close()
+    children = builder.root.children
+    first = children[0] if children else None
+    leads = first is not None and not isinstance(first, str) and first.tag not in INLINE
+    return _Template(Tokenizer("t").blocks(children), leads)
+
+
+def _instantiate(tmpl, uid, out):
+    conts = [Cont(tag, attrs, uid(), notes) for tag, attrs, notes in tmpl.conts]
+    new = Block.__new__
+    for tb, idx in zip(tmpl.blocks, tmpl.chains):
+        b = new(Block)
+        b.kind, b.toks, b.cells, b.hid, b.key, b.sig = tb.kind, tb.toks, tb.cells, tb.hid, tb.key, tb.sig
+        b.chain = tuple([conts[k] for k in idx]) if idx else ()
+        b._bag = tb._bag
+        out.append(b)
+
+
+def parse_blocks(html: str, prefix: str) -> list:
+    """The leaf blocks of a body; uids start with prefix. Same as parsing it in one go."""
+    html = html or ""
+    if not USE_CACHE:
+        return Tokenizer(prefix).blocks(parse_tree(html).children)
+    cuts = [m.start() for m in _CUT_RE.finditer(html)]
+    bounds = [0] + cuts if cuts[:1] != [0] else cuts
+    pieces = [html[a:b] for a, b in zip(bounds, bounds[1:] + [len(html)])]
+    tmpls = []
+    with _cache_lock:
+        for p in pieces:
+            t = _cache.pop(p, None)
+            if t is not None:
+                _cache[p] = t
+            tmpls.append(t)
+    for k, p in enumerate(pieces):
+        if tmpls[k] is None:
+            t = _piece_template(p)
+            if t is None:
+                return Tokenizer(prefix).blocks(parse_tree(html).children)
+            tmpls[k] = t
+            with _cache_lock:
+                _cache[p] = t
+                while len(_cache) > CACHE_PIECES:
+                    del _cache[next(iter(_cache))]
+    if any(not t.leads_with_block for t in tmpls[1:]):
+        return Tokenizer(prefix).blocks(parse_tree(html).children)
+    counter = itertools.count(1)
+    uid = lambda: f"{prefix}{next(counter)}"  # noqa: E731
+    out = []
+    for t in tmpls:
+        _instantiate(t, uid, out)
+    return out
