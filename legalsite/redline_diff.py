@@ -138,8 +138,11 @@ def _block_score(a, b):
 
 def align_blocks(olds, news):
     """[(status, old_block, new_block)] with status 'eq', 'chg', 'del' or 'ins'."""
+    ka, kb = [b.key for b in olds], [b.key for b in news]
+    if ka == kb:  # what the matcher says of equal sequences (cheap: cached blocks share keys)
+        return [("eq", o, n) for o, n in zip(olds, news)]
     out = []
-    for tag, i1, i2, j1, j2 in _matcher_ops([b.key for b in olds], [b.key for b in news]):
+    for tag, i1, i2, j1, j2 in _matcher_ops(ka, kb):
         if tag == "equal":
             out.extend(("eq", olds[i], news[j]) for i, j in zip(range(i1, i2), range(j1, j2)))
             continue

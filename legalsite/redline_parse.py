@@ -131,7 +131,9 @@ class Cont:
 
 class Block:
     """A leaf block: kind is a tag name or '' for an anonymous inline run in a container."""
-    __slots__ = ("kind", "chain", "toks", "cells", "hid", "key", "sig", "_bag")
+    # src: the cached template block this one was instantiated from (None: not cached);
+    # eqh: on a template, its unchanged rendering (see redline_render.Out.same_block)
+    __slots__ = ("kind", "chain", "toks", "cells", "hid", "key", "sig", "_bag", "src", "eqh")
 
     def __init__(self, kind, chain, toks=(), cells=None, hid=""):
         self.kind, self.chain, self.toks, self.cells, self.hid = kind, chain, list(toks), cells, hid
@@ -141,7 +143,7 @@ class Block:
         else:
             body = tuple(t.key for t in self.toks)
         self.key = (self.sig, body)
-        self._bag = None
+        self._bag = self.src = self.eqh = None
 
     def all_toks(self):
         if self.cells is None:
@@ -311,14 +313,15 @@ def dice(a: Counter, b: Counter) -> float:
 # --------------------------------------------------------------------------- cached parsing
 # Consecutive versions of a policy share most of their sections byte for byte, and each body
 # is compared twice (as the new side of one redline, the old side of the next). So a body is
-# cut textually before each "<h2", every piece is parsed and tokenized once into a *template*
+# cut textually before each "<hN" and after each "</hN>" (a renumbered heading then leaves its
+# section's text a known piece), every piece is parsed and tokenized once into a *template*
 # kept in a small LRU, and each use instantiates fresh Block/Cont objects (new uids) that
 # share the immutable tokens. That equals parsing the whole body only when the parser is in
 # its initial state at every cut: nothing buffered (a comment, a tag, a charref cut in two),
-# no <script>-like raw text, no open or skipped element, and each piece starting with a
-# block element (so no inline run spans a cut). Each piece is checked; if any fails, the
-# whole body is parsed the slow way.
-_CUT_RE = re.compile(r"<h2(?=[\s/>])")
+# no <script>-like raw text, no open or skipped element, and no inline run (text or inline
+# elements outside any block) going on across a cut. Each piece is checked; if any fails,
+# the whole body is parsed the slow way.
+_CUT_RE = re.compile(r"<h[1-6](?=[\s/>])|</h[1-6]>")
 CACHE_PIECES = 512   # templates kept (a 6,000-word body has ~20-40 pieces)
 USE_CACHE = True     # tests turn this off to compare against the plain whole-body parse
 _cache: dict = {}    # insertion-ordered: LRU via pop + reinsert
@@ -326,9 +329,9 @@ _cache_lock = threading.Lock()
 
 
 class _Template:
-    __slots__ = ("conts", "blocks", "chains", "leads_with_block")
+    __slots__ = ("conts", "blocks", "chains", "leads_with_run", "ends_with_run")
 
-    def __init__(self, blocks, leads_with_block):
+    def __init__(self, blocks, leads_with_run, ends_with_run):
         conts, index = [], {}
         chains = []
         for b in blocks:
@@ -341,7 +344,9 @@ class _Template:
                 idx.append(k)
             chains.append(tuple(idx))
         self.conts, self.blocks, self.chains = conts, blocks, chains
-        self.leads_with_block = leads_with_block
+        self.leads_with_run, self.ends_with_run = leads_with_run, ends_with_run
+        for b in blocks:
+            b.src = b
 
 
 def _piece_template(piece):
@@ -351,19 +356,23 @@ def _piece_template(piece):
         return None
     builder.close()
     children = builder.root.children
-    first = children[0] if children else None
-    leads = first is not None and not isinstance(first, str) and first.tag not in INLINE
-    return _Template(Tokenizer("t").blocks(children), leads)
+    def is_run(node):  # None: an empty piece, transparent to runs
+        return None if node is None else isinstance(node, str) or node.tag in INLINE
+    return _Template(Tokenizer("t").blocks(children), is_run(children[0] if children else None),
+                     is_run(children[-1] if children else None))
 
 
 def _instantiate(tmpl, uid, out):
     conts = [Cont(tag, attrs, uid(), notes) for tag, attrs, notes in tmpl.conts]
     new = Block.__new__
     for tb, idx in zip(tmpl.blocks, tmpl.chains):
+        if not idx:  # outside any container: nothing tied to this redline, share the template
+            out.append(tb)
+            continue
         b = new(Block)
         b.kind, b.toks, b.cells, b.hid, b.key, b.sig = tb.kind, tb.toks, tb.cells, tb.hid, tb.key, tb.sig
-        b.chain = tuple([conts[k] for k in idx]) if idx else ()
-        b._bag = tb._bag
+        b.chain = tuple([conts[k] for k in idx])
+        b._bag, b.src = tb._bag, tb
         out.append(b)
 
 
@@ -372,8 +381,11 @@ def parse_blocks(html: str, prefix: str) -> list:
     html = html or ""
     if not USE_CACHE:
         return Tokenizer(prefix).blocks(parse_tree(html).children)
-    cuts = [m.start() for m in _CUT_RE.finditer(html)]
-    bounds = [0] + cuts if cuts[:1] != [0] else cuts
+    bounds = [0]
+    for m in _CUT_RE.finditer(html):
+        cut = m.end() if html[m.start() + 1] == "/" else m.start()
+        if cut != bounds[-1]:
+            bounds.append(cut)
     pieces = [html[a:b] for a, b in zip(bounds, bounds[1:] + [len(html)])]
     tmpls = []
     with _cache_lock:
@@ -392,8 +404,12 @@ def parse_blocks(html: str, prefix: str) -> list:
                 _cache[p] = t
                 while len(_cache) > CACHE_PIECES:
                     del _cache[next(iter(_cache))]
-    if any(not t.leads_with_block for t in tmpls[1:]):
-        return Tokenizer(prefix).blocks(parse_tree(html).children)
+    in_run = False
+    for t in tmpls:
+        if t.leads_with_run is not None:
+            if in_run and t.leads_with_run:
+                return Tokenizer(prefix).blocks(parse_tree(html).children)
+            in_run = t.ends_with_run
     counter = itertools.count(1)
     uid = lambda: f"{prefix}{next(counter)}"  # noqa: E731
     out = []

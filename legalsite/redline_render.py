@@ -131,6 +131,24 @@ class Out:
                 else:
                     self.marked(kind, toks, count)
 
+    def same_block(self, block, render):
+        """HTML that render() writes for an unchanged block (its text is never shown). Kept on
+        the block's cached template: it depends only on the tokens and, through in-page links,
+        on self.links, whose values it is stored with."""
+        src = block.src
+        if src is not None and src.eqh is not None:
+            names, values, html = src.eqh
+            if not names or tuple([self.links.get(n) for n in names]) == values:
+                return html
+        hm, tm = len(self.h), len(self.t)
+        render()
+        html = "".join(self.h[hm:])
+        del self.h[hm:], self.t[tm:]
+        if src is not None:
+            names = src.eqh[0] if src.eqh is not None else _link_names(block)
+            src.eqh = (names, tuple([self.links.get(n) for n in names]), html)
+        return html
+
     def content(self, status, old, new, toks_of, count=True):
         if status == "eq":
             self.same(toks_of(new))
@@ -138,6 +156,17 @@ class Out:
             self.diff(toks_of(old), toks_of(new), count)
         else:
             self.marked(status, toks_of(old if status == "del" else new), count)
+
+
+def _link_names(block):
+    names = []
+    for t in block.all_toks():
+        for el in t.style:
+            if el.tag == "a":
+                for k, v in el.attrs:
+                    if k == "href" and v.startswith("#") and v[1:] not in names:
+                        names.append(v[1:])
+    return tuple(names)
 
 
 # --------------------------------------------------------------------------- block rendering
@@ -201,6 +230,23 @@ def render_blocks(out: Out, items, idmap, count=True, text_all=False):
             skipped = 0
         elif not show_text:
             skipped += 1
+        if not show_text:  # an unchanged block: only its HTML
+            if kind == "hr":
+                h.append("<hr>")
+            elif kind == "tr":
+                h.append(out.same_block(new, lambda: _render_row(out, status, old, new, cls, count)))
+            else:
+                hid = ""
+                if kind in HEADINGS and new.hid in idmap:
+                    hid = f' id="{idmap[new.hid]}"'
+                if kind:
+                    h.append(f"<{kind}{hid}>")
+                h.append(out.same_block(new, lambda: out.inline(new.toks)))
+                if kind:
+                    h.append(f"</{kind}>")
+            if kind or not chain or chain[-1].tag != "li":
+                h.append("\n")
+            continue
         mark = len(out.t)
         depth = sum(1 for c in chain if c.tag in ("ul", "ol", "dd", "blockquote"))
         if kind == "hr":

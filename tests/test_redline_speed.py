@@ -1,0 +1,149 @@
+"""The redline engine's fast paths give the bytes of the plain path (no timing here).
+
+``legalsite.redline_parse.parse_blocks`` cuts a body at its headings and reuses cached
+templates of the pieces; the renderer reuses the HTML of unchanged blocks; the block aligner
+short-cuts equal sections. Each redline below is computed with the cache off (one whole-body
+parse, nothing reused), then with a cold cache and a warm one, and all must be equal.
+"""
+from __future__ import annotations
+
+import random
+import re
+
+import pytest
+
+from benchmarks.corpus import policy_kinds, policy_versions
+from legalsite import redline_parse
+from legalsite.markup import make_markdown, render_markdown
+from legalsite.redline import redline
+from legalsite.redline_parse import Tokenizer, parse_blocks, parse_tree
+
+MD = make_markdown({"contact_email": "privacy@example.com"})
+WORDS = "data personal we you our service account may must process share store law consent".split()
+
+
+def html(src: str) -> str:
+    return render_markdown(MD, src).html
+
+
+def slow(old, new, monkeypatch):
+    monkeypatch.setattr(redline_parse, "USE_CACHE", False)
+    try:
+        return redline(old, new)
+    finally:
+        monkeypatch.setattr(redline_parse, "USE_CACHE", True)
+
+
+def check(pairs, monkeypatch):
+    expected = [slow(o, n, monkeypatch) for o, n in pairs]
+    redline_parse._cache.clear()
+    cold = [redline(o, n) for o, n in pairs]
+    warm = [redline(o, n) for o, n in pairs]
+    for k, (e, c, w) in enumerate(zip(expected, cold, warm)):
+        assert c == e, f"pair {k}: cold cache differs"
+        assert w == e, f"pair {k}: warm cache differs"
+
+
+def corpus_bodies(policies=3, versions=8):
+    kinds = policy_kinds(policies)
+    return [[body for _day, _meta, body in policy_versions(i, versions, kinds)] for i in range(policies)]
+
+
+def mutate(rng, src):
+    parts = re.split(r"(?m)^(?=## )", src)
+    for _ in range(rng.randint(1, 5)):
+        if len(parts) < 3:
+            parts.append(f"## {rng.randint(1, 30)}. New\n\nSome {rng.choice(WORDS)} text.\n\n")
+            continue
+        i, op = rng.randrange(1, len(parts)), rng.randrange(9)
+        sentence = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 9))).capitalize() + "."
+        if op == 0:
+            parts.insert(rng.randrange(1, len(parts)), parts.pop(i))                # moved
+        elif op == 1:
+            parts[i] = f"## {rng.randint(1, 40)}. {sentence}\n" + parts[i].split("\n", 1)[-1]  # renamed
+        elif op == 2:
+            parts[i] = re.sub(r"^## \d+", f"## {rng.randint(1, 99)}", parts[i])      # renumbered
+        elif op == 3:
+            parts.insert(i, f"## {rng.randint(1, 40)}. {sentence}\n\n{sentence}\n\n- a {sentence}\n- b\n\n")
+        elif op == 4:
+            parts.pop(i)
+        elif op == 5:
+            parts[i] += f"\n| A | B |\n| --- | --- |\n| {sentence} | 1 |\n\n"
+        elif op == 6:
+            parts[i] = parts[i].rstrip("\n") + f" See[^{rng.randint(1, 2)}].\n\n[^{rng.randint(1, 2)}]: {sentence}\n\n"
+        elif op == 7:
+            parts.insert(rng.randrange(1, len(parts) + 1), parts[i])                 # duplicated
+        else:
+            parts[i] += f"\n### {sentence}\n\n*{sentence}* [x](#{rng.choice(['scope', '2-definitions'])}) <br>\n\n"
+    return "".join(parts)
+
+
+TRICKY = [
+    ("", "<p>x</p>"), ("<p>a b</p>", "<p>a b</p>"),
+    ("<h2>A</h2><p>x</p><h2>A</h2><p>y</p>", "<h2>A</h2><p>y</p><h2>A</h2><p>x</p>"),
+    ("<h2>A</h2><p>x</p><h2>A</h2><p>x</p>", "<h2>A</h2><p>x</p>"),
+    ("<p>pre</p><h2>One</h2><p>a<p>b</h2><h2>Two</h2>", "<h2>One</h2><p>a<p>c</h2><H2>Two</H2><p>t</p>"),
+    ("<h2>X</h2><script>var a='<h2>'</script><p>s</p>", "<h2>X</h2><script>var a='</h2>'</script><p>s t</p>"),
+    ("<h2>A</h2><p>x</p><!-- <h2>c</h2> --><h2>B</h2>", "<h2>A</h2><p>x</p><h2>B</h2><p>y</p>"),
+    ("<h2>A</h2>\n<pre>  code\n  <h2>x</h2></pre>", "<h2>A</h2>\n<pre>  code\n  more</pre>"),
+    ("<ul><li>a<h2>b</h2></li></ul><h2>c</h2>", "<ul><li>a<h2>b</h2></li></ul><h2>c</h2><p>d</p>"),
+    ("<h2>A</h2>text <em>run</em><h2>B</h2>more", "<h2>A</h2>text <em>run</em> x<h2>B</h2>more"),
+    ("<h2>A</h2>tail<!-- c --><h3>s</h3>t", "<h2>A</h2>tail<h3>s</h3>t"),
+    ("<h2>A</h2>x</h3>y <b>z</b><h2>B</h2>", "<h2>A</h2>x</h3>y <b>w</b><h2>B</h2>"),  # run across a cut
+    ("<div class=footnote><hr><ol><li id=fn1><p>n <a class=footnote-backref href=#r>r</a></p></li></ol></div>"
+     "<h2>A</h2>", "<h2>A</h2><div class=footnote><hr><ol><li id=fn1><p>m</p></li></ol></div>"),
+    ("<h2>A</h2><p>x &amp; y</p><h2>B</h2><p>1 &#x41; &copy</p>", "<h2>A</h2><p>x &amp; z</p><h2>B</h2><p>x &am"),
+    ("<h2>A</h2><p title='<h2>'>x</p><h2>B</h2>", "<h2>A</h2><p title='<h2>'>y</p><h2>B</h2>"),
+    ("<h2>A</h2><table><tr><td>1<h2>x</h2></td></tr></table><h2>B</h2>", "<h2>A</h2><p>x</p><h2>B"),
+    ("<h2 id=a>A</h2><p><a href='#a'>to A</a></p><h2 id=b>B</h2>", "<h2 id=b>B</h2><p><a href='#a'>to A</a></p>"),
+]
+
+
+def test_consecutive_versions_equal_the_plain_path(monkeypatch):
+    pairs = []
+    for bodies in corpus_bodies():
+        rendered = [html(b) for b in bodies]
+        pairs += list(zip(rendered, rendered[1:]))
+    check(pairs, monkeypatch)
+
+
+def test_random_edits_equal_the_plain_path(monkeypatch):
+    rng = random.Random(7)
+    bodies = [b for bs in corpus_bodies(2, 4) for b in bs]
+    pairs = []
+    for k in range(40):
+        src = rng.choice(bodies)
+        if k % 4 == 0:
+            src = "".join(re.split(r"(?m)^(?=## )", src)[:rng.randint(1, 5)])
+        old = mutate(rng, src) if k % 3 == 0 else src
+        pair = (html(old), html(mutate(rng, old)))
+        pairs.append(pair if k % 2 else pair[::-1])
+    check(pairs, monkeypatch)
+
+
+def test_tricky_html_equals_the_plain_path(monkeypatch):
+    check(TRICKY + [(n, o) for o, n in TRICKY] + [(o, o) for o, _n in TRICKY], monkeypatch)
+
+
+def shape(blocks):
+    """Blocks as plain data, with containers numbered by identity (which blocks share one)."""
+    seen = {}
+    return [(b.kind, b.key, b.hid, tuple((seen.setdefault(id(c), len(seen)), c.tag, c.attrs, c.notes)
+                                         for c in b.chain)) for b in blocks]
+
+
+@pytest.mark.parametrize("body", [o for o, _n in TRICKY] + [n for _o, n in TRICKY])
+def test_cached_parse_equals_the_whole_body_parse(body):
+    whole = Tokenizer("o").blocks(parse_tree(body).children)
+    redline_parse._cache.clear()
+    assert shape(parse_blocks(body, "o")) == shape(whole)
+    assert shape(parse_blocks(body, "o")) == shape(whole)
+    uids = [c.uid for b in parse_blocks(body, "n") for c in b.chain]
+    assert all(u.startswith("n") for u in uids)
+
+
+def test_bodies_are_really_cut_and_cached():
+    body = html(corpus_bodies(1, 1)[0][0])
+    redline_parse._cache.clear()
+    parse_blocks(body, "o")
+    assert len(redline_parse._cache) > 10
