@@ -147,7 +147,7 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
             parallel.warm_redlines(pool, memo, redline_pairs(site, theme), jobs)
             pool.shutdown()
         files = render_site(site, theme)
-    findings = audit_files(files, audit_policy(site))
+        findings = audit_files(files, audit_policy(site))  # inside: its results are cached too
     if findings:
         raise ContentErrors(findings)
     return BuildResult(site=site, files=files, seconds=time.perf_counter() - started)
