@@ -20,6 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from itertools import groupby
 
 from .cache import active_cache, digest_of
+from .audit import AuditPolicy, audit_file
 from .content import parse_group, parse_key, policy_of
 from .memo import BuildMemo
 from .redline import redline
@@ -100,3 +101,21 @@ def warm_redlines(pool: ProcessPoolExecutor, memo: BuildMemo, pairs: list[tuple[
         return
     for pair, result in zip(todo, pool.map(_redline_pair, todo, chunksize=max(1, len(todo) // (jobs * 8)))):
         _store(memo, "redline", pair, result)
+
+
+def _audit_chunk(items: list[tuple[str, bytes]], policy: AuditPolicy):
+    return [audit_file(path, data, policy) for path, data in items]
+
+
+def warm_audit(pool: ProcessPoolExecutor, memo: BuildMemo, files: dict[str, bytes], policy: AuditPolicy,
+               jobs: int) -> None:
+    """The privacy audit of every output file, as audit.audit_files asks for it."""
+    todo = _missing("audit", [(policy, path, data) for path, data in files.items()])
+    if jobs < 2 or len(todo) < MIN_ITEMS:
+        return
+    size = max(8, len(todo) // (jobs * 8))
+    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
+    payloads = [[(path, data) for _policy, path, data in chunk] for chunk in chunks]
+    for chunk, results in zip(chunks, pool.map(_audit_chunk, payloads, [policy] * len(chunks))):
+        for key, findings in zip(chunk, results):
+            _store(memo, "audit", key, findings)

@@ -145,9 +145,12 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
         theme = theme or load_theme(project.templates)
         if pool is not None:
             parallel.warm_redlines(pool, memo, redline_pairs(site, theme), jobs)
-            pool.shutdown()
         files = render_site(site, theme)
-        findings = audit_files(files, audit_policy(site))  # inside: its results are cached too
+        policy = audit_policy(site)
+        if pool is not None:
+            parallel.warm_audit(pool, memo, files, policy, jobs)
+            pool.shutdown()
+        findings = audit_files(files, policy)  # inside: its results are cached too
     if findings:
         raise ContentErrors(findings)
     return BuildResult(site=site, files=files, seconds=time.perf_counter() - started)

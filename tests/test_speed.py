@@ -89,3 +89,19 @@ def test_new_code_misses_the_cache_and_corrupt_entries_are_recomputed(corpus, tm
     with disk.active():
         render(project(corpus), DAY, False, jobs=1)
     assert disk.hits == 0 and disk.misses > 0
+
+
+def test_the_parallel_audit_reports_what_the_serial_audit_reports(tmp_path):
+    from legalsite.model import ContentErrors
+    root = tmp_path / "site"
+    write_corpus(root, 2, 5)
+    shutil.copytree(REPO / "templates", root / "templates")
+    base = root / "templates" / "base.html"
+    base.write_text(base.read_text().replace("</head>", '<link rel="stylesheet" href="https://fonts.example.org/a.css">\n</head>'))
+    reports = []
+    for jobs in (1, 2):
+        with pytest.raises(ContentErrors) as info:
+            render(project(root), DAY, False, jobs=jobs)
+        reports.append([str(e) for e in info.value.errors])
+    assert reports[0] == reports[1]
+    assert any("fonts.example.org" in line for line in reports[0])
