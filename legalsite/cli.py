@@ -15,13 +15,15 @@ from pathlib import Path
 
 from . import lock as locking
 from . import timeline
+from .audit import audit_files, audit_policy, read_site
 from .diffcmd import DiffError, pick, standalone_html
-from .model import ContentErrors
+from .model import ContentErrors, Site
 from .newversion import NewVersionError, new_version
 from .output import OutputError, write_file
 from .parallel import default_jobs
-from .pipeline import Project, audit_command, build, load_content, load_site, render, warnings
+from .pipeline import Project, build, load_content, load_site, render, warnings
 from .render import load_theme
+from .settings import load_settings
 
 DESCRIPTION = """\
 Build the 1vy legal site from the Markdown policies in content/.
@@ -133,6 +135,26 @@ def make_parser() -> argparse.ArgumentParser:
 def _project(args: argparse.Namespace) -> Project:
     return Project.at(Path.cwd(), content=args.content, templates=getattr(args, "templates", None),
                       settings=getattr(args, "settings", None), lock=getattr(args, "lock", None))
+
+
+def audit_command(site_dir: Path, settings_path: Path, tracker: bool = True) -> int:
+    """``build.py audit SITE_DIR``: findings on stdout as ``file:line: what``; 1 if any."""
+    if not site_dir.is_dir():
+        print(f"error: {site_dir} is not a folder: build the site first (python build.py --out {site_dir})", file=sys.stderr)
+        return 1
+    settings = load_settings(settings_path, settings_path.as_posix())
+    site = Site(settings=settings, policies=(), today=dt.date.today(), tracker=tracker)
+    files = read_site(site_dir)
+    prefix = site_dir.as_posix().rstrip("/") + "/"
+    findings = audit_files(files, audit_policy(site), prefix=prefix)
+    for finding in findings:
+        print(finding)
+    if findings:
+        print(f"{len(findings)} problem{'s' if len(findings) != 1 else ''} found in {site_dir}: "
+              "nothing on the site may contact another origin", file=sys.stderr)
+        return 1
+    print(f"ok: {len(files)} files in {site_dir}, nothing contacts another origin")
+    return 0
 
 
 def _jobs(args: argparse.Namespace) -> int:

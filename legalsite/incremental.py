@@ -53,16 +53,16 @@ class Outcome:
 class IncrementalBuilder:
     """Builds ``project`` again and again, reusing what did not change.
 
-    ``analytics`` is False for the preview: it never includes the tracker,
-    whatever site.toml configures (``pipeline.render(analytics=False)``).
+    ``tracker`` is False for the preview: it never includes the tracker,
+    whatever site.toml configures (``pipeline.render(tracker=False)``).
     """
 
     def __init__(self, project: Project, as_of: dt.date | None = None, drafts: bool = True,
-                 analytics: bool = False):
+                 tracker: bool = False):
         self.project = project
         self.as_of = as_of
         self.drafts = drafts
-        self.analytics = analytics
+        self.tracker = tracker
         self.memo = BuildMemo()
         self._theme: Theme | None = None
 
@@ -74,7 +74,7 @@ class IncrementalBuilder:
                 theme = self._theme  # keeps Jinja's compiled templates
             with self.memo.active():
                 result = render(self.project, timeline.build_day(self.as_of), self.drafts, theme=theme,
-                                analytics=self.analytics)
+                                tracker=self.tracker)
         except ContentErrors as exc:
             return self._failed(tuple(exc.errors), started)
         except Exception as exc:  # a template or asset problem: report it like content errors

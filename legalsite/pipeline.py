@@ -15,12 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import parallel, timeline
-from .audit import audit_files, audit_policy, read_site
+from .audit import audit_files, audit_policy
 from .cache import DiskCache
 from .content import load_policies, read_sources
 from .lock import Lock, check_notice, read_lock, verify
 from .memo import active_memo
-from .model import Analytics, ContentError, ContentErrors, Policy, Settings, Site
+from .model import ContentError, ContentErrors, Policy, Settings, Site
 from .output import check_output_dir, write_site
 from .render import Theme, load_theme, redline_pairs, render_site
 from .settings import load_settings
@@ -83,7 +83,8 @@ def load_content(project: Project, sources: dict[str, bytes] | None = None) -> L
     return Loaded(settings, policies, read_lock(project.lock, project.display(project.lock)))
 
 
-def load_site(project: Project, today: dt.date, drafts: bool, sources: dict[str, bytes] | None = None) -> Site:
+def load_site(project: Project, today: dt.date, drafts: bool, sources: dict[str, bytes] | None = None,
+              tracker: bool = True) -> Site:
     """Stages 1-3: content, then the rules of publication (lock, notice period)."""
     loaded = load_content(project, sources)
     policies, errors = verify(loaded.policies, loaded.lock, project.display(project.lock))
@@ -96,7 +97,8 @@ def load_site(project: Project, today: dt.date, drafts: bool, sources: dict[str,
             for p in policies if any(not v.draft for v in p.versions)
         )
     # The tracker loads only in production builds (and only when [analytics] is set).
-    return Site(settings=loaded.settings, policies=policies, today=today, drafts=drafts, tracker=not drafts)
+    return Site(settings=loaded.settings, policies=policies, today=today, drafts=drafts,
+                tracker=tracker and not drafts)
 
 
 @dataclass(frozen=True)
@@ -117,11 +119,11 @@ class BuildResult:
 
 
 def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None,
-           analytics: bool = True, jobs: int = 1, cache_dir: Path | None = None) -> BuildResult:
+           tracker: bool = True, jobs: int = 1, cache_dir: Path | None = None) -> BuildResult:
     """Stages 1-4 and the privacy audit: everything up to, not including, writing.
 
-    ``analytics=False`` (the preview) renders as if ``[analytics]`` were off,
-    whatever site.toml says: no tracker, no analytics origin in the CSP.
+    ``tracker=False`` (the preview) renders without the tracker whatever
+    site.toml says, like a drafts build: no tag, no analytics origin in the CSP.
     ``jobs`` > 1 computes Markdown and redlines on that many processes first
     (parallel.py); ``cache_dir`` keeps results of pure steps between builds
     (cache.py). Neither changes a byte of the output.
@@ -138,10 +140,8 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
                 pool = stack.enter_context(parallel.workers(jobs))
                 memo = stack.enter_context(parallel.Prefetched().active())
                 parallel.warm_parse(pool, memo, sources, project.display(project.content), placeholders(settings), jobs)
-        site = load_site(project, today, drafts, sources)
+        site = load_site(project, today, drafts, sources, tracker)
         sources = None  # the parsed site holds what is needed from here on
-        if not analytics:
-            site = dataclasses.replace(site, settings=dataclasses.replace(site.settings, analytics=Analytics()))
         theme = theme or load_theme(project.templates)
         if pool is not None:
             parallel.warm_redlines(pool, memo, redline_pairs(site, theme), jobs)
@@ -173,25 +173,3 @@ def warnings(site: Site) -> list[str]:
     if site.settings.base_url.endswith(".example") or ".example/" in site.settings.base_url:
         out.append(f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: set the real address before publishing")
     return out
-
-
-def audit_command(site_dir: Path, settings_path: Path, tracker: bool = True) -> int:
-    """``build.py audit SITE_DIR``: findings on stdout as ``file:line: what``; 1 if any."""
-    import sys
-
-    if not site_dir.is_dir():
-        print(f"error: {site_dir} is not a folder: build the site first (python build.py --out {site_dir})", file=sys.stderr)
-        return 1
-    settings = load_settings(settings_path, settings_path.as_posix())
-    site = Site(settings=settings, policies=(), today=dt.date.today(), tracker=tracker)
-    files = read_site(site_dir)
-    prefix = site_dir.as_posix().rstrip("/") + "/"
-    findings = audit_files(files, audit_policy(site), prefix=prefix)
-    for finding in findings:
-        print(finding)
-    if findings:
-        print(f"{len(findings)} problem{'s' if len(findings) != 1 else ''} found in {site_dir}: "
-              "nothing on the site may contact another origin", file=sys.stderr)
-        return 1
-    print(f"ok: {len(files)} files in {site_dir}, nothing contacts another origin")
-    return 0

@@ -232,7 +232,7 @@ class Preview:
     def __init__(self, project: Project, as_of: dt.date | None = None, out: TextIO | None = None,
                  err: TextIO | None = None):
         self.project = project
-        self.builder = IncrementalBuilder(project, as_of=as_of, drafts=True, analytics=False)
+        self.builder = IncrementalBuilder(project, as_of=as_of, drafts=True, tracker=False)
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.condition = threading.Condition()

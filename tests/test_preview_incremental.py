@@ -30,7 +30,7 @@ def site(tmp_path) -> Path:
 
 
 def full(project: Project) -> dict[str, bytes]:
-    return render(project, DAY, True, analytics=False).files
+    return render(project, DAY, True, tracker=False).files
 
 
 def same(outcome, project: Project) -> None:

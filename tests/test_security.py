@@ -30,9 +30,9 @@ def settings_on(tmp_path):
     return path
 
 
-def files_of(settings, drafts=False, analytics=True) -> dict[str, str]:
+def files_of(settings, drafts=False, tracker=True) -> dict[str, str]:
     project = Project.at(REPO, content=FIXTURE / "content", settings=settings)
-    files = render(project, dt.date.fromisoformat(FIXTURE_DAY), drafts, analytics=analytics).files
+    files = render(project, dt.date.fromisoformat(FIXTURE_DAY), drafts, tracker=tracker).files
     return {path: data.decode() for path, data in files.items()}
 
 
@@ -78,11 +78,11 @@ def test_every_page_has_exactly_one_deferred_tracker_tag_with_the_privacy_attrib
     assert "umamiBeforeSend" in files["assets/umami-before-send.js"]
 
 
-@pytest.mark.parametrize("how", ["analytics off", "drafts build", "preview (analytics=False)"])
+@pytest.mark.parametrize("how", ["analytics off", "drafts build", "preview (tracker=False)"])
 def test_no_page_has_any_script_without_the_tracker(how, settings_on):
     files = {"analytics off": lambda: files_of(FIXTURE / "site.toml"),
              "drafts build": lambda: files_of(settings_on, drafts=True),
-             "preview (analytics=False)": lambda: files_of(settings_on, analytics=False)}[how]()
+             "preview (tracker=False)": lambda: files_of(settings_on, tracker=False)}[how]()
     for path, page in pages(files).items():
         assert page.scripts == [], path
         assert page.csp == ["default-src 'none'; style-src 'self'; img-src 'self'; script-src 'none'; "
