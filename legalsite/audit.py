@@ -56,12 +56,15 @@ def _origin(url: str) -> str:
 
 # URL schemes that never leave the browser.
 _LOCAL_SCHEMES = {"data", "blob", "about", "mailto", "tel"}
-_SCHEME = re.compile(r"^\s*([a-zA-Z][a-zA-Z0-9+.-]*):")
+_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
+_URL_NOISE = re.compile(r"[\t\n\r]")
 
 
 def _classify(url: str, policy: AuditPolicy) -> str:
     """'self', 'local', 'javascript' or the other origin a URL points to."""
-    url = url.strip()
+    # As browsers parse URLs (WHATWG): tabs and newlines anywhere are dropped, and
+    # leading or trailing spaces and control characters are stripped.
+    url = _URL_NOISE.sub("", url).strip("".join(map(chr, range(0x21))))
     if url.startswith("//") or url.startswith("\\\\"):
         origin = _origin("https:" + url.replace("\\", "/"))
         host = urlsplit("https:" + url.replace("\\", "/")).netloc.lower()
@@ -71,7 +74,7 @@ def _classify(url: str, policy: AuditPolicy) -> str:
     match = _SCHEME.match(url)
     if not match:
         return "self"  # relative
-    scheme = re.sub(r"[\t\n\r]", "", match.group(1)).lower()
+    scheme = match.group(1).lower()
     if scheme == "javascript":
         return "javascript"
     if scheme in _LOCAL_SCHEMES:
@@ -268,12 +271,15 @@ _SUSPECT_LITERALS = (
 )
 _SUSPECT_HANDLER = re.compile(r"\son[a-z]+\s*=")
 _SUSPECT_SPACED = re.compile(r"(?:style|ping|srcset|poster|background|action|manifest|data|icon|href|src)\s+=")
+# A URL written with character references ("java&#9;script:") hides its scheme from the literals.
+_SUSPECT_ENCODED_URL = re.compile(r"(?:href|src)\s*=\s*[\"']?[^\"'>]*&(?:#|tab;|newline;)")
 
 
 def _suspect(text: str) -> bool:
     lowered = text.lower()
     return (any(literal in lowered for literal in _SUSPECT_LITERALS) or bool(_SUSPECT_HANDLER.search(lowered))
-            or ("=" in lowered and bool(_SUSPECT_SPACED.search(lowered))))
+            or ("=" in lowered and bool(_SUSPECT_SPACED.search(lowered)))
+            or ("&" in lowered and bool(_SUSPECT_ENCODED_URL.search(lowered))))
 
 
 _HEAD_TAG = re.compile(r"""<(?:link|script|meta)\b(?:"[^"]*"|'[^']*'|[^'">])*>""", re.IGNORECASE)

@@ -59,6 +59,9 @@ CASES = [
     ("json url", "versions.json", '{"a":\n "https://cdn.example.net/x.json"}', "URL 'https://cdn.example.net/x.json' on https://cdn.example.net"),
     ("manifest json", "site.webmanifest", '{"icons": [\n{"src": "https://img.example.net/i.png"}]}', "https://img.example.net"),
     ("js url", "assets/a.js", '(function(){\n fetch("https://api.example.net/x"); })();', "script names 'https://api.example.net/x'"),
+    ("tab inside the scheme", "a.html", '<p>\n<img src="ht&#9;tps://img.example.net/a.png" alt="">', "<img> src makes the browser contact https://img.example.net"),
+    ("control character before the URL", "a.html", '<p>\n<img src="&#1;https://img.example.net/a.png" alt="">', "<img> src makes the browser contact https://img.example.net"),
+    ("encoded javascript: link", "a.html", '<p>\n<a href="java&#9;script:alert(1)">x</a>', "javascript: URL"),
     ("js storage", "assets/a.js", '(function(){\n localStorage.setItem("a", 1); })();', "script uses localStorage"),
 ]
 
