@@ -49,6 +49,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .incremental import IncrementalBuilder, Outcome
 from .model import ContentError
 from .pipeline import Project
+from .settings import is_loopback_host
 from .watch import Watcher
 
 PREFIX = "/__preview__/"
@@ -317,9 +318,10 @@ class Preview:
         return state.error_scope is None or any(key.startswith(prefix) for prefix in state.error_scope)
 
     def _errors(self, state: State) -> Response:
-        if self._error_page[0] != state.generation:
-            self._error_page = (state.generation, error_page(state.errors))
-        return Response(HTTPStatus.INTERNAL_SERVER_ERROR, self._error_page[1], CONTENT_TYPES[".html"], inject=True)
+        cached = self._error_page  # one read: request threads may replace it meanwhile
+        if cached[0] != state.generation:
+            cached = self._error_page = (state.generation, error_page(state.errors))
+        return Response(HTTPStatus.INTERNAL_SERVER_ERROR, cached[1], CONTENT_TYPES[".html"], inject=True)
 
     def _not_found(self, state: State) -> Response:
         if state.errors and state.error_scope is None:
@@ -380,6 +382,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, head: bool) -> None:
         preview = self.server.preview
+        if not self._host_allowed():
+            body = b"This preview answers only to its own address.\n"
+            return self._send(Response(HTTPStatus.FORBIDDEN, body, CONTENT_TYPES[".txt"]), head)
         path = urlsplit(self.path).path
         if path == EVENTS_PATH and not head:
             return self._events()
@@ -391,6 +396,16 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.dumps({"generation": state.generation, "errors": [str(e) for e in state.errors]}).encode()
             return self._send(Response(HTTPStatus.OK, body, CONTENT_TYPES[".json"]), head)
         self._send(preview.lookup(self.path), head)
+
+    def _host_allowed(self) -> bool:
+        """On a loopback address, answer only requests addressed to it: a page on another
+        site cannot then read the drafts through DNS rebinding."""
+        bound = self.server.server_address[0]
+        if not is_loopback_host(bound):
+            return True  # --host chose to serve the network
+        host = (self.headers.get("Host") or "").strip().lower()
+        name = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]
+        return name in ("localhost", "127.0.0.1", "::1") or is_loopback_host(name)
 
     def _send(self, response: Response, head: bool) -> None:
         etag = f'"{response.etag}"'

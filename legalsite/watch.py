@@ -109,8 +109,9 @@ class Watcher:
         self._thread.start()
 
     def stop(self) -> None:
-        self._observer.stop()
-        self._observer.join()
+        if self._observer.is_alive():  # start() may have failed (e.g. the inotify watch limit)
+            self._observer.stop()
+            self._observer.join()
         self._stopping = True
         self._wake.set()
         if self._thread.is_alive():

@@ -76,7 +76,7 @@ class Events:
 
     def __init__(self, running: Running, path: str, etag: str):
         self.sock = socket.create_connection((running.host, running.port), timeout=10)
-        self.sock.sendall(f"GET /__preview__/events?path={path}&etag={etag} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        self.sock.sendall(f"GET /__preview__/events?path={path}&etag={etag} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         self.file = self.sock.makefile("rb")
         assert self.file.readline().startswith(b"HTTP/1.0 200")
         while self.file.readline() not in (b"\r\n", b""):
@@ -179,6 +179,18 @@ def test_no_path_traversal(running, path):
     status, _, body = running.request(path)
     assert status in (400, 404)
     assert b"contact_email" not in body and b"root:" not in body and b"effective:" not in body
+
+
+@pytest.mark.parametrize("host,status", [
+    ("evil.example", 403), ("evil.example:8000", 403), ("127.0.0.1.evil.example", 403),
+    ("127.0.0.1", 200), ("localhost:8000", 200), ("[::1]:8000", 200),
+])
+def test_answers_only_requests_addressed_to_the_loopback(running, host, status):
+    """DNS rebinding: a page on another site must not read the drafts through the preview."""
+    got, _, body = running.request("/privacy/", headers={"Host": host})
+    assert got == status
+    if status == 403:
+        assert b"Privacy" not in body
 
 
 def test_edit_rebuilds_and_reloads_only_changed_pages(running, site):
