@@ -77,9 +77,7 @@ class _Parsed:
     lines: dict[str, int]  # field -> line, for policy-level messages
 
 
-def load_policies(
-    sources: dict[str, bytes], content_prefix: str, drafts: bool, placeholders: dict[str, str]
-) -> tuple[Policy, ...]:
+def load_policies(sources: dict[str, bytes], content_prefix: str, placeholders: dict[str, str]) -> tuple[Policy, ...]:
     """Parse and validate all sources; raise ContentErrors listing every problem.
 
     ``content_prefix`` is the content directory as it appears in the keys of
@@ -107,10 +105,7 @@ def load_policies(
 
     policies = []
     for slug in sorted(by_policy):
-        versions = _check_policy(by_policy[slug], errors)
-        published = tuple(v for v in versions if drafts or not v.draft)
-        if published:
-            policies.append(Policy(slug=slug, versions=published))
+        policies.append(Policy(slug=slug, versions=_check_policy(by_policy[slug], errors)))
     if errors:
         raise ContentErrors(errors)
     return tuple(policies)

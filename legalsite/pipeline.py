@@ -79,7 +79,7 @@ def load_content(project: Project, sources: dict[str, bytes] | None = None) -> L
     settings = load_settings(project.settings, project.display(project.settings))
     if sources is None:
         sources = read_sources(project.content, project.root)
-    policies = load_policies(sources, project.display(project.content), True, placeholders(settings))
+    policies = load_policies(sources, project.display(project.content), placeholders(settings))
     return Loaded(settings, policies, read_lock(project.lock, project.display(project.lock)))
 
 
