@@ -19,7 +19,7 @@ from pathlib import Path
 import frontmatter
 import yaml
 
-from .markup import locate, make_markdown, render_body, scan_html
+from .markup import locate, make_markdown, render_body
 from .cache import digest_of
 from .memo import memoized
 from .model import ContentError, ContentErrors, Policy, Version
@@ -223,7 +223,7 @@ def _parse_file(path: str, policy: str, raw: bytes, md, sections: dict, errors: 
     for token in rendered.unknown_settings:
         known = ", ".join("{{ %s }}" % name for name in md.setting_names) or "none"
         err(body_first_line - 1 + locate(body_lines, token), f"unknown setting {token}: policy text can use {known}")
-    for finding in scan_html(rendered.html):
+    for finding in rendered.findings:
         err(body_first_line - 1 + locate(body_lines, finding.needle), finding.message)
 
     if not isinstance(title, str) or not title.strip() or effective is None:

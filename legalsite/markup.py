@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 import markdown
 from markdown.extensions import Extension
+from markdown.extensions.toc import unique
 from markdown.inlinepatterns import InlineProcessor
 
 from .model import Heading
@@ -95,9 +96,11 @@ def make_markdown(settings: dict[str, str] | None = None) -> markdown.Markdown:
 @dataclass(frozen=True)
 class Rendered:
     html: str
-    headings: tuple[Heading, ...]
+    headings: tuple[Heading, ...]  # levels 2 and 3: the table of contents
     has_h1: bool
     unknown_settings: tuple[str, ...]
+    findings: tuple[Finding, ...]  # scan_html of html, done once per distinct part
+    anchors: tuple[Heading, ...]  # every heading, every level, in order
 
 
 def _flatten(tokens: list[dict]) -> list[Heading]:
@@ -115,7 +118,7 @@ def _flatten(tokens: list[dict]) -> list[Heading]:
 # contain a line that looks like a heading), and no heading anchor used twice
 # (the toc extension de-duplicates across the whole body).
 _SECTION_START = re.compile(r"^(?=## )", re.MULTILINE)
-_CROSS_SECTION = re.compile(r"^ {0,3}\[[^\]]+\]:|\[\^|^\*\[|^ {0,3}(?:```|~~~|<)", re.MULTILINE)
+_CROSS_SECTION = re.compile(r"^ {0,3}\[[^\]]+\]:|\[\^|^\*\[|^ {0,3}(?:```|~~~|<)|\[TOC\]", re.MULTILINE)
 _ID = re.compile(r' id="([^"]*)"')
 # Inside a section, blocks separated by a blank line are rendered apart when the
 # next one plainly starts a new paragraph, heading or table (not a list item, a
@@ -140,13 +143,54 @@ def render_body(md: markdown.Markdown, text: str, memo: dict[str, Rendered] | No
     html = "\n".join(p.html for p in parts if p.html)
     ids = _ID.findall(html)
     if len(ids) != len(set(ids)):
-        return render_markdown(md, text)
+        parts = _unique_anchors(parts, text)
+        if parts is None:
+            return render_markdown(md, text)
+        html = "\n".join(p.html for p in parts if p.html)
     return Rendered(
         html=html,
         headings=tuple(h for p in parts for h in p.headings),
         has_h1=any(p.has_h1 for p in parts),
         unknown_settings=tuple(u for p in parts for u in p.unknown_settings),
+        findings=tuple(f for p in parts for f in p.findings),
+        anchors=tuple(h for p in parts for h in p.anchors),
     )
+
+
+# An explicit id ({#name}, {: id=name}) is taken before any heading gets its anchor.
+_EXPLICIT_ID = re.compile(r"\{:?[^}\n]*(?:#|\bid\s*=)")
+
+
+def _unique_anchors(parts: list[Rendered], text: str) -> list[Rendered] | None:
+    """Give repeated heading anchors the suffixes the toc extension gives them
+    ("measures", "measures_1") when it sees the whole body, or None when that
+    cannot be shown equal. It can when every id in every part is a heading's own
+    slug: no explicit or raw-HTML ids, no suffix already given inside a part
+    (heading_slug never makes an underscore, so an id with one was suffixed)."""
+    if _EXPLICIT_ID.search(text):
+        return None
+    used: set[str] = set()
+    counters: dict[str, int] = {}
+    out = []
+    for part in parts:
+        own = [h.id for h in part.anchors]
+        if _ID.findall(part.html) != own or any("_" in h.id or h.id != heading_slug(h.text) for h in part.anchors):
+            return None
+        ids = [unique(anchor, used, counters) for anchor in own]
+        if ids == own:
+            out.append(part)
+            continue
+        renamed = dict(zip(own, ids))  # distinct keys: a repeat inside a part would have a "_"
+        fresh = iter(ids)
+        out.append(Rendered(
+            html=_ID.sub(lambda m: f' id="{next(fresh)}"', part.html),
+            headings=tuple(Heading(h.level, renamed[h.id], h.text) for h in part.headings),
+            has_h1=part.has_h1,
+            unknown_settings=part.unknown_settings,
+            findings=part.findings,
+            anchors=tuple(Heading(h.level, renamed[h.id], h.text) for h in part.anchors),
+        ))
+    return out
 
 
 def _split_blocks(section: str) -> list[str]:
@@ -165,6 +209,8 @@ def render_markdown(md: markdown.Markdown, text: str) -> Rendered:
         headings=tuple(h for h in headings if h.level in (2, 3)),
         has_h1=any(h.level == 1 for h in headings),
         unknown_settings=tuple(md.unknown_settings),
+        findings=tuple(scan_html(html)),
+        anchors=tuple(headings),
     )
 
 

@@ -47,6 +47,15 @@ def bodies():
     yield "## Same\n\nx\n\n## Same\n\ny\n"
     yield "## A\n\n```\n## not a heading\n```\n"
     yield "<div markdown=\"1\">\n## inside\n</div>\n"
+    # repeated anchors: the whole body numbers them measures, measures_1, measures_2
+    yield "## 1. A\n\n### 1.1 Measures\n\nx\n\n## 2. B\n\n### 2.1 Measures\n\ny\n\n### Measures\n\nz\n"
+    yield "## Same\n\n## Same\n\nx\n\n## C\n\n### Same\n\ny\n\n## Same 1\n\n## Same\n"
+    yield "## A\n\n### Bar\n\nx\n\n## B {#bar}\n\ny\n\n## Bar\n"
+    yield "## A\n\n### Bar\n\nx\n\n## Bar {: id=bar }\n\ny\n"
+    yield "## Bar\n\nx\n\n## B\n\nSee <span id=\"bar\">here</span>.\n\n## Bar\n\ny\n"
+    yield "## Bar\n\nText with id=\"x\" in it.\n\n## Bar\n"
+    yield "[TOC]\n\n## A\n\nx\n\n## B\n\ny\n"
+    yield "## A\n\nx\n\n## A\n\nTerm\n:   Definition\n\n## A\n"
 
 
 @pytest.mark.parametrize("body", list(bodies()))
@@ -55,3 +64,18 @@ def test_section_reuse_renders_exactly_like_the_whole_body(body):
     memo: dict = {}
     render_body(md, body + "\n## Warm\n\nthe memo.\n", memo)  # a memo already holding sections
     assert render_body(md, body, memo) == render_markdown(md, body)
+
+
+def test_a_new_version_renders_only_its_changed_blocks_even_with_repeated_anchors(monkeypatch):
+    import legalsite.markup as markup
+    first = "## 1. A\n\n### 1.1 Measures\n\nx\n\n## 2. B\n\n### 2.1 Measures\n\ny\n\nz\n"
+    second = first.replace("y\n", "y, reworded\n")
+    md = make_markdown({})
+    memo: dict = {}
+    render_body(md, first, memo)
+    rendered = []
+    real = markup.render_markdown
+    monkeypatch.setattr(markup, "render_markdown", lambda md, text: rendered.append(text) or real(md, text))
+    result = render_body(md, second, memo)
+    assert rendered == ["y, reworded\n\n"]
+    assert result == real(md, second)
