@@ -3,9 +3,9 @@
 A digest covers everything a result depends on: the inputs of the step (source
 bytes, bodies, settings, the build day, the theme's fingerprint) and the
 generator's own code (:data:`CODE_DIGEST`, a hash of every file of this
-package), so a cached result can only be served for exactly the inputs that
-produced it: a change to content, templates, settings, the day or the code
-misses. Entries are pickles written atomically (temporary file, then rename);
+package and of the installed library versions), so a cached result can only be
+served for exactly the inputs that produced it: a change to content,
+templates, settings, the day, the code or a library misses. Entries are pickles written atomically (temporary file, then rename);
 an unreadable entry is treated as missing and recomputed.
 
 This and :mod:`legalsite.output` are the only modules that write to disk;
@@ -15,8 +15,10 @@ the cache lives outside the site (default ``.cache/`` in the project).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import pickle
+import sys
 import tempfile
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -28,11 +30,29 @@ T = TypeVar("T")
 _PACKAGE = Path(__file__).resolve().parent
 
 
+# The libraries whose behaviour is part of the output.
+_LIBRARIES = ("markdown", "jinja2", "markupsafe", "yaml", "frontmatter")
+
+
 def _code_digest() -> str:
-    digest = hashlib.sha256()
+    """This package's files, the Python version and the installed distributions
+    beside each library that shapes the output: upgrading any of them misses."""
+    digest = hashlib.sha256(sys.version.encode() + b"\0")
     for path in sorted(_PACKAGE.iterdir()):
         if path.suffix in (".py", ".json"):
             digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    folders = set()
+    for name in _LIBRARIES:
+        spec = importlib.util.find_spec(name)  # finds without importing
+        origin = spec.origin if spec and spec.origin else name
+        folders.add(os.path.dirname(os.path.dirname(origin)) if spec and spec.submodule_search_locations else os.path.dirname(origin))
+        digest.update(origin.encode() + b"\0")
+    for folder in sorted(folders):
+        try:
+            installed = sorted(n for n in os.listdir(folder) if n.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            installed = []
+        digest.update("\0".join(installed).encode() + b"\0")
     return digest.hexdigest()
 
 

@@ -2,7 +2,10 @@
 
 Written for legal as much as for CI: every command says what it did in one
 line, every error says where (``path:line``) and how to fix it, and the exit
-status is 0 only when everything is right.
+status is 0 only when everything is right. This module parses the command
+line and answers a build with nothing to do (stamp.py); the commands
+themselves, and Markdown, Jinja and the rest, load only when there is work
+(commands.py).
 """
 
 from __future__ import annotations
@@ -13,17 +16,8 @@ import gc
 import sys
 from pathlib import Path
 
-from . import lock as locking
-from . import timeline
-from .audit import audit_files, audit_policy, read_site
-from .diffcmd import DiffError, pick, standalone_html
-from .model import ContentErrors, Site
-from .newversion import NewVersionError, new_version
-from .output import OutputError, write_file
-from .parallel import default_jobs
-from .pipeline import Project, build, load_content, load_site, render, warnings
-from .render import load_theme
-from .settings import load_settings
+from . import stamp, timeline
+from .project import Project
 
 DESCRIPTION = """\
 Build the 1vy legal site from the Markdown policies in content/.
@@ -133,100 +127,8 @@ def make_parser() -> argparse.ArgumentParser:
 
 
 def _project(args: argparse.Namespace) -> Project:
-    return Project.at(Path.cwd(), content=args.content, templates=getattr(args, "templates", None),
+    return Project.at(Path.cwd(), content=getattr(args, "content", None), templates=getattr(args, "templates", None),
                       settings=getattr(args, "settings", None), lock=getattr(args, "lock", None))
-
-
-def audit_command(site_dir: Path, settings_path: Path, tracker: bool = True) -> int:
-    """``build.py audit SITE_DIR``: findings on stdout as ``file:line: what``; 1 if any."""
-    if not site_dir.is_dir():
-        print(f"error: {site_dir} is not a folder: build the site first (python build.py --out {site_dir})", file=sys.stderr)
-        return 1
-    settings = load_settings(settings_path, settings_path.as_posix())
-    site = Site(settings=settings, policies=(), today=dt.date.today(), tracker=tracker)
-    files = read_site(site_dir)
-    prefix = site_dir.as_posix().rstrip("/") + "/"
-    findings = audit_files(files, audit_policy(site), prefix=prefix)
-    for finding in findings:
-        print(finding)
-    if findings:
-        print(f"{len(findings)} problem{'s' if len(findings) != 1 else ''} found in {site_dir}: "
-              "nothing on the site may contact another origin", file=sys.stderr)
-        return 1
-    print(f"ok: {len(files)} files in {site_dir}, nothing contacts another origin")
-    return 0
-
-
-def _jobs(args: argparse.Namespace) -> int:
-    if args.jobs is None:
-        return default_jobs()
-    if args.jobs < 1:
-        raise UsageError("--jobs must be 1 or more")
-    return args.jobs
-
-
-def _diff(args: argparse.Namespace) -> int:
-    project = _project(args)
-    site = load_site(project, timeline.build_day(args.as_of), drafts=True)
-    diff = pick(site, args.policy, args.old, args.new)
-    if args.text:
-        print(f"{diff.new.title}: {diff.old.source_path} -> {diff.new.source_path}")
-        print(diff.redline.text, end="")
-        return 0
-    out = args.out or Path("_diff") / f"{args.policy}-{diff.old.slug}-to-{diff.new.slug}.html"
-    write_file(out, standalone_html(diff, site, load_theme(project.templates)))
-    print(out)
-    return 0
-
-
-def _lock(args: argparse.Namespace) -> int:
-    project = _project(args)
-    today = timeline.build_day(args.as_of)
-    loaded = load_content(project)
-    display = project.display(project.lock)
-    if args.correct:
-        if not args.note or not args.note.strip():
-            raise UsageError("--correct needs --note \"what was corrected and why\" (readers see it)")
-        version = next((v for p in loaded.policies for v in p.versions if v.key == args.correct), None)
-        if version is None or args.correct not in loaded.lock.entries:
-            raise UsageError(f"{args.correct} is not a locked version: use POLICY/DATE as listed in {display}")
-        if version.source_sha256 == loaded.lock.entries[args.correct].current_sha256:
-            raise UsageError(f"{args.correct} has not changed since it was locked: there is nothing to correct")
-        new = locking.corrected(loaded.lock, version, args.note.strip(), today)
-        write_file(project.lock, new.to_json().encode("utf-8"))
-        print(f"{display}: recorded the correction of {args.correct} on {today.isoformat()}")
-        return 0
-    _, errors = locking.verify(loaded.policies, loaded.lock, display)
-    if errors:
-        raise ContentErrors(errors)
-    new = locking.updated(loaded.policies, loaded.lock, today)
-    added = sorted(set(new.entries) - set(loaded.lock.entries))
-    if args.check:
-        if added or not project.lock.exists():
-            print(f"{display} is out of date: not yet locked: {', '.join(added) or 'no file'}. "
-                  "Run 'python build.py lock' and commit the file.", file=sys.stderr)
-            return 1
-        print(f"{display} is up to date ({len(new.entries)} versions locked)")
-        return 0
-    write_file(project.lock, new.to_json().encode("utf-8"))
-    for key in added:
-        announced = new.entries[key].announced
-        print(f"locked {key}" + (f" (announced {announced.isoformat()})" if announced else ""))
-    print(f"{display}: {len(new.entries)} versions locked; commit it")
-    return 0
-
-
-class UsageError(Exception):
-    """A command that cannot be carried out as asked."""
-
-
-def _report(errors: ContentErrors) -> int:
-    for error in errors.errors:
-        print(error, file=sys.stderr)
-    count = len(errors.errors)
-    print(f"{count} problem{'s' if count != 1 else ''} found; nothing was written. Fix them and run the command again.",
-          file=sys.stderr)
-    return 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -238,36 +140,24 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "build")
     args = make_parser().parse_args(argv)
     try:
-        if args.command == "build":
-            result = build(_project(args), args.out, args.as_of, args.drafts, _jobs(args), args.cache)
-            for warning in warnings(result.site):
-                print(f"warning: {warning}", file=sys.stderr)
-            print(f"built {result.summary(args.out)}")
-        elif args.command == "check":
-            result = render(_project(args), timeline.build_day(args.as_of), args.drafts, jobs=_jobs(args))
-            for warning in warnings(result.site):
-                print(f"warning: {warning}", file=sys.stderr)
-            print(f"ok: {result.summary(None)}")
-        elif args.command == "serve":
-            from .preview import serve  # the server and watchdog load only for this command
-            return serve(_project(args), args.host, args.port, args.open, args.as_of)
-        elif args.command == "audit":
-            return audit_command(args.site_dir, args.settings or Path("site.toml"), tracker=not args.no_tracker)
-        elif args.command == "new":
-            project = Project.at(Path.cwd(), content=args.content)
-            effective = args.effective or timeline.build_day() + dt.timedelta(days=1)
-            path = new_version(project.content, args.policy, effective, project.display)
-            print(project.display(path))
-        elif args.command == "diff":
-            return _diff(args)
-        elif args.command == "lock":
-            return _lock(args)
-    except ContentErrors as errors:
-        return _report(errors)
-    except (OutputError, NewVersionError, DiffError, UsageError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        if args.command == "build" and args.cache is not None and _up_to_date(args):
+            return 0
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 130
-    return 0
+    from .commands import run
+    return run(args, _project(args))
+
+
+def _up_to_date(args: argparse.Namespace) -> bool:
+    """Print the last build's outcome and say so if building again would change nothing."""
+    try:
+        done = stamp.up_to_date(_project(args), args.out, timeline.build_day(args.as_of), args.drafts, args.cache)
+    except (OSError, ValueError):
+        return False  # let the build itself report what is wrong
+    if done is None:
+        return False
+    for warning in done.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"up to date: {done.summary}, nothing changed since the last build -> {args.out}")
+    return True

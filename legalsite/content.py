@@ -1,7 +1,7 @@
 """Load and validate policy sources: ``content/<policy>/<YYYY-MM-DD>.md``.
 
-Reading is separated from parsing: :func:`read_sources` is the only function
-here that touches the disk; :func:`load_policies` is pure, so tests and the
+Reading is separated from parsing: :func:`read_sources` (project.py) is the only
+function that touches the disk; :func:`load_policies` is pure, so tests and the
 preview server can feed it files from memory. Every problem in every file is
 collected and raised together as :class:`ContentErrors`.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,6 @@ from .model import ContentError, ContentErrors, Policy, Version
 FIELDS = ("title", "effective", "summary", "draft", "date_precision", "retitled", "notice_waived")
 _POLICY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _VERSION_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.md$")
-_IGNORED = re.compile(r"^\.|~$|\.swp$|\.swx$|\.tmp$|^#.*#$|^4913$")  # editor and OS leftovers
 
 
 class _StrictYAMLHandler(frontmatter.YAMLHandler):
@@ -41,32 +39,6 @@ class _StrictYAMLHandler(frontmatter.YAMLHandler):
 
 
 _HANDLER = _StrictYAMLHandler()
-
-
-def is_ignored(name: str) -> bool:
-    """Editor swap files, backups and hidden files are not content."""
-    return bool(_IGNORED.search(name))
-
-
-def read_sources(content_dir: Path, root: Path) -> dict[str, bytes]:
-    """Every non-ignored file under ``content_dir``, keyed by path relative to ``root``.
-
-    ``os.walk`` rather than ``Path.rglob``: the preview reads all sources on
-    every rebuild and this is several times faster on a 1,000-file site.
-    Like ``rglob``, it does not descend into symlinked folders.
-    """
-    sources: dict[str, bytes] = {}
-    root_prefix = os.path.join(str(root), "")
-    for directory, folders, files in os.walk(content_dir):
-        folders[:] = sorted(name for name in folders if not is_ignored(name))
-        for name in sorted(files):
-            full = os.path.join(directory, name)
-            if is_ignored(name) or not os.path.isfile(full):
-                continue
-            key = full[len(root_prefix):] if full.startswith(root_prefix) else full
-            with open(full, "rb") as handle:
-                sources[key.replace(os.sep, "/")] = handle.read()
-    return dict(sorted(sources.items()))
 
 
 @dataclass(frozen=True)

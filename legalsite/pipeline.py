@@ -14,47 +14,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import parallel, timeline
+from . import parallel, stamp, timeline
 from .audit import audit_files, audit_policy
 from .cache import DiskCache
-from .content import load_policies, read_sources
+from .content import load_policies
 from .lock import Lock, check_notice, read_lock, verify
 from .memo import active_memo
 from .model import ContentError, ContentErrors, Policy, Settings, Site
 from .output import check_output_dir, write_site
+from .project import Project, read_sources
 from .render import Theme, load_theme, redline_pairs, render_site
 from .settings import load_settings
-
-
-@dataclass(frozen=True)
-class Project:
-    """Where things are. Paths in messages are shown relative to ``root``."""
-
-    root: Path
-    content: Path
-    templates: Path
-    settings: Path
-    lock: Path
-
-    @classmethod
-    def at(cls, root: Path, content: Path | None = None, templates: Path | None = None,
-           settings: Path | None = None, lock: Path | None = None) -> "Project":
-        """Defaults: content/, templates/ and site.toml in ``root``; versions.lock beside content/."""
-        root = root.absolute()
-        content = (content or root / "content").absolute()
-        return cls(
-            root=root,
-            content=content,
-            templates=(templates or root / "templates").absolute(),
-            settings=(settings or root / "site.toml").absolute(),
-            lock=(lock or content.parent / "versions.lock").absolute(),
-        )
-
-    def display(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.root).as_posix()
-        except ValueError:
-            return path.as_posix()
 
 
 def placeholders(site_settings) -> dict[str, str]:
@@ -111,11 +81,13 @@ class BuildResult:
     def pages(self) -> int:
         return sum(1 for path in self.files if path.endswith(".html"))
 
-    def summary(self, out_dir: Path | None) -> str:
+    def contents(self) -> str:
         versions = sum(len(p.versions) for p in self.site.policies)
+        return f"{len(self.site.policies)} policies, {versions} versions, {self.pages} pages, {len(self.files)} files"
+
+    def summary(self, out_dir: Path | None) -> str:
         where = f" -> {out_dir}" if out_dir else " (nothing written)"
-        return (f"{len(self.site.policies)} policies, {versions} versions, {self.pages} pages, "
-                f"{len(self.files)} files in {self.seconds:.2f} s{where}")
+        return f"{self.contents()} in {self.seconds:.2f} s{where}"
 
 
 def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None,
@@ -158,10 +130,18 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
 
 def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts: bool = False,
           jobs: int = 1, cache_dir: Path | None = None) -> BuildResult:
-    """The whole build; on any error nothing is written and ``out_dir`` is untouched."""
+    """The whole build; on any error nothing is written and ``out_dir`` is untouched.
+
+    With a cache, the build leaves a stamp there (stamp.py) by which the next
+    one can tell, without rendering, that it would change nothing; only when
+    no input changed while this one ran."""
     check_output_dir(out_dir, [project.root, project.content, project.templates])
-    result = render(project, timeline.build_day(today), drafts, jobs=jobs, cache_dir=cache_dir)
+    day = timeline.build_day(today)
+    inputs = stamp.inputs_digest(project, day, drafts) if cache_dir is not None else None
+    result = render(project, day, drafts, jobs=jobs, cache_dir=cache_dir)
     write_site(result.files, out_dir)
+    if cache_dir is not None and stamp.inputs_digest(project, day, drafts) == inputs:
+        stamp.record(cache_dir, out_dir, inputs, result.contents(), warnings(result.site))
     return result
 
 

@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from .content import is_ignored
+from .project import is_ignored
 
 _IGNORED_EVENTS = {"opened", "closed_no_write"}
 

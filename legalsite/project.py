@@ -1,0 +1,71 @@
+"""Where a project's files are, and reading its sources.
+
+Kept free of the heavy libraries (Markdown, Jinja, YAML) so that a build with
+nothing to do (stamp.py) can answer before loading them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_IGNORED = re.compile(r"^\.|~$|\.swp$|\.swx$|\.tmp$|^#.*#$|^4913$")  # editor and OS leftovers
+
+
+@dataclass(frozen=True)
+class Project:
+    """Where things are. Paths in messages are shown relative to ``root``."""
+
+    root: Path
+    content: Path
+    templates: Path
+    settings: Path
+    lock: Path
+
+    @classmethod
+    def at(cls, root: Path, content: Path | None = None, templates: Path | None = None,
+           settings: Path | None = None, lock: Path | None = None) -> "Project":
+        """Defaults: content/, templates/ and site.toml in ``root``; versions.lock beside content/."""
+        root = root.absolute()
+        content = (content or root / "content").absolute()
+        return cls(
+            root=root,
+            content=content,
+            templates=(templates or root / "templates").absolute(),
+            settings=(settings or root / "site.toml").absolute(),
+            lock=(lock or content.parent / "versions.lock").absolute(),
+        )
+
+    def display(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+
+def is_ignored(name: str) -> bool:
+    """Editor swap files, backups and hidden files are not content."""
+    return bool(_IGNORED.search(name))
+
+
+def read_sources(content_dir: Path, root: Path) -> dict[str, bytes]:
+    """Every non-ignored file under ``content_dir``, keyed by path relative to ``root``.
+
+    ``os.walk`` rather than ``Path.rglob``: the preview reads all sources on
+    every rebuild and this is several times faster on a 1,000-file site.
+    Like ``rglob``, it does not descend into symlinked folders.
+    """
+    sources: dict[str, bytes] = {}
+    root_prefix = os.path.join(str(root), "")
+    for directory, folders, files in os.walk(content_dir):
+        folders[:] = sorted(name for name in folders if not is_ignored(name))
+        for name in sorted(files):
+            full = os.path.join(directory, name)
+            if is_ignored(name) or not os.path.isfile(full):
+                continue
+            key = full[len(root_prefix):] if full.startswith(root_prefix) else full
+            with open(full, "rb") as handle:
+                sources[key.replace(os.sep, "/")] = handle.read()
+    return dict(sorted(sources.items()))

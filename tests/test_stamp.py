@@ -1,0 +1,150 @@
+"""A build with nothing to do answers at once, and any change to what it reads builds again."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+
+import pytest
+
+from conftest import FIXTURE, FIXTURE_DAY, REPO
+from legalsite import stamp
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    """The fixture site with its own copy of the templates; the working folder is its root."""
+    root = tmp_path / "site"
+    shutil.copytree(FIXTURE, root)
+    shutil.copytree(REPO / "templates", root / "templates")
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    return root
+
+
+def tree(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def reference(site, tmp_path, cli, *extra):
+    """What a build without any cache writes, for comparison."""
+    out = tmp_path / "reference"
+    shutil.rmtree(out, ignore_errors=True)
+    code, _, err = cli("build", "--as-of", FIXTURE_DAY, "--no-cache", "--out", str(out), *extra)
+    assert code == 0, err
+    return tree(out)
+
+
+def version(effective):
+    title = re.search(r"^title: (.*)$", sorted((FIXTURE / "content" / "terms").glob("*.md"))[-1].read_text(), re.M)[1]
+    return (f"---\ntitle: {title}\neffective: {effective}\nsummary: Clearer wording.\n---\n"
+            "## 1. Scope\n\nThese terms apply to the API.\n")
+
+
+def build(cli, *extra):
+    code, out, err = cli("build", "--as-of", FIXTURE_DAY, *extra)
+    assert code == 0, err
+    return out, err
+
+
+def test_a_second_build_with_nothing_changed_does_nothing_and_says_so(site, cli):
+    first, warnings = build(cli)
+    assert first.startswith("built 2 policies")
+    before = stamp.output_files(site / "_site")
+    again, warnings_again = build(cli)
+    assert again == (f"up to date: {first.split('built ', 1)[1].split(' in ')[0]}, "
+                     "nothing changed since the last build -> _site\n")
+    assert warnings_again == warnings  # the last build's warnings are repeated, not lost
+    assert stamp.output_files(site / "_site") == before  # not a file touched
+
+
+@pytest.mark.parametrize("change", [
+    "edit a version", "add a version", "delete a version", "edit a template", "edit the stylesheet",
+    "add a hidden asset", "edit the settings", "edit the lock", "another day", "drafts", "new code",
+])
+def test_any_change_to_what_the_build_reads_builds_again(site, tmp_path, cli, monkeypatch, change):
+    upcoming = site / "content" / "terms" / "2031-01-01.md"  # not locked yet: free to edit
+    upcoming.write_text(version("2031-01-01"))
+    build(cli)
+    extra = []
+    if change == "edit a version":
+        upcoming.write_text(upcoming.read_text().replace("the ", "the very ", 1))
+    elif change == "add a version":
+        (site / "content" / "terms" / "2032-01-01.md").write_text(version("2032-01-01"))
+    elif change == "delete a version":
+        upcoming.unlink()
+    elif change == "edit a template":
+        page = site / "templates" / "version.html"
+        page.write_text(page.read_text().replace("Effective", "In effect from", 1))
+    elif change == "edit the stylesheet":
+        css = site / "templates" / "assets" / "site.css"
+        css.write_text(css.read_text() + "\np { margin: 0; }\n")
+    elif change == "add a hidden asset":
+        (site / "templates" / "assets" / ".well-known").write_text("copied by load_theme\n")
+    elif change == "edit the settings":
+        settings = site / "site.toml"
+        settings.write_text(settings.read_text().replace('name = "', 'name = "The ', 1))
+    elif change == "edit the lock":
+        lock = site / "versions.lock"
+        lock.write_text(lock.read_text().replace("\n}", "\n}\n", 1) if "\n}" in lock.read_text() else lock.read_text() + "\n")
+    elif change == "another day":
+        extra = ["--as-of", "2040-01-01"]
+    elif change == "drafts":
+        extra = ["--drafts"]
+    elif change == "new code":
+        monkeypatch.setattr(stamp, "CODE_DIGEST", "another version of the generator")
+    out, _ = build(cli, *extra)
+    assert out.startswith("built "), change
+    assert tree(site / "_site") == reference(site, tmp_path, cli, *extra)
+
+
+@pytest.mark.parametrize("change", ["rewrite a page, same size and time", "delete a page", "add a file", "add a folder"])
+def test_a_touched_output_folder_is_built_again(site, tmp_path, cli, change):
+    build(cli)
+    page = site / "_site" / "privacy" / "index.html"
+    if change.startswith("rewrite"):
+        info = page.stat()
+        data = page.read_bytes()
+        page.write_bytes(data.replace(b"<main", b"<MAIN", 1))
+        os.utime(page, ns=(info.st_atime_ns, info.st_mtime_ns))  # mtime put back: ctime still tells
+        assert page.stat().st_size == info.st_size and page.stat().st_mtime_ns == info.st_mtime_ns
+    elif change == "delete a page":
+        page.unlink()
+    elif change == "add a file":
+        (site / "_site" / "stray.html").write_text("<p>not ours</p>")
+    else:
+        (site / "_site" / "stray").mkdir()
+    out, _ = build(cli)
+    assert out.startswith("built ")
+    assert tree(site / "_site") == reference(site, tmp_path, cli)
+
+
+def test_no_cache_means_no_stamp_and_a_real_build(site, cli):
+    build(cli, "--no-cache")
+    out, _ = build(cli, "--no-cache")
+    assert out.startswith("built ")
+    assert not (site / ".cache").exists()
+
+
+def test_a_missing_or_damaged_stamp_builds_again(site, cli):
+    build(cli)
+    (stamp_file,) = (site / ".cache" / "stamps").iterdir()
+    stamp_file.write_text("{not json")
+    assert build(cli)[0].startswith("built ")
+    assert build(cli)[0].startswith("up to date")
+    stamp_file.unlink()
+    assert build(cli)[0].startswith("built ")
+
+
+def test_a_failed_build_leaves_the_site_and_is_not_taken_for_up_to_date(site, cli):
+    build(cli)
+    version = sorted((site / "content").rglob("*.md"))[-1]
+    good = version.read_text()
+    version.write_text(good.replace("title:", "titel:", 1))
+    code, _, err = cli("build", "--as-of", FIXTURE_DAY)
+    assert code == 1 and "unknown field 'titel'" in err
+    code, _, _ = cli("build", "--as-of", FIXTURE_DAY)
+    assert code == 1  # still failing: never "up to date"
+    version.write_text(good)
+    assert build(cli)[0].startswith("up to date")  # back to the inputs the site was built from
