@@ -58,13 +58,17 @@ def _origin(url: str) -> str:
 _LOCAL_SCHEMES = {"data", "blob", "about", "mailto", "tel"}
 _SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
 _URL_NOISE = re.compile(r"[\t\n\r]")
+_STRIPPED = "".join(map(chr, range(0x21)))
+_SPACE = re.compile(r"\s")  # what str.isspace() calls space
 
 
 def _classify(url: str, policy: AuditPolicy) -> str:
     """'self', 'local', 'javascript' or the other origin a URL points to."""
     # As browsers parse URLs (WHATWG): tabs and newlines anywhere are dropped, and
     # leading or trailing spaces and control characters are stripped.
-    url = _URL_NOISE.sub("", url).strip("".join(map(chr, range(0x21))))
+    url = _URL_NOISE.sub("", url).strip(_STRIPPED)
+    if policy.site_origin and url.startswith(policy.site_origin) and url[len(policy.site_origin):][:1] in ("", "/"):
+        return "self"  # the common case, decided as below would decide it, without parsing
     if url.startswith("//") or url.startswith("\\\\"):
         origin = _origin("https:" + url.replace("\\", "/"))
         host = urlsplit("https:" + url.replace("\\", "/")).netloc.lower()
@@ -388,23 +392,19 @@ def scan_json(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
     except ValueError as exc:
         return [ContentError(path, getattr(exc, "lineno", 1), f"not valid JSON: {exc}")]
     found = []
-    lines = text.splitlines()
-
-    def walk(value) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                if not str(key).startswith("$"):  # JSON Schema's $schema/$id/$ref name, never load
-                    walk(item)
+    pending = [data]  # depth first, in document order, without recursion (versions.json is large)
+    while pending:
+        value = pending.pop()
+        if isinstance(value, dict):  # JSON Schema's $schema/$id/$ref name a schema, never load it
+            pending.extend(reversed([item for key, item in value.items() if not key.startswith("$")]))
         elif isinstance(value, list):
-            for item in value:
-                walk(item)
-        elif isinstance(value, str) and (_SCHEME.match(value) or value.startswith("//")) and not any(c.isspace() for c in value):
+            pending.extend(reversed(value))
+        elif isinstance(value, str) and (_SCHEME.match(value) or value.startswith("//")) and not _SPACE.search(value):
             kind = _classify(value, policy)
             if kind not in ("self", "local"):
-                number = next((i for i, line in enumerate(lines, start=1) if json.dumps(value)[1:-1] in line), 1)
+                needle = json.dumps(value)[1:-1]
+                number = next((i for i, line in enumerate(text.splitlines(), start=1) if needle in line), 1)
                 found.append(ContentError(path, number, f"URL {value!r} on {kind} (another origin)"))
-
-    walk(data)
     return found
 
 

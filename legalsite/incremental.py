@@ -6,14 +6,16 @@ rule the production build checks, the preview checks too) inside a
 
 - an edited, added or renamed source file goes through front matter and
   Markdown; unchanged files reuse their parsed version;
-- only the policies whose versions changed re-render their pages; redlines
-  whose two bodies are unchanged are reused;
-- site-wide pages (index, changelog, feeds, sitemap, …) are re-rendered on
-  every build: they are a handful and depend on everything;
+- a page is re-rendered only when what it shows changed: an edit to the text
+  of one version redoes its page, the two redlines it is part of and, if it is
+  in force, the policy's page; an edit to its front matter also redoes the
+  pages that list it (history, feeds, changelog, index, sitemap, its
+  siblings' version pages); redlines whose two bodies are unchanged are reused;
 - a template, asset or settings change changes the keys of every page, so
   everything is rebuilt (Markdown too when a placeholder setting changes).
 
-Templates are recompiled only when their fingerprint changes. The result
+Templates are recompiled only when their fingerprint changes; a source file
+whose size, times and inode did not change is not read again. The result
 equals a full build byte for byte; tests assert it.
 """
 
@@ -31,6 +33,7 @@ from . import timeline
 from .memo import BuildMemo
 from .model import ContentError, ContentErrors, Site
 from .pipeline import Project, render
+from .project import read_sources
 from .render import Theme, load_theme
 
 
@@ -43,7 +46,7 @@ class Outcome:
     site: Site | None
     seconds: float
     parsed: int  # source files that went through Markdown
-    policies_rendered: int  # policies whose pages were rendered (not reused)
+    pages_rendered: int  # pages rendered (not reused); versions.json is always rendered
 
     @property
     def ok(self) -> bool:
@@ -65,6 +68,7 @@ class IncrementalBuilder:
         self.tracker = tracker
         self.memo = BuildMemo()
         self._theme: Theme | None = None
+        self._known_sources: dict = {}  # see project.read_sources
 
     def build(self) -> Outcome:
         started = time.perf_counter()
@@ -73,8 +77,10 @@ class IncrementalBuilder:
             if self._theme is not None and theme.fingerprint == self._theme.fingerprint:
                 theme = self._theme  # keeps Jinja's compiled templates
             with self.memo.active():
+                sources = (read_sources(self.project.content, self.project.root, self._known_sources)
+                           if self.project.content.is_dir() else None)
                 result = render(self.project, timeline.build_day(self.as_of), self.drafts, theme=theme,
-                                tracker=self.tracker)
+                                tracker=self.tracker, sources=sources)
         except ContentErrors as exc:
             return self._failed(tuple(exc.errors), started)
         except Exception as exc:  # a template or asset problem: report it like content errors
@@ -82,11 +88,11 @@ class IncrementalBuilder:
         self._theme = theme
         self.memo.prune()
         return Outcome(files=result.files, errors=(), site=result.site, seconds=time.perf_counter() - started,
-                       parsed=self.memo.misses["parse"], policies_rendered=self.memo.misses["policy_pages"])
+                       parsed=self.memo.misses["parse"], pages_rendered=self.memo.misses["page"])
 
     def _failed(self, errors: tuple[ContentError, ...], started: float) -> Outcome:
         return Outcome(files=None, errors=errors, site=None, seconds=time.perf_counter() - started,
-                       parsed=self.memo.misses["parse"], policies_rendered=self.memo.misses["policy_pages"])
+                       parsed=self.memo.misses["parse"], pages_rendered=self.memo.misses["page"])
 
     def _describe(self, exc: Exception) -> ContentError:
         """``path:line: message`` for an exception raised while loading templates or rendering."""

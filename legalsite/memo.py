@@ -6,9 +6,10 @@ The build stays one code path (``pipeline.render``); a few pure steps ask
 - ``parse``: one source file through front matter, Markdown and the safety
   scan, keyed by its path, its bytes and the settings placeholders;
 - ``redline``: the redline of two version bodies, keyed by both bodies;
-- ``policy_pages``: every page of one policy, keyed by the policy (all its
-  versions, by value), the theme fingerprint, the settings, the day, the
-  drafts flag and the list of policies (slug and title).
+- ``page``: one output page, keyed by digests of what it shows (the theme,
+  the settings, the day, the list of policies, the outline of its policy's
+  versions without their texts, and the versions whose text it shows);
+- ``audit``: the privacy audit of one output file, keyed by its bytes.
 
 When no :class:`BuildMemo` is active, :func:`memoized` just calls the
 function (or asks the persistent :class:`~legalsite.cache.DiskCache`, when
@@ -26,6 +27,8 @@ from collections import Counter
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Callable, Hashable, Iterator, TypeVar
+
+from .cache import through_disk
 
 T = TypeVar("T")
 
@@ -106,8 +109,6 @@ def active_memo() -> "BuildMemo | None":
 def memoized(table: str, key: Hashable, compute: Callable[[], T], digest: Callable[[], str] | None = None) -> T:
     """``compute()``, or its remembered result: from the active memo when it has
     ``key``, else from the active disk cache under ``digest()``."""
-    from .cache import through_disk  # cache.py imports nothing from here at import time
-
     memo = _ACTIVE.get()
     if digest is not None:
         inner = compute

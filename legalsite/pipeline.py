@@ -91,23 +91,25 @@ class BuildResult:
 
 
 def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None,
-           tracker: bool = True, jobs: int = 1, cache_dir: Path | None = None) -> BuildResult:
+           tracker: bool = True, jobs: int = 1, cache_dir: Path | None = None,
+           sources: dict[str, bytes] | None = None) -> BuildResult:
     """Stages 1-4 and the privacy audit: everything up to, not including, writing.
 
     ``tracker=False`` (the preview) renders without the tracker whatever
     site.toml says, like a drafts build: no tag, no analytics origin in the CSP.
     ``jobs`` > 1 computes Markdown and redlines on that many processes first
     (parallel.py); ``cache_dir`` keeps results of pure steps between builds
-    (cache.py). Neither changes a byte of the output.
+    (cache.py). Neither changes a byte of the output. ``sources``: the
+    content already read (project.read_sources), else it is read here.
     """
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
         if cache_dir is not None:
             stack.enter_context(DiskCache(cache_dir).active())
-        memo, sources, pool = None, None, None
+        memo, pool = None, None
         if jobs > 1 and active_memo() is None and project.content.is_dir():
             settings = load_settings(project.settings, project.display(project.settings))
-            sources = read_sources(project.content, project.root)
+            sources = sources if sources is not None else read_sources(project.content, project.root)
             if len(sources) >= parallel.MIN_ITEMS:
                 pool = stack.enter_context(parallel.workers(jobs))
                 memo = stack.enter_context(parallel.Prefetched().active())

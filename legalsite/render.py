@@ -9,6 +9,7 @@ the environment.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -87,6 +88,15 @@ class _Renderer:
         self.tracker = security.tracker(site)
         self.base_path = urlsplit(site.settings.base_url).path.rstrip("/") + "/"
         self.entries: dict[str, tuple[Entry, ...]] = {p.slug: self._entries(p) for p in site.policies}
+        # What pages depend on, as short digests (see _cached): everything site-wide...
+        index = tuple((p.slug, p.title) for p in site.policies)
+        self.common = digest_of("pages", theme.fingerprint, site.settings, site.today, site.drafts, site.tracker, index)
+        # ... and each policy's versions without their texts: what a page shows of its siblings.
+        self.outline = {p.slug: memoized("outline", (self.common, p.slug) + tuple(_identity(v) for v in p.versions),
+                                         lambda: digest_of(p.slug, tuple(_without_text(v) for v in p.versions)))
+                        for p in site.policies}
+        self.outlines = digest_of(tuple(self.outline.values()))
+        self.keys: dict[str, tuple[str, ...]] = {}  # page URL path -> its key in _cached
 
     def _entries(self, policy: Policy) -> tuple[Entry, ...]:
         out = []
@@ -126,38 +136,52 @@ class _Renderer:
         )
         return html.encode("utf-8")
 
+    def _cached(self, path: str, depends: tuple[str, ...], compute) -> bytes:
+        """The page at ``path``, rendered or remembered (memo.py, cache.py) under a key of
+        what it depends on: ``self.common`` plus ``depends``, made of outlines (a policy's
+        versions without their texts) and version identities (_identity). Consecutive
+        versions share their outline's fields, so an edit to one text re-renders only the
+        pages that show that text: its version page, two redlines, perhaps the page in force."""
+        key = self.keys[path] = (self.common, path) + depends
+        return memoized("page", key, compute, lambda: digest_of("page", *key))
+
     def policy_pages(self, policy: Policy) -> dict[str, bytes]:
         out: dict[str, bytes] = {}
         entries = self.entries[policy.slug]
+        outline = self.outline[policy.slug]
         canonical = timeline.canonical_version(policy, self.site.today)
         coming = [e for e in entries if e.status is Status.UPCOMING]
         current = next((e for e in entries if e.status is Status.IN_FORCE), None)
         for previous, entry in zip((None,) + entries, entries):
-            out[entry.url + "index.html"] = self.page(
+            out[entry.url + "index.html"] = self._cached(entry.url, (outline, _identity(entry.version)), lambda: self.page(
                 "version.html", entry.url, policy=policy, entry=entry, current=current, coming=coming,
                 canonical_url=self.absolute(f"{policy.slug}/") if entry.version is canonical else self.absolute(entry.url),
                 noindex=entry.status is Status.SUPERSEDED or entry.version.draft,
-            )
+            ))
             if previous is not None:
-                out[entry.changes_url + "index.html"] = self.page(
-                    "changes.html", entry.changes_url, policy=policy, entry=entry, previous=previous,
-                    current=current, redline=memoized("redline", redline_key(previous.version, entry.version),
-                                              lambda: redline(previous.version.body_html, entry.version.body_html),
-                                              lambda: digest_of("redline", *redline_key(previous.version, entry.version))),
-                    canonical_url=self.absolute(entry.changes_url), noindex=entry.version.draft,
-                )
+                out[entry.changes_url + "index.html"] = self._cached(
+                    entry.changes_url, self.changes_depends(policy, previous.version, entry.version), lambda: self.page(
+                        "changes.html", entry.changes_url, policy=policy, entry=entry, previous=previous,
+                        current=current, redline=memoized("redline", redline_key(previous.version, entry.version),
+                                                  lambda: redline(previous.version.body_html, entry.version.body_html),
+                                                  lambda: digest_of("redline", *redline_key(previous.version, entry.version))),
+                        canonical_url=self.absolute(entry.changes_url), noindex=entry.version.draft,
+                    ))
         entry = next(e for e in entries if e.version is canonical)
-        out[f"{policy.slug}/index.html"] = self.page(
+        out[f"{policy.slug}/index.html"] = self._cached(f"{policy.slug}/", (outline, _identity(canonical)), lambda: self.page(
             "version.html", f"{policy.slug}/", policy=policy, entry=entry, current=current, coming=coming,
             canonical_url=self.absolute(f"{policy.slug}/"), noindex=entry.version.draft,
-        )
-        out[f"{policy.slug}/history/index.html"] = self.page(
+        ))
+        out[f"{policy.slug}/history/index.html"] = self._cached(f"{policy.slug}/history/", (outline,), lambda: self.page(
             "history.html", f"{policy.slug}/history/", policy=policy, current=current,
             canonical_url=self.absolute(f"{policy.slug}/history/"), noindex=False,
-        )
-        out[f"{policy.slug}/feed.xml"] = self.feed(f"{policy.slug}/feed.xml", f"{policy.slug}/history/",
-                                                   f"{policy.title} changes", list(entries))
+        ))
+        out[f"{policy.slug}/feed.xml"] = self._cached(f"{policy.slug}/feed.xml", (outline,), lambda: self.feed(
+            f"{policy.slug}/feed.xml", f"{policy.slug}/history/", f"{policy.title} changes", list(entries)))
         return out
+
+    def changes_depends(self, policy: Policy, old: Version, new: Version) -> tuple[str, ...]:
+        return (self.outline[policy.slug], _identity(old), _identity(new))
 
     def feed(self, path: str, alternate: str, title: str, entries: list[Entry]) -> bytes:
         """An Atom feed, newest first; ``updated`` is the latest effective or correction day."""
@@ -171,21 +195,23 @@ class _Renderer:
     def updated(version: Version):
         return max([version.effective] + [c.date for c in version.corrections])
 
+    def everything(self) -> list[Entry]:
+        """Every version of every policy, newest first."""
+        return sorted((e for entries in self.entries.values() for e in entries),
+                      key=lambda e: (e.version.effective, e.policy), reverse=True)
+
     def site_pages(self) -> dict[str, bytes]:
-        everything = sorted(
-            (e for entries in self.entries.values() for e in entries),
-            key=lambda e: (e.version.effective, e.policy),
-            reverse=True,
-        )
-        return {
-            "feed.xml": self.feed("feed.xml", "changelog/", f"{self.site.settings.name} policy changes", everything),
-            "index.html": self.page("index.html", "", canonical_url=self.absolute(""), noindex=False),
-            "changelog/index.html": self.page("changelog.html", "changelog/", changes=everything,
-                                              canonical_url=self.absolute("changelog/"), noindex=False),
-            "404.html": self.page("404.html", "404.html", canonical_url="", noindex=True),
-            "sitemap.xml": self.page("sitemap.xml", "sitemap.xml", urls=self.sitemap_urls()),
-            "robots.txt": self.page("robots.txt", "robots.txt", sitemap=self.absolute("sitemap.xml")),
+        pages = {
+            "feed.xml": lambda: self.feed("feed.xml", "changelog/", f"{self.site.settings.name} policy changes",
+                                          self.everything()),
+            "index.html": lambda: self.page("index.html", "", canonical_url=self.absolute(""), noindex=False),
+            "changelog/index.html": lambda: self.page("changelog.html", "changelog/", changes=self.everything(),
+                                                      canonical_url=self.absolute("changelog/"), noindex=False),
+            "404.html": lambda: self.page("404.html", "404.html", canonical_url="", noindex=True),
+            "sitemap.xml": lambda: self.page("sitemap.xml", "sitemap.xml", urls=self.sitemap_urls()),
+            "robots.txt": lambda: self.page("robots.txt", "robots.txt", sitemap=self.absolute("sitemap.xml")),
         }
+        return {path: self._cached(path, (self.outlines,), compute) for path, compute in pages.items()}
 
     def sitemap_urls(self) -> list[tuple[str, str]]:
         """Indexable pages with their last change: not superseded, not drafts."""
@@ -202,38 +228,61 @@ class _Renderer:
         return [(self.absolute(path), lastmod) for path, lastmod in urls]
 
     def versions_json(self, files: dict[str, bytes]) -> bytes:
-        """The machine-readable index (schemas/versions-1.schema.json)."""
-        policies = []
+        """The machine-readable index (schemas/versions-1.schema.json).
+
+        It changes with every edit (it lists the hashes of sources and pages), so each
+        policy's part is remembered apart, by its outline and those hashes, and the
+        parts are put in their places in the document's indented JSON."""
+        parts = []
         for policy in self.site.policies:
-            current = timeline.in_force(policy, self.site.today)
-            policies.append({
-                "slug": policy.slug,
-                "title": policy.title,
-                "url": self.absolute(f"{policy.slug}/"),
-                "history_url": self.absolute(f"{policy.slug}/history/"),
-                "feed_url": self.absolute(f"{policy.slug}/feed.xml"),
-                "in_force": current.effective.isoformat() if current else None,
-                "versions": [{
-                    "effective": e.version.effective.isoformat(),
-                    "status": e.status.value,
-                    "draft": e.version.draft,
-                    "title": e.version.title,
-                    "summary": e.version.summary,
-                    "url": self.absolute(e.url),
-                    "changes_url": self.absolute(e.changes_url) if e.changes_url else None,
-                    "source_sha256": e.version.source_sha256,
-                    "page_sha256": hashlib.sha256(files[e.url + "index.html"]).hexdigest(),
-                    "corrections": [{"date": c.date.isoformat(), "note": c.note} for c in e.version.corrections],
-                } for e in self.entries[policy.slug]],
-            })
+            entries = self.entries[policy.slug]
+            pages = tuple(self._sha256(files, e.url) for e in entries)
+            sources = tuple(v.source_sha256 for v in policy.versions)
+            key = (self.common, self.outline[policy.slug], sources, pages)
+            parts.append(memoized("versions_json", key, lambda: _indented(self._policy_json(policy, pages), 4)))
         data = {
             "$schema": self.absolute(VERSIONS_SCHEMA_PATH),
             "schema_version": 1,
             "site": {"name": self.site.settings.name, "url": self.absolute("")},
             "as_of": self.site.today.isoformat(),
-            "policies": policies,
+            "policies": [f"\0{n}\0" for n in range(len(parts))],
         }
-        return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+        for n, part in enumerate(parts):
+            text = text.replace(f'"\\u0000{n}\\u0000"', part, 1)
+        return (text + "\n").encode("utf-8")
+
+    def _sha256(self, files: dict[str, bytes], url: str) -> str:
+        """A version page's SHA-256, remembered under the page's own key (same key, same bytes)."""
+        return memoized("sha256", self.keys[url], lambda: hashlib.sha256(files[url + "index.html"]).hexdigest())
+
+    def _policy_json(self, policy: Policy, pages: tuple[str, ...]) -> dict:
+        current = timeline.in_force(policy, self.site.today)
+        return {
+            "slug": policy.slug,
+            "title": policy.title,
+            "url": self.absolute(f"{policy.slug}/"),
+            "history_url": self.absolute(f"{policy.slug}/history/"),
+            "feed_url": self.absolute(f"{policy.slug}/feed.xml"),
+            "in_force": current.effective.isoformat() if current else None,
+            "versions": [{
+                "effective": e.version.effective.isoformat(),
+                "status": e.status.value,
+                "draft": e.version.draft,
+                "title": e.version.title,
+                "summary": e.version.summary,
+                "url": self.absolute(e.url),
+                "changes_url": self.absolute(e.changes_url) if e.changes_url else None,
+                "source_sha256": e.version.source_sha256,
+                "page_sha256": page,
+                "corrections": [{"date": c.date.isoformat(), "note": c.note} for c in e.version.corrections],
+            } for e, page in zip(self.entries[policy.slug], pages)],
+        }
+
+
+def _indented(value: object, depth: int) -> str:
+    """``value`` as json.dumps(indent=2) writes it ``depth`` spaces deep inside a document."""
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + " " * depth)
 
 
 def redline_key(old: Version, new: Version) -> tuple[str, str]:
@@ -242,32 +291,32 @@ def redline_key(old: Version, new: Version) -> tuple[str, str]:
 
 
 def redline_pairs(site: Site, theme: Theme) -> list[tuple[str, str]]:
-    """Every redline render_site will compute, for parallel.py: those of policies whose
-    pages the disk cache does not already hold."""
+    """Every redline render_site will compute, for parallel.py: those of the changes
+    pages that the disk cache does not already hold."""
     cache = active_cache()
-    return [redline_key(a, b) for p in site.policies
-            if cache is None or not cache.has("policy_pages", policy_pages_digest(site, theme, p))
-            for a, b in zip(p.versions, p.versions[1:])]
+    renderer = _Renderer(site, theme)
+    return [redline_key(a, b) for p in site.policies for a, b in zip(p.versions, p.versions[1:])
+            if cache is None or not cache.has("page", digest_of(
+                "page", renderer.common, f"{p.slug}/{b.slug}/changes/", *renderer.changes_depends(p, a, b)))]
 
 
-def policy_pages_digest(site: Site, theme: Theme, policy: Policy) -> str:
-    """The disk-cache name of a policy's pages: everything they depend on, where a
-    version is named by what determines it (its file, its bytes, its corrections)."""
-    index = tuple((p.slug, p.title) for p in site.policies)
-    stable = [(v.source_path, v.source_sha256, v.corrections) for v in policy.versions]
-    return digest_of("policy_pages", theme.fingerprint, site.settings, site.today, site.drafts, site.tracker,
-                     index, stable)
+def _without_text(version: Version) -> Version:
+    """What other pages show of a version: all but its text (body, headings, source hash)."""
+    return dataclasses.replace(version, body_html="", headings=(), source_sha256="")
+
+
+def _identity(version: Version) -> tuple[str, str, tuple]:
+    """A version, by what determines it: its file and bytes (parsed with the settings,
+    which are in every key), and its corrections from the lock."""
+    return (version.source_path, version.source_sha256, version.corrections)
 
 
 def render_site(site: Site, theme: Theme) -> dict[str, bytes]:
     """Every output file of the site, keyed by its path under the output directory."""
     renderer = _Renderer(site, theme)
     out: dict[str, bytes] = dict(theme.assets)
-    index = tuple((p.slug, p.title) for p in site.policies)
     for policy in site.policies:
-        key = (theme.fingerprint, site.settings, site.today, site.drafts, site.tracker, index, policy)
-        out.update(memoized("policy_pages", key, lambda: renderer.policy_pages(policy),
-                            lambda: policy_pages_digest(site, theme, policy)))
+        out.update(renderer.policy_pages(policy))
     out.update(renderer.site_pages())
     out = security.finish(out, site)
     out["versions.json"] = renderer.versions_json(out)

@@ -17,12 +17,22 @@ import traceback
 from pathlib import Path
 from typing import Callable, Iterable
 
-from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.events import (
+    DirCreatedEvent, DirDeletedEvent, DirModifiedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent,
+    FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileSystemEvent, FileSystemEventHandler,
+)
 from watchdog.observers import Observer
 
 from .project import is_ignored
 
 _IGNORED_EVENTS = {"opened", "closed_no_write"}
+
+
+# Events that can change a file's content. Not opens and reads: every rebuild reads
+# every source, and on a 1,000-file site those events alone kept the watcher
+# thread busy enough to double the rebuild time.
+_CHANGES = [FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent, FileClosedEvent,
+            DirCreatedEvent, DirDeletedEvent, DirModifiedEvent, DirMovedEvent]
 
 
 class Watcher:
@@ -104,7 +114,7 @@ class Watcher:
             if file.parent.is_dir() and not any(file.parent == f or f in file.parent.parents for f, _ in watched):
                 watched.add((file.parent, False))
         for path, recursive in sorted(watched):
-            self._observer.schedule(handler, str(path), recursive=recursive)
+            self._observer.schedule(handler, str(path), recursive=recursive, event_filter=_CHANGES)
         self._observer.start()
         self._thread.start()
 

@@ -53,17 +53,23 @@ def test_sequence_of_edits_equals_full_builds(site):
 
     first = builder.build()
     same(first, project)
-    assert (first.parsed, first.policies_rendered) == (5, 2)
+    assert (first.parsed, first.pages_rendered) == (5, 20)  # privacy 10, terms 4, site-wide 6
 
     unchanged = builder.build()
     same(unchanged, project)
-    assert (unchanged.parsed, unchanged.policies_rendered) == (0, 0)
+    assert (unchanged.parsed, unchanged.pages_rendered) == (0, 0)
 
     edit(privacy / "2026-05-01.md", "We collect your email", "We collect only your email")  # a sentence
     step = builder.build()
     same(step, project)
-    assert (step.parsed, step.policies_rendered) == (1, 1)
+    assert (step.parsed, step.pages_rendered) == (1, 4), "its page, the page in force, two redlines"
     assert builder.memo.misses["redline"] == 2, "only the edited version's and its successor's redlines are redone"
+
+    edit(privacy / "2026-05-01.md", "summary: ", "summary: In short, ")  # front matter: its policy's lists
+    step = builder.build()
+    same(step, project)
+    assert (step.parsed, step.pages_rendered) == (1, 16), "privacy's 10 pages and the 6 site-wide ones"
+    assert builder.memo.misses["redline"] == 0
 
     edit(terms / "2026-02-01.md", "title: Terms of Service", "title: Terms of Use")  # front matter, the index changes
     step = builder.build()
@@ -124,19 +130,19 @@ def test_template_asset_and_settings_changes_rebuild_everything(site):
     edit(site / "templates" / "base.html", "<main id=\"main\"", "<!-- edited -->\n<main id=\"main\"")
     step = builder.build()
     same(step, project)
-    assert (step.parsed, step.policies_rendered) == (0, 2)
+    assert (step.parsed, step.pages_rendered) == (0, 20)
     assert b"<!-- edited -->" in step.files["privacy/2026-05-01/index.html"]
 
     with (site / "templates" / "assets" / "site.css").open("a", encoding="utf-8") as css:
         css.write("\n.preview-test { color: red; }\n")
     step = builder.build()
     same(step, project)
-    assert step.policies_rendered == 2
+    assert step.pages_rendered == 20
 
     edit(site / "site.toml", 'contact_email = "privacy@example.com"', 'contact_email = "legal@example.com"')
     step = builder.build()
     same(step, project)
-    assert (step.parsed, step.policies_rendered) == (5, 2)
+    assert (step.parsed, step.pages_rendered) == (5, 20)
 
     edit(site / "templates" / "version.html", "{% block main %}", "{% block main %}{% if %}")
     broken = builder.build()
