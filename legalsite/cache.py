@@ -5,8 +5,8 @@ bytes, bodies, settings, the build day, the theme's fingerprint) and the
 generator's own code (:data:`CODE_DIGEST`, a hash of every file of this
 package and of the installed library versions), so a cached result can only be
 served for exactly the inputs that produced it: a change to content,
-templates, settings, the day, the code or a library misses. Entries are pickles written atomically (temporary file, then rename);
-an unreadable entry is treated as missing and recomputed.
+templates, settings, the day, the code or a library misses. Entries are pickles
+in one SQLite database; an unreadable entry is treated as missing and recomputed.
 
 This and :mod:`legalsite.output` are the only modules that write to disk;
 the cache lives outside the site (default ``.cache/`` in the project).
@@ -19,7 +19,9 @@ import importlib.util
 import os
 import pickle
 import sys
-import tempfile
+import queue
+import sqlite3
+import threading
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -75,41 +77,105 @@ def digest_of(*parts: object) -> str:
 
 
 class DiskCache:
-    """One folder of entries per step: ``<root>/<table>/<digest>.pickle``."""
+    """One SQLite file, ``<root>/cache.sqlite3``: a row per entry, (table, digest) -> pickle.
+
+    A cold build stores thousands of entries; one database takes them in one
+    transaction where a file per entry cost seconds of file creation on some
+    file systems. SQLite keeps it consistent if a build is interrupted, and an
+    unreadable database or entry is treated as missing (and replaced)."""
 
     def __init__(self, root: Path):
         self.root = root
         self.hits = 0
         self.misses = 0
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0  # a forked worker never uses its parent's connection
+        # New entries are inserted by a background thread (SQLite lets go of the GIL
+        # while it writes), so a cold build's 150 MB of entries go to disk while the
+        # build waits for its workers; until then they are served from _pending.
+        self._pending: dict[tuple[str, str], bytes] = {}
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
 
-    def _path(self, table: str, digest: str) -> Path:
-        return self.root / table / f"{digest}.pickle"
+    def _connection(self) -> sqlite3.Connection | None:
+        if self._db is not None and self._pid == os.getpid():
+            return self._db
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / "cache.sqlite3"
+        for attempt in (1, 2):
+            try:
+                db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("CREATE TABLE IF NOT EXISTS entries (tab TEXT, digest TEXT, value BLOB,"
+                           " PRIMARY KEY (tab, digest)) WITHOUT ROWID")
+                db.execute("BEGIN")
+                self._db, self._pid = db, os.getpid()
+                return db
+            except sqlite3.DatabaseError:
+                if attempt == 2:
+                    return None  # no cache rather than no build
+                for stale in self.root.glob("cache.sqlite3*"):
+                    stale.unlink()  # not a database (damaged): start a new one
+        return None
 
     def get(self, table: str, digest: str) -> tuple[bool, object]:
+        pending = self._pending.get((table, digest))
+        db = self._connection() if pending is None else None
         try:
-            with open(self._path(table, digest), "rb") as stream:
-                value = pickle.load(stream)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
-            self.misses += 1
-            return False, None
-        self.hits += 1
-        return True, value
+            row = (pending,) if pending is not None else db.execute(
+                "SELECT value FROM entries WHERE tab = ? AND digest = ?", (table, digest)).fetchone() if db else None
+            if row is not None:
+                value = pickle.loads(row[0])
+                self.hits += 1
+                return True, value
+        except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError,
+                TypeError, IndexError, KeyError):
+            pass
+        self.misses += 1
+        return False, None
 
     def has(self, table: str, digest: str) -> bool:
-        return self._path(table, digest).exists()
+        if (table, digest) in self._pending:
+            return True
+        db = self._connection()
+        try:
+            return db is not None and db.execute(
+                "SELECT 1 FROM entries WHERE tab = ? AND digest = ?", (table, digest)).fetchone() is not None
+        except sqlite3.DatabaseError:
+            return False
 
     def put(self, table: str, digest: str, value: object) -> None:
-        folder = self.root / table
-        folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=".entry-", dir=folder)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(temporary, self._path(table, digest))
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        if self._connection() is None:
+            return
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self._pending[(table, digest)] = data
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._insert_all, name="legalsite-cache", daemon=True)
+            self._writer.start()
+        self._queue.put((table, digest, data))
+
+    def _insert_all(self) -> None:
+        db = self._db
+        while (item := self._queue.get()) is not None:
+            try:
+                db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", item)
+            except sqlite3.OperationalError:
+                pass  # e.g. another build holds the database for longer than the timeout: not cached
+            self._pending.pop(item[:2], None)
+
+    def close(self) -> None:
+        """Commit what this build stored."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+        if self._db is not None and self._pid == os.getpid():
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError:
+                pass  # not committed, so not cached: the next build computes them again
+            self._db.close()
+        self._db = None
 
     @contextmanager
     def active(self) -> Iterator["DiskCache"]:
@@ -118,6 +184,7 @@ class DiskCache:
             yield self
         finally:
             _ACTIVE.reset(token)
+            self.close()
 
 
 def active_cache() -> DiskCache | None:

@@ -52,13 +52,35 @@ class Prefetched(BuildMemo):
     same key (two identical redlines) simply computes it again.
     """
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._coming: dict[tuple[str, object], tuple[object, list]] = {}  # (table, key) -> (future, its keys)
+
+    def expect(self, table: str, keys: list, future) -> None:
+        """Results for ``keys`` will come from ``future`` (a list in the same order)."""
+        for key in keys:
+            self._coming[(table, key)] = (future, keys)
+
     def get(self, table, key, compute):
+        if (table, key) in self._coming:
+            self._receive(table, key)
         entries = self._tables.get(table, {})
         if key in entries:
             self.hits[table] += 1
             return entries.pop(key)
         self.misses[table] += 1
         return compute()
+
+    def _receive(self, table: str, key) -> None:
+        future, keys = self._coming[(table, key)]
+        for each, value in zip(keys, future.result()):
+            self._coming.pop((table, each), None)
+            _store(self, table, each, value)
+
+    def receive_all(self) -> None:
+        """Take in whatever was expected and not asked for (so that the cache gets it)."""
+        while self._coming:
+            self._receive(*next(iter(self._coming)))
 
 
 def _missing(table: str, keys: list[tuple]) -> list[tuple]:
@@ -91,16 +113,20 @@ def warm_parse(pool: ProcessPoolExecutor, memo: BuildMemo, sources: dict[str, by
             _store(memo, "parse", key, value)
 
 
-def _redline_pair(pair: tuple[str, str]):
-    return redline(*pair)
+def _redlines(pairs: list[tuple[str, str]]):
+    return [redline(*pair) for pair in pairs]
 
 
-def warm_redlines(pool: ProcessPoolExecutor, memo: BuildMemo, pairs: list[tuple[str, str]], jobs: int) -> None:
+def warm_redlines(pool: ProcessPoolExecutor, memo: Prefetched, pairs: list[tuple[str, str]], jobs: int) -> None:
+    """Start the redlines on the workers and return at once: pages without a redline
+    render meanwhile, and a page that needs one waits for its chunk (Prefetched.get)."""
     todo = _missing("redline", list(dict.fromkeys(pairs)))
     if jobs < 2 or len(todo) < MIN_ITEMS:
         return
-    for pair, result in zip(todo, pool.map(_redline_pair, todo, chunksize=max(1, len(todo) // (jobs * 8)))):
-        _store(memo, "redline", pair, result)
+    size = max(1, len(todo) // (jobs * 8))
+    for start in range(0, len(todo), size):
+        chunk = todo[start:start + size]
+        memo.expect("redline", chunk, pool.submit(_redlines, chunk))
 
 
 def _audit_chunk(items: list[tuple[str, bytes]], policy: AuditPolicy):

@@ -122,6 +122,7 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
         files = render_site(site, theme)
         policy = audit_policy(site)
         if pool is not None:
+            memo.receive_all()
             parallel.warm_audit(pool, memo, files, policy, jobs)
             pool.shutdown()
         findings = audit_files(files, policy)  # inside: its results are cached too

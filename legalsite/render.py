@@ -146,27 +146,19 @@ class _Renderer:
         return memoized("page", key, compute, lambda: digest_of("page", *key))
 
     def policy_pages(self, policy: Policy) -> dict[str, bytes]:
+        """A policy's version pages, page in force, history and feed."""
         out: dict[str, bytes] = {}
         entries = self.entries[policy.slug]
         outline = self.outline[policy.slug]
         canonical = timeline.canonical_version(policy, self.site.today)
         coming = [e for e in entries if e.status is Status.UPCOMING]
         current = next((e for e in entries if e.status is Status.IN_FORCE), None)
-        for previous, entry in zip((None,) + entries, entries):
+        for entry in entries:
             out[entry.url + "index.html"] = self._cached(entry.url, (outline, _identity(entry.version)), lambda: self.page(
                 "version.html", entry.url, policy=policy, entry=entry, current=current, coming=coming,
                 canonical_url=self.absolute(f"{policy.slug}/") if entry.version is canonical else self.absolute(entry.url),
                 noindex=entry.status is Status.SUPERSEDED or entry.version.draft,
             ))
-            if previous is not None:
-                out[entry.changes_url + "index.html"] = self._cached(
-                    entry.changes_url, self.changes_depends(policy, previous.version, entry.version), lambda: self.page(
-                        "changes.html", entry.changes_url, policy=policy, entry=entry, previous=previous,
-                        current=current, redline=memoized("redline", redline_key(previous.version, entry.version),
-                                                  lambda: redline(previous.version.body_html, entry.version.body_html),
-                                                  lambda: digest_of("redline", *redline_key(previous.version, entry.version))),
-                        canonical_url=self.absolute(entry.changes_url), noindex=entry.version.draft,
-                    ))
         entry = next(e for e in entries if e.version is canonical)
         out[f"{policy.slug}/index.html"] = self._cached(f"{policy.slug}/", (outline, _identity(canonical)), lambda: self.page(
             "version.html", f"{policy.slug}/", policy=policy, entry=entry, current=current, coming=coming,
@@ -178,6 +170,22 @@ class _Renderer:
         ))
         out[f"{policy.slug}/feed.xml"] = self._cached(f"{policy.slug}/feed.xml", (outline,), lambda: self.feed(
             f"{policy.slug}/feed.xml", f"{policy.slug}/history/", f"{policy.title} changes", list(entries)))
+        return out
+
+    def changes_pages(self, policy: Policy) -> dict[str, bytes]:
+        """The redline pages (render_site asks for them last: their redlines may still be computing)."""
+        out: dict[str, bytes] = {}
+        entries = self.entries[policy.slug]
+        current = next((e for e in entries if e.status is Status.IN_FORCE), None)
+        for previous, entry in zip(entries, entries[1:]):
+            out[entry.changes_url + "index.html"] = self._cached(
+                entry.changes_url, self.changes_depends(policy, previous.version, entry.version), lambda: self.page(
+                    "changes.html", entry.changes_url, policy=policy, entry=entry, previous=previous,
+                    current=current, redline=memoized("redline", redline_key(previous.version, entry.version),
+                                              lambda: redline(previous.version.body_html, entry.version.body_html),
+                                              lambda: digest_of("redline", *redline_key(previous.version, entry.version))),
+                    canonical_url=self.absolute(entry.changes_url), noindex=entry.version.draft,
+                ))
         return out
 
     def changes_depends(self, policy: Policy, old: Version, new: Version) -> tuple[str, ...]:
@@ -317,6 +325,8 @@ def render_site(site: Site, theme: Theme) -> dict[str, bytes]:
     out: dict[str, bytes] = dict(theme.assets)
     for policy in site.policies:
         out.update(renderer.policy_pages(policy))
+    for policy in site.policies:
+        out.update(renderer.changes_pages(policy))
     out.update(renderer.site_pages())
     out = security.finish(out, site)
     out["versions.json"] = renderer.versions_json(out)

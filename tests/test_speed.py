@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import sqlite3
 
 import pytest
 
@@ -37,7 +38,12 @@ def test_parallel_and_cached_builds_equal_the_serial_build(corpus, tmp_path):
     assert render(project(corpus), DAY, False, jobs=2).files == serial
     assert render(project(corpus), DAY, False, jobs=2, cache_dir=tmp_path / "c").files == serial  # fills the cache
     assert render(project(corpus), DAY, False, jobs=1, cache_dir=tmp_path / "c").files == serial  # reads it
-    assert len(list((tmp_path / "c").rglob("*.pickle"))) > 18
+    assert entries(tmp_path / "c") > 18
+
+
+def entries(cache_dir):
+    with sqlite3.connect(cache_dir / "cache.sqlite3") as db:
+        return db.execute("SELECT count(*) FROM entries").fetchone()[0]
 
 
 def test_the_cache_is_really_used(corpus, tmp_path, monkeypatch):
@@ -80,8 +86,8 @@ def test_the_cache_never_serves_a_stale_page(tmp_path):
 def test_new_code_misses_the_cache_and_corrupt_entries_are_recomputed(corpus, tmp_path, monkeypatch):
     cache_dir = tmp_path / "c"
     render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir)
-    for entry in list(cache_dir.rglob("*.pickle"))[::2]:
-        entry.write_bytes(b"not a pickle")
+    with sqlite3.connect(cache_dir / "cache.sqlite3") as db:
+        db.execute("UPDATE entries SET value = X'00' WHERE digest < '8'")  # about half of them
     assert render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir).files == reference(corpus)
 
     monkeypatch.setattr(cache_module, "CODE_DIGEST", "another version of the generator")
@@ -105,3 +111,11 @@ def test_the_parallel_audit_reports_what_the_serial_audit_reports(tmp_path):
         reports.append([str(e) for e in info.value.errors])
     assert reports[0] == reports[1]
     assert any("fonts.example.org" in line for line in reports[0])
+
+
+def test_a_damaged_cache_database_is_replaced(corpus, tmp_path):
+    cache_dir = tmp_path / "c"
+    cache_dir.mkdir()
+    (cache_dir / "cache.sqlite3").write_bytes(b"not a database " * 1000)
+    assert render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir).files == reference(corpus)
+    assert entries(cache_dir) > 18
