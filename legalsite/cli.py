@@ -140,24 +140,22 @@ def main(argv: list[str] | None = None) -> int:
         argv.insert(0, "build")
     args = make_parser().parse_args(argv)
     try:
-        if args.command == "build" and args.cache is not None and _up_to_date(args):
+        found = _check(args) if args.command == "build" and args.cache is not None else None
+        if found is not None and found.up_to_date:
+            for warning in found.stamp.warnings:
+                print(f"warning: {warning}", file=sys.stderr)
+            print(f"up to date: {found.stamp.summary}, nothing changed since the last build -> {args.out}")
             return 0
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 130
     from .commands import run
-    return run(args, _project(args))
+    return run(args, _project(args), found)
 
 
-def _up_to_date(args: argparse.Namespace) -> bool:
-    """Print the last build's outcome and say so if building again would change nothing."""
+def _check(args: argparse.Namespace) -> stamp.Check | None:
+    """The last build's stamp against the inputs and output now (stamp.py); None if unreadable."""
     try:
-        done = stamp.up_to_date(_project(args), args.out, timeline.build_day(args.as_of), args.drafts, args.cache)
+        return stamp.check(_project(args), args.out, timeline.build_day(args.as_of), args.drafts, args.cache)
     except (OSError, ValueError):
-        return False  # let the build itself report what is wrong
-    if done is None:
-        return False
-    for warning in done.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-    print(f"up to date: {done.summary}, nothing changed since the last build -> {args.out}")
-    return True
+        return None  # let the build itself report what is wrong

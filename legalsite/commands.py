@@ -20,10 +20,11 @@ from .render import load_theme
 from .settings import load_settings
 
 
-def run(args: argparse.Namespace, project: Project) -> int:
+def run(args: argparse.Namespace, project: Project, found=None) -> int:
+    """Carry out the command; ``found``: what cli.py's stamp check found (a build)."""
     try:
         if args.command == "build":
-            result = build(project, args.out, args.as_of, args.drafts, _jobs(args), args.cache)
+            result = build(project, args.out, args.as_of, args.drafts, _jobs(args), args.cache, found)
             for warning in warnings(result.site):
                 print(f"warning: {warning}", file=sys.stderr)
             print(f"built {result.summary(args.out)}")

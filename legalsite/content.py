@@ -23,6 +23,8 @@ from .cache import digest_of
 from .memo import memoized
 from .model import ContentError, ContentErrors, Policy, Version
 
+# Top-level folders of the built site that are not policies.
+RESERVED = {"assets": "stylesheet and images folder", "changelog": "changelog page", "schemas": "JSON Schema folder"}
 FIELDS = ("title", "effective", "summary", "draft", "date_precision", "retitled", "notice_waived")
 _POLICY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _VERSION_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.md$")
@@ -67,6 +69,10 @@ def load_policies(sources: dict[str, bytes], content_prefix: str, placeholders: 
         parts = relative.split("/")
         if len(parts) != 2 or not _VERSION_NAME.match(parts[1]) or not _POLICY_SLUG.match(parts[0]):
             errors.append(ContentError(path, 1, _placement_message(parts)))
+            continue
+        if parts[0] in RESERVED:
+            errors.append(ContentError(path, 1, f"policy folder '{parts[0]}' has the name of the site's own "
+                                                f"{RESERVED[parts[0]]}: rename the folder, e.g. '{parts[0]}-policy'"))
             continue
         parsed, found = memoized("parse", parse_key(path, raw, placeholders),
                                  lambda: _parse_alone(path, parts[0], raw, md, sections),

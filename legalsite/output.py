@@ -76,12 +76,26 @@ def _same_file(path: Path, data: bytes) -> bool:
         return False
 
 
+def listing(out_dir: Path) -> tuple[tuple[str, int, int, int, int], ...]:
+    """Every entry under ``out_dir`` (files, links, folders: size -1) with what identifies
+    its state: size, modification and change times, inode; sorted by path."""
+    found = []
+    pending = [("", str(out_dir))]
+    while pending:
+        prefix, folder = pending.pop()
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                info = entry.stat(follow_symlinks=False)
+                is_folder = entry.is_dir(follow_symlinks=False)
+                found.append((prefix + entry.name, -1 if is_folder else info.st_size,
+                              info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+                if is_folder:
+                    pending.append((prefix + entry.name + "/", entry.path))
+    return tuple(sorted(found))
+
+
 def _present(out_dir: Path) -> set[str]:
-    found = set()
-    for folder, _dirs, names in os.walk(out_dir):
-        for name in names:
-            found.add(os.path.relpath(os.path.join(folder, name), out_dir).replace(os.sep, "/"))
-    return found
+    return {path for path, size, *_ in listing(out_dir) if size != -1}
 
 
 def _check_paths(files: dict[str, bytes]) -> None:
@@ -93,7 +107,7 @@ def _check_paths(files: dict[str, bytes]) -> None:
 SMALL_CHANGE = 0.1  # share of files up to which an existing site is updated in place
 
 
-def write_site(files: dict[str, bytes], out_dir: Path) -> None:
+def write_site(files: dict[str, bytes], out_dir: Path, keep: frozenset[str] = frozenset()) -> None:
     """Make ``out_dir`` hold exactly ``files`` (relative POSIX paths -> bytes).
 
     A new site, or one where many files change, is written beside the old one
@@ -102,17 +116,21 @@ def write_site(files: dict[str, bytes], out_dir: Path) -> None:
     every new file is first written beside its target, and only when all are
     written are they renamed over the old ones, so a failure while writing
     leaves the published site as it was. Unchanged files are not touched.
+    ``keep``: files of ``out_dir`` that stay as they are (a partial rebuild,
+    see pipeline.build); the site is then always updated in place.
     """
     _check_paths(files)
     out_dir = out_dir.absolute()
     if not out_dir.is_dir():
+        if keep:
+            raise OutputError(f"{out_dir} disappeared during the build: run the build again")
         _swap(files, out_dir)
         return
-    removed = sorted(_present(out_dir) - set(files))
+    removed = sorted(_present(out_dir) - set(files) - keep)
     changed = [path for path, data in files.items() if not _same_file(out_dir / path, data)]
     if not changed and not removed:
         return
-    if len(changed) + len(removed) > SMALL_CHANGE * len(files):
+    if not keep and len(changed) + len(removed) > SMALL_CHANGE * len(files):
         _swap(files, out_dir)
     else:
         _update({path: files[path] for path in changed}, removed, out_dir)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
+import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +18,13 @@ from pathlib import Path
 from . import parallel, stamp, timeline
 from .audit import audit_files, audit_policy
 from .cache import DiskCache
-from .content import load_policies
+from .content import load_policies, policy_of
 from .lock import Lock, check_notice, read_lock, verify
 from .memo import active_memo
 from .model import ContentError, ContentErrors, Policy, Settings, Site
 from .output import check_output_dir, write_site
 from .project import Project, read_sources
-from .render import Theme, load_theme, redline_pairs, render_site
+from .render import Theme, load_theme, redline_pairs, render_site, site_digest
 from .settings import load_settings
 
 
@@ -41,22 +42,37 @@ class Loaded:
     lock: Lock
 
 
-def load_content(project: Project, sources: dict[str, bytes] | None = None) -> Loaded:
-    """Stages 1 and 2: settings and content, each file validated; raises ContentErrors."""
+def load_content(project: Project, sources: dict[str, bytes] | None = None, reuse: tuple[Policy, ...] = ()) -> Loaded:
+    """Stages 1 and 2: settings and content, each file validated; raises ContentErrors.
+
+    ``reuse``: policies already loaded from exactly the files now in their
+    folders (pipeline.build); those files are not parsed again."""
     if not project.content.is_dir():
         raise ContentErrors([ContentError(project.display(project.content), 1,
                                           "content folder not found: create it, or pass --content PATH")])
     settings = load_settings(project.settings, project.display(project.settings))
     if sources is None:
         sources = read_sources(project.content, project.root)
-    policies = load_policies(sources, project.display(project.content), placeholders(settings))
+    prefix = project.display(project.content)
+    skipped = {p.slug for p in reuse}
+    if skipped:
+        sources = {path: raw for path, raw in sources.items() if policy_of(path, prefix) not in skipped}
+    policies = load_policies(sources, prefix, placeholders(settings))
+    if reuse:
+        policies = tuple(sorted(policies + reuse, key=lambda p: p.slug))
     return Loaded(settings, policies, read_lock(project.lock, project.display(project.lock)))
 
 
 def load_site(project: Project, today: dt.date, drafts: bool, sources: dict[str, bytes] | None = None,
               tracker: bool = True) -> Site:
     """Stages 1-3: content, then the rules of publication (lock, notice period)."""
-    loaded = load_content(project, sources)
+    return _load_site(project, today, drafts, sources, tracker)[0]
+
+
+def _load_site(project: Project, today: dt.date, drafts: bool, sources: dict[str, bytes] | None,
+               tracker: bool, reuse: tuple[Policy, ...] = ()) -> tuple[Site, tuple[Policy, ...]]:
+    """load_site, and the policies as loaded (before the lock's corrections and the drafts rule)."""
+    loaded = load_content(project, sources, reuse)
     policies, errors = verify(loaded.policies, loaded.lock, project.display(project.lock))
     errors += check_notice(policies, loaded.lock, today, loaded.settings.notice_days)
     if errors:
@@ -68,7 +84,7 @@ def load_site(project: Project, today: dt.date, drafts: bool, sources: dict[str,
         )
     # The tracker loads only in production builds (and only when [analytics] is set).
     return Site(settings=loaded.settings, policies=policies, today=today, drafts=drafts,
-                tracker=tracker and not drafts)
+                tracker=tracker and not drafts), loaded.policies
 
 
 @dataclass(frozen=True)
@@ -76,14 +92,17 @@ class BuildResult:
     site: Site
     files: dict[str, bytes]
     seconds: float
+    loaded: tuple[Policy, ...] = ()  # as loaded, drafts included, before the lock's corrections
+    kept: dict[str, str] = dataclasses.field(default_factory=dict)  # files left as they were -> SHA-256
 
     @property
     def pages(self) -> int:
-        return sum(1 for path in self.files if path.endswith(".html"))
+        return sum(1 for path in [*self.files, *self.kept] if path.endswith(".html"))
 
     def contents(self) -> str:
         versions = sum(len(p.versions) for p in self.site.policies)
-        return f"{len(self.site.policies)} policies, {versions} versions, {self.pages} pages, {len(self.files)} files"
+        return (f"{len(self.site.policies)} policies, {versions} versions, {self.pages} pages, "
+                f"{len(self.files) + len(self.kept)} files")
 
     def summary(self, out_dir: Path | None) -> str:
         where = f" -> {out_dir}" if out_dir else " (nothing written)"
@@ -92,7 +111,8 @@ class BuildResult:
 
 def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None,
            tracker: bool = True, jobs: int = 1, cache_dir: Path | None = None,
-           sources: dict[str, bytes] | None = None) -> BuildResult:
+           sources: dict[str, bytes] | None = None, reuse: tuple[Policy, ...] = (),
+           kept: dict[str, str] | None = None, common: str | None = None) -> BuildResult:
     """Stages 1-4 and the privacy audit: everything up to, not including, writing.
 
     ``tracker=False`` (the preview) renders without the tracker whatever
@@ -101,6 +121,8 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
     (parallel.py); ``cache_dir`` keeps results of pure steps between builds
     (cache.py). Neither changes a byte of the output. ``sources``: the
     content already read (project.read_sources), else it is read here.
+    ``reuse``, ``kept`` and ``common``: a partial rebuild (see build); raises
+    NotPartial when the site-wide digest is no longer ``common``.
     """
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -114,12 +136,15 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
                 pool = stack.enter_context(parallel.workers(jobs))
                 memo = stack.enter_context(parallel.Prefetched().active())
                 parallel.warm_parse(pool, memo, sources, project.display(project.content), placeholders(settings), jobs)
-        site = load_site(project, today, drafts, sources, tracker)
+        site, loaded = _load_site(project, today, drafts, sources, tracker, reuse)
         sources = None  # the parsed site holds what is needed from here on
         theme = theme or load_theme(project.templates)
+        if common is not None and site_digest(site, theme) != common:
+            raise NotPartial
         if pool is not None:
             parallel.warm_redlines(pool, memo, redline_pairs(site, theme), jobs)
-        files = render_site(site, theme)
+        skip = frozenset(p.slug for p in reuse)
+        files = render_site(site, theme, skip, kept)
         policy = audit_policy(site)
         if pool is not None:
             memo.receive_all()
@@ -128,24 +153,74 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
         findings = audit_files(files, policy)  # inside: its results are cached too
     if findings:
         raise ContentErrors(findings)
-    return BuildResult(site=site, files=files, seconds=time.perf_counter() - started)
+    return BuildResult(site=site, files=files, seconds=time.perf_counter() - started, loaded=loaded,
+                       kept=kept or {})
 
 
 def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts: bool = False,
-          jobs: int = 1, cache_dir: Path | None = None) -> BuildResult:
+          jobs: int = 1, cache_dir: Path | None = None, found: stamp.Check | None = None) -> BuildResult:
     """The whole build; on any error nothing is written and ``out_dir`` is untouched.
 
     With a cache, the build leaves a stamp there (stamp.py) by which the next
     one can tell, without rendering, that it would change nothing; only when
-    no input changed while this one ran."""
+    no input changed while this one ran. When only content files changed, the
+    next build renders only the policies they belong to (and the site-wide
+    pages), and leaves the other policies' pages in ``out_dir`` as they are.
+    ``found``: stamp.check of this build, if the caller already made it.
+    """
     check_output_dir(out_dir, [project.root, project.content, project.templates])
     day = timeline.build_day(today)
-    inputs = stamp.inputs_digest(project, day, drafts) if cache_dir is not None else None
-    result = render(project, day, drafts, jobs=jobs, cache_dir=cache_dir)
-    write_site(result.files, out_dir)
-    if cache_dir is not None and stamp.inputs_digest(project, day, drafts) == inputs:
-        stamp.record(cache_dir, out_dir, inputs, result.contents(), warnings(result.site))
+    if cache_dir is None:
+        result = render(project, day, drafts, jobs=jobs)
+        write_site(result.files, out_dir)
+        return result
+    found = found or stamp.check(project, out_dir, day, drafts, cache_dir)
+    used = found.inputs  # the content is built from exactly the bytes the stamp describes
+    result = _partial(project, out_dir, day, drafts, cache_dir, found)
+    if result is None:
+        result = render(project, day, drafts, jobs=jobs, cache_dir=cache_dir, sources=used.raw)
+    write_site(result.files, out_dir, keep=frozenset(result.kept))
+    if stamp.rest_digest(project, day, drafts) == used.rest:  # nothing else changed meanwhile
+        pages = dict(result.kept)
+        pages.update((path, hashlib.sha256(data).hexdigest()) for path, data in result.files.items())
+        outline = tuple(dataclasses.replace(p, versions=tuple(dataclasses.replace(v, body_html="", headings=())
+                                                               for v in p.versions)) for p in result.loaded)
+        stamp.record(cache_dir, out_dir, used, pages, site_digest(result.site, load_theme(project.templates)),
+                     outline, result.contents(), warnings(result.site))
     return result
+
+
+class NotPartial(Exception):
+    """Something every page depends on changed: a partial rebuild cannot be done."""
+
+
+def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, cache_dir: Path,
+             found: stamp.Check) -> BuildResult | None:
+    """A rebuild of only the policies whose files changed since the last build, or None.
+
+    It is possible when the last build's stamp shows that nothing but content
+    files changed (not templates, settings, lock, day, code) and that the output
+    folder is exactly as that build left it. The other policies are taken from
+    the stamp's outline (their versions without texts: all that site-wide pages
+    and the rules of publication need) and their pages stay on disk; a change to
+    what every page depends on (a policy's title, the list of policies) raises
+    NotPartial inside render and the build renders everything."""
+    last, used = found.stamp, found.inputs
+    if last is None or last.rest != used.rest or found.files != last.files:
+        return None
+    prefix = project.display(project.content)
+    changed = {path for path in used.sources.keys() | last.sources.keys() if used.sources.get(path) != last.sources.get(path)}
+    touched = {policy_of(path, prefix) for path in changed}
+    outline = stamp.read_outline(cache_dir, out_dir, last)
+    if None in touched or outline is None:
+        return None  # a misplaced file: the full build reports it
+    reuse = tuple(p for p in outline if p.slug not in touched)
+    kept = {path: sha for path, sha in last.pages.items() if path.split("/", 1)[0] in {p.slug for p in reuse}}
+    try:
+        return render(project, day, drafts, jobs=1, cache_dir=cache_dir, sources=used.raw, reuse=reuse, kept=kept,
+                      common=last.common)
+    except NotPartial:
+        return None
 
 
 def warnings(site: Site) -> list[str]:

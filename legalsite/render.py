@@ -89,8 +89,7 @@ class _Renderer:
         self.base_path = urlsplit(site.settings.base_url).path.rstrip("/") + "/"
         self.entries: dict[str, tuple[Entry, ...]] = {p.slug: self._entries(p) for p in site.policies}
         # What pages depend on, as short digests (see _cached): everything site-wide...
-        index = tuple((p.slug, p.title) for p in site.policies)
-        self.common = digest_of("pages", theme.fingerprint, site.settings, site.today, site.drafts, site.tracker, index)
+        self.common = site_digest(site, theme)
         # ... and each policy's versions without their texts: what a page shows of its siblings.
         self.outline = {p.slug: memoized("outline", (self.common, p.slug) + tuple(_identity(v) for v in p.versions),
                                          lambda: digest_of(p.slug, tuple(_without_text(v) for v in p.versions)))
@@ -235,7 +234,7 @@ class _Renderer:
                     urls.append((entry.changes_url, entry.version.effective.isoformat()))
         return [(self.absolute(path), lastmod) for path, lastmod in urls]
 
-    def versions_json(self, files: dict[str, bytes]) -> bytes:
+    def versions_json(self, files: dict[str, bytes], known: dict[str, str]) -> bytes:
         """The machine-readable index (schemas/versions-1.schema.json).
 
         It changes with every edit (it lists the hashes of sources and pages), so each
@@ -244,7 +243,8 @@ class _Renderer:
         parts = []
         for policy in self.site.policies:
             entries = self.entries[policy.slug]
-            pages = tuple(self._sha256(files, e.url) for e in entries)
+            pages = tuple(self._sha256(files, e.url) if e.url + "index.html" in files else known[e.url + "index.html"]
+                          for e in entries)
             sources = tuple(v.source_sha256 for v in policy.versions)
             key = (self.common, self.outline[policy.slug], sources, pages)
             parts.append(memoized("versions_json", key, lambda: _indented(self._policy_json(policy, pages), 4)))
@@ -298,6 +298,12 @@ def redline_key(old: Version, new: Version) -> tuple[str, str]:
     return (old.body_html, new.body_html)
 
 
+def site_digest(site: Site, theme: Theme) -> str:
+    """What every page depends on: the theme, settings, day, flags and the list of policies."""
+    index = tuple((p.slug, p.title) for p in site.policies)
+    return digest_of("pages", theme.fingerprint, site.settings, site.today, site.drafts, site.tracker, index)
+
+
 def redline_pairs(site: Site, theme: Theme) -> list[tuple[str, str]]:
     """Every redline render_site will compute, for parallel.py: those of the changes
     pages that the disk cache does not already hold."""
@@ -319,16 +325,22 @@ def _identity(version: Version) -> tuple[str, str, tuple]:
     return (version.source_path, version.source_sha256, version.corrections)
 
 
-def render_site(site: Site, theme: Theme) -> dict[str, bytes]:
-    """Every output file of the site, keyed by its path under the output directory."""
+def render_site(site: Site, theme: Theme, skip: frozenset[str] = frozenset(),
+                known: dict[str, str] | None = None) -> dict[str, bytes]:
+    """Every output file of the site, keyed by its path under the output directory.
+
+    ``skip``: policies whose pages are not rendered because the output folder
+    already holds them as this site would render them (pipeline.build checks
+    that); ``known`` gives the SHA-256 of their version pages for versions.json."""
     renderer = _Renderer(site, theme)
     out: dict[str, bytes] = dict(theme.assets)
-    for policy in site.policies:
+    rendered = [policy for policy in site.policies if policy.slug not in skip]
+    for policy in rendered:
         out.update(renderer.policy_pages(policy))
-    for policy in site.policies:
+    for policy in rendered:
         out.update(renderer.changes_pages(policy))
     out.update(renderer.site_pages())
     out = security.finish(out, site)
-    out["versions.json"] = renderer.versions_json(out)
+    out["versions.json"] = renderer.versions_json(out, known or {})
     out[VERSIONS_SCHEMA_PATH] = VERSIONS_SCHEMA.read_bytes()
     return dict(sorted(out.items()))

@@ -8,10 +8,15 @@ output folder: size, modification and change times, inode. The next build with
 the same inputs, whose output folder still holds exactly those files, has
 nothing to write and says so at once, before loading Markdown or Jinja.
 
-Anything else builds as usual: one byte of input, a file added to, removed
-from or rewritten in the output folder (every write or rename of a file
-changes its change time, which no tool can set back), a missing or unreadable
-stamp. The check reads every input byte; it trusts nothing but the digest.
+Anything else builds: one byte of input, a file added to, removed from or
+rewritten in the output folder (every write or rename of a file changes its
+change time, which no tool can set back), a missing or unreadable stamp. The
+check reads every input byte; it trusts nothing but the digests.
+
+The stamp also keeps each content file's digest, each output file's SHA-256,
+and (beside it, as a pickle whose digest it holds) the policies the build
+loaded without their texts. When only content files changed, pipeline.build
+uses them to rebuild only the policies those files belong to.
 """
 
 from __future__ import annotations
@@ -19,20 +24,42 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+import pickle
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import CODE_DIGEST
-from .output import write_file
+from .output import listing, write_file
 from .project import Project, read_sources
 from .security import HOOK_SOURCE
 
-_FORMAT = "legalsite-build-stamp-1"
+_FORMAT = "legalsite-build-stamp-2"
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a build reads: the content file by file, the rest as one digest."""
+
+    rest: str  # code, day, drafts, paths, settings, lock, tracker hook, templates
+    sources: dict[str, str]  # content path -> SHA-256 of its bytes
+    raw: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)  # the bytes: the build uses these
+
+    @property
+    def digest(self) -> str:
+        digest = hashlib.sha256(self.rest.encode())
+        for name, sha in self.sources.items():
+            digest.update(f"\0{name}\0{sha}".encode())
+        return digest.hexdigest()
 
 
 @dataclass(frozen=True)
 class Stamp:
-    inputs: str  # inputs_digest() of the build
+    inputs: str  # Inputs.digest of the build
+    rest: str
+    sources: dict[str, str]
+    pages: dict[str, str]  # output path -> SHA-256 of the bytes written
+    common: str  # render.site_digest: what every page depends on
+    outline: str  # SHA-256 of the pickle beside the stamp (record)
     files: tuple[tuple[str, int, int, int, int], ...]  # path, size, mtime_ns, ctime_ns, inode
     summary: str  # what the build printed
     warnings: tuple[str, ...]
@@ -47,19 +74,24 @@ def _file(digest, name: str, path: Path) -> None:
     digest.update(name.encode() + b"\0" + marker + (data or b""))
 
 
-def inputs_digest(project: Project, today, drafts: bool) -> str:
-    """SHA-256 of everything a build of ``project`` reads, and of how it was asked to build."""
+def inputs(project: Project, today, drafts: bool) -> Inputs:
+    """Digests of everything a build of ``project`` reads, and of how it was asked to build."""
+    content = read_sources(project.content, project.root) if project.content.is_dir() else {}
+    return Inputs(rest=rest_digest(project, today, drafts),
+                  sources={name: hashlib.sha256(data).hexdigest() for name, data in content.items()}, raw=content)
+
+
+def rest_digest(project: Project, today, drafts: bool) -> str:
+    """The digest of all a build reads but the content (small: checked again after a build)."""
     digest = hashlib.sha256(f"{_FORMAT}\0{CODE_DIGEST}\0{today.isoformat()}\0{drafts}\0".encode())
     digest.update(f"{project.root}\0{project.content}\0{project.templates}\0".encode())
     _file(digest, str(project.settings), project.settings)
     _file(digest, str(project.lock), project.lock)
     _file(digest, "hook", HOOK_SOURCE)
     templates = _every_file(project.templates)  # all of them: load_theme copies any asset
-    content = read_sources(project.content, project.root) if project.content.is_dir() else {}
-    for label, files in (("templates", templates), ("content", content)):
-        digest.update(f"{label}\0{len(files)}\0".encode())
-        for name, data in files.items():
-            digest.update(name.encode() + b"\0%d:" % len(data) + data)
+    digest.update(f"templates\0{len(templates)}\0".encode())
+    for name, data in templates.items():
+        digest.update(name.encode() + b"\0%d:" % len(data) + data)
     return digest.hexdigest()
 
 
@@ -76,50 +108,64 @@ def _every_file(folder: Path) -> dict[str, bytes]:
 
 
 def output_files(out_dir: Path) -> tuple[tuple[str, int, int, int, int], ...]:
-    """Every entry under ``out_dir`` (files, links, folders) with what identifies its state."""
-    found = []
-    pending = [("", str(out_dir))]
-    while pending:
-        prefix, folder = pending.pop()
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                info = entry.stat(follow_symlinks=False)
-                is_folder = entry.is_dir(follow_symlinks=False)
-                found.append((prefix + entry.name, -1 if is_folder else info.st_size,
-                              info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
-                if is_folder:
-                    pending.append((prefix + entry.name + "/", entry.path))
-    return tuple(sorted(found))
+    return listing(out_dir)
 
 
-def _stamp_path(cache_dir: Path, out_dir: Path) -> Path:
+def _stamp_path(cache_dir: Path, out_dir: Path, suffix: str = ".json") -> Path:
     name = hashlib.sha256(str(out_dir.absolute()).encode()).hexdigest()[:24]
-    return cache_dir / "stamps" / f"{name}.json"
+    return cache_dir / "stamps" / f"{name}{suffix}"
 
 
 def read(cache_dir: Path, out_dir: Path) -> Stamp | None:
     try:
         data = json.loads(_stamp_path(cache_dir, out_dir).read_text(encoding="utf-8"))
-        if data["format"] != _FORMAT:
+        if data.pop("format") != _FORMAT:
             return None
-        return Stamp(inputs=data["inputs"], files=tuple(tuple(f) for f in data["files"]),
-                     summary=data["summary"], warnings=tuple(data["warnings"]))
+        data["files"] = tuple(tuple(f) for f in data["files"])
+        data["warnings"] = tuple(data["warnings"])
+        return Stamp(**data)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def up_to_date(project: Project, out_dir: Path, today, drafts: bool, cache_dir: Path) -> Stamp | None:
-    """The last build's stamp when building again would change nothing, else None."""
-    stamp = read(cache_dir, out_dir)
-    if stamp is None or not out_dir.is_dir():
+def read_outline(cache_dir: Path, out_dir: Path, stamp: Stamp):
+    """The policies ``stamp``'s build loaded, without their texts (see record), or None."""
+    try:
+        data = _stamp_path(cache_dir, out_dir, ".pickle").read_bytes()
+        return pickle.loads(data) if hashlib.sha256(data).hexdigest() == stamp.outline else None
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
         return None
-    if output_files(out_dir) != stamp.files or inputs_digest(project, today, drafts) != stamp.inputs:
-        return None
-    return stamp
 
 
-def record(cache_dir: Path, out_dir: Path, inputs: str, summary: str, warnings: list[str]) -> None:
-    """Remember a build that just wrote ``out_dir`` from inputs with digest ``inputs``."""
-    data = {"format": _FORMAT, "inputs": inputs, "summary": summary, "warnings": list(warnings),
+@dataclass(frozen=True)
+class Check:
+    """What the command line found before building: the last stamp, the inputs now,
+    the output folder now (pipeline.build uses them rather than reading again)."""
+
+    stamp: Stamp | None
+    inputs: Inputs
+    files: tuple[tuple[str, int, int, int, int], ...] | None  # None: no output folder
+
+    @property
+    def up_to_date(self) -> bool:
+        return (self.stamp is not None and self.files == self.stamp.files
+                and self.inputs.digest == self.stamp.inputs)
+
+
+def check(project: Project, out_dir: Path, today, drafts: bool, cache_dir: Path) -> Check:
+    return Check(read(cache_dir, out_dir), inputs(project, today, drafts),
+                 output_files(out_dir) if out_dir.is_dir() else None)
+
+
+def record(cache_dir: Path, out_dir: Path, used: Inputs, pages: dict[str, str], common: str, outline,
+           summary: str, warnings: list[str]) -> None:
+    """Remember a build that just wrote ``out_dir`` from ``used``: the stamp, and the
+    policies it loaded without their texts (``outline``), from which the next build
+    can take the policies whose files did not change (pipeline.build)."""
+    pickled = pickle.dumps(outline, protocol=pickle.HIGHEST_PROTOCOL)
+    write_file(_stamp_path(cache_dir, out_dir, ".pickle"), pickled)
+    data = {"format": _FORMAT, "inputs": used.digest, "rest": used.rest, "sources": used.sources, "pages": pages,
+            "common": common, "outline": hashlib.sha256(pickled).hexdigest(), "summary": summary,
+            "warnings": list(warnings),
             "files": [list(f) for f in output_files(out_dir)]}
     write_file(_stamp_path(cache_dir, out_dir), (json.dumps(data) + "\n").encode("utf-8"))

@@ -113,6 +113,13 @@ CASES = {
             "content/privacy/old/2025-01-01.md:1: policies have no subfolders: move this file to content/<policy>/<YYYY-MM-DD>.md",
         ],
     ),
+    "policy folder named like the site's own pages": (
+        {"content/privacy/2026-01-01.md": GOOD, "content/changelog/2026-01-01.md": GOOD, "content/assets/2026-01-01.md": GOOD},
+        [
+            "content/assets/2026-01-01.md:1: policy folder 'assets' has the name of the site's own stylesheet and images folder: rename the folder, e.g. 'assets-policy'",
+            "content/changelog/2026-01-01.md:1: policy folder 'changelog' has the name of the site's own changelog page: rename the folder, e.g. 'changelog-policy'",
+        ],
+    ),
     "level-1 heading": (
         {"content/privacy/2026-01-01.md": version("2026-01-01", body="# Privacy Policy\n\n## 1. Section\n\nText.\n")},
         ["content/privacy/2026-01-01.md:6: a level-1 heading ('# …') is not allowed: the page title comes from 'title'; use '## ' for sections"],

@@ -36,8 +36,8 @@ def reference(site, tmp_path, cli, *extra):
     return tree(out)
 
 
-def version(effective):
-    title = re.search(r"^title: (.*)$", sorted((FIXTURE / "content" / "terms").glob("*.md"))[-1].read_text(), re.M)[1]
+def version(effective, title=None):
+    title = title or re.search(r"^title: (.*)$", sorted((FIXTURE / "content" / "terms").glob("*.md"))[-1].read_text(), re.M)[1]
     return (f"---\ntitle: {title}\neffective: {effective}\nsummary: Clearer wording.\n---\n"
             "## 1. Scope\n\nThese terms apply to the API.\n")
 
@@ -129,7 +129,7 @@ def test_no_cache_means_no_stamp_and_a_real_build(site, cli):
 
 def test_a_missing_or_damaged_stamp_builds_again(site, cli):
     build(cli)
-    (stamp_file,) = (site / ".cache" / "stamps").iterdir()
+    (stamp_file,) = (site / ".cache" / "stamps").glob("*.json")
     stamp_file.write_text("{not json")
     assert build(cli)[0].startswith("built ")
     assert build(cli)[0].startswith("up to date")
@@ -148,3 +148,85 @@ def test_a_failed_build_leaves_the_site_and_is_not_taken_for_up_to_date(site, cl
     assert code == 1  # still failing: never "up to date"
     version.write_text(good)
     assert build(cli)[0].startswith("up to date")  # back to the inputs the site was built from
+
+
+@pytest.fixture
+def partial(monkeypatch):
+    """Records, for each build, whether it rebuilt only the changed policies."""
+    from legalsite import pipeline
+    taken = []
+    real = pipeline._partial
+
+    def spy(*args, **kwargs):
+        result = real(*args, **kwargs)
+        taken.append(result is not None)
+        return result
+
+    monkeypatch.setattr(pipeline, "_partial", spy)
+    return taken
+
+
+def test_only_the_policies_whose_files_changed_are_rebuilt_and_the_site_equals_a_full_build(site, tmp_path, cli, partial):
+    terms, privacy = site / "content" / "terms", site / "content" / "privacy"
+    (terms / "2031-01-01.md").write_text(version("2031-01-01"))
+    build(cli)
+    assert partial == [False]  # nothing to start from
+    privacy_page = site / "_site" / "privacy" / "index.html"
+    before = privacy_page.stat()
+
+    steps = [
+        ("a sentence", lambda: (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))),
+        ("the summary", lambda: (terms / "2031-01-01.md").write_text(
+            version("2031-01-01").replace("Clearer wording.", "Clearer wording, and shorter."))),
+        ("a new version", lambda: (terms / "2032-01-01.md").write_text(version("2032-01-01"))),
+        ("a deleted version", lambda: (terms / "2032-01-01.md").unlink()),
+        ("two policies", lambda: [(terms / "2031-01-01.md").write_text(version("2031-01-01")),
+                                  (privacy / "2031-06-01.md").write_text(version("2031-06-01", "Privacy Policy"))]),
+    ]
+    for name, change in steps:
+        change()
+        out, _ = build(cli)
+        assert out.startswith("built 2 policies"), name
+        assert partial[-1] is True, name
+        assert tree(site / "_site") == reference(site, tmp_path, cli), name
+        if name != "two policies":
+            assert privacy_page.stat().st_ino == before.st_ino and privacy_page.stat().st_mtime_ns == before.st_mtime_ns
+    assert "terms/2032-01-01/index.html" not in tree(site / "_site")
+
+
+@pytest.mark.parametrize("change", ["a policy's title", "a new policy", "a damaged outline", "the output touched"])
+def test_when_every_page_may_change_the_whole_site_is_rebuilt(site, tmp_path, cli, partial, change):
+    terms = site / "content" / "terms"
+    (terms / "2031-01-01.md").write_text(version("2031-01-01"))
+    build(cli)
+    if change == "a policy's title":
+        (terms / "2031-01-01.md").write_text(
+            version("2031-01-01", "Terms of Use").replace("summary:", "retitled: true\nsummary:"))
+    elif change == "a new policy":
+        (site / "content" / "cookies").mkdir()
+        (site / "content" / "cookies" / "2031-01-01.md").write_text(version("2031-01-01", "Cookie Policy"))
+    elif change == "a damaged outline":
+        (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))
+        (outline,) = (site / ".cache" / "stamps").glob("*.pickle")
+        outline.write_bytes(outline.read_bytes()[:-10])
+    else:
+        (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))
+        (site / "_site" / "privacy" / "index.html").write_text("edited by hand")
+    build(cli)
+    assert partial[-1] is False
+    assert tree(site / "_site") == reference(site, tmp_path, cli)
+
+
+def test_a_broken_edit_writes_nothing_and_the_fix_is_rebuilt_partially(site, tmp_path, cli, partial):
+    terms = site / "content" / "terms"
+    (terms / "2031-01-01.md").write_text(version("2031-01-01"))
+    build(cli)
+    before = tree(site / "_site")
+    (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("summary:", "sumary:"))
+    code, _, err = cli("build", "--as-of", FIXTURE_DAY)
+    assert code == 1 and "unknown field 'sumary'" in err
+    assert tree(site / "_site") == before
+    (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))
+    build(cli)
+    assert partial[-1] is True
+    assert tree(site / "_site") == reference(site, tmp_path, cli)
