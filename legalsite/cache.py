@@ -94,7 +94,7 @@ class DiskCache:
         # while it writes), so a cold build's 150 MB of entries go to disk while the
         # build waits for its workers; until then they are served from _pending.
         self._pending: dict[tuple[str, str], bytes] = {}
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._queue: queue.Queue = queue.Queue(maxsize=256)  # a bound on memory: put() waits when full
         self._writer: threading.Thread | None = None
 
     def _connection(self) -> sqlite3.Connection | None:

@@ -178,7 +178,7 @@ def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts:
     used = found.inputs  # the content is built from exactly the bytes the stamp describes
     result = _partial(project, out_dir, day, drafts, cache_dir, found)
     if result is None:
-        result = render(project, day, drafts, jobs=jobs, cache_dir=cache_dir, sources=used.raw)
+        result = render(project, day, drafts, jobs=jobs, cache_dir=cache_dir, sources=used.take_raw())
     write_site(result.files, out_dir, keep=frozenset(result.kept))
     if stamp.rest_digest(project, day, drafts) == used.rest:  # nothing else changed meanwhile
         pages = dict(result.kept)
@@ -217,8 +217,8 @@ def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, cache_
     reuse = tuple(p for p in outline if p.slug not in touched)
     kept = {path: sha for path, sha in last.pages.items() if path.split("/", 1)[0] in {p.slug for p in reuse}}
     try:
-        return render(project, day, drafts, jobs=1, cache_dir=cache_dir, sources=used.raw, reuse=reuse, kept=kept,
-                      common=last.common)
+        return render(project, day, drafts, jobs=1, cache_dir=cache_dir, sources=used.raw, reuse=reuse,
+                      kept=kept, common=last.common)
     except NotPartial:
         return None
 

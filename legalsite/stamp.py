@@ -44,6 +44,12 @@ class Inputs:
     sources: dict[str, str]  # content path -> SHA-256 of its bytes
     raw: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)  # the bytes: the build uses these
 
+    def take_raw(self) -> dict[str, bytes]:
+        """The bytes, handed over to the build (which lets go of them once parsed)."""
+        raw = dict(self.raw)
+        self.raw.clear()
+        return raw
+
     @property
     def digest(self) -> str:
         digest = hashlib.sha256(self.rest.encode())
