@@ -96,6 +96,7 @@ class DiskCache:
         self._pending: dict[tuple[str, str], bytes] = {}
         self._queue: queue.Queue = queue.Queue(maxsize=256)  # a bound on memory: put() waits when full
         self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()  # one statement at a time on the connection
 
     def _connection(self) -> sqlite3.Connection | None:
         if self._db is not None and self._pid == os.getpid():
@@ -122,8 +123,11 @@ class DiskCache:
         pending = self._pending.get((table, digest))
         db = self._connection() if pending is None else None
         try:
-            row = (pending,) if pending is not None else db.execute(
-                "SELECT value FROM entries WHERE tab = ? AND digest = ?", (table, digest)).fetchone() if db else None
+            if pending is not None or db is None:
+                row = None if pending is None else (pending,)
+            else:
+                with self._lock:
+                    row = db.execute("SELECT value FROM entries WHERE tab = ? AND digest = ?", (table, digest)).fetchone()
             if row is not None:
                 value = pickle.loads(row[0])
                 self.hits += 1
@@ -139,8 +143,9 @@ class DiskCache:
             return True
         db = self._connection()
         try:
-            return db is not None and db.execute(
-                "SELECT 1 FROM entries WHERE tab = ? AND digest = ?", (table, digest)).fetchone() is not None
+            with self._lock:
+                return db is not None and db.execute(
+                    "SELECT 1 FROM entries WHERE tab = ? AND digest = ?", (table, digest)).fetchone() is not None
         except sqlite3.DatabaseError:
             return False
 
@@ -158,9 +163,10 @@ class DiskCache:
         db = self._db
         while (item := self._queue.get()) is not None:
             try:
-                db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", item)
-            except sqlite3.OperationalError:
-                pass  # e.g. another build holds the database for longer than the timeout: not cached
+                with self._lock:
+                    db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", item)
+            except Exception:  # noqa: BLE001  never stop taking entries (put() would wait forever)
+                pass  # e.g. another build held the database past the timeout, or it is damaged: not cached
             self._pending.pop(item[:2], None)
 
     def close(self) -> None:
@@ -172,7 +178,7 @@ class DiskCache:
         if self._db is not None and self._pid == os.getpid():
             try:
                 self._db.execute("COMMIT")
-            except sqlite3.OperationalError:
+            except sqlite3.DatabaseError:
                 pass  # not committed, so not cached: the next build computes them again
             self._db.close()
         self._db = None

@@ -119,3 +119,12 @@ def test_a_damaged_cache_database_is_replaced(corpus, tmp_path):
     (cache_dir / "cache.sqlite3").write_bytes(b"not a database " * 1000)
     assert render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir).files == reference(corpus)
     assert entries(cache_dir) > 18
+
+
+def test_a_cache_that_refuses_every_entry_changes_nothing(corpus, tmp_path):
+    cache_dir = tmp_path / "c"
+    cache_dir.mkdir()
+    with sqlite3.connect(cache_dir / "cache.sqlite3") as db:
+        db.execute("CREATE TABLE entries (tab TEXT, digest TEXT)")  # every insert fails
+    assert render(project(corpus), DAY, False, jobs=2, cache_dir=cache_dir).files == reference(corpus)
+    assert render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir).files == reference(corpus)
