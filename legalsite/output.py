@@ -76,9 +76,13 @@ def _same_file(path: Path, data: bytes) -> bool:
         return False
 
 
+FOLDER, OTHER = -1, -2  # the size listing() gives a folder, and anything but a file or folder
+
+
 def listing(out_dir: Path) -> tuple[tuple[str, int, int, int, int], ...]:
-    """Every entry under ``out_dir`` (files, links, folders: size -1) with what identifies
-    its state: size, modification and change times, inode; sorted by path."""
+    """Every entry under ``out_dir`` with what identifies its state: size (FOLDER for a
+    folder, OTHER for a symbolic link or special file), modification and change times,
+    inode; sorted by path. Links are not followed."""
     found = []
     pending = [("", str(out_dir))]
     while pending:
@@ -87,15 +91,21 @@ def listing(out_dir: Path) -> tuple[tuple[str, int, int, int, int], ...]:
             for entry in entries:
                 info = entry.stat(follow_symlinks=False)
                 is_folder = entry.is_dir(follow_symlinks=False)
-                found.append((prefix + entry.name, -1 if is_folder else info.st_size,
-                              info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
+                size = FOLDER if is_folder else info.st_size if entry.is_file(follow_symlinks=False) else OTHER
+                found.append((prefix + entry.name, size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
                 if is_folder:
                     pending.append((prefix + entry.name + "/", entry.path))
     return tuple(sorted(found))
 
 
-def _present(out_dir: Path) -> set[str]:
-    return {path for path, size, *_ in listing(out_dir) if size != -1}
+def in_place_safe(entries: tuple[tuple[str, int, int, int, int], ...], paths) -> bool:
+    """Whether files can be written at ``paths`` inside a folder listed as ``entries``
+    without going through a link (which could lead outside it) or meeting a file where
+    a folder is needed: only plain files and folders, none in the way."""
+    if any(size == OTHER for _path, size, *_ in entries):
+        return False
+    files = {path for path, size, *_ in entries if size != FOLDER}
+    return not any(path[:i] in files for path in paths for i, char in enumerate(path) if char == "/")
 
 
 def _check_paths(files: dict[str, bytes]) -> None:
@@ -126,7 +136,13 @@ def write_site(files: dict[str, bytes], out_dir: Path, keep: frozenset[str] = fr
             raise OutputError(f"{out_dir} disappeared during the build: run the build again")
         _swap(files, out_dir)
         return
-    removed = sorted(_present(out_dir) - set(files) - keep)
+    entries = listing(out_dir)
+    if not in_place_safe(entries, files):
+        if keep:
+            raise OutputError(f"{out_dir} holds a link or a file in the way: delete the folder and build again")
+        _swap(files, out_dir)
+        return
+    removed = sorted({path for path, size, *_ in entries if size != FOLDER} - set(files) - keep)
     changed = [path for path, data in files.items() if not _same_file(out_dir / path, data)]
     if not changed and not removed:
         return

@@ -22,7 +22,7 @@ from .content import load_policies, policy_of
 from .lock import Lock, check_notice, read_lock, verify
 from .memo import active_memo
 from .model import ContentError, ContentErrors, Policy, Settings, Site
-from .output import check_output_dir, write_site
+from .output import check_output_dir, in_place_safe, write_site
 from .project import Project, read_sources
 from .render import Theme, load_theme, redline_pairs, render_site, site_digest
 from .settings import load_settings
@@ -206,7 +206,7 @@ def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, cache_
     what every page depends on (a policy's title, the list of policies) raises
     NotPartial inside render and the build renders everything."""
     last, used = found.stamp, found.inputs
-    if last is None or last.rest != used.rest or found.files != last.files:
+    if last is None or last.rest != used.rest or found.files != last.files or not in_place_safe(found.files, ()):
         return None
     prefix = project.display(project.content)
     changed = {path for path in used.sources.keys() | last.sources.keys() if used.sources.get(path) != last.sources.get(path)}
@@ -215,7 +215,8 @@ def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, cache_
     if None in touched or outline is None:
         return None  # a misplaced file: the full build reports it
     reuse = tuple(p for p in outline if p.slug not in touched)
-    kept = {path: sha for path, sha in last.pages.items() if path.split("/", 1)[0] in {p.slug for p in reuse}}
+    reused = {p.slug for p in reuse}
+    kept = {path: sha for path, sha in last.pages.items() if path.split("/", 1)[0] in reused}
     try:
         return render(project, day, drafts, jobs=1, cache_dir=cache_dir, sources=used.raw, reuse=reuse,
                       kept=kept, common=last.common)

@@ -79,3 +79,34 @@ def test_a_failure_while_writing_leaves_the_published_site_as_it_was(tmp_path, m
     assert not (out / "new").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
     assert not [p for p in out.rglob(".*")], "temporary files left in the site"
+
+
+def test_a_link_in_the_output_folder_is_never_written_through(tmp_path):
+    out, elsewhere = tmp_path / "_site", tmp_path / "elsewhere"
+    write_site(site(30), out)
+    elsewhere.mkdir()
+    (elsewhere / "index.html").write_bytes(b"not ours")
+    for name in (out / "p2").iterdir():
+        name.unlink()
+    (out / "p2").rmdir()
+    (out / "p2").symlink_to(elsewhere, target_is_directory=True)
+    new = site(30)
+    new["p2/index.html"] = b"edited"  # a small change: would be written in place
+    write_site(new, out)
+    assert (elsewhere / "index.html").read_bytes() == b"not ours"
+    assert not (out / "p2").is_symlink() and tree(out) == new
+
+
+def test_a_file_where_a_folder_is_needed_is_replaced(tmp_path):
+    out = tmp_path / "_site"
+    write_site(site(30), out)
+    (out / "p3" / "index.html").unlink()
+    (out / "p3").rmdir()
+    (out / "p3").write_bytes(b"a file in the way")
+    write_site(site(30), out)
+    assert tree(out) == site(30)
+    with pytest.raises(output.OutputError, match="link or a file in the way"):
+        (out / "p3" / "index.html").unlink()
+        (out / "p3").rmdir()
+        (out / "p3").write_bytes(b"again")
+        write_site(site(30), out, keep=frozenset({"p4/index.html"}))
