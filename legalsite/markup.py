@@ -244,7 +244,7 @@ class Finding:
 
 
 def _is_remote(url: str) -> bool:
-    url = url.strip()
+    url = url.strip().replace("\\", "/")  # browsers read "/\\host" as "//host"
     return url.startswith("//") or bool(urlsplit(url).scheme)
 
 

@@ -39,6 +39,7 @@ CASES = [
     ("manifest", "a.html", '<p>\n<link rel="manifest" href="https://cdn.example.net/m.json">', '<link rel="manifest">'),
     ("remote icon", "a.html", '<p>\n<link rel="icon" href="https://cdn.example.net/i.png">', '<link rel="icon">'),
     ("img", "a.html", '<p>\n<img src="https://img.example.net/a.png" alt="">', "<img> src makes the browser contact https://img.example.net"),
+    ("img by backslashes", "a.html", '<p>\n<img src="/\\img.example.net/a.png" alt="">', "<img> src makes the browser contact https://img.example.net"),
     ("srcset", "a.html", '<p>\n<img src="a.png" srcset="a2.png 2x, https://img.example.net/a3.png 3x" alt="">', "<img> srcset"),
     ("picture source", "a.html", '<p>\n<source srcset="https://img.example.net/a.webp">', "<source> srcset"),
     ("iframe", "a.html", '<p>\n<iframe src="https://www.youtube.com/embed/x"></iframe>', "<iframe>: no frames"),
@@ -240,10 +241,21 @@ def test_audit_command_on_a_clean_site_and_a_missing_folder(tmp_path):
 def _plain_suspect(text: str) -> bool:
     """audit._suspect's rules as plain regular expressions: the reference it must match."""
     lowered = text.lower()
-    return (any(literal in lowered for literal in audit_module._SUSPECT_LITERALS)
-            or bool(re.search(r"\son[a-z]+\s*=", lowered))
+    compact = re.sub(r"[\t\n\r]", "", lowered)
+    return (any(literal in lowered for literal in audit_module._SUSPECT_LITERALS if literal.startswith("<") or literal.endswith("="))
+            or any(word in compact for word in ("javascript:", "url(", "@import", "image-set(", "srcdoc"))
+            or bool(re.search(r"(?:\s|[/\"'])on[a-z]+\s*=", lowered))
             or bool(re.search(r"(?:style|ping|srcset|poster|background|action|manifest|data|icon|href|src)\s+=", lowered))
-            or bool(re.search(r"(?:href|src)\s*=\s*[\"']?[^\"'>]*&(?:#|tab;|newline;)", lowered)))
+            or bool(re.search(r"(?:href|src)\s*=\s*[\"']?[^\"'>]*&", lowered)))
+
+
+# Ways past an earlier prefilter (review of 2026-11-26): each must be found as a full parse finds it.
+BYPASSES = [
+    '<div/onclick="x()">x</div>', '<p class="a"onclick="x()">x</p>', '<a href="javascript&colon;alert(1)">x</a>',
+    '<a href="java\tscript:alert(1)">x</a>', '<svg><pattern href="https://evil.example/p.png"/></svg>',
+    '<math><mglyph src="https://evil.example/g.png"></math>',
+    '<link rel=stylesheet href=//evil.example/x.css title=it\'s>',
+]
 
 
 def test_the_fast_prefilter_decides_exactly_as_the_plain_rules():
@@ -251,7 +263,8 @@ def test_the_fast_prefilter_decides_exactly_as_the_plain_rules():
     snippets = ["<img src=x>", " onclick=", " ONload =", "style =", "x onx=", " on=", " onA=", "\ton\u00e9=", " data=",
                 "data =", "href = 'java&#9;script:'", "src=\"a&tab;b\"", "xlink:href=", "<IFRAME", "url(", "@import",
                 "\u2003onclick\u2003=", " srcset=", "icon\t=", "&#39;", "a=b", "==", "on=x", " onclickx", "=\n",
-                "\x1conclick=", "onclick=", "\nonload\n=", " on-click=", " on_x=", " on\u00e9=", "<p title='a'>"]
+                "\x1conclick=", "onclick=", "\nonload\n=", " on-click=", " on_x=", " on\u00e9=", "<p title='a'>",
+                "/onclick=", '"onload=', "java\tscript:", "&colon;", "<svg", "<MATH", *BYPASSES]
     rng = random.Random(5)
     cases = [page for page in pages]
     for page in pages:
@@ -266,3 +279,13 @@ def test_the_fast_prefilter_decides_exactly_as_the_plain_rules():
     assert sum(decided) > len(cases) // 2
     for text in cases:
         assert audit_module._suspect(text) == _plain_suspect(text), text[:200]
+
+
+@pytest.mark.parametrize("snippet", BYPASSES)
+def test_the_prefilter_lets_nothing_past_that_a_full_parse_finds(snippet, monkeypatch):
+    page = (REPO / "tests" / "golden" / "fixture" / "privacy" / "index.html").read_text(encoding="utf-8")
+    page = page.replace("</main>", snippet + "\n</main>", 1)
+    policy = AuditPolicy(site_origin="https://legal.example.com", tracker_origin="", csp="")
+    found = audit_module.scan_html(page, "p.html", policy)
+    monkeypatch.setattr(audit_module, "_suspect", lambda text: True)
+    assert found and found == audit_module.scan_html(page, "p.html", policy)

@@ -79,3 +79,10 @@ def test_a_new_version_renders_only_its_changed_blocks_even_with_repeated_anchor
     result = render_body(md, second, memo)
     assert rendered == ["y, reworded\n\n"]
     assert result == real(md, second)
+
+
+def test_a_backslash_url_is_another_site_as_browsers_read_it():
+    from legalsite.markup import scan_html
+    assert [f.message for f in scan_html('<img src="/\\img.example.net/a.png" alt="">')] == [
+        "img loads '/\\img.example.net/a.png' from another site: copy the file into the site or link to it instead"]
+    assert scan_html('<img src="/assets/a.png" alt="">') == []
