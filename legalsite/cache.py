@@ -76,6 +76,9 @@ def digest_of(*parts: object) -> str:
     return digest.hexdigest()
 
 
+_WAIT = 2  # seconds a statement waits for another build's lock on the database
+
+
 class DiskCache:
     """One SQLite file, ``<root>/cache.sqlite3``: a row per entry, (table, digest) -> pickle.
 
@@ -105,16 +108,18 @@ class DiskCache:
         path = self.root / "cache.sqlite3"
         for attempt in (1, 2):
             try:
-                db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+                db = sqlite3.connect(path, timeout=_WAIT, isolation_level=None, check_same_thread=False)
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("CREATE TABLE IF NOT EXISTS entries (tab TEXT, digest TEXT, value BLOB,"
                            " PRIMARY KEY (tab, digest)) WITHOUT ROWID")
                 db.execute("BEGIN")
                 self._db, self._pid = db, os.getpid()
                 return db
+            except sqlite3.OperationalError:
+                return None  # busy (another build) or unwritable: no cache rather than no build
             except sqlite3.DatabaseError:
                 if attempt == 2:
-                    return None  # no cache rather than no build
+                    return None
                 for stale in self.root.glob("cache.sqlite3*"):
                     stale.unlink()  # not a database (damaged): start a new one
         return None
@@ -160,13 +165,16 @@ class DiskCache:
         self._queue.put((table, digest, data))
 
     def _insert_all(self) -> None:
-        db = self._db
+        db, refused = self._db, False
         while (item := self._queue.get()) is not None:
             try:
-                with self._lock:
-                    db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", item)
+                if not refused:
+                    with self._lock:
+                        db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", item)
             except Exception:  # noqa: BLE001  never stop taking entries (put() would wait forever)
-                pass  # e.g. another build held the database past the timeout, or it is damaged: not cached
+                # Another build holds the database (it writes until it ends) or it is
+                # damaged: this build caches nothing more rather than wait at every entry.
+                refused = True
             self._pending.pop(item[:2], None)
 
     def close(self) -> None:

@@ -128,3 +128,21 @@ def test_a_cache_that_refuses_every_entry_changes_nothing(corpus, tmp_path):
         db.execute("CREATE TABLE entries (tab TEXT, digest TEXT)")  # every insert fails
     assert render(project(corpus), DAY, False, jobs=2, cache_dir=cache_dir).files == reference(corpus)
     assert render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir).files == reference(corpus)
+
+
+def test_a_cache_another_build_holds_slows_nothing_and_loses_nothing(corpus, tmp_path):
+    import time
+    cache_dir = tmp_path / "c"
+    render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir)
+    other = sqlite3.connect(cache_dir / "cache.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another build, writing until it ends
+    other.execute("INSERT INTO entries VALUES ('x', 'y', X'00')")
+    try:
+        started = time.monotonic()
+        assert render(project(corpus), DAY + dt.timedelta(days=1), False, jobs=2, cache_dir=cache_dir).files == \
+            reference(corpus, DAY + dt.timedelta(days=1))
+        assert time.monotonic() - started < 30
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    assert entries(cache_dir) > 18, "the database is still there"
