@@ -162,7 +162,6 @@ class _HTMLAudit(HTMLParser):
         self.in_style = False
         self.style_line = 0
         self.style_text: list[str] = []
-        self.in_script = False
 
     def add(self, message: str, line: int | None = None) -> None:
         self.found.append(ContentError(self.path, line or self.getpos()[0], message))
@@ -179,8 +178,6 @@ class _HTMLAudit(HTMLParser):
         if tag == "style" and self.in_style:
             self.in_style = False
             self.found += scan_css("".join(self.style_text), self.path, self.policy, self.style_line, "<style>")
-        if tag == "script":
-            self.in_script = False
 
     def handle_data(self, data):
         if self.in_style:
@@ -244,7 +241,6 @@ class _HTMLAudit(HTMLParser):
                     continue
                 self._url(element, name, value, allow_tracker=(tag == "script" and name == "src"))
         if tag == "script":
-            self.in_script = True
             if "src" not in values and values.get("type", "").lower() not in _DATA_SCRIPT_TYPES:
                 self.add("inline <script>: scripts may only come from files on the site (the CSP blocks it)")
         elif tag == "meta":

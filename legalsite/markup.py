@@ -170,13 +170,12 @@ def _unique_anchors(parts: list[Rendered], text: str) -> list[Rendered] | None:
     if _EXPLICIT_ID.search(text):
         return None
     used: set[str] = set()
-    counters: dict[str, int] = {}
     out = []
     for part in parts:
         own = [h.id for h in part.anchors]
         if _ID.findall(part.html) != own or any("_" in h.id or h.id != heading_slug(h.text) for h in part.anchors):
             return None
-        ids = [unique(anchor, used, counters) for anchor in own]
+        ids = [unique(anchor, used) for anchor in own]
         if ids == own:
             out.append(part)
             continue

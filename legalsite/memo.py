@@ -68,7 +68,6 @@ class BuildMemo:
     def put(self, table: str, key: Hashable, value: object) -> None:
         """Store a result computed elsewhere (another process, see parallel.py)."""
         self._tables.setdefault(table, {})[key] = value
-        self._children.setdefault((table, key), ())
 
     def _mark_used(self, item: tuple[str, Hashable]) -> None:
         """A reused result keeps alive what it was computed from (a policy's pages, its redlines)."""
@@ -98,8 +97,6 @@ class BuildMemo:
                 del entries[key]
                 self._children.pop((table, key), None)
 
-    def size(self, table: str) -> int:
-        return len(self._tables.get(table, {}))
 
 
 def active_memo() -> "BuildMemo | None":

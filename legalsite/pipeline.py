@@ -94,6 +94,7 @@ class BuildResult:
     seconds: float
     loaded: tuple[Policy, ...] = ()  # as loaded, drafts included, before the lock's corrections
     kept: dict[str, str] = dataclasses.field(default_factory=dict)  # files left as they were -> SHA-256
+    common: str = ""  # render.site_digest of the site and theme
 
     @property
     def pages(self) -> int:
@@ -139,7 +140,8 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
         site, loaded = _load_site(project, today, drafts, sources, tracker, reuse)
         sources = None  # the parsed site holds what is needed from here on
         theme = theme or load_theme(project.templates)
-        if common is not None and site_digest(site, theme) != common:
+        digest = site_digest(site, theme)
+        if common is not None and digest != common:
             raise NotPartial
         if pool is not None:
             parallel.warm_redlines(pool, memo, redline_pairs(site, theme), jobs)
@@ -154,7 +156,7 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
     if findings:
         raise ContentErrors(findings)
     return BuildResult(site=site, files=files, seconds=time.perf_counter() - started, loaded=loaded,
-                       kept=kept or {})
+                       kept=kept or {}, common=digest)
 
 
 def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts: bool = False,
@@ -185,8 +187,7 @@ def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts:
         pages.update((path, hashlib.sha256(data).hexdigest()) for path, data in result.files.items())
         outline = tuple(dataclasses.replace(p, versions=tuple(dataclasses.replace(v, body_html="", headings=())
                                                                for v in p.versions)) for p in result.loaded)
-        stamp.record(cache_dir, out_dir, used, pages, site_digest(result.site, load_theme(project.templates)),
-                     outline, result.contents(), warnings(result.site))
+        stamp.record(cache_dir, out_dir, used, pages, result.common, outline, result.contents(), warnings(result.site))
     return result
 
 

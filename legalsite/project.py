@@ -51,6 +51,27 @@ def is_ignored(name: str) -> bool:
     return bool(_IGNORED.search(name))
 
 
+def read_tree(folder: Path) -> dict[str, bytes]:
+    """Every file under ``folder`` (hidden ones too, links followed, each folder once),
+    keyed by its POSIX path relative to ``folder``, sorted: the templates and assets,
+    as the theme and the build stamp read them."""
+    found: dict[str, bytes] = {}
+    seen: set[str] = set()
+    for directory, folders, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(directory)
+        if real in seen:  # a link back up the tree
+            folders[:] = []
+            continue
+        seen.add(real)
+        folders.sort()
+        for name in files:
+            full = os.path.join(directory, name)
+            if os.path.isfile(full):
+                with open(full, "rb") as handle:
+                    found[os.path.relpath(full, folder).replace(os.sep, "/")] = handle.read()
+    return dict(sorted(found.items()))
+
+
 def read_sources(content_dir: Path, root: Path, known: dict | None = None) -> dict[str, bytes]:
     """Every non-ignored file under ``content_dir``, keyed by path relative to ``root``.
 

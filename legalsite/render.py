@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -22,8 +23,9 @@ from . import security, timeline
 from .cache import active_cache, digest_of
 from .memo import memoized
 from .model import Policy, Site, Status, Version
+from .project import read_tree
 from .redline import redline
-from .security import content_security_policy  # noqa: F401  (re-exported; the policy lives in security.py)
+from .security import content_security_policy
 
 VERSIONS_SCHEMA = Path(__file__).with_name("versions-1.schema.json")
 VERSIONS_SCHEMA_PATH = "schemas/versions-1.schema.json"  # where the site publishes it
@@ -50,17 +52,16 @@ def load_theme(templates_dir: Path) -> Theme:
     )
     env.filters["human_date"] = timeline.human_date
     env.filters["machine_date"] = timeline.machine_date
-    assets_dir = templates_dir / "assets"
-    css = b"".join(p.read_bytes().rstrip(b"\n") + b"\n" for p in sorted(assets_dir.glob("*.css")))
+    if not (templates_dir / "assets").is_dir():
+        raise FileNotFoundError(2, "No such file or directory", str(templates_dir / "assets"))
+    tree = read_tree(templates_dir)  # every file, each read once; what Jinja can load too
+    names = [name for name in tree if name.startswith("assets/") and name.count("/") == 1]
+    css = b"".join(tree[name].rstrip(b"\n") + b"\n" for name in names if name.endswith(".css"))
     stylesheet = f"assets/site.{hashlib.sha256(css).hexdigest()[:12]}.css"
-    assets = [(stylesheet, css)]
-    for path in sorted(assets_dir.iterdir()):
-        if path.is_file() and path.suffix != ".css":
-            assets.append((f"assets/{path.name}", path.read_bytes()))
+    assets = [(stylesheet, css)] + [(name, tree[name]) for name in names if not name.endswith(".css")]
     digest = hashlib.sha256()
-    for path in sorted(templates_dir.rglob("*")):
-        if path.is_file():
-            digest.update(path.relative_to(templates_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for name, data in tree.items():
+        digest.update(name.encode() + b"\0" + data + b"\0")
     return Theme(env=env, stylesheet=stylesheet, assets=tuple(assets), fingerprint=digest.hexdigest())
 
 
@@ -99,11 +100,11 @@ class _Renderer:
 
     def _entries(self, policy: Policy) -> tuple[Entry, ...]:
         out = []
-        for index, version in enumerate(policy.versions):
+        for index, (version, status) in enumerate(zip(policy.versions, timeline.statuses(policy, self.site.today))):
             url = f"{policy.slug}/{version.slug}/"
             out.append(Entry(
                 version=version,
-                status=timeline.status(policy, version, self.site.today),
+                status=status,
                 url=url,
                 changes_url=f"{url}changes/" if index else "",
             ))
@@ -255,9 +256,7 @@ class _Renderer:
             "as_of": self.site.today.isoformat(),
             "policies": [f"\0{n}\0" for n in range(len(parts))],
         }
-        text = json.dumps(data, indent=2, ensure_ascii=False)
-        for n, part in enumerate(parts):
-            text = text.replace(f'"\\u0000{n}\\u0000"', part, 1)
+        text = _PART.sub(lambda m: parts[int(m[1])], json.dumps(data, indent=2, ensure_ascii=False), count=len(parts))
         return (text + "\n").encode("utf-8")
 
     def _sha256(self, files: dict[str, bytes], url: str) -> str:
@@ -286,6 +285,9 @@ class _Renderer:
                 "corrections": [{"date": c.date.isoformat(), "note": c.note} for c in e.version.corrections],
             } for e, page in zip(self.entries[policy.slug], pages)],
         }
+
+
+_PART = re.compile(r'"\\u0000(\d+)\\u0000"')  # where versions_json puts each policy's part
 
 
 def _indented(value: object, depth: int) -> str:

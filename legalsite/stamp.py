@@ -23,17 +23,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import CODE_DIGEST
 from .output import listing, write_file
-from .project import Project, read_sources
+from .project import Project, read_sources, read_tree
 from .security import HOOK_SOURCE
 
-_FORMAT = "legalsite-build-stamp-2"
+_FORMAT = "legalsite-build-stamp-3"
 
 
 @dataclass(frozen=True)
@@ -50,18 +49,10 @@ class Inputs:
         self.raw.clear()
         return raw
 
-    @property
-    def digest(self) -> str:
-        digest = hashlib.sha256(self.rest.encode())
-        for name, sha in self.sources.items():
-            digest.update(f"\0{name}\0{sha}".encode())
-        return digest.hexdigest()
-
 
 @dataclass(frozen=True)
 class Stamp:
-    inputs: str  # Inputs.digest of the build
-    rest: str
+    rest: str  # Inputs of the build
     sources: dict[str, str]
     pages: dict[str, str]  # output path -> SHA-256 of the bytes written
     common: str  # render.site_digest: what every page depends on
@@ -94,27 +85,11 @@ def rest_digest(project: Project, today, drafts: bool) -> str:
     _file(digest, str(project.settings), project.settings)
     _file(digest, str(project.lock), project.lock)
     _file(digest, "hook", HOOK_SOURCE)
-    templates = _every_file(project.templates)  # all of them: load_theme copies any asset
+    templates = read_tree(project.templates) if project.templates.is_dir() else {}  # as load_theme reads them
     digest.update(f"templates\0{len(templates)}\0".encode())
     for name, data in templates.items():
         digest.update(name.encode() + b"\0%d:" % len(data) + data)
     return digest.hexdigest()
-
-
-def _every_file(folder: Path) -> dict[str, bytes]:
-    found = {}
-    for directory, dirs, names in os.walk(folder):
-        dirs.sort()
-        for name in sorted(names):
-            path = os.path.join(directory, name)
-            if os.path.isfile(path):
-                with open(path, "rb") as handle:
-                    found[os.path.relpath(path, folder)] = handle.read()
-    return found
-
-
-def output_files(out_dir: Path) -> tuple[tuple[str, int, int, int, int], ...]:
-    return listing(out_dir)
 
 
 def _stamp_path(cache_dir: Path, out_dir: Path, suffix: str = ".json") -> Path:
@@ -155,12 +130,12 @@ class Check:
     @property
     def up_to_date(self) -> bool:
         return (self.stamp is not None and self.files == self.stamp.files
-                and self.inputs.digest == self.stamp.inputs)
+                and self.inputs.rest == self.stamp.rest and self.inputs.sources == self.stamp.sources)
 
 
 def check(project: Project, out_dir: Path, today, drafts: bool, cache_dir: Path) -> Check:
     return Check(read(cache_dir, out_dir), inputs(project, today, drafts),
-                 output_files(out_dir) if out_dir.is_dir() else None)
+                 listing(out_dir) if out_dir.is_dir() else None)
 
 
 def record(cache_dir: Path, out_dir: Path, used: Inputs, pages: dict[str, str], common: str, outline,
@@ -170,8 +145,8 @@ def record(cache_dir: Path, out_dir: Path, used: Inputs, pages: dict[str, str], 
     can take the policies whose files did not change (pipeline.build)."""
     pickled = pickle.dumps(outline, protocol=pickle.HIGHEST_PROTOCOL)
     write_file(_stamp_path(cache_dir, out_dir, ".pickle"), pickled)
-    data = {"format": _FORMAT, "inputs": used.digest, "rest": used.rest, "sources": used.sources, "pages": pages,
+    data = {"format": _FORMAT, "rest": used.rest, "sources": used.sources, "pages": pages,
             "common": common, "outline": hashlib.sha256(pickled).hexdigest(), "summary": summary,
             "warnings": list(warnings),
-            "files": [list(f) for f in output_files(out_dir)]}
+            "files": [list(f) for f in listing(out_dir)]}
     write_file(_stamp_path(cache_dir, out_dir), (json.dumps(data) + "\n").encode("utf-8"))

@@ -37,10 +37,16 @@ def upcoming(policy: Policy, today: dt.date) -> tuple[Version, ...]:
     return tuple(v for v in policy.versions if v.effective > today)
 
 
-def status(policy: Policy, version: Version, today: dt.date) -> Status:
+def statuses(policy: Policy, today: dt.date) -> list[Status]:
+    """The status of every version, in order (one pass, not one per version)."""
+    current = in_force(policy, today)
+    return [_status(version, current, today) for version in policy.versions]
+
+
+def _status(version: Version, current: Version | None, today: dt.date) -> Status:
     if version.effective > today:
         return Status.UPCOMING
-    return Status.IN_FORCE if version is in_force(policy, today) else Status.SUPERSEDED
+    return Status.IN_FORCE if version is current else Status.SUPERSEDED
 
 
 def canonical_version(policy: Policy, today: dt.date) -> Version:

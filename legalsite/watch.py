@@ -18,21 +18,19 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from watchdog.events import (
-    DirCreatedEvent, DirDeletedEvent, DirModifiedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent,
+    DirCreatedEvent, DirDeletedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent,
     FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileSystemEvent, FileSystemEventHandler,
 )
 from watchdog.observers import Observer
 
 from .project import is_ignored
 
-_IGNORED_EVENTS = {"opened", "closed_no_write"}
-
-
-# Events that can change a file's content. Not opens and reads: every rebuild reads
-# every source, and on a 1,000-file site those events alone kept the watcher
-# thread busy enough to double the rebuild time.
+# Events that can change what a build reads; watchdog drops the others. Not opens and
+# reads: every rebuild reads every source, and on a 1,000-file site those events alone
+# kept the watcher thread busy enough to double the rebuild time. Not a folder's own
+# "modified" either: what changed in it comes as its own event.
 _CHANGES = [FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent, FileClosedEvent,
-            DirCreatedEvent, DirDeletedEvent, DirModifiedEvent, DirMovedEvent]
+            DirCreatedEvent, DirDeletedEvent, DirMovedEvent]
 
 
 class Watcher:
@@ -65,8 +63,6 @@ class Watcher:
         return False
 
     def _event(self, event: FileSystemEvent) -> None:
-        if event.event_type in _IGNORED_EVENTS or (event.is_directory and event.event_type == "modified"):
-            return
         paths = [p for p in (event.src_path, getattr(event, "dest_path", "")) if p]
         paths = [p if isinstance(p, str) else p.decode() for p in paths]
         hits = [p for p in paths if self.relevant(p)]

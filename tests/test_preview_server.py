@@ -25,7 +25,7 @@ import pytest
 
 from conftest import FIXTURE, FIXTURE_DAY, REPO
 from legalsite.cli import main
-from legalsite.pipeline import Project, build, render
+from legalsite.pipeline import Project, build
 from legalsite.preview import PreviewError, PreviewServer, inject, relax_csp
 
 DAY = dt.date.fromisoformat(FIXTURE_DAY)

@@ -6,7 +6,6 @@ regenerate them with UPDATE_GOLDEN=1 and review the diff before committing.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from html.parser import HTMLParser

@@ -10,6 +10,7 @@ import pytest
 
 from conftest import FIXTURE, FIXTURE_DAY, REPO
 from legalsite import stamp
+from legalsite.output import listing
 
 
 @pytest.fixture
@@ -51,12 +52,12 @@ def build(cli, *extra):
 def test_a_second_build_with_nothing_changed_does_nothing_and_says_so(site, cli):
     first, warnings = build(cli)
     assert first.startswith("built 2 policies")
-    before = stamp.output_files(site / "_site")
+    before = listing(site / "_site")
     again, warnings_again = build(cli)
     assert again == (f"up to date: {first.split('built ', 1)[1].split(' in ')[0]}, "
                      "nothing changed since the last build -> _site\n")
     assert warnings_again == warnings  # the last build's warnings are repeated, not lost
-    assert stamp.output_files(site / "_site") == before  # not a file touched
+    assert listing(site / "_site") == before  # not a file touched
 
 
 @pytest.mark.parametrize("change", [
@@ -229,4 +230,15 @@ def test_a_broken_edit_writes_nothing_and_the_fix_is_rebuilt_partially(site, tmp
     (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))
     build(cli)
     assert partial[-1] is True
+    assert tree(site / "_site") == reference(site, tmp_path, cli)
+
+
+def test_templates_reached_through_a_link_are_read_as_the_theme_reads_them(site, tmp_path, cli):
+    shared = site / "shared-assets"
+    shutil.move(site / "templates" / "assets", shared)
+    (site / "templates" / "assets").symlink_to(shared, target_is_directory=True)
+    build(cli)
+    (shared / "site.css").write_text((shared / "site.css").read_text() + "\np { margin: 0; }\n")
+    out, _ = build(cli)
+    assert out.startswith("built ")
     assert tree(site / "_site") == reference(site, tmp_path, cli)
