@@ -114,7 +114,8 @@ _CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(?:"([^"]*)"|'([^']*)'|([^;\
 _CSS_IMAGE_SET = re.compile(r"""image-set\(([^)]*)\)""", re.IGNORECASE)
 _CSS_STRING = re.compile(r"""(?:"([^"]*)"|'([^']*)')""")
 _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
-_REFRESH_URL = re.compile(r"url\s*=\s*['\"]?([^'\";]+)", re.IGNORECASE)
+# "5; url=x", "0;x", "0, 'x'": browsers take the URL with or without "url=".
+_REFRESH_URL = re.compile(r"^\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?['\"]?([^'\"]+)", re.IGNORECASE)
 
 
 def _srcset_urls(value: str) -> list[str]:
@@ -210,6 +211,8 @@ class _HTMLAudit(HTMLParser):
         for name, value in attrs:
             name = name.lower()
             value = value or ""
+            if name != "style" and "url(" in value.lower():  # SVG's fill=, mask=, filter=... take url() too
+                self.found += scan_css(value, self.path, self.policy, self.getpos()[0], f"{element} {name} attribute")
             if name.startswith("on"):
                 self.add(f"{element} has an inline event handler {name}=: scripts may only come from files on the site")
             elif name == "style":

@@ -48,6 +48,8 @@ CASES = [
     ("object", "a.html", '<p>\n<object data="https://media.example.net/x.swf"></object>', "<object>: no frames"),
     ("svg image", "a.svg", '<svg>\n<image href="https://img.example.net/a.png"/></svg>', "<image> href"),
     ("meta refresh", "a.html", '<p>\n<meta http-equiv="refresh" content="0; url=https://elsewhere.example.net/">', '<meta http-equiv="refresh">'),
+    ("meta refresh without url=", "a.html", '<p>\n<meta http-equiv="refresh" content="0; https://elsewhere.example.net/">', '<meta http-equiv="refresh">'),
+    ("url() in an SVG attribute", "a.svg", '<svg>\n<rect fill="url(https://img.example.net/p.svg#g)"/></svg>', "https://img.example.net"),
     ("form action", "a.html", '<p>\n<form action="https://forms.example.net/submit"></form>', "<form> action"),
     ("button formaction", "a.html", '<p>\n<button formaction="https://forms.example.net/s">x</button>', "<button> formaction"),
     ("ping", "a.html", '<p>\n<a href="/x/" ping="https://track.example.net/p">x</a>', "ping="),

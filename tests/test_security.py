@@ -39,7 +39,7 @@ def files_of(settings, drafts=False, tracker=True) -> dict[str, str]:
 class Scripts(HTMLParser):
     def __init__(self, html):
         super().__init__()
-        self.scripts, self.csp = [], []
+        self.scripts, self.csp, self.referrer = [], [], []
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
@@ -47,6 +47,8 @@ class Scripts(HTMLParser):
             self.scripts.append(dict(attrs))
         if tag == "meta" and dict(attrs).get("http-equiv") == "Content-Security-Policy":
             self.csp.append(dict(attrs)["content"])
+        if tag == "meta" and dict(attrs).get("name") == "referrer":
+            self.referrer.append(dict(attrs)["content"])
 
 
 def pages(files):
@@ -141,3 +143,9 @@ def test_caddy_accepts_the_snippet(analytics, settings_on, tmp_path):
     broken = subprocess.run(["caddy", "validate", "--config", str(caddyfile), "--adapter", "caddyfile"],
                             capture_output=True, text=True, env=env, check=False, timeout=60)
     assert broken.returncode != 0
+
+
+def test_every_page_sends_no_referrer_even_where_the_host_ignores_headers(settings_on):
+    # GitHub Pages, for one, does not send _headers: the page itself must say it.
+    for path, page in pages(files_of(settings_on)).items():
+        assert page.referrer == ["no-referrer"], path
