@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, project: Project, found=None) -> int:
             return _lock(args, project)
     except ContentErrors as errors:
         return _report(errors)
-    except (OutputError, NewVersionError, DiffError, UsageError) as exc:
+    except (OutputError, NewVersionError, DiffError, UsageError, timeline.DayError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -15,13 +15,21 @@ MONTHS = ("January", "February", "March", "April", "May", "June", "July",
           "August", "September", "October", "November", "December")
 
 
+class DayError(ValueError):
+    """The build's day cannot be known (a malformed SOURCE_DATE_EPOCH)."""
+
+
 def build_day(as_of: dt.date | None = None) -> dt.date:
     """The build's "today": --as-of, else SOURCE_DATE_EPOCH (UTC), else the UTC date."""
     if as_of is not None:
         return as_of
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
-        return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
+        try:
+            return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
+        except (ValueError, OverflowError, OSError):
+            raise DayError(f"SOURCE_DATE_EPOCH={epoch!r} is not a time: give seconds since 1970 "
+                           "(e.g. 1767225600), or unset it, or pass --as-of YYYY-MM-DD") from None
     return dt.datetime.now(tz=dt.timezone.utc).date()
 
 

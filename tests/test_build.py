@@ -150,3 +150,12 @@ def test_help_is_for_people(cli):
     with pytest.raises(SystemExit) as exit_info:
         cli("--help")
     assert exit_info.value.code == 0
+
+
+def test_a_malformed_source_date_epoch_is_a_clear_error(project, cli, monkeypatch):
+    project({"content/privacy/2026-01-01.md": (FIXTURE / "content" / "privacy" / "2026-01-01.md").read_text()})
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    code, out, err = cli("build")
+    assert (code, out) == (1, "")
+    assert err == ("error: SOURCE_DATE_EPOCH='yesterday' is not a time: give seconds since 1970 (e.g. 1767225600), "
+                   "or unset it, or pass --as-of YYYY-MM-DD\n")
