@@ -131,7 +131,8 @@ class Cont:
 
 class Block:
     """A leaf block: kind is a tag name or '' for an anonymous inline run in a container."""
-    # src: the cached template block this one was instantiated from (None: not cached);
+    # src: the cached template block this one was instantiated from (TEMPLATE: it is one;
+    # None: not cached; a template does not point to itself, so it is freed without the collector);
     # eqh: on a template, its unchanged rendering (see redline_render.Out.same_block)
     __slots__ = ("kind", "chain", "toks", "cells", "hid", "key", "sig", "_bag", "src", "eqh")
 
@@ -202,6 +203,7 @@ class Tokenizer:
                     walk(item.children, style + (el,))
 
         walk(nodes, ())
+        del walk  # it refers to itself: without this, each call leaves a cycle for the collector
         return out
 
     def blocks(self, children, chain=(), out=None):
@@ -328,6 +330,9 @@ _cache: dict = {}    # insertion-ordered: LRU via pop + reinsert
 _cache_lock = threading.Lock()
 
 
+TEMPLATE = object()  # Block.src of a template block
+
+
 class _Template:
     __slots__ = ("conts", "blocks", "chains", "leads_with_run", "ends_with_run")
 
@@ -346,7 +351,7 @@ class _Template:
         self.conts, self.blocks, self.chains = conts, blocks, chains
         self.leads_with_run, self.ends_with_run = leads_with_run, ends_with_run
         for b in blocks:
-            b.src = b
+            b.src = TEMPLATE
 
 
 def _piece_template(piece):

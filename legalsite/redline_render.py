@@ -10,7 +10,7 @@ import html as _html
 import re
 
 from .redline_diff import word_ops
-from .redline_parse import HEADINGS
+from .redline_parse import HEADINGS, TEMPLATE
 
 HIDDEN = {"ins": '<span class="visually-hidden">inserted: </span>',
           "del": '<span class="visually-hidden">deleted: </span>'}
@@ -135,7 +135,7 @@ class Out:
         """HTML that render() writes for an unchanged block (its text is never shown). Kept on
         the block's cached template: it depends only on the tokens and, through in-page links,
         on self.links, whose values it is stored with."""
-        src = block.src
+        src = block if block.src is TEMPLATE else block.src
         if src is not None and src.eqh is not None:
             names, values, html = src.eqh
             if not names or tuple([self.links.get(n) for n in names]) == values:

@@ -7,6 +7,7 @@ parse, nothing reused), then with a cold cache and a warm one, and all must be e
 """
 from __future__ import annotations
 
+import gc
 import random
 import re
 
@@ -147,3 +148,22 @@ def test_bodies_are_really_cut_and_cached():
     redline_parse._cache.clear()
     parse_blocks(body, "o")
     assert len(redline_parse._cache) > 10
+
+
+def test_redlines_leave_nothing_for_the_cycle_collector(monkeypatch):
+    """The redline runs with the collector off; anything cyclic it left behind (a recursive
+    closure, a template pointing to itself) piled up until the next pass, which then cost
+    tens of milliseconds per page of a big build. Evicted templates must go too."""
+    monkeypatch.setattr(redline_parse, "CACHE_PIECES", 8)
+    bodies = [html(b) for b in corpus_bodies(1, 3)[0]]
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for old, new in zip(bodies, bodies[1:]):
+            redline(old, new)
+        assert len(redline_parse._cache) <= 8
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
