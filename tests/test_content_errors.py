@@ -35,6 +35,10 @@ CASES = {
         {"content/privacy/2026-01-01.md": "---\ntitle: Privacy Policy\neffective: 2026-01-01\nsummary: [oops\n---\n\nText.\n"},
         ["content/privacy/2026-01-01.md:5: front matter is not valid YAML: expected ',' or ']', but got '<stream end>'; check quotes and colons (a value containing ': ' needs quotes)"],
     ),
+    "a list as a field name": (
+        {"content/privacy/2026-01-01.md": "---\ntitle: Privacy Policy\neffective: 2026-01-01\n? [a, b]\n: x\n---\n\nText.\n"},
+        ["content/privacy/2026-01-01.md:4: a field name must be a plain word before the colon, e.g. 'title: Privacy Policy'"],
+    ),
     "blank line after the opening delimiter keeps line numbers": (
         {"content/privacy/2026-01-01.md": "---\n\ntitle: Privacy Policy\neffective: 2026-01-01\ntitel: x\n---\n\nText.\n"},
         ["content/privacy/2026-01-01.md:5: unknown field 'titel': did you mean 'title'?"],
@@ -243,3 +247,43 @@ def test_draft_may_have_an_empty_summary_and_is_left_out_of_production(project, 
     page = (tmp_path / "_site/privacy/2026-07-01/index.html").read_text()
     assert "<strong>Draft.</strong>" in page
     assert '<meta name="robots" content="noindex">' in page
+
+
+FRONT_MATTERS = [
+    "title: Privacy Policy\neffective: 2026-01-01\nsummary: [oops\n",
+    "title: Privacy Policy\neffective: 2026-02-30\n",
+    "title: x\ntitle: y\neffective: 2026-01-01 10:00:00\n",
+    "title: 'unclosed\n",
+    "title: a: b\n",
+    "- a list\n- not a mapping\n",
+    "\t title: tab\n",
+    "title: Privacy\nsummary: >\n  folded\n  text\ndraft: yes\n",
+    "title: \"caf\\u00e9 \\x41\"\neffective: !!str 2026-01-01\n",
+    "title: &a x\nsummary: *a\n",
+    "? [complex]\n: key\n",
+    "%YAML 1.1\n---\ntitle: x\n",
+    "title: x\n---\nsecond: document\n",
+    "",
+]
+
+
+@pytest.mark.parametrize("fm", FRONT_MATTERS)
+def test_front_matter_reads_the_same_with_libyaml_as_without(fm, monkeypatch):
+    """Where PyYAML has libyaml, its parser is used; values, lines and every error's wording
+    must be what the pure-Python parser gives."""
+    import yaml
+
+    from legalsite import content
+
+    if not getattr(yaml, "__with_libyaml__", False):
+        pytest.skip("PyYAML without libyaml: only the pure-Python parser is there")
+
+    def read():
+        errors = []
+        meta, lines = content._parse_front_matter(fm, lambda line, message: errors.append((line, message)))
+        return meta, lines, errors
+
+    assert content._FAST_LOADER is yaml.CSafeLoader
+    fast = read()
+    monkeypatch.setattr(content, "_FAST_LOADER", yaml.SafeLoader)
+    assert fast == read()
