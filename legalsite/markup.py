@@ -11,6 +11,7 @@ import html as htmllib
 import re
 import unicodedata
 import xml.etree.ElementTree as etree
+import dataclasses
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -101,6 +102,8 @@ class Rendered:
     unknown_settings: tuple[str, ...]
     findings: tuple[Finding, ...]  # scan_html of html, done once per distinct part
     anchors: tuple[Heading, ...]  # every heading, every level, in order
+    # the html's ids are exactly its headings' own slugs, none suffixed (see _unique_anchors)
+    plain_ids: bool = dataclasses.field(default=False, compare=False)
 
 
 def _flatten(tokens: list[dict]) -> list[Heading]:
@@ -172,9 +175,9 @@ def _unique_anchors(parts: list[Rendered], text: str) -> list[Rendered] | None:
     used: set[str] = set()
     out = []
     for part in parts:
-        own = [h.id for h in part.anchors]
-        if _ID.findall(part.html) != own or any("_" in h.id or h.id != heading_slug(h.text) for h in part.anchors):
+        if not part.plain_ids:
             return None
+        own = [h.id for h in part.anchors]
         ids = [unique(anchor, used) for anchor in own]
         if ids == own:
             out.append(part)
@@ -188,6 +191,7 @@ def _unique_anchors(parts: list[Rendered], text: str) -> list[Rendered] | None:
             unknown_settings=part.unknown_settings,
             findings=part.findings,
             anchors=tuple(Heading(h.level, renamed[h.id], h.text) for h in part.anchors),
+            plain_ids=False,
         ))
     return out
 
@@ -203,6 +207,7 @@ def render_markdown(md: markdown.Markdown, text: str) -> Rendered:
     md.unknown_settings = []
     html = md.convert(text)
     headings = _flatten(md.toc_tokens)
+    own = [h.id for h in headings]
     return Rendered(
         html=html,
         headings=tuple(h for h in headings if h.level in (2, 3)),
@@ -210,6 +215,7 @@ def render_markdown(md: markdown.Markdown, text: str) -> Rendered:
         unknown_settings=tuple(md.unknown_settings),
         findings=tuple(scan_html(html)),
         anchors=tuple(headings),
+        plain_ids=_ID.findall(html) == own and all("_" not in h.id and h.id == heading_slug(h.text) for h in headings),
     )
 
 

@@ -56,6 +56,7 @@ def bodies():
     yield "## Bar\n\nText with id=\"x\" in it.\n\n## Bar\n"
     yield "[TOC]\n\n## A\n\nx\n\n## B\n\ny\n"
     yield "## A\n\nx\n\n## A\n\nTerm\n:   Definition\n\n## A\n"
+    yield "## Bar\n\nx\n\n## Bar<span id=\"x\"></span>\n\ny\n"
 
 
 @pytest.mark.parametrize("body", list(bodies()))
