@@ -95,6 +95,7 @@ class BuildResult:
     loaded: tuple[Policy, ...] = ()  # as loaded, drafts included, before the lock's corrections
     kept: dict[str, str] = dataclasses.field(default_factory=dict)  # files left as they were -> SHA-256
     common: str = ""  # render.site_digest of the site and theme
+    keys: dict[str, str] = dataclasses.field(default_factory=dict)  # page -> digest of what it depends on
 
     @property
     def pages(self) -> int:
@@ -113,7 +114,8 @@ class BuildResult:
 def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None,
            tracker: bool = True, jobs: int = 1, cache_dir: Path | None = None,
            sources: dict[str, bytes] | None = None, reuse: tuple[Policy, ...] = (),
-           kept: dict[str, str] | None = None, common: str | None = None) -> BuildResult:
+           kept: dict[str, str] | None = None, common: str | None = None,
+           last: dict[str, tuple[str, str]] | None = None) -> BuildResult:
     """Stages 1-4 and the privacy audit: everything up to, not including, writing.
 
     ``tracker=False`` (the preview) renders without the tracker whatever
@@ -122,8 +124,8 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
     (parallel.py); ``cache_dir`` keeps results of pure steps between builds
     (cache.py). Neither changes a byte of the output. ``sources``: the
     content already read (project.read_sources), else it is read here.
-    ``reuse``, ``kept`` and ``common``: a partial rebuild (see build); raises
-    NotPartial when the site-wide digest is no longer ``common``.
+    ``reuse``, ``kept``, ``common`` and ``last``: a partial rebuild (see build);
+    raises NotPartial when the site-wide digest is no longer ``common``.
     """
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -144,9 +146,10 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
         if common is not None and digest != common:
             raise NotPartial
         if pool is not None:
-            parallel.warm_redlines(pool, memo, redline_pairs(site, theme), jobs)
+            parallel.warm_redlines(pool, memo, redline_pairs(site), jobs)
         skip = frozenset(p.slug for p in reuse)
-        files = render_site(site, theme, skip, kept)
+        output = render_site(site, theme, skip, kept, last)
+        files = output.files
         policy = audit_policy(site)
         if pool is not None:
             memo.receive_all()
@@ -156,7 +159,7 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
     if findings:
         raise ContentErrors(findings)
     return BuildResult(site=site, files=files, seconds=time.perf_counter() - started, loaded=loaded,
-                       kept=kept or {}, common=digest)
+                       kept={**(kept or {}), **output.kept}, common=digest, keys=output.keys)
 
 
 def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts: bool = False,
@@ -185,9 +188,12 @@ def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts:
     if stamp.rest_digest(project, day, drafts) == used.rest:  # nothing else changed meanwhile
         pages = dict(result.kept)
         pages.update((path, hashlib.sha256(data).hexdigest()) for path, data in result.files.items())
+        keys = {path: key for path, key in (found.stamp.keys if found.stamp else {}).items() if path in result.kept}
+        keys.update(result.keys)  # the pages of skipped policies keep their keys; the others have new ones
         outline = tuple(dataclasses.replace(p, versions=tuple(dataclasses.replace(v, body_html="", headings=())
                                                                for v in p.versions)) for p in result.loaded)
-        stamp.record(cache_dir, out_dir, used, pages, result.common, outline, result.contents(), warnings(result.site))
+        stamp.record(cache_dir, out_dir, used, pages, keys, result.common, outline, result.contents(),
+                     warnings(result.site))
     return result
 
 
@@ -218,9 +224,10 @@ def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, cache_
     reuse = tuple(p for p in outline if p.slug not in touched)
     reused = {p.slug for p in reuse}
     kept = {path: sha for path, sha in last.pages.items() if path.split("/", 1)[0] in reused}
+    pages = {path: (key, last.pages[path]) for path, key in last.keys.items() if path in last.pages}
     try:
         return render(project, day, drafts, jobs=1, cache_dir=cache_dir, sources=used.raw, reuse=reuse,
-                      kept=kept, common=last.common)
+                      kept=kept, common=last.common, last=pages)
     except NotPartial:
         return None
 

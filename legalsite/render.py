@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from . import security, timeline
-from .cache import active_cache, digest_of
+from .cache import digest_of
 from .memo import memoized
 from .model import Policy, Site, Status, Version
 from .project import read_tree
@@ -82,7 +82,7 @@ class Entry:
 class _Renderer:
     """Holds what every page needs so the page functions stay short."""
 
-    def __init__(self, site: Site, theme: Theme):
+    def __init__(self, site: Site, theme: Theme, last: dict[str, tuple[str, str]] | None = None):
         self.site = site
         self.theme = theme
         self.csp = content_security_policy(site)
@@ -97,6 +97,9 @@ class _Renderer:
                         for p in site.policies}
         self.outlines = digest_of(tuple(self.outline.values()))
         self.keys: dict[str, tuple[str, ...]] = {}  # page URL path -> its key in _cached
+        self.digests: dict[str, str] = {}  # output path -> digest of that key
+        self.last = last or {}  # output path -> (digest, SHA-256) of the page the output folder holds
+        self.kept: dict[str, str] = {}  # output path -> SHA-256 of each page left as it is
 
     def _entries(self, policy: Policy) -> tuple[Entry, ...]:
         out = []
@@ -136,14 +139,24 @@ class _Renderer:
         )
         return html.encode("utf-8")
 
-    def _cached(self, path: str, depends: tuple[str, ...], compute) -> bytes:
-        """The page at ``path``, rendered or remembered (memo.py, cache.py) under a key of
-        what it depends on: ``self.common`` plus ``depends``, made of outlines (a policy's
-        versions without their texts) and version identities (_identity). Consecutive
-        versions share their outline's fields, so an edit to one text re-renders only the
-        pages that show that text: its version page, two redlines, perhaps the page in force."""
+    def _cached(self, path: str, depends: tuple[str, ...], compute) -> bytes | None:
+        """The page at ``path``, rendered or remembered (memo.py) under a key of what it
+        depends on: ``self.common`` plus ``depends``, made of outlines (a policy's versions
+        without their texts) and version identities (_identity). Consecutive versions share
+        their outline's fields, so an edit to one text re-renders only the pages that show
+        that text: its version page, two redlines, perhaps the page in force.
+
+        None: the output folder already holds the page as this key renders it
+        (``self.last``, from the last build's stamp); it is left there, in ``self.kept``.
+        Pages are not kept in the disk cache: the output folder is their cache."""
         key = self.keys[path] = (self.common, path) + depends
-        return memoized("page", key, compute, lambda: digest_of("page", *key))
+        output = path + "index.html" if path == "" or path.endswith("/") else path
+        digest = self.digests[output] = digest_of("page", *key)
+        last = self.last.get(output)
+        if last is not None and last[0] == digest:
+            self.kept[output] = last[1]
+            return None
+        return memoized("page", key, compute)
 
     def policy_pages(self, policy: Policy) -> dict[str, bytes]:
         """A policy's version pages, page in force, history and feed."""
@@ -306,14 +319,9 @@ def site_digest(site: Site, theme: Theme) -> str:
     return digest_of("pages", theme.fingerprint, site.settings, site.today, site.drafts, site.tracker, index)
 
 
-def redline_pairs(site: Site, theme: Theme) -> list[tuple[str, str]]:
-    """Every redline render_site will compute, for parallel.py: those of the changes
-    pages that the disk cache does not already hold."""
-    cache = active_cache()
-    renderer = _Renderer(site, theme)
-    return [redline_key(a, b) for p in site.policies for a, b in zip(p.versions, p.versions[1:])
-            if cache is None or not cache.has("page", digest_of(
-                "page", renderer.common, f"{p.slug}/{b.slug}/changes/", *renderer.changes_depends(p, a, b)))]
+def redline_pairs(site: Site) -> list[tuple[str, str]]:
+    """Every redline render_site may compute, for parallel.py."""
+    return [redline_key(a, b) for p in site.policies for a, b in zip(p.versions, p.versions[1:])]
 
 
 def _without_text(version: Version) -> Version:
@@ -327,22 +335,31 @@ def _identity(version: Version) -> tuple[str, str, tuple]:
     return (version.source_path, version.source_sha256, version.corrections)
 
 
+@dataclass(frozen=True)
+class SiteOutput:
+    files: dict[str, bytes]  # output path -> bytes: what to write
+    kept: dict[str, str]  # output path -> SHA-256: pages the output folder already holds as they should be
+    keys: dict[str, str]  # output path -> digest of what the page depends on (for the next build's ``last``)
+
+
 def render_site(site: Site, theme: Theme, skip: frozenset[str] = frozenset(),
-                known: dict[str, str] | None = None) -> dict[str, bytes]:
+                known: dict[str, str] | None = None, last: dict[str, tuple[str, str]] | None = None) -> SiteOutput:
     """Every output file of the site, keyed by its path under the output directory.
 
     ``skip``: policies whose pages are not rendered because the output folder
     already holds them as this site would render them (pipeline.build checks
-    that); ``known`` gives the SHA-256 of their version pages for versions.json."""
-    renderer = _Renderer(site, theme)
-    out: dict[str, bytes] = dict(theme.assets)
+    that); ``known`` gives the SHA-256 of their pages for versions.json.
+    ``last``: the digest and SHA-256 of each page the output folder holds as the
+    last build wrote it; a page whose digest is the same is not rendered again."""
+    renderer = _Renderer(site, theme, last)
+    out: dict[str, bytes | None] = dict(theme.assets)
     rendered = [policy for policy in site.policies if policy.slug not in skip]
     for policy in rendered:
         out.update(renderer.policy_pages(policy))
     for policy in rendered:
         out.update(renderer.changes_pages(policy))
     out.update(renderer.site_pages())
-    out = security.finish(out, site)
-    out["versions.json"] = renderer.versions_json(out, known or {})
-    out[VERSIONS_SCHEMA_PATH] = VERSIONS_SCHEMA.read_bytes()
-    return dict(sorted(out.items()))
+    files = security.finish({path: data for path, data in out.items() if data is not None}, site)
+    files["versions.json"] = renderer.versions_json(files, {**(known or {}), **renderer.kept})
+    files[VERSIONS_SCHEMA_PATH] = VERSIONS_SCHEMA.read_bytes()
+    return SiteOutput(dict(sorted(files.items())), renderer.kept, renderer.digests)

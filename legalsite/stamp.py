@@ -14,9 +14,11 @@ change time, which no tool can set back), a missing or unreadable stamp. The
 check reads every input byte; it trusts nothing but the digests.
 
 The stamp also keeps each content file's digest, each output file's SHA-256,
-and (beside it, as a pickle whose digest it holds) the policies the build
-loaded without their texts. When only content files changed, pipeline.build
-uses them to rebuild only the policies those files belong to.
+the digest of what each page was rendered from (render.py's page keys), and
+(beside it, as a pickle whose digest it holds) the policies the build loaded
+without their texts. When only content files changed, pipeline.build uses
+them to rebuild only the policies those files belong to, and of those only
+the pages whose key changed.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from .output import listing, write_file
 from .project import Project, read_sources, read_tree
 from .security import HOOK_SOURCE
 
-_FORMAT = "legalsite-build-stamp-3"
+_FORMAT = "legalsite-build-stamp-4"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Stamp:
     rest: str  # Inputs of the build
     sources: dict[str, str]
     pages: dict[str, str]  # output path -> SHA-256 of the bytes written
+    keys: dict[str, str]  # output path -> digest of what the page was rendered from (render.py)
     common: str  # render.site_digest: what every page depends on
     outline: str  # SHA-256 of the pickle beside the stamp (record)
     files: tuple[tuple[str, int, int, int, int], ...]  # path, size, mtime_ns, ctime_ns, inode
@@ -138,14 +141,14 @@ def check(project: Project, out_dir: Path, today, drafts: bool, cache_dir: Path)
                  listing(out_dir) if out_dir.is_dir() else None)
 
 
-def record(cache_dir: Path, out_dir: Path, used: Inputs, pages: dict[str, str], common: str, outline,
-           summary: str, warnings: list[str]) -> None:
+def record(cache_dir: Path, out_dir: Path, used: Inputs, pages: dict[str, str], keys: dict[str, str],
+           common: str, outline, summary: str, warnings: list[str]) -> None:
     """Remember a build that just wrote ``out_dir`` from ``used``: the stamp, and the
     policies it loaded without their texts (``outline``), from which the next build
     can take the policies whose files did not change (pipeline.build)."""
     pickled = pickle.dumps(outline, protocol=pickle.HIGHEST_PROTOCOL)
     write_file(_stamp_path(cache_dir, out_dir, ".pickle"), pickled)
-    data = {"format": _FORMAT, "rest": used.rest, "sources": used.sources, "pages": pages,
+    data = {"format": _FORMAT, "rest": used.rest, "sources": used.sources, "pages": pages, "keys": keys,
             "common": common, "outline": hashlib.sha256(pickled).hexdigest(), "summary": summary,
             "warnings": list(warnings),
             "files": [list(f) for f in listing(out_dir)]}

@@ -167,11 +167,28 @@ def partial(monkeypatch):
     return taken
 
 
-def test_only_the_policies_whose_files_changed_are_rebuilt_and_the_site_equals_a_full_build(site, tmp_path, cli, partial):
+@pytest.fixture
+def rendered(monkeypatch):
+    """The URL path of every page each build renders with Jinja."""
+    from legalsite import render
+    paths = []
+    real = render._Renderer.page
+
+    def spy(self, template, path, **context):
+        paths.append(path)
+        return real(self, template, path, **context)
+
+    monkeypatch.setattr(render._Renderer, "page", spy)
+    return paths
+
+
+def test_only_the_policies_whose_files_changed_are_rebuilt_and_the_site_equals_a_full_build(site, tmp_path, cli, partial,
+                                                                                           rendered):
     terms, privacy = site / "content" / "terms", site / "content" / "privacy"
     (terms / "2031-01-01.md").write_text(version("2031-01-01"))
     build(cli)
     assert partial == [False]  # nothing to start from
+    assert len(rendered) == 20  # every page: 10 of privacy, 4 of terms, 6 site-wide
     privacy_page = site / "_site" / "privacy" / "index.html"
     before = privacy_page.stat()
 
@@ -186,7 +203,12 @@ def test_only_the_policies_whose_files_changed_are_rebuilt_and_the_site_equals_a
     ]
     for name, change in steps:
         change()
+        rendered.clear()
         out, _ = build(cli)
+        if name == "a sentence":  # the other pages of terms are on disk as they would be rendered
+            assert sorted(rendered) == ["terms/2031-01-01/", "terms/2031-01-01/changes/"]
+        elif name == "the summary":  # shown on the history, the feeds, the changelog...
+            assert "terms/history/" in rendered and "changelog/" in rendered
         assert out.startswith("built 2 policies"), name
         assert partial[-1] is True, name
         assert tree(site / "_site") == reference(site, tmp_path, cli), name
