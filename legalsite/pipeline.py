@@ -141,7 +141,7 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
                 parallel.warm_parse(pool, memo, sources, project.display(project.content), placeholders(settings), jobs)
         site, loaded = _load_site(project, today, drafts, sources, tracker, reuse)
         sources = None  # the parsed site holds what is needed from here on
-        theme = theme or load_theme(project.templates)
+        theme = theme or load_theme(project.templates, _compiled_dir(cache_dir))
         digest = site_digest(site, theme)
         if common is not None and digest != common:
             raise NotPartial
@@ -195,6 +195,17 @@ def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts:
         stamp.record(cache_dir, out_dir, used, pages, keys, result.common, outline, result.contents(),
                      warnings(result.site))
     return result
+
+
+def _compiled_dir(cache_dir: Path | None) -> Path | None:
+    """Where Jinja keeps compiled templates (in the cache folder), if it can be made."""
+    if cache_dir is None:
+        return None
+    try:
+        (cache_dir / "templates").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a cache that cannot be written only makes the build slower
+    return cache_dir / "templates"
 
 
 class NotPartial(Exception):

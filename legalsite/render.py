@@ -41,9 +41,12 @@ class Theme:
     fingerprint: str  # hash of every template and asset, for caches
 
 
-def load_theme(templates_dir: Path) -> Theme:
+def load_theme(templates_dir: Path, compiled_dir: Path | None = None) -> Theme:
+    """The templates and assets in ``templates_dir``; ``compiled_dir``: where Jinja may keep
+    compiled templates between builds (keyed by each template's source, so never stale)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled_dir)) if compiled_dir else None,
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
         trim_blocks=True,
@@ -261,7 +264,8 @@ class _Renderer:
                           for e in entries)
             sources = tuple(v.source_sha256 for v in policy.versions)
             key = (self.common, self.outline[policy.slug], sources, pages)
-            parts.append(memoized("versions_json", key, lambda: _indented(self._policy_json(policy, pages), 4)))
+            parts.append(memoized("versions_json", key, lambda: _indented(self._policy_json(policy, pages), 4),
+                                  lambda: digest_of("versions_json", *key)))
         data = {
             "$schema": self.absolute(VERSIONS_SCHEMA_PATH),
             "schema_version": 1,
