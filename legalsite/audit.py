@@ -288,7 +288,30 @@ _SPACED = ("style", "ping", "srcset", "poster", "background", "action", "manifes
 _SUSPECT_ENCODED_URL = re.compile(r"(?:href|src)\s*=\s*[\"']?[^\"'>]*&")
 
 
-def _suspect(text: str) -> bool:
+# A page is decided piece by piece, cut at every ">\n<" (between two lines of markup), and a
+# piece seen before is not scanned again: a policy's pages repeat the same paragraphs, lists
+# and navigation dozens of times. No rule can match across such a cut: none contains ">" or
+# "\n<" (a pattern's "[^\"'>]*" stops at the ">"), a word or "on...=" cannot start at the
+# "<" after it, and the "<" that starts each later piece is put back before it is scanned.
+_CUT = ">\n<"
+
+
+def _suspect(text: str, seen: dict[str, bool] | None = None) -> bool:
+    """Whether ``text`` may need the full parse; ``seen`` remembers pieces already decided."""
+    pieces = text.split(_CUT)
+    if _suspect_piece(pieces[0]):
+        return True
+    seen = {} if seen is None else seen
+    for piece in pieces[1:]:
+        decided = seen.get(piece)
+        if decided is None:
+            decided = seen[piece] = _suspect_piece("<" + piece)
+        if decided:
+            return True
+    return False
+
+
+def _suspect_piece(text: str) -> bool:
     lowered = text.lower()
     compact = lowered.replace("\t", "").replace("\n", "").replace("\r", "")
     if _SUSPECT_TAGS.search(lowered) or any(word in compact for word in _SUSPECT_WORDS):
@@ -313,9 +336,11 @@ _HEAD_TAG = re.compile(r"""<(?:link|script|meta)\b(?:"[^"]*"|'[^']*'|[^'">])*>""
 _HEAD_TAG_START = re.compile(r"<(?:link|script|meta)", re.IGNORECASE)
 
 
-def scan_html(text: str, path: str, policy: AuditPolicy, page: bool = True) -> list[ContentError]:
+def scan_html(text: str, path: str, policy: AuditPolicy, page: bool = True,
+              seen: dict[str, bool] | None = None) -> list[ContentError]:
+    """Findings in one HTML file; ``seen``: see _suspect (pass one dict for many pages)."""
     parser = _HTMLAudit(path, policy, page)
-    heads = None if _suspect(text) else list(_HEAD_TAG.finditer(text))
+    heads = None if _suspect(text, seen) else list(_HEAD_TAG.finditer(text))
     if heads is None or len(heads) < len(_HEAD_TAG_START.findall(text)):
         parser.feed(text)  # also when a <link>, <script> or <meta> is not a tag the pattern reads
     else:  # the same parser over just the tags that matter, on their own lines
@@ -434,8 +459,6 @@ def scan_json(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
 
 
 _SCANNERS = {
-    ".html": lambda text, path, policy: scan_html(text, path, policy),
-    ".htm": lambda text, path, policy: scan_html(text, path, policy),
     ".svg": lambda text, path, policy: scan_html(text, path, policy, page=False),
     ".css": scan_css,
     ".xml": scan_xml,
@@ -449,15 +472,27 @@ _SCANNERS = {
 }
 
 
-def audit_file(path: str, data: bytes, policy: AuditPolicy) -> list[ContentError]:
-    scanner = _SCANNERS.get(Path(path).suffix.lower())
-    if scanner is None:
+def audit_file(path: str, data: bytes, policy: AuditPolicy, seen: dict[str, bool] | None = None) -> list[ContentError]:
+    """Findings in one output file; ``seen``: see _suspect."""
+    suffix = Path(path).suffix.lower()
+    scanner = _SCANNERS.get(suffix)
+    if scanner is None and suffix not in (".html", ".htm"):
         return []
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         return [ContentError(path, data[: exc.start].count(b"\n") + 1, "not valid UTF-8")]
-    return scanner(text, path, policy)
+    return scanner(text, path, policy) if scanner else scan_html(text, path, policy, seen=seen)
+
+
+def pieces_seen(paths):
+    """(path, seen) for each path, sorted: one _suspect memo per top folder (a policy's pages
+    share their text; other policies' seldom do, and the memo would only grow)."""
+    folder, seen = None, {}
+    for path in sorted(paths):
+        if path.split("/", 1)[0] != folder:
+            folder, seen = path.split("/", 1)[0], {}
+        yield path, seen
 
 
 def audit_files(files: dict[str, bytes], policy: AuditPolicy, prefix: str = "") -> list[ContentError]:
@@ -466,10 +501,10 @@ def audit_files(files: dict[str, bytes], policy: AuditPolicy, prefix: str = "") 
     A problem that comes from a template shows up in every page; it is reported
     once, with the number of other files that have it."""
     by_message: dict[str, list[ContentError]] = {}
-    for path in sorted(files):
+    for path, seen in pieces_seen(files):
         data = files[path]
         # The preview's incremental rebuilds re-audit only the files that changed.
-        for finding in memoized("audit", (policy, prefix + path, data), lambda: audit_file(prefix + path, data, policy),
+        for finding in memoized("audit", (policy, prefix + path, data), lambda: audit_file(prefix + path, data, policy, seen),
                                 lambda: digest_of("audit", policy, prefix + path, data)):
             by_message.setdefault(finding.message, []).append(finding)
     out = []

@@ -20,7 +20,7 @@ from concurrent.futures import ProcessPoolExecutor
 from itertools import groupby
 
 from .cache import active_cache, digest_of
-from .audit import AuditPolicy, audit_file
+from .audit import AuditPolicy, audit_file, pieces_seen
 from .content import parse_group, parse_key, policy_of
 from .memo import BuildMemo
 from .redline import redline
@@ -130,7 +130,8 @@ def warm_redlines(pool: ProcessPoolExecutor, memo: Prefetched, pairs: list[tuple
 
 
 def _audit_chunk(items: list[tuple[str, bytes]], policy: AuditPolicy):
-    return [audit_file(path, data, policy) for path, data in items]
+    files = dict(items)
+    return {path: audit_file(path, files[path], policy, seen) for path, seen in pieces_seen(files)}
 
 
 def warm_audit(pool: ProcessPoolExecutor, memo: BuildMemo, files: dict[str, bytes], policy: AuditPolicy,
@@ -143,5 +144,5 @@ def warm_audit(pool: ProcessPoolExecutor, memo: BuildMemo, files: dict[str, byte
     chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
     payloads = [[(path, data) for _policy, path, data in chunk] for chunk in chunks]
     for chunk, results in zip(chunks, pool.map(_audit_chunk, payloads, [policy] * len(chunks))):
-        for key, findings in zip(chunk, results):
-            _store(memo, "audit", key, findings)
+        for key in chunk:
+            _store(memo, "audit", key, results[key[1]])

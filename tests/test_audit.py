@@ -266,21 +266,25 @@ def test_the_fast_prefilter_decides_exactly_as_the_plain_rules():
                 "data =", "href = 'java&#9;script:'", "src=\"a&tab;b\"", "xlink:href=", "<IFRAME", "url(", "@import",
                 "\u2003onclick\u2003=", " srcset=", "icon\t=", "&#39;", "a=b", "==", "on=x", " onclickx", "=\n",
                 "\x1conclick=", "onclick=", "\nonload\n=", " on-click=", " on_x=", " on\u00e9=", "<p title='a'>",
-                "/onclick=", '"onload=', "java\tscript:", "&colon;", "<svg", "<MATH", *BYPASSES]
+                "/onclick=", '"onload=', "java\tscript:", "&colon;", "<svg", "<MATH", "<a href=x", "b&c", *BYPASSES]
     rng = random.Random(5)
     cases = [page for page in pages]
     for page in pages:
+        cuts = [m.start() for m in re.finditer(">\n<", page)]  # where _suspect cuts a page into pieces
         for _ in range(30):
             text = list(page)
             for _ in range(rng.randint(1, 3)):
-                text.insert(rng.randrange(len(text)), rng.choice(snippets))
+                near_cut = rng.choice(cuts) + rng.randint(-2, 4)  # a snippet on, before or after a cut
+                text.insert(rng.choice([rng.randrange(len(text)), near_cut]), rng.choice(snippets))
             cases.append("".join(text))
-    cases += [a + glue + b for a in snippets for b in snippets for glue in ("", " ", "\n", " mid ")]
+    cases += [a + glue + b for a in snippets for b in snippets for glue in ("", " ", "\n", " mid ", ">\n<", "\n<", "<p>\n<")]
     decided = [_plain_suspect(text) for text in cases]
     assert pages and not any(decided[:len(pages)]), "the built pages themselves need no full parse"
     assert sum(decided) > len(cases) // 2
+    seen: dict = {}  # shared, as across the pages of one policy
     for text in cases:
         assert audit_module._suspect(text) == _plain_suspect(text), text[:200]
+        assert audit_module._suspect(text, seen) == _plain_suspect(text), text[:200]
 
 
 @pytest.mark.parametrize("snippet", BYPASSES)
@@ -289,5 +293,5 @@ def test_the_prefilter_lets_nothing_past_that_a_full_parse_finds(snippet, monkey
     page = page.replace("</main>", snippet + "\n</main>", 1)
     policy = AuditPolicy(site_origin="https://legal.example.com", tracker_origin="", csp="")
     found = audit_module.scan_html(page, "p.html", policy)
-    monkeypatch.setattr(audit_module, "_suspect", lambda text: True)
+    monkeypatch.setattr(audit_module, "_suspect", lambda text, seen=None: True)
     assert found and found == audit_module.scan_html(page, "p.html", policy)
