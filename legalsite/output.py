@@ -6,7 +6,9 @@ exchange (``renameat2(RENAME_EXCHANGE)``), so readers and static servers
 never see a missing or half-written site. A rebuild that changes only a few
 files replaces just those, each atomically, after all of them were written
 (see :func:`write_site`). A build that fails before writing leaves the
-previous output untouched, because nothing was written.
+previous output untouched, because nothing was written. A new site may also
+be written while the build still checks it (:class:`Staging`): it is only
+swapped in once the check passed, and removed otherwise.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import ctypes.util
 import os
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 _RENAME_EXCHANGE = 2
@@ -186,24 +189,65 @@ def _update(changed: dict[str, bytes], removed: list[str], out_dir: Path) -> Non
 
 def _swap(files: dict[str, bytes], out_dir: Path) -> None:
     """Write the whole site beside ``out_dir`` and exchange the two in one step."""
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.new-", dir=out_dir.parent))
-    try:
-        for relative, data in files.items():
-            path = staging / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        for directory in [staging, *(p for p in staging.rglob("*") if p.is_dir())]:
-            directory.chmod(0o755)
-        if out_dir.exists():
-            if not _exchange(staging, out_dir):
-                old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
-                old.rmdir()
-                out_dir.rename(old)
-                staging.rename(out_dir)
-                staging = old
+    staging = Staging(files, out_dir, background=False)
+    staging.commit()
+
+
+class Staging:
+    """The whole site, written into a fresh folder beside ``out_dir`` (in a thread when
+    ``background``) until :meth:`commit` swaps it in or :meth:`discard` removes it.
+
+    A cold build writes its 2,000 files this way while its audit runs: nothing
+    is visible before commit, and a failed audit leaves no trace."""
+
+    def __init__(self, files: dict[str, bytes], out_dir: Path, background: bool = True):
+        _check_paths(files)
+        self.out_dir = out_dir.absolute()
+        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.new-", dir=self.out_dir.parent))
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._write, args=(files,), name="staging", daemon=True)
+        if background:
+            self._thread.start()
         else:
-            staging.rename(out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
+            self._write(files)
+
+    def _write(self, files: dict[str, bytes]) -> None:
+        try:
+            for relative, data in files.items():
+                path = self.folder / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            for directory in [self.folder, *(p for p in self.folder.rglob("*") if p.is_dir())]:
+                directory.chmod(0o755)
+        except BaseException as exc:  # noqa: BLE001 (handed to commit)
+            self._failure = exc
+
+    def _wait(self) -> None:
+        if self._thread.ident is not None:  # started
+            self._thread.join()
+
+    def commit(self) -> None:
+        """Swap the staged site in (atomically where the OS can exchange two folders)."""
+        self._wait()
+        staging = self.folder
+        try:
+            if self._failure is not None:
+                raise self._failure
+            if self.out_dir.exists():
+                if not _exchange(staging, self.out_dir):
+                    old = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.old-", dir=self.out_dir.parent))
+                    old.rmdir()
+                    self.out_dir.rename(old)
+                    staging.rename(self.out_dir)
+                    staging = old
+            else:
+                staging.rename(self.out_dir)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
+
+    def discard(self) -> None:
+        """Remove the staged site; the output folder stays as it was."""
+        self._wait()
+        shutil.rmtree(self.folder, ignore_errors=True)

@@ -22,7 +22,7 @@ from .content import load_policies, policy_of
 from .lock import Lock, check_notice, read_lock, verify
 from .memo import active_memo
 from .model import ContentError, ContentErrors, Policy, Settings, Site
-from .output import check_output_dir, in_place_safe, write_site
+from .output import Staging, check_output_dir, in_place_safe, write_site
 from .project import Project, read_sources
 from .render import Theme, load_theme, redline_pairs, render_site, site_digest
 from .settings import load_settings
@@ -96,6 +96,7 @@ class BuildResult:
     kept: dict[str, str] = dataclasses.field(default_factory=dict)  # files left as they were -> SHA-256
     common: str = ""  # render.site_digest of the site and theme
     keys: dict[str, str] = dataclasses.field(default_factory=dict)  # page -> digest of what it depends on
+    staged: Staging | None = None  # the files, already written beside the output folder (render's ``stage``)
 
     @property
     def pages(self) -> int:
@@ -115,7 +116,7 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
            tracker: bool = True, jobs: int = 1, cache_dir: Path | None = None,
            sources: dict[str, bytes] | None = None, reuse: tuple[Policy, ...] = (),
            kept: dict[str, str] | None = None, common: str | None = None,
-           last: dict[str, tuple[str, str]] | None = None) -> BuildResult:
+           last: dict[str, tuple[str, str]] | None = None, stage: Path | None = None) -> BuildResult:
     """Stages 1-4 and the privacy audit: everything up to, not including, writing.
 
     ``tracker=False`` (the preview) renders without the tracker whatever
@@ -126,6 +127,8 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
     content already read (project.read_sources), else it is read here.
     ``reuse``, ``kept``, ``common`` and ``last``: a partial rebuild (see build);
     raises NotPartial when the site-wide digest is no longer ``common``.
+    ``stage``: a new output folder; the files are written beside it while the
+    audit runs (output.Staging), removed if it fails, and the caller commits them.
     """
     started = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -150,16 +153,22 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
         skip = frozenset(p.slug for p in reuse)
         output = render_site(site, theme, skip, kept, last)
         files = output.files
-        policy = audit_policy(site)
-        if pool is not None:
-            memo.receive_all()
-            parallel.warm_audit(pool, memo, files, policy, jobs)
-            pool.shutdown()
-        findings = audit_files(files, policy)  # inside: its results are cached too
-    if findings:
-        raise ContentErrors(findings)
+        staged = Staging(files, stage) if stage is not None else None
+        try:
+            policy = audit_policy(site)
+            if pool is not None:
+                memo.receive_all()
+                parallel.warm_audit(pool, memo, files, policy, jobs)
+                pool.shutdown()
+            findings = audit_files(files, policy)  # inside: its results are cached too
+            if findings:
+                raise ContentErrors(findings)
+        except BaseException:
+            if staged is not None:
+                staged.discard()
+            raise
     return BuildResult(site=site, files=files, seconds=time.perf_counter() - started, loaded=loaded,
-                       kept={**(kept or {}), **output.kept}, common=digest, keys=output.keys)
+                       kept={**(kept or {}), **output.kept}, common=digest, keys=output.keys, staged=staged)
 
 
 def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts: bool = False,
@@ -175,16 +184,17 @@ def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts:
     """
     check_output_dir(out_dir, [project.root, project.content, project.templates])
     day = timeline.build_day(today)
+    stage = None if out_dir.exists() or out_dir.is_symlink() else out_dir  # a new site: written during the audit
     if cache_dir is None:
-        result = render(project, day, drafts, jobs=jobs)
-        write_site(result.files, out_dir)
+        result = render(project, day, drafts, jobs=jobs, stage=stage)
+        _write(result, out_dir)
         return result
     found = found or stamp.check(project, out_dir, day, drafts, cache_dir)
     used = found.inputs  # the content is built from exactly the bytes the stamp describes
     result = _partial(project, out_dir, day, drafts, cache_dir, found)
     if result is None:
-        result = render(project, day, drafts, jobs=jobs, cache_dir=cache_dir, sources=used.take_raw())
-    write_site(result.files, out_dir, keep=frozenset(result.kept))
+        result = render(project, day, drafts, jobs=jobs, cache_dir=cache_dir, sources=used.take_raw(), stage=stage)
+    _write(result, out_dir)
     if stamp.rest_digest(project, day, drafts) == used.rest:  # nothing else changed meanwhile
         pages = dict(result.kept)
         pages.update((path, hashlib.sha256(data).hexdigest()) for path, data in result.files.items())
@@ -206,6 +216,13 @@ def _compiled_dir(cache_dir: Path | None) -> Path | None:
     except OSError:
         return None  # a cache that cannot be written only makes the build slower
     return cache_dir / "templates"
+
+
+def _write(result: BuildResult, out_dir: Path) -> None:
+    if result.staged is not None:
+        result.staged.commit()
+    else:
+        write_site(result.files, out_dir, keep=frozenset(result.kept))
 
 
 class NotPartial(Exception):

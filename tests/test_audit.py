@@ -194,6 +194,7 @@ def test_planted_problem_stops_build_and_check_and_is_found_by_audit(name, tmp_p
     assert result.returncode == 1
     assert expected in result.stderr, result.stderr
     assert not (tmp_path / "_site").exists(), "a failing audit must write nothing"
+    assert not list(tmp_path.glob("._site*")), "the site written while the audit ran is removed"
     check = run("check")
     assert check.returncode == 1 and expected in check.stderr
 
@@ -229,6 +230,7 @@ def test_remote_image_that_slips_past_the_content_checks_is_caught_by_the_audit(
     assert code == 1, err
     assert "/index.html:" in err and "<img> src makes the browser contact https://images.example.net" in err
     assert not (tmp_path / "_site").exists()
+    assert not list(tmp_path.glob("._site*")), "the site written while the audit ran is removed"
 
 
 def test_audit_command_on_a_clean_site_and_a_missing_folder(tmp_path):
