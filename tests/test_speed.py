@@ -146,3 +146,19 @@ def test_a_cache_another_build_holds_slows_nothing_and_loses_nothing(corpus, tmp
         other.execute("COMMIT")
         other.close()
     assert entries(cache_dir) > 18, "the database is still there"
+
+
+def test_a_cache_in_the_earlier_layout_is_replaced(corpus, tmp_path):
+    cache_dir = tmp_path / "c"
+    cache_dir.mkdir()
+    db = sqlite3.connect(cache_dir / "cache.sqlite3")
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("CREATE TABLE entries (tab TEXT, digest TEXT, value BLOB, PRIMARY KEY (tab, digest)) WITHOUT ROWID")
+    db.execute("INSERT INTO entries VALUES ('x', 'y', X'00')")
+    db.commit()
+    db.close()
+    assert render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir).files == reference(corpus)
+    with sqlite3.connect(cache_dir / "cache.sqlite3") as db:
+        (layout,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'entries'").fetchone()
+    assert "WITHOUT ROWID" not in layout
+    assert entries(cache_dir) > 18
