@@ -24,7 +24,7 @@ from .memo import active_memo
 from .model import ContentError, ContentErrors, Policy, Settings, Site
 from .output import Staging, check_output_dir, in_place_safe, write_site
 from .project import Project, read_sources
-from .render import Theme, load_theme, redline_pairs, render_site, site_digest
+from .render import Theme, load_theme, page_digest, redline_pairs, render_site, site_digest
 from .settings import load_settings
 
 
@@ -89,13 +89,16 @@ def _load_site(project: Project, today: dt.date, drafts: bool, sources: dict[str
 
 @dataclass(frozen=True)
 class BuildResult:
+    """What a render made. Outside the preview, ``site`` and ``loaded`` come without the
+    versions' texts (outline_of): they are let go once the pages are rendered."""
+
     site: Site
     files: dict[str, bytes]
     seconds: float
     loaded: tuple[Policy, ...] = ()  # as loaded, drafts included, before the lock's corrections
     kept: dict[str, str] = dataclasses.field(default_factory=dict)  # files left as they were -> SHA-256
     common: str = ""  # render.site_digest of the site and theme
-    keys: dict[str, str] = dataclasses.field(default_factory=dict)  # page -> digest of what it depends on
+    keys: dict[str, tuple] = dataclasses.field(default_factory=dict)  # page -> what it depends on (render.page_digest)
     staged: Staging | None = None  # the files, already written beside the output folder (render's ``stage``)
 
     @property
@@ -135,7 +138,8 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
         if cache_dir is not None:
             stack.enter_context(DiskCache(cache_dir).active())
         memo, pool = None, None
-        if jobs > 1 and active_memo() is None and project.content.is_dir():
+        remembering = active_memo() is not None  # the preview's memo keeps the texts anyway
+        if jobs > 1 and not remembering and project.content.is_dir():
             settings = load_settings(project.settings, project.display(project.settings))
             sources = sources if sources is not None else read_sources(project.content, project.root)
             if len(sources) >= parallel.MIN_ITEMS:
@@ -153,11 +157,15 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
         skip = frozenset(p.slug for p in reuse)
         output = render_site(site, theme, skip, kept, last)
         files = output.files
+        if pool is not None:
+            memo.receive_all()
+        if not remembering:  # the pages are made: let the texts go before the audit, when memory peaks
+            site = dataclasses.replace(site, policies=outline_of(site.policies))
+            loaded = outline_of(loaded)
         staged = Staging(files, stage) if stage is not None else None
         try:
             policy = audit_policy(site)
             if pool is not None:
-                memo.receive_all()
                 parallel.warm_audit(pool, memo, files, policy, jobs)
                 pool.shutdown()
             findings = audit_files(files, policy)  # inside: its results are cached too
@@ -199,9 +207,8 @@ def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts:
         pages = dict(result.kept)
         pages.update((path, hashlib.sha256(data).hexdigest()) for path, data in result.files.items())
         keys = {path: key for path, key in (found.stamp.keys if found.stamp else {}).items() if path in result.kept}
-        keys.update(result.keys)  # the pages of skipped policies keep their keys; the others have new ones
-        outline = tuple(dataclasses.replace(p, versions=tuple(dataclasses.replace(v, body_html="", headings=())
-                                                               for v in p.versions)) for p in result.loaded)
+        keys.update((path, page_digest(key)) for path, key in result.keys.items())  # skipped policies' pages keep theirs
+        outline = outline_of(result.loaded)
         stamp.record(cache_dir, out_dir, used, pages, keys, result.common, outline, result.contents(),
                      warnings(result.site))
     return result
@@ -216,6 +223,13 @@ def _compiled_dir(cache_dir: Path | None) -> Path | None:
     except OSError:
         return None  # a cache that cannot be written only makes the build slower
     return cache_dir / "templates"
+
+
+def outline_of(policies: tuple[Policy, ...]) -> tuple[Policy, ...]:
+    """The policies without their versions' texts: what the site-wide pages and the next
+    build's stamp need of them."""
+    return tuple(dataclasses.replace(p, versions=tuple(dataclasses.replace(v, body_html="", headings=())
+                                                       for v in p.versions)) for p in policies)
 
 
 def _write(result: BuildResult, out_dir: Path) -> None:

@@ -100,7 +100,7 @@ class _Renderer:
                         for p in site.policies}
         self.outlines = digest_of(tuple(self.outline.values()))
         self.keys: dict[str, tuple[str, ...]] = {}  # page URL path -> its key in _cached
-        self.digests: dict[str, str] = {}  # output path -> digest of that key
+        self.page_keys: dict[str, tuple[str, ...]] = {}  # output path -> that key
         self.last = last or {}  # output path -> (digest, SHA-256) of the page the output folder holds
         self.kept: dict[str, str] = {}  # output path -> SHA-256 of each page left as it is
 
@@ -154,9 +154,9 @@ class _Renderer:
         Pages are not kept in the disk cache: the output folder is their cache."""
         key = self.keys[path] = (self.common, path) + depends
         output = path + "index.html" if path == "" or path.endswith("/") else path
-        digest = self.digests[output] = digest_of("page", *key)
+        self.page_keys[output] = key
         last = self.last.get(output)
-        if last is not None and last[0] == digest:
+        if last is not None and last[0] == page_digest(key):
             self.kept[output] = last[1]
             return None
         return memoized("page", key, compute)
@@ -323,6 +323,11 @@ def site_digest(site: Site, theme: Theme) -> str:
     return digest_of("pages", theme.fingerprint, site.settings, site.today, site.drafts, site.tracker, index)
 
 
+def page_digest(key: tuple[str, ...]) -> str:
+    """A page's key (_Renderer._cached) as the build stamp keeps it."""
+    return digest_of("page", *key)
+
+
 def redline_pairs(site: Site) -> list[tuple[str, str]]:
     """Every redline render_site may compute, for parallel.py."""
     return [redline_key(a, b) for p in site.policies for a, b in zip(p.versions, p.versions[1:])]
@@ -343,7 +348,7 @@ def _identity(version: Version) -> tuple[str, str, tuple]:
 class SiteOutput:
     files: dict[str, bytes]  # output path -> bytes: what to write
     kept: dict[str, str]  # output path -> SHA-256: pages the output folder already holds as they should be
-    keys: dict[str, str]  # output path -> digest of what the page depends on (for the next build's ``last``)
+    keys: dict[str, tuple[str, ...]]  # output path -> what the page depends on (page_digest: the next ``last``)
 
 
 def render_site(site: Site, theme: Theme, skip: frozenset[str] = frozenset(),
@@ -366,4 +371,4 @@ def render_site(site: Site, theme: Theme, skip: frozenset[str] = frozenset(),
     files = security.finish({path: data for path, data in out.items() if data is not None}, site)
     files["versions.json"] = renderer.versions_json(files, {**(known or {}), **renderer.kept})
     files[VERSIONS_SCHEMA_PATH] = VERSIONS_SCHEMA.read_bytes()
-    return SiteOutput(dict(sorted(files.items())), renderer.kept, renderer.digests)
+    return SiteOutput(dict(sorted(files.items())), renderer.kept, renderer.page_keys)
