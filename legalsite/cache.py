@@ -8,7 +8,8 @@ served for exactly the inputs that produced it: a change to content,
 templates, settings, the day, the code or a library misses. Entries are pickles
 in one SQLite database; an unreadable entry is treated as missing and recomputed.
 
-This and :mod:`legalsite.output` are the only modules that write to disk;
+This and :mod:`legalsite.output` are the only modules that write to disk
+(besides Jinja, which keeps compiled templates in the same folder: render.py);
 the cache lives outside the site (default ``.cache/`` in the project).
 """
 
@@ -109,11 +110,11 @@ class DiskCache:
         for attempt in (1, 2):
             try:
                 db = sqlite3.connect(path, timeout=_WAIT, isolation_level=None, check_same_thread=False)
-                # One long transaction of large rows: a rollback journal (which only records the
-                # few pages overwritten) and no fsync write them about seven times faster than
-                # a write-ahead log, which copies every row twice. A cache need not survive a
-                # power cut; a database damaged by one is replaced.
-                db.execute("PRAGMA journal_mode=TRUNCATE")
+                # A write-ahead log, so that builds reading the cache never block the one writing
+                # it, but no fsync: a cache need not survive a power cut. A database damaged by one
+                # is replaced, and each value starts with its own digest, so that a damaged index
+                # that leads to another row is a miss (get), not a wrong answer.
+                db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=OFF")
                 old = db.execute("SELECT sql FROM sqlite_master WHERE name = 'entries'").fetchone()
                 if old is not None and "WITHOUT ROWID" in old[0]:
@@ -141,8 +142,8 @@ class DiskCache:
             else:
                 with self._lock:
                     row = db.execute("SELECT value FROM entries WHERE tab = ? AND digest = ?", (table, digest)).fetchone()
-            if row is not None:
-                value = pickle.loads(row[0])
+            if row is not None and row[0][:len(digest)] == digest.encode("ascii"):
+                value = pickle.loads(row[0][len(digest):])
                 self.hits += 1
                 return True, value
         except (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError,
@@ -165,7 +166,7 @@ class DiskCache:
     def put(self, table: str, digest: str, value: object) -> None:
         if self._connection() is None:
             return
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        data = digest.encode("ascii") + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         self._pending[(table, digest)] = data
         if self._writer is None:
             self._writer = threading.Thread(target=self._insert_all, name="legalsite-cache", daemon=True)

@@ -226,11 +226,14 @@ def _parse_file(path: str, policy: str, raw: bytes, md, sections: dict, errors: 
 
 # libyaml's parser, where PyYAML was built with it, is ten times faster than the pure-Python one;
 # the pure one still words every error, so messages do not depend on how PyYAML was installed.
+# libyaml also takes a tab where the pure parser refuses one, so text with a tab gets the pure one.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _compose(fm: str) -> yaml.Node | None:
     """The front matter's node tree; raises yaml.MarkedYAMLError as the pure-Python parser words it."""
+    if "\t" in fm:
+        return _single_node(yaml.SafeLoader, fm)
     try:
         return _single_node(_FAST_LOADER, fm)
     except yaml.YAMLError:

@@ -203,6 +203,8 @@ class Staging:
     def __init__(self, files: dict[str, bytes], out_dir: Path, background: bool = True):
         _check_paths(files)
         self.out_dir = out_dir.absolute()
+        # folders made for it, removed again if it is discarded (deepest first)
+        self._made = [p for p in self.out_dir.parents if not p.exists()]
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self.folder = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.new-", dir=self.out_dir.parent))
         self._failure: BaseException | None = None
@@ -229,11 +231,15 @@ class Staging:
 
     def commit(self) -> None:
         """Swap the staged site in (atomically where the OS can exchange two folders)."""
-        self._wait()
-        staging = self.folder
         try:
+            self._wait()
             if self._failure is not None:
                 raise self._failure
+        except BaseException:
+            self.discard()
+            raise
+        staging = self.folder
+        try:
             if self.out_dir.exists():
                 if not _exchange(staging, self.out_dir):
                     old = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.old-", dir=self.out_dir.parent))
@@ -248,6 +254,11 @@ class Staging:
                 shutil.rmtree(staging)
 
     def discard(self) -> None:
-        """Remove the staged site; the output folder stays as it was."""
+        """Remove the staged site (and folders made for it); the output folder stays as it was."""
         self._wait()
         shutil.rmtree(self.folder, ignore_errors=True)
+        for folder in self._made:
+            try:
+                folder.rmdir()
+            except OSError:
+                break  # not empty (or gone): someone else uses it

@@ -1,8 +1,10 @@
 """The build as named stages: settings, content, theme, render, write.
 
 Each stage is a plain function; :func:`build` runs them in order and is what
-the command line, the tests and the preview server call. Only the last stage
-(``output.write_site``) touches the disk for writing.
+the command line, the tests and the preview server call. Only output.py
+writes the site: in the last stage, or, for a new output folder, as a copy
+beside it written while the audit runs and swapped in only once it passed
+(``output.Staging``).
 """
 
 from __future__ import annotations
@@ -120,7 +122,7 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
            sources: dict[str, bytes] | None = None, reuse: tuple[Policy, ...] = (),
            kept: dict[str, str] | None = None, common: str | None = None,
            last: dict[str, tuple[str, str]] | None = None, stage: Path | None = None) -> BuildResult:
-    """Stages 1-4 and the privacy audit: everything up to, not including, writing.
+    """Stages 1-4 and the privacy audit: everything up to, not including, publishing.
 
     ``tracker=False`` (the preview) renders without the tracker whatever
     site.toml says, like a drafts build: no tag, no analytics origin in the CSP.
@@ -134,36 +136,37 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
     audit runs (output.Staging), removed if it fails, and the caller commits them.
     """
     started = time.perf_counter()
-    with contextlib.ExitStack() as stack:
-        if cache_dir is not None:
-            stack.enter_context(DiskCache(cache_dir).active())
-        memo, pool = None, None
-        remembering = active_memo() is not None  # the preview's memo keeps the texts anyway
-        if jobs > 1 and not remembering and project.content.is_dir():
-            settings = load_settings(project.settings, project.display(project.settings))
-            sources = sources if sources is not None else read_sources(project.content, project.root)
-            if len(sources) >= parallel.MIN_ITEMS:
-                pool = stack.enter_context(parallel.workers(jobs))
-                memo = stack.enter_context(parallel.Prefetched().active())
-                parallel.warm_parse(pool, memo, sources, project.display(project.content), placeholders(settings), jobs)
-        site, loaded = _load_site(project, today, drafts, sources, tracker, reuse)
-        sources = None  # the parsed site holds what is needed from here on
-        theme = theme or load_theme(project.templates, _compiled_dir(cache_dir))
-        digest = site_digest(site, theme)
-        if common is not None and digest != common:
-            raise NotPartial
-        if pool is not None:
-            parallel.warm_redlines(pool, memo, redline_pairs(site), jobs)
-        skip = frozenset(p.slug for p in reuse)
-        output = render_site(site, theme, skip, kept, last)
-        files = output.files
-        if pool is not None:
-            memo.receive_all()
-        if not remembering:  # the pages are made: let the texts go before the audit, when memory peaks
-            site = dataclasses.replace(site, policies=outline_of(site.policies))
-            loaded = outline_of(loaded)
-        staged = Staging(files, stage) if stage is not None else None
-        try:
+    staged: Staging | None = None
+    try:
+        with contextlib.ExitStack() as stack:
+            if cache_dir is not None:
+                stack.enter_context(DiskCache(cache_dir).active())
+            memo, pool = None, None
+            remembering = active_memo() is not None  # the preview's memo keeps the texts anyway
+            if jobs > 1 and not remembering and project.content.is_dir():
+                settings = load_settings(project.settings, project.display(project.settings))
+                sources = sources if sources is not None else read_sources(project.content, project.root)
+                if len(sources) >= parallel.MIN_ITEMS:
+                    pool = stack.enter_context(parallel.workers(jobs))
+                    memo = stack.enter_context(parallel.Prefetched().active())
+                    parallel.warm_parse(pool, memo, sources, project.display(project.content), placeholders(settings), jobs)
+            site, loaded = _load_site(project, today, drafts, sources, tracker, reuse)
+            sources = None  # the parsed site holds what is needed from here on
+            theme = theme or load_theme(project.templates, _compiled_dir(cache_dir))
+            digest = site_digest(site, theme)
+            if common is not None and digest != common:
+                raise NotPartial
+            if pool is not None:
+                parallel.warm_redlines(pool, memo, redline_pairs(site), jobs)
+            skip = frozenset(p.slug for p in reuse)
+            output = render_site(site, theme, skip, kept, last)
+            files = output.files
+            if pool is not None:
+                memo.receive_all()
+            if not remembering:  # the pages are made: let the texts go before the audit, when memory peaks
+                site = dataclasses.replace(site, policies=outline_of(site.policies))
+                loaded = outline_of(loaded)
+            staged = Staging(files, stage) if stage is not None else None
             policy = audit_policy(site)
             if pool is not None:
                 parallel.warm_audit(pool, memo, files, policy, jobs)
@@ -171,10 +174,10 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
             findings = audit_files(files, policy)  # inside: its results are cached too
             if findings:
                 raise ContentErrors(findings)
-        except BaseException:
-            if staged is not None:
-                staged.discard()
-            raise
+    except BaseException:
+        if staged is not None:
+            staged.discard()  # nothing of a failed build stays beside the output folder
+        raise
     return BuildResult(site=site, files=files, seconds=time.perf_counter() - started, loaded=loaded,
                        kept={**(kept or {}), **output.kept}, common=digest, keys=output.keys, staged=staged)
 
@@ -186,8 +189,9 @@ def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts:
     With a cache, the build leaves a stamp there (stamp.py) by which the next
     one can tell, without rendering, that it would change nothing; only when
     no input changed while this one ran. When only content files changed, the
-    next build renders only the policies they belong to (and the site-wide
-    pages), and leaves the other policies' pages in ``out_dir`` as they are.
+    next build loads only the policies they belong to, renders only the pages
+    whose key changed (render.py), and leaves every other page in ``out_dir``
+    as it is.
     ``found``: stamp.check of this build, if the caller already made it.
     """
     check_output_dir(out_dir, [project.root, project.content, project.templates])
@@ -234,7 +238,7 @@ def outline_of(policies: tuple[Policy, ...]) -> tuple[Policy, ...]:
 
 def _write(result: BuildResult, out_dir: Path) -> None:
     if result.staged is not None:
-        result.staged.commit()
+        result.staged.commit()  # removes the staged site itself if it fails
     else:
         write_site(result.files, out_dir, keep=frozenset(result.kept))
 

@@ -1,7 +1,8 @@
 """Render a loaded site to an in-memory map of output path -> bytes.
 
 Nothing here touches the disk except reading templates (through Jinja's
-loader) in :func:`load_theme`. The result is deterministic: the same site and
+loader) in :func:`load_theme`, and Jinja keeping compiled templates in the
+cache folder when it is given one. The result is deterministic: the same site and
 theme always give the same bytes, because nothing depends on the clock (the
 build day is part of the Site), on dict order of the file system, or on
 the environment.
@@ -20,7 +21,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from . import security, timeline
-from .cache import digest_of
+from .cache import CODE_DIGEST, digest_of
 from .memo import memoized
 from .model import Policy, Site, Status, Version
 from .project import read_tree
@@ -43,10 +44,14 @@ class Theme:
 
 def load_theme(templates_dir: Path, compiled_dir: Path | None = None) -> Theme:
     """The templates and assets in ``templates_dir``; ``compiled_dir``: where Jinja may keep
-    compiled templates between builds (keyed by each template's source, so never stale)."""
+    compiled templates between builds. Jinja checks each one against its template's source
+    and its own version; the file names add this generator's code (the options below)."""
+    compiled = None
+    if compiled_dir is not None:
+        compiled = jinja2.FileSystemBytecodeCache(str(compiled_dir), f"jinja-{CODE_DIGEST[:16]}-%s.cache")
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
-        bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled_dir)) if compiled_dir else None,
+        bytecode_cache=compiled,
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
         trim_blocks=True,
@@ -353,7 +358,7 @@ class SiteOutput:
 
 def render_site(site: Site, theme: Theme, skip: frozenset[str] = frozenset(),
                 known: dict[str, str] | None = None, last: dict[str, tuple[str, str]] | None = None) -> SiteOutput:
-    """Every output file of the site, keyed by its path under the output directory.
+    """Every output file of the site to write, keyed by its path under the output directory.
 
     ``skip``: policies whose pages are not rendered because the output folder
     already holds them as this site would render them (pipeline.build checks

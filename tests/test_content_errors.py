@@ -263,6 +263,7 @@ FRONT_MATTERS = [
     "? [complex]\n: key\n",
     "%YAML 1.1\n---\ntitle: x\n",
     "title: x\n---\nsecond: document\n",
+    "title:\tPrivacy\n", "effective:\t2026-01-01\n", "summary: [a,\tb]\n", "title:\t'x'\n",
     "",
 ]
 

@@ -7,7 +7,7 @@ import tempfile
 import pytest
 
 from legalsite import output
-from legalsite.output import write_site
+from legalsite.output import Staging, write_site
 
 
 def tree(root):
@@ -110,3 +110,13 @@ def test_a_file_where_a_folder_is_needed_is_replaced(tmp_path):
         (out / "p3").rmdir()
         (out / "p3").write_bytes(b"again")
         write_site(site(30), out, keep=frozenset({"p4/index.html"}))
+
+
+def test_a_site_staged_and_discarded_leaves_nothing_behind(tmp_path):
+    out = tmp_path / "deploy" / "public" / "_site"
+    staged = Staging({"index.html": b"<p>x</p>", "a/b/index.html": b"<p>y</p>"}, out)
+    staged.discard()
+    assert list(tmp_path.iterdir()) == [], "neither the staged files nor the folders made for them"
+    Staging({"index.html": b"<p>x</p>"}, out).commit()
+    assert (out / "index.html").read_bytes() == b"<p>x</p>"
+    assert sorted(p.name for p in out.parent.iterdir()) == ["_site"]

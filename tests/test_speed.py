@@ -162,3 +162,39 @@ def test_a_cache_in_the_earlier_layout_is_replaced(corpus, tmp_path):
         (layout,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'entries'").fetchone()
     assert "WITHOUT ROWID" not in layout
     assert entries(cache_dir) > 18
+
+
+def test_an_entry_under_another_key_is_a_miss_not_a_wrong_answer(corpus, tmp_path):
+    """A damaged index could lead to another entry's row: each value carries its own digest."""
+    cache_dir = tmp_path / "c"
+    render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir)
+    db = sqlite3.connect(cache_dir / "cache.sqlite3", isolation_level=None)
+    rows = db.execute("SELECT tab, digest, value FROM entries WHERE tab = 'redline' ORDER BY digest").fetchall()
+    db.execute("UPDATE entries SET value = ? WHERE tab = 'redline'", (rows[0][2],))  # every redline: the first one's
+    db.close()
+    expected = reference(corpus)
+    disk = DiskCache(cache_dir)
+    with disk.active():
+        assert render(project(corpus), DAY, False, jobs=1).files == expected
+    assert disk.misses >= len(rows) - 1
+
+
+def test_a_build_reading_the_cache_does_not_hold_up_the_one_writing_it(corpus, tmp_path):
+    import time
+    cache_dir = tmp_path / "c"
+    render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir)
+    other = sqlite3.connect(cache_dir / "cache.sqlite3", isolation_level=None)
+    other.execute("BEGIN")  # another build, reading until it ends
+    assert other.execute("SELECT count(*) FROM entries").fetchone()[0] > 18
+    try:
+        started = time.monotonic()
+        later = DAY + dt.timedelta(days=1)  # every page again, with new entries to write
+        assert render(project(corpus), later, False, jobs=2, cache_dir=cache_dir).files == reference(corpus, later)
+        assert time.monotonic() - started < 20
+    finally:
+        other.execute("COMMIT")
+        other.close()
+    disk = DiskCache(cache_dir)
+    with disk.active():
+        render(project(corpus), later, False, jobs=1)
+    assert disk.misses == 0, "what the build wrote meanwhile was kept"
