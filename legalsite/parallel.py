@@ -140,7 +140,7 @@ def warm_audit(pool: ProcessPoolExecutor, memo: BuildMemo, files: dict[str, byte
     todo = _missing("audit", [(policy, path, data) for path, data in files.items()])
     if jobs < 2 or len(todo) < MIN_ITEMS:
         return
-    size = max(8, len(todo) // (jobs * 8))
+    size = max(8, len(todo) // (jobs * 32))  # small chunks: a worker holds little of the site at a time
     chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
     payloads = [[(path, data) for _policy, path, data in chunk] for chunk in chunks]
     for chunk, results in zip(chunks, pool.map(_audit_chunk, payloads, [policy] * len(chunks))):

@@ -324,7 +324,7 @@ def dice(a: Counter, b: Counter) -> float:
 # elements outside any block) going on across a cut. Each piece is checked; if any fails,
 # the whole body is parsed the slow way.
 _CUT_RE = re.compile(r"<h[1-6](?=[\s/>])|</h[1-6]>")
-CACHE_PIECES = 160   # templates kept: a 6,000-word body has 20-40 pieces, and redlines come in order
+CACHE_PIECES = 96    # templates kept: a 6,000-word body has 20-40 pieces, and redlines come in order
 USE_CACHE = True     # tests turn this off to compare against the plain whole-body parse
 _cache: dict = {}    # insertion-ordered: LRU via pop + reinsert
 _cache_lock = threading.Lock()
