@@ -17,6 +17,7 @@ import ctypes
 import ctypes.util
 import os
 import shutil
+import stat
 import tempfile
 import threading
 from pathlib import Path
@@ -92,11 +93,8 @@ def listing(out_dir: Path) -> tuple[tuple[str, int, int, int, int], ...]:
         prefix, folder = pending.pop()
         with os.scandir(folder) as entries:
             for entry in entries:
-                info = entry.stat(follow_symlinks=False)
-                is_folder = entry.is_dir(follow_symlinks=False)
-                size = FOLDER if is_folder else info.st_size if entry.is_file(follow_symlinks=False) else OTHER
-                found.append((prefix + entry.name, size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino))
-                if is_folder:
+                found.append(_entry(prefix + entry.name, entry.stat(follow_symlinks=False)))
+                if found[-1][1] == FOLDER:
                     pending.append((prefix + entry.name + "/", entry.path))
     return tuple(sorted(found))
 
@@ -120,7 +118,8 @@ def _check_paths(files: dict[str, bytes]) -> None:
 SMALL_CHANGE = 0.1  # share of files up to which an existing site is updated in place
 
 
-def write_site(files: dict[str, bytes], out_dir: Path, keep: frozenset[str] = frozenset()) -> None:
+def write_site(files: dict[str, bytes], out_dir: Path, keep: frozenset[str] = frozenset(),
+               entries: tuple[tuple[str, int, int, int, int], ...] | None = None) -> frozenset[str] | None:
     """Make ``out_dir`` hold exactly ``files`` (relative POSIX paths -> bytes).
 
     A new site, or one where many files change, is written beside the old one
@@ -131,6 +130,9 @@ def write_site(files: dict[str, bytes], out_dir: Path, keep: frozenset[str] = fr
     leaves the published site as it was. Unchanged files are not touched.
     ``keep``: files of ``out_dir`` that stay as they are (a partial rebuild,
     see pipeline.build); the site is then always updated in place.
+    ``entries``: listing(out_dir), if the caller has just taken it.
+    Returns the files written or removed in place, or None if the whole folder
+    was replaced (for relist).
     """
     _check_paths(files)
     out_dir = out_dir.absolute()
@@ -138,21 +140,48 @@ def write_site(files: dict[str, bytes], out_dir: Path, keep: frozenset[str] = fr
         if keep:
             raise OutputError(f"{out_dir} disappeared during the build: run the build again")
         _swap(files, out_dir)
-        return
-    entries = listing(out_dir)
+        return None
+    entries = listing(out_dir) if entries is None else entries
     if not in_place_safe(entries, files):
         if keep:
             raise OutputError(f"{out_dir} holds a link or a file in the way: delete the folder and build again")
         _swap(files, out_dir)
-        return
+        return None
     removed = sorted({path for path, size, *_ in entries if size != FOLDER} - set(files) - keep)
     changed = [path for path, data in files.items() if not _same_file(out_dir / path, data)]
     if not changed and not removed:
-        return
+        return frozenset()
     if not keep and len(changed) + len(removed) > SMALL_CHANGE * len(files):
         _swap(files, out_dir)
-    else:
-        _update({path: files[path] for path in changed}, removed, out_dir)
+        return None
+    _update({path: files[path] for path in changed}, removed, out_dir)
+    return frozenset(changed) | frozenset(removed)
+
+
+def relist(entries: tuple[tuple[str, int, int, int, int], ...], out_dir: Path,
+           touched: frozenset[str]) -> tuple[tuple[str, int, int, int, int], ...]:
+    """listing(out_dir) after write_site changed only ``touched`` in a folder listed as
+    ``entries``: those files and every folder above them are looked at again. Anything
+    else that changed meanwhile is still listed as it was, so the next build sees it
+    differ from the stamp and builds it again, as it would for any change."""
+    found = {entry[0]: entry for entry in entries}
+    again = set(touched)
+    for path in touched:
+        parts = path.split("/")
+        again.update("/".join(parts[:i]) for i in range(1, len(parts)))
+    for path in again:
+        try:
+            info = os.lstat(out_dir / path)
+        except FileNotFoundError:
+            found.pop(path, None)
+            continue
+        found[path] = _entry(path, info)
+    return tuple(sorted(found.values()))
+
+
+def _entry(path: str, info: os.stat_result) -> tuple[str, int, int, int, int]:
+    size = FOLDER if stat.S_ISDIR(info.st_mode) else info.st_size if stat.S_ISREG(info.st_mode) else OTHER
+    return (path, size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
 def _update(changed: dict[str, bytes], removed: list[str], out_dir: Path) -> None:

@@ -24,7 +24,7 @@ from .content import load_policies, policy_of
 from .lock import Lock, check_notice, read_lock, verify
 from .memo import active_memo
 from .model import ContentError, ContentErrors, Policy, Settings, Site
-from .output import Staging, check_output_dir, in_place_safe, write_site
+from .output import Staging, check_output_dir, in_place_safe, relist, write_site
 from .project import Project, read_sources
 from .render import Theme, load_theme, page_digest, redline_pairs, render_site, site_digest
 from .settings import load_settings
@@ -204,17 +204,19 @@ def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts:
     found = found or stamp.check(project, out_dir, day, drafts, cache_dir)
     used = found.inputs  # the content is built from exactly the bytes the stamp describes
     result = _partial(project, out_dir, day, drafts, cache_dir, found)
+    entries = found.files if result is not None else None  # a partial build: the folder is as listed
     if result is None:
         result = render(project, day, drafts, jobs=jobs, cache_dir=cache_dir, sources=used.take_raw(), stage=stage)
-    _write(result, out_dir)
+    touched = _write(result, out_dir, entries)
     if stamp.rest_digest(project, day, drafts) == used.rest:  # nothing else changed meanwhile
         pages = dict(result.kept)
         pages.update((path, hashlib.sha256(data).hexdigest()) for path, data in result.files.items())
         keys = {path: key for path, key in (found.stamp.keys if found.stamp else {}).items() if path in result.kept}
         keys.update((path, page_digest(key)) for path, key in result.keys.items())  # skipped policies' pages keep theirs
         outline = outline_of(result.loaded)
+        after = relist(entries, out_dir.absolute(), touched) if entries is not None and touched is not None else None
         stamp.record(cache_dir, out_dir, used, pages, keys, result.common, outline, result.contents(),
-                     warnings(result.site))
+                     warnings(result.site), after)
     return result
 
 
@@ -236,11 +238,12 @@ def outline_of(policies: tuple[Policy, ...]) -> tuple[Policy, ...]:
                                                        for v in p.versions)) for p in policies)
 
 
-def _write(result: BuildResult, out_dir: Path) -> None:
+def _write(result: BuildResult, out_dir: Path, entries=None) -> frozenset[str] | None:
+    """Publish ``result``; returns what write_site returns (None: the folder was replaced)."""
     if result.staged is not None:
         result.staged.commit()  # removes the staged site itself if it fails
-    else:
-        write_site(result.files, out_dir, keep=frozenset(result.kept))
+        return None
+    return write_site(result.files, out_dir, keep=frozenset(result.kept), entries=entries)
 
 
 class NotPartial(Exception):

@@ -142,14 +142,16 @@ def check(project: Project, out_dir: Path, today, drafts: bool, cache_dir: Path)
 
 
 def record(cache_dir: Path, out_dir: Path, used: Inputs, pages: dict[str, str], keys: dict[str, str],
-           common: str, outline, summary: str, warnings: list[str]) -> None:
+           common: str, outline, summary: str, warnings: list[str],
+           files: tuple[tuple[str, int, int, int, int], ...] | None = None) -> None:
     """Remember a build that just wrote ``out_dir`` from ``used``: the stamp, and the
     policies it loaded without their texts (``outline``), from which the next build
-    can take the policies whose files did not change (pipeline.build)."""
+    can take the policies whose files did not change (pipeline.build). ``files``:
+    listing(out_dir) as the build left it, if the caller knows it (output.relist)."""
     pickled = pickle.dumps(outline, protocol=pickle.HIGHEST_PROTOCOL)
     write_file(_stamp_path(cache_dir, out_dir, ".pickle"), pickled)
     data = {"format": _FORMAT, "rest": used.rest, "sources": used.sources, "pages": pages, "keys": keys,
             "common": common, "outline": hashlib.sha256(pickled).hexdigest(), "summary": summary,
             "warnings": list(warnings),
-            "files": [list(f) for f in listing(out_dir)]}
+            "files": [list(f) for f in (listing(out_dir) if files is None else files)]}
     write_file(_stamp_path(cache_dir, out_dir), (json.dumps(data) + "\n").encode("utf-8"))

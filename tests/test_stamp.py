@@ -212,6 +212,8 @@ def test_only_the_policies_whose_files_changed_are_rebuilt_and_the_site_equals_a
         assert out.startswith("built 2 policies"), name
         assert partial[-1] is True, name
         assert tree(site / "_site") == reference(site, tmp_path, cli), name
+        recorded = stamp.read(site / ".cache", site / "_site")
+        assert recorded.files == listing(site / "_site"), "the stamp lists the folder as the build left it"
         if name != "two policies":
             assert privacy_page.stat().st_ino == before.st_ino and privacy_page.stat().st_mtime_ns == before.st_mtime_ns
     assert "terms/2032-01-01/index.html" not in tree(site / "_site")
