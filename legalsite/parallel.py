@@ -14,9 +14,8 @@ threads, and only for a site large enough to gain from it.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING
 from itertools import groupby
 
 from .cache import active_cache, digest_of
@@ -24,6 +23,9 @@ from .audit import AuditPolicy, audit_file, pieces_seen
 from .content import parse_group, parse_key, policy_of
 from .memo import BuildMemo
 from .redline import redline
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 MIN_ITEMS = 8  # below this, starting processes costs more than it saves
 
@@ -36,7 +38,13 @@ def default_jobs() -> int:
 
 
 def workers(jobs: int) -> ProcessPoolExecutor:
-    """The pool, started before the build loads anything so that forked workers stay small."""
+    """The pool, started before the build loads anything so that forked workers stay small.
+
+    multiprocessing is imported here, not with the module: a rebuild of a few pages
+    never starts a pool, and the import is about 30 ms of it."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)

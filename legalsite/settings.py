@@ -7,10 +7,8 @@ The file is optional: without it the build uses the defaults in
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import tomllib
-import uuid
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -45,6 +43,8 @@ def _key_line(text: str, table: str, key: str) -> int:
 def is_loopback_host(host: str) -> bool:
     if host == "localhost":
         return True
+    import ipaddress  # only [analytics] needs it: not imported by every build
+
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -149,6 +149,8 @@ def _validate_analytics(values: dict, err) -> Analytics:
     elif parts.scheme == "http" and not is_loopback_host(parts.hostname):
         err("analytics", "origin", f"origin '{origin}' must use https (plain http is only for a loopback address)")
     origin = origin.rstrip("/")
+
+    import uuid  # only [analytics] needs it (and platform, which it imports: 5 ms)
 
     website_id = values.get("website_id", "")
     try:

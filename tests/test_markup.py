@@ -87,3 +87,17 @@ def test_a_backslash_url_is_another_site_as_browsers_read_it():
     assert [f.message for f in scan_html('<img src="/\\img.example.net/a.png" alt="">')] == [
         "img loads '/\\img.example.net/a.png' from another site: copy the file into the site or link to it instead"]
     assert scan_html('<img src="/assets/a.png" alt="">') == []
+
+
+def test_markdown_extensions_are_ours_not_looked_up_by_name(monkeypatch):
+    """Extensions named as strings are found among every installed package's entry
+    points: slow, and another package could register "toc" and replace ours."""
+    import markdown.util
+
+    def no_lookup():
+        raise AssertionError("an extension was looked up by name")
+
+    monkeypatch.setattr(markdown.util, "get_installed_extensions", no_lookup)
+    md = make_markdown({})
+    html = md.convert("## 2. Data\n\n| a |\n|---|\n| b |\n\nText[^1] {: .x }\n\n[^1]: note\n\n*[API]: interface\n")
+    assert '<h2 id="data">2. Data</h2>' in html and "<table>" in html and 'class="footnote"' in html

@@ -51,6 +51,15 @@ def test_large_change_swaps_the_whole_tree(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]
 
 
+def test_folders_are_exchanged_atomically_on_linux(tmp_path):
+    """renameat2(RENAME_EXCHANGE) is found and used: without it a swap has a moment with no site."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir(), b.mkdir()
+    (a / "x").write_text("a"), (b / "x").write_text("b")
+    assert output._exchange(a, b) is True
+    assert (a / "x").read_text() == "b" and (b / "x").read_text() == "a"
+
+
 @pytest.mark.parametrize("size", [30, 3], ids=["in place", "swap"])
 def test_a_failure_while_writing_leaves_the_published_site_as_it_was(tmp_path, monkeypatch, size):
     out = tmp_path / "_site"
