@@ -233,9 +233,14 @@ def _compiled_dir(cache_dir: Path | None) -> Path | None:
 
 def outline_of(policies: tuple[Policy, ...]) -> tuple[Policy, ...]:
     """The policies without their versions' texts: what the site-wide pages and the next
-    build's stamp need of them."""
-    return tuple(dataclasses.replace(p, versions=tuple(dataclasses.replace(v, body_html="", headings=())
-                                                       for v in p.versions)) for p in policies)
+    build's stamp need of them. Policies already in outline (a partial rebuild takes
+    all but the edited one from the last stamp) are returned as they are."""
+    def bare(version) -> bool:
+        return not version.body_html and not version.headings
+
+    return tuple(p if all(map(bare, p.versions)) else dataclasses.replace(
+        p, versions=tuple(v if bare(v) else dataclasses.replace(v, body_html="", headings=()) for v in p.versions))
+        for p in policies)
 
 
 def _write(result: BuildResult, out_dir: Path, entries=None) -> frozenset[str] | None:
@@ -274,8 +279,9 @@ def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, cache_
     reused = {p.slug for p in reuse}
     kept = {path: sha for path, sha in last.pages.items() if path.split("/", 1)[0] in reused}
     pages = {path: (key, last.pages[path]) for path, key in last.keys.items() if path in last.pages}
+    sources = used.read(path for path in used.sources if policy_of(path, prefix) in touched)
     try:
-        return render(project, day, drafts, jobs=1, cache_dir=cache_dir, sources=used.raw, reuse=reuse,
+        return render(project, day, drafts, jobs=1, cache_dir=cache_dir, sources=sources, reuse=reuse,
                       kept=kept, common=last.common, last=pages)
     except NotPartial:
         return None

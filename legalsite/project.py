@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,48 +73,78 @@ def read_tree(folder: Path) -> dict[str, bytes]:
     return dict(sorted(found.items()))
 
 
-def read_sources(content_dir: Path, root: Path, known: dict | None = None) -> dict[str, bytes]:
-    """Every non-ignored file under ``content_dir``, keyed by path relative to ``root``.
+@dataclass(frozen=True)
+class SourceFile:
+    """A content file as found, before it is read."""
+
+    path: str  # the file system path
+    identity: tuple[int, int, int, int]  # size, modification and change times, inode
+    settled: bool  # last changed more than a second before it was looked at
+
+    def read(self) -> bytes:
+        with open(self.path, "rb") as handle:
+            return handle.read()
+
+    def trusted(self, data: bytes) -> bool:
+        """Whether the next look at this file may take ``data``, just read from it, as
+        its content when the file's identity is still the same, without reading it.
+
+        As in git's index, only a file that had settled when it was read is trusted:
+        two writes within one tick of the file system's clock can leave the same
+        times behind. Any later write changes the change time, which no tool can set
+        back. ``data`` of another length than the file's was changed while read."""
+        return self.settled and len(data) == self.identity[0]
+
+
+def list_sources(content_dir: Path, root: Path) -> dict[str, SourceFile]:
+    """Every non-ignored file under ``content_dir``, keyed by POSIX path relative to
+    ``root``, sorted; each looked at (one stat), none read.
 
     ``os.walk`` rather than ``Path.rglob``: the preview reads all sources on
     every rebuild and this is several times faster on a 1,000-file site.
     Like ``rglob``, it does not descend into symlinked folders.
-
-    ``known`` (the preview passes the same dict every time) lets a file whose
-    size, times and inode are those of the last read keep the bytes read then,
-    so that unchanged files are neither read nor hashed again. As in git's
-    index, a file modified less than a second before it was read is read again
-    next time: two writes within one tick of the file system's clock can leave
-    the same times behind.
     """
-    sources: dict[str, bytes] = {}
+    found: dict[str, SourceFile] = {}
     root_prefix = os.path.join(str(root), "")
     now = time.time_ns()
-    seen = {}
     for directory, folders, files in os.walk(content_dir):
         folders[:] = sorted(name for name in folders if not is_ignored(name))
         for name in sorted(files):
             full = os.path.join(directory, name)
-            if is_ignored(name) or not os.path.isfile(full):
+            if is_ignored(name):
+                continue
+            try:
+                info = os.stat(full)
+            except OSError:
+                continue  # a broken link or a loop of links (as os.path.isfile), or removed meanwhile
+            if not stat.S_ISREG(info.st_mode):
                 continue
             key = full[len(root_prefix):] if full.startswith(root_prefix) else full
-            if known is None:
-                with open(full, "rb") as handle:
-                    data = handle.read()
-            else:
-                info = os.stat(full)
-                identity = (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
-                data = known.get(full, (None, None))[1] if known.get(full, (None,))[0] == identity else None
-                if data is None:
-                    with open(full, "rb") as handle:
-                        data = handle.read()
-                if now - max(info.st_mtime_ns, info.st_ctime_ns) > _SETTLED_NS and len(data) == info.st_size:
-                    seen[full] = (identity, data)
-            sources[key.replace(os.sep, "/")] = data
+            found[key.replace(os.sep, "/")] = SourceFile(
+                full, (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino),
+                now - max(info.st_mtime_ns, info.st_ctime_ns) > _SETTLED_NS)
+    return dict(sorted(found.items()))
+
+
+def read_sources(content_dir: Path, root: Path, known: dict | None = None) -> dict[str, bytes]:
+    """Every non-ignored file under ``content_dir`` (list_sources), read.
+
+    ``known`` (the preview passes the same dict every time) lets a file whose
+    size, times and inode are those of the last read keep the bytes read then
+    (SourceFile.trusted), so that unchanged files are neither read nor hashed again.
+    """
+    sources: dict[str, bytes] = {}
+    seen = {}
+    for key, source in list_sources(content_dir, root).items():
+        last = known.get(key) if known is not None else None
+        data = last[1] if last is not None and last[0] == source.identity else source.read()
+        if source.trusted(data):
+            seen[key] = (source.identity, data)
+        sources[key] = data
     if known is not None:
         known.clear()
         known.update(seen)
-    return dict(sorted(sources.items()))
+    return sources
 
 
 _SETTLED_NS = 1_000_000_000

@@ -130,8 +130,8 @@ def test_no_cache_means_no_stamp_and_a_real_build(site, cli):
 
 def test_a_missing_or_damaged_stamp_builds_again(site, cli):
     build(cli)
-    (stamp_file,) = (site / ".cache" / "stamps").glob("*.json")
-    stamp_file.write_text("{not json")
+    (stamp_file,) = (site / ".cache" / "stamps").glob("*.stamp")
+    stamp_file.write_bytes(stamp_file.read_bytes()[:-10])
     assert build(cli)[0].startswith("built ")
     assert build(cli)[0].startswith("up to date")
     stamp_file.unlink()
@@ -266,3 +266,75 @@ def test_templates_reached_through_a_link_are_read_as_the_theme_reads_them(site,
     out, _ = build(cli)
     assert out.startswith("built ")
     assert tree(site / "_site") == reference(site, tmp_path, cli)
+
+
+@pytest.fixture
+def settled_at_once(monkeypatch):
+    """Content files count as settled as soon as they are written, as they do a second
+    later outside a test (project.SourceFile.trusted); returns the paths read, in order."""
+    from legalsite import project
+    monkeypatch.setattr(project, "_SETTLED_NS", -1)
+    reads = []
+    real = project.SourceFile.read
+
+    def spy(self):
+        reads.append(os.path.relpath(self.path))
+        return real(self)
+
+    monkeypatch.setattr(project.SourceFile, "read", spy)
+    return reads
+
+
+def test_content_files_unchanged_since_the_last_build_are_not_read_again(site, tmp_path, cli, partial, settled_at_once):
+    terms = site / "content" / "terms"
+    (terms / "2031-01-01.md").write_text(version("2031-01-01"))
+    build(cli)
+    settled_at_once.clear()
+    (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))
+    build(cli)
+    assert partial[-1] is True
+    # the edited file by the check, then the other versions of its policy for the rebuild: each once, no other policy
+    assert settled_at_once[0] == "content/terms/2031-01-01.md"
+    assert sorted(settled_at_once) == sorted(f"content/terms/{p.name}" for p in terms.glob("*.md"))
+    assert tree(site / "_site") == reference(site, tmp_path, cli)
+    settled_at_once.clear()
+    assert build(cli)[0].startswith("up to date") and settled_at_once == []
+
+
+def test_a_content_file_rewritten_with_the_same_size_and_times_put_back_is_built_again(site, tmp_path, cli,
+                                                                                       settled_at_once):
+    upcoming = site / "content" / "terms" / "2031-01-01.md"
+    upcoming.write_text(version("2031-01-01"))
+    build(cli)
+    info = upcoming.stat()
+    upcoming.write_text(version("2031-01-01").replace("apply", "APPLY"))
+    os.utime(upcoming, ns=(info.st_atime_ns, info.st_mtime_ns))  # the change time still tells
+    assert upcoming.stat().st_size == info.st_size and upcoming.stat().st_mtime_ns == info.st_mtime_ns
+    out, _ = build(cli)
+    assert out.startswith("built ")
+    assert tree(site / "_site") == reference(site, tmp_path, cli)
+
+
+def test_a_file_changed_while_the_build_runs_is_recorded_as_it_was_built(site, cli, settled_at_once, monkeypatch):
+    import hashlib
+
+    from legalsite import project
+    terms = site / "content" / "terms"
+    (terms / "2031-01-01.md").write_text(version("2031-01-01"))
+    (terms / "2032-01-01.md").write_text(version("2032-01-01"))
+    build(cli)
+    (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))
+    later = version("2032-01-01").replace("apply", "also apply")
+    real = project.SourceFile.read
+
+    def edited_meanwhile(self):
+        if self.path.endswith("2032-01-01.md"):  # not read by the check (trusted): read by the rebuild
+            (terms / "2032-01-01.md").write_text(later)
+        return real(self)
+
+    monkeypatch.setattr(project.SourceFile, "read", edited_meanwhile)
+    build(cli)
+    assert "also apply" in (site / "_site" / "terms" / "2032-01-01" / "index.html").read_text()
+    recorded = stamp.read(site / ".cache", site / "_site")
+    assert recorded.sources["content/terms/2032-01-01.md"] == hashlib.sha256(later.encode()).hexdigest()
+    assert "content/terms/2032-01-01.md" not in recorded.identities
