@@ -164,9 +164,13 @@ class DiskCache:
             return False
 
     def put(self, table: str, digest: str, value: object) -> None:
+        self.put_pickled(table, digest, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def put_pickled(self, table: str, digest: str, pickled: bytes) -> None:
+        """put() of a value another process has already pickled."""
         if self._connection() is None:
             return
-        data = digest.encode("ascii") + pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        data = digest.encode("ascii") + pickled
         self._pending[(table, digest)] = data
         if self._writer is None:
             self._writer = threading.Thread(target=self._insert_all, name="legalsite-cache", daemon=True)

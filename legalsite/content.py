@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import hashlib
+import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ import frontmatter
 import yaml
 
 from .markup import locate, make_markdown, render_body
-from .cache import digest_of
+from .cache import active_cache, digest_of
 from .memo import memoized
 from .model import ContentError, ContentErrors, Policy, Version
 
@@ -61,7 +62,9 @@ def load_policies(sources: dict[str, bytes], content_prefix: str, placeholders: 
     """
     errors: list[ContentError] = []
     md = make_markdown(placeholders)
-    sections: dict = {}  # rendered sections shared by versions, see markup.render_body
+    cache = active_cache()
+    # rendered sections shared by versions (markup.render_body), kept on disk too when there is a cache
+    sections: dict = {} if cache is None else StoredSections(cache, placeholders)
     by_policy: dict[str, list[_Parsed]] = {}
     prefix = content_prefix.rstrip("/") + "/" if content_prefix else ""
     for path, raw in sorted(sources.items()):
@@ -103,13 +106,50 @@ def policy_of(path: str, content_prefix: str) -> str | None:
     return parts[0]
 
 
-def parse_group(items: list[tuple[str, bytes]], placeholders: dict[str, str]) -> list[tuple[tuple, object]]:
+def parse_group(items: list[tuple[str, bytes]], placeholders: dict[str, str]
+                ) -> tuple[list[tuple[tuple, object]], list[tuple[str, bytes]]]:
     """Parse several files of one policy with one Markdown instance and section memo
-    (for parallel.py); returns ``(parse_key, result)`` pairs as load_policies memoises them."""
+    (for parallel.py); returns ``(parse_key, result)`` pairs as load_policies memoises
+    them, and the sections rendered, as StoredSections keeps them (digest, pickle):
+    a worker cannot write to the disk cache while the build holds it."""
     md = make_markdown(placeholders)
     sections: dict = {}
-    return [(parse_key(path, raw, placeholders), _parse_alone(path, path.split("/")[-2], raw, md, sections))
-            for path, raw in items]
+    results = [(parse_key(path, raw, placeholders), _parse_alone(path, path.split("/")[-2], raw, md, sections))
+               for path, raw in items]
+    return results, [(section_digest(text, placeholders), pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
+                     for text, part in sections.items()]
+
+
+def section_digest(text: str, placeholders: dict[str, str]) -> str:
+    """The disk cache's key for one rendered section of a body (markup.render_body)."""
+    return digest_of("section", text, tuple(sorted(placeholders.items())))
+
+
+class StoredSections(dict):
+    """The section memo of markup.render_body, backed by the disk cache.
+
+    A version's file is parsed again only when its bytes changed, and then
+    mostly into sections that the last build rendered already (an edit changes
+    a sentence or two): taken from the disk, they make a rebuild after an edit
+    render only the blocks that changed, where an empty memo rendered all ~70."""
+
+    def __init__(self, cache, placeholders: dict[str, str]):
+        super().__init__()
+        self._cache = cache
+        self._placeholders = placeholders
+
+    def get(self, text: str, default=None):
+        part = super().get(text)
+        if part is None:
+            found, part = self._cache.get("section", section_digest(text, self._placeholders))
+            if not found:
+                return default
+            super().__setitem__(text, part)
+        return part
+
+    def __setitem__(self, text: str, part) -> None:
+        super().__setitem__(text, part)
+        self._cache.put("section", section_digest(text, self._placeholders), part)
 
 
 def _placement_message(parts: list[str]) -> str:

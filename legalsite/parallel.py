@@ -116,9 +116,13 @@ def warm_parse(pool: ProcessPoolExecutor, memo: BuildMemo, sources: dict[str, by
     # Split big policies so that both cores stay busy; each group keeps its own section memo.
     size = max(4, len(todo) // (jobs * 4))
     chunks = [group[i:i + size] for group in groups for i in range(0, len(group), size)]
-    for results in pool.map(parse_group, chunks, [placeholders] * len(chunks)):
+    cache = active_cache()
+    for results, sections in pool.map(parse_group, chunks, [placeholders] * len(chunks)):
         for key, value in results:
             _store(memo, "parse", key, value)
+        if cache is not None:
+            for digest, pickled in sections:
+                cache.put_pickled("section", digest, pickled)
 
 
 def _redlines(pairs: list[tuple[str, str]]):

@@ -83,6 +83,26 @@ def test_the_cache_never_serves_a_stale_page(tmp_path):
     check()  # a deleted version
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_edited_version_renders_only_the_block_that_changed(tmp_path, monkeypatch, jobs):
+    """Sections rendered by the last build come from the disk (content.StoredSections),
+    whether that build parsed on workers or not."""
+    from benchmarks.corpus import edit_one_sentence
+    from legalsite import markup
+    root = tmp_path / "site"
+    write_corpus(root, 2, 5)
+    shutil.copytree(REPO / "templates", root / "templates")
+    render(project(root), DAY, False, jobs=jobs, cache_dir=tmp_path / "c")
+    edit_one_sentence(sorted((root / "content").rglob("*.md"))[2], 1)
+    rendered = []
+    real = markup.render_markdown
+    monkeypatch.setattr(markup, "render_markdown", lambda md, text: rendered.append(text) or real(md, text))
+    files = render(project(root), DAY, False, jobs=1, cache_dir=tmp_path / "c").files
+    assert len(rendered) == 1 and "\n\n" not in rendered[0].strip()  # one paragraph
+    monkeypatch.undo()
+    assert files == reference(root)
+
+
 def test_new_code_misses_the_cache_and_corrupt_entries_are_recomputed(corpus, tmp_path, monkeypatch):
     cache_dir = tmp_path / "c"
     render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir)
