@@ -442,14 +442,19 @@ def scan_json(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
     except ValueError as exc:
         return [ContentError(path, getattr(exc, "lineno", 1), f"not valid JSON: {exc}")]
     found = []
-    pending = [data]  # depth first, in document order, without recursion (versions.json is large)
+    # A URL that starts with the site's origin and a slash is on the site whatever
+    # follows (as _classify decides it): versions.json holds thousands.
+    own = policy.site_origin + "/" if policy.site_origin else None
+    pending = [data]  # without recursion (versions.json is large); the order does not matter
     while pending:
         value = pending.pop()
-        if isinstance(value, dict):  # JSON Schema's $schema/$id/$ref name a schema, never load it
-            pending.extend(reversed([item for key, item in value.items() if not key.startswith("$")]))
-        elif isinstance(value, list):
-            pending.extend(reversed(value))
-        elif isinstance(value, str) and (_SCHEME.match(value) or value.startswith("//")) and not _SPACE.search(value):
+        kind = type(value)  # json.loads makes exactly these types
+        if kind is dict:  # JSON Schema's $schema/$id/$ref name a schema, never load it
+            pending.extend([item for key, item in value.items() if not key.startswith("$")])
+        elif kind is list:
+            pending.extend(value)
+        elif (kind is str and (":" in value and _SCHEME.match(value) or value.startswith("//"))
+              and not (own and value.startswith(own)) and not _SPACE.search(value)):
             kind = _classify(value, policy)
             if kind not in ("self", "local"):
                 needle = json.dumps(value)[1:-1]
