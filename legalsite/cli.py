@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import os
 import sys
+import threading
 from pathlib import Path
 
 from . import stamp, timeline
@@ -151,6 +153,24 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     from .commands import run
     return run(args, _project(args), found)
+
+
+def entry() -> None:
+    """The command line as a program (build.py, the ``legalsite`` script): main, then
+    exit without the interpreter's teardown, which frees every object one by one
+    (about 40 ms, a tenth of a one-edit rebuild). By then every file is written and
+    closed and the cache committed (output.py, cache.py); only the standard streams
+    may hold output, and they are flushed. With a thread still running (none should
+    be), the exit is the ordinary one."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # e.g. a closed pipe: as Python's own exit would report it
+        code = code or 120
+    if threading.active_count() == 1:
+        os._exit(code)
+    sys.exit(code)
 
 
 def _check(args: argparse.Namespace) -> stamp.Check | None:

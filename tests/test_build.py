@@ -146,6 +146,28 @@ def test_summary_line_and_shipped_site(tmp_path):
             assert paragraph.strip() in text
 
 
+def test_the_program_exits_with_its_output_and_cache_complete(tmp_path):
+    """build.py skips the interpreter's teardown (cli.entry): what it printed, its exit
+    status and what it wrote must all be there, with block-buffered output to a pipe."""
+    import shutil
+
+    shutil.copytree(FIXTURE, tmp_path / "site")
+    env = {k: v for k, v in os.environ.items() if k not in ("SOURCE_DATE_EPOCH", "PYTHONUNBUFFERED")}
+
+    def run():
+        return subprocess.run([sys.executable, str(REPO / "build.py"), "--as-of", FIXTURE_DAY, "--templates",
+                               str(REPO / "templates")], cwd=tmp_path / "site", capture_output=True, text=True,
+                              env=env, check=False)
+
+    first = run()
+    assert first.returncode == 0 and first.stdout.startswith("built 2 policies, "), first.stderr
+    assert run().stdout.startswith("up to date: 2 policies, ")  # the stamp and cache were written whole
+    version = sorted((tmp_path / "site" / "content" / "terms").glob("*.md"))[-1]
+    version.write_text(version.read_text().replace("title:", "titel:", 1))
+    broken = run()
+    assert broken.returncode == 1 and "unknown field 'titel'" in broken.stderr and broken.stdout == ""
+
+
 def test_help_is_for_people(cli):
     with pytest.raises(SystemExit) as exit_info:
         cli("--help")
