@@ -216,7 +216,7 @@ def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts:
         outline = outline_of(result.loaded)
         after = relist(entries, out_dir.absolute(), touched) if entries is not None and touched is not None else None
         stamp.record(cache_dir, out_dir, used, pages, keys, result.common, outline, result.contents(),
-                     warnings(result.site), after)
+                     warnings(result.site), after, found.listed_at)
     return result
 
 

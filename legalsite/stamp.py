@@ -13,7 +13,8 @@ rewritten in the output folder (every write or rename of a file changes its
 change time, which no tool can set back), a missing or unreadable stamp. The
 check reads every input byte but those of content files that still have the
 size, times and inode they had when the last build read them, long enough
-after their last change (as git's index does: project.SourceFile.trusted).
+after their last change (as git's index does: project.SourceFile.trusted),
+and reads again only the output folders whose times changed (output.listing).
 
 The stamp also keeps each content file's digest, each output file's SHA-256,
 the digest of what each page was rendered from (render.py's page keys), and
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +37,7 @@ from .output import listing, write_file
 from .project import Project, SourceFile, list_sources, read_tree
 from .security import HOOK_SOURCE
 
-_FORMAT = "legalsite-build-stamp-6"
+_FORMAT = "legalsite-build-stamp-7"
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class Stamp:
     outline: str  # SHA-256 of the pickle beside the stamp (record)
     identities: dict[str, tuple[int, int, int, int]]  # content path -> size, times, inode when it had its digest
     files: tuple[tuple[str, int, int, int, int], ...]  # path, size, mtime_ns, ctime_ns, inode
+    listed_at: int  # time.time_ns() just before the output folder was listed (output.listing's since)
     summary: str  # what the build printed
     warnings: tuple[str, ...]
 
@@ -167,6 +170,7 @@ class Check:
     stamp: Stamp | None
     inputs: Inputs
     files: tuple[tuple[str, int, int, int, int], ...] | None  # None: no output folder
+    listed_at: int = 0  # time.time_ns() just before the output folder was listed
 
     @property
     def up_to_date(self) -> bool:
@@ -176,20 +180,27 @@ class Check:
 
 def check(project: Project, out_dir: Path, today, drafts: bool, cache_dir: Path) -> Check:
     last = read(cache_dir, out_dir)
-    return Check(last, inputs(project, today, drafts, last), listing(out_dir) if out_dir.is_dir() else None)
+    now = inputs(project, today, drafts, last)
+    taken = time.time_ns()
+    files = listing(out_dir, (last.files, last.listed_at) if last else None) if out_dir.is_dir() else None
+    return Check(last, now, files, taken)
 
 
 def record(cache_dir: Path, out_dir: Path, used: Inputs, pages: dict[str, str], keys: dict[str, str],
            common: str, outline, summary: str, warnings: list[str],
-           files: tuple[tuple[str, int, int, int, int], ...] | None = None) -> None:
+           files: tuple[tuple[str, int, int, int, int], ...] | None = None, listed_at: int = 0) -> None:
     """Remember a build that just wrote ``out_dir`` from ``used``: the stamp, and the
     policies it loaded without their texts (``outline``), from which the next build
     can take the policies whose files did not change (pipeline.build). ``files``:
-    listing(out_dir) as the build left it, if the caller knows it (output.relist)."""
+    listing(out_dir) as the build left it, if the caller knows it (output.relist), and
+    ``listed_at``, the time before the listing it was made from was taken."""
+    if files is None:
+        listed_at = time.time_ns()
+        files = listing(out_dir)
     pickled = pickle.dumps(outline, protocol=pickle.HIGHEST_PROTOCOL)
     write_file(_stamp_path(cache_dir, out_dir, ".pickle"), pickled)
     data = {"format": _FORMAT, "rest": used.rest, "sources": used.sources, "pages": pages, "keys": keys,
             "common": common, "outline": hashlib.sha256(pickled).hexdigest(), "summary": summary,
             "identities": used.identities, "warnings": tuple(warnings),
-            "files": listing(out_dir) if files is None else files}
+            "files": files, "listed_at": listed_at}
     write_file(_stamp_path(cache_dir, out_dir), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))

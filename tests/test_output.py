@@ -129,3 +129,64 @@ def test_a_site_staged_and_discarded_leaves_nothing_behind(tmp_path):
     Staging({"index.html": b"<p>x</p>"}, out).commit()
     assert (out / "index.html").read_bytes() == b"<p>x</p>"
     assert sorted(p.name for p in out.parent.iterdir()) == ["_site"]
+
+
+def _folders(tmp_path):
+    out = tmp_path / "_site"
+    write_site({"index.html": b"home", "a/1/index.html": b"one", "a/1/changes/index.html": b"diff",
+                "a/2/index.html": b"two", "b/index.html": b"bee", "b/empty/.keep": b""}, out)
+    return out
+
+
+@pytest.mark.parametrize("change", ["none", "add a file", "remove a file", "rename a file", "rewrite a file",
+                                    "add a folder", "a folder for a file", "empty a folder"])
+def test_a_listing_since_an_earlier_one_equals_a_fresh_one_and_reads_only_changed_folders(tmp_path, monkeypatch,
+                                                                                          change):
+    import os
+    import time
+    out = _folders(tmp_path)
+    taken = time.time_ns()
+    before = output.listing(out)
+    monkeypatch.setattr(output, "_SETTLED_NS", -1)  # every folder settled when listed, as a second later
+    time.sleep(0.05)  # past a tick of the file system's clock
+    if change == "add a file":
+        (out / "a/1/changes/new.html").write_bytes(b"new")
+    elif change == "remove a file":
+        (out / "a/2/index.html").unlink()
+    elif change == "rename a file":
+        (out / "b/index.html").rename(out / "b/other.html")
+    elif change == "rewrite a file":
+        (out / "a/1/index.html").write_bytes(b"ONE")
+    elif change == "add a folder":
+        (out / "a/2/changes").mkdir()
+        (out / "a/2/changes/index.html").write_bytes(b"diff")
+    elif change == "a folder for a file":
+        (out / "a/2/index.html").unlink()
+        (out / "a/2/index.html").mkdir()
+    elif change == "empty a folder":
+        (out / "b/empty/.keep").unlink()
+    read = []
+    real = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: read.append(os.path.relpath(path, out)) or real(path))
+    since = output.listing(out, (before, taken))
+    monkeypatch.setattr(os, "scandir", real)
+    assert since == output.listing(out)
+    if change == "none":
+        assert read == ["."], "an unchanged folder is not read again"
+    else:
+        assert len(read) < 6, read  # of 7 folders
+
+
+def test_a_folder_changed_within_a_second_of_the_listing_is_read_again(tmp_path, monkeypatch):
+    """Two changes within one tick of the file system's clock can leave a folder's times as
+    they were: a folder that changed less than a second before it was listed is not trusted."""
+    import os
+    import time
+    out = _folders(tmp_path)
+    taken = time.time_ns()
+    before = output.listing(out)
+    read = []
+    real = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda path: read.append(path) or real(path))
+    assert output.listing(out, (before, taken)) == before
+    assert len(read) == 7  # every folder: all were written just now

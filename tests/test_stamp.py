@@ -338,3 +338,28 @@ def test_a_file_changed_while_the_build_runs_is_recorded_as_it_was_built(site, c
     recorded = stamp.read(site / ".cache", site / "_site")
     assert recorded.sources["content/terms/2032-01-01.md"] == hashlib.sha256(later.encode()).hexdigest()
     assert "content/terms/2032-01-01.md" not in recorded.identities
+
+
+@pytest.mark.parametrize("change", ["add a file", "add a folder", "delete a page", "rename a page"])
+def test_a_touched_output_folder_is_built_again_when_its_folders_had_settled(site, tmp_path, cli, monkeypatch,
+                                                                             change):
+    """The check reads again only the output folders whose times changed (output.listing)."""
+    import time
+
+    from legalsite import output
+    monkeypatch.setattr(output, "_SETTLED_NS", -1)  # every folder settled, as a second after a build
+    build(cli)
+    time.sleep(0.05)  # past a tick of the file system's clock
+    folder = sorted(p for p in (site / "_site" / "privacy").iterdir() if p.is_dir())[0]
+    if change == "add a file":
+        (folder / "stray.html").write_text("<p>not ours</p>")
+    elif change == "add a folder":
+        (folder / "stray").mkdir()
+    elif change == "delete a page":
+        (folder / "index.html").unlink()
+    else:
+        (folder / "index.html").rename(folder / "index.htm")
+    out, _ = build(cli)
+    assert out.startswith("built ")
+    assert tree(site / "_site") == reference(site, tmp_path, cli)
+    assert build(cli)[0].startswith("up to date")
