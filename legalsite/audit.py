@@ -445,21 +445,35 @@ def scan_json(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
     # A URL that starts with the site's origin and a slash is on the site whatever
     # follows (as _classify decides it): versions.json holds thousands.
     own = policy.site_origin + "/" if policy.site_origin else None
-    pending = [data]  # without recursion (versions.json is large); the order does not matter
-    while pending:
-        value = pending.pop()
-        kind = type(value)  # json.loads makes exactly these types
-        if kind is dict:  # JSON Schema's $schema/$id/$ref name a schema, never load it
-            pending.extend([item for key, item in value.items() if not key.startswith("$")])
-        elif kind is list:
-            pending.extend(value)
-        elif (kind is str and (":" in value and _SCHEME.match(value) or value.startswith("//"))
-              and not (own and value.startswith(own)) and not _SPACE.search(value)):
+    for value in _url_like_strings(data):
+        if (_SCHEME.match(value) or value.startswith("//")) and not (own and value.startswith(own)) \
+                and not _SPACE.search(value):
             kind = _classify(value, policy)
             if kind not in ("self", "local"):
                 needle = json.dumps(value)[1:-1]
                 number = next((i for i, line in enumerate(text.splitlines(), start=1) if needle in line), 1)
                 found.append(ContentError(path, number, f"URL {value!r} on {kind} (another origin)"))
+    return found
+
+
+def _url_like_strings(data) -> list[str]:
+    """The strings in parsed JSON that could be URLs (a colon, or a leading "//"), in no
+    particular order, leaving out what keys starting with "$" hold: JSON Schema's
+    $schema/$id/$ref name a schema, never load it. Without recursion: versions.json is large."""
+    if type(data) is str:  # json.loads makes exactly these types
+        return [data]
+    found = []
+    pending = [data] if type(data) in (dict, list) else []
+    while pending:
+        value = pending.pop()
+        items = [item for key, item in value.items() if key[:1] != "$"] if type(value) is dict else value
+        for item in items:
+            kind = type(item)
+            if kind is str:
+                if ":" in item or item[:2] == "//":
+                    found.append(item)
+            elif kind is dict or kind is list:
+                pending.append(item)
     return found
 
 

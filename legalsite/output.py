@@ -111,12 +111,13 @@ def listing(out_dir: Path, since: tuple[tuple[tuple[str, int, int, int, int], ..
         prefix, folder, entry = pending.pop()
         if entry in settled:  # its entries are those listed then: only they are looked at
             for name in children.get(entry[0], ()):
+                path = f"{folder}/{name}"  # os.path.join costs as much as the lstat
                 try:
-                    found.append(_entry(prefix + name, os.lstat(os.path.join(folder, name))))
+                    found.append(_entry(prefix + name, os.lstat(path)))
                 except FileNotFoundError:
                     continue
                 if found[-1][1] == FOLDER:
-                    pending.append((prefix + name + "/", os.path.join(folder, name), found[-1]))
+                    pending.append((prefix + name + "/", path, found[-1]))
             continue
         with os.scandir(folder) as listed:
             for item in listed:
@@ -130,7 +131,7 @@ def in_place_safe(entries: tuple[tuple[str, int, int, int, int], ...], paths) ->
     """Whether files can be written at ``paths`` inside a folder listed as ``entries``
     without going through a link (which could lead outside it) or meeting a file where
     a folder is needed: only plain files and folders, none in the way."""
-    if any(size == OTHER for _path, size, *_ in entries):
+    if OTHER in {entry[1] for entry in entries}:
         return False
     if not paths:
         return True

@@ -64,6 +64,8 @@ CASES = [
     ("escaped html in a feed entry", "feed.xml", '<feed><entry>\n<content type="html">&lt;img src="https://img.example.net/a.png"&gt;</content></entry></feed>', "in <content>: <img> src"),
     ("json url", "versions.json", '{"a":\n "https://cdn.example.net/x.json"}', "URL 'https://cdn.example.net/x.json' on https://cdn.example.net"),
     ("manifest json", "site.webmanifest", '{"icons": [\n{"src": "https://img.example.net/i.png"}]}', "https://img.example.net"),
+    ("json list in a list", "a.json", '[1, ["x",\n "//img.example.net/i.png"]]', "URL '//img.example.net/i.png' on https://img.example.net"),
+    ("json string alone", "a.json", '\n"https://img.example.net/i.png"', "URL 'https://img.example.net/i.png' on https://img.example.net"),
     ("js url", "assets/a.js", '(function(){\n fetch("https://api.example.net/x"); })();', "script names 'https://api.example.net/x'"),
     ("tab inside the scheme", "a.html", '<p>\n<img src="ht&#9;tps://img.example.net/a.png" alt="">', "<img> src makes the browser contact https://img.example.net"),
     ("control character before the URL", "a.html", '<p>\n<img src="&#1;https://img.example.net/a.png" alt="">', "<img> src makes the browser contact https://img.example.net"),
@@ -103,6 +105,7 @@ def test_what_is_allowed_passes():
     assert findings("a.css", 'body { background: url("img/a.png") } @import "b.css";') == []
     assert findings("sitemap.xml", "<urlset><url><loc>https://legal.example.com/</loc></url></urlset>") == []
     assert findings("versions.json", '{"url": "https://legal.example.com/privacy/", "n": "x"}') == []
+    assert findings("a.schema.json", '{"$id": "https://json-schema.org/x", "a": {"$defs": {"b": "https://x.example/"}}}') == []
     # Comments in scripts are not code (the before-send hook documents its tags and localStorage).
     assert findings("a.js", '/* <script src="https://stats.example.org/s.js"> localStorage */\n// "https://x.example/"\nvar a = "//";\n') == []
 
