@@ -133,24 +133,40 @@ def _flatten(tokens: list[dict]) -> list[Heading]:
 # abbreviations (defined anywhere), no fenced code or raw HTML blocks (which could
 # contain a line that looks like a heading), and no heading anchor used twice
 # (the toc extension de-duplicates across the whole body).
-_SECTION_START = re.compile(r"^(?=## )", re.MULTILINE)
-_CROSS_SECTION = re.compile(r"^ {0,3}\[[^\]]+\]:|\[\^|^\*\[|^ {0,3}(?:```|~~~|<)|\[TOC\]", re.MULTILINE)
+#
+# The patterns that look at the start of a line are matched against "\n" + text,
+# with "\n" where "^" (multi-line) would be: Python's re tries a pattern that starts
+# with "^" at every position of the text, and finds one that starts with a character
+# by scanning for it, 5 to 25 times faster on a 25 KB body (2.4 ms of each parse).
+_SECTION_START = re.compile(r"\n(?=## )")  # a line starting "## "
+_CROSS_SECTION_LINE = re.compile(r"\n(?: {0,3}\[[^\]]+\]:|\*\[| {0,3}(?:```|~~~|<))")
+_CROSS_SECTION_ANYWHERE = re.compile(r"\[\^|\[TOC\]")
 _ID = re.compile(r' id="([^"]*)"')
 # Inside a section, blocks separated by a blank line are rendered apart when the
 # next one plainly starts a new paragraph, heading or table (not a list item, a
 # continuation, a definition or a quote), and the section has no definition
 # lists or setext underlines, whose meaning spans blank lines.
 _BLOCK_START = re.compile(r"\n\n+(?=(?!(?:[-*+]|\d+[.)])[ \t])(?:[A-Za-z0-9(\"'_\[{|]|\*\S|#{3,6} ))")
-_SPANS_BLANK_LINES = re.compile(r"^(?::|=+\s*$|-+\s*$)", re.MULTILINE)
+_SPANS_BLANK_LINES = re.compile(r"\n(?::|=+\s*$|-+\s*$)", re.MULTILINE)  # "\n": a line start, as above
+
+
+def _sections(text: str) -> list[str]:
+    """``text`` cut before each line that starts with "## ", as re.split(r"^(?=## )") cuts it."""
+    cuts = [m.start() for m in _SECTION_START.finditer("\n" + text)]
+    return [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)])]
+
+
+def _cross_section(text: str) -> bool:
+    return bool(_CROSS_SECTION_ANYWHERE.search(text) or _CROSS_SECTION_LINE.search("\n" + text))
 
 
 def render_body(md: markdown.Markdown, text: str, memo: dict[str, Rendered] | None) -> Rendered:
     """Render a policy body, reusing ``memo``'s sections; same result as :func:`render_markdown`."""
-    if memo is None or _CROSS_SECTION.search(text):
+    if memo is None or _cross_section(text):
         return render_markdown(md, text)
     parts = []
-    for section in _SECTION_START.split(text):
-        chunks = [section] if _SPANS_BLANK_LINES.search(section) else _split_blocks(section)
+    for section in _sections(text):
+        chunks = [section] if _SPANS_BLANK_LINES.search("\n" + section) else _split_blocks(section)
         for chunk in chunks:
             part = memo.get(chunk)
             if part is None:

@@ -101,3 +101,24 @@ def test_markdown_extensions_are_ours_not_looked_up_by_name(monkeypatch):
     md = make_markdown({})
     html = md.convert("## 2. Data\n\n| a |\n|---|\n| b |\n\nText[^1] {: .x }\n\n[^1]: note\n\n*[API]: interface\n")
     assert '<h2 id="data">2. Data</h2>' in html and "<table>" in html and 'class="footnote"' in html
+
+
+def test_line_start_patterns_decide_as_their_multiline_caret_forms():
+    """markup matches "\\n" + text where the plain form of each pattern has "^" (multi-line),
+    for speed; the plain forms are the specification."""
+    import re
+
+    from legalsite import markup
+    split = re.compile(r"^(?=## )", re.MULTILINE)
+    cross = re.compile(r"^ {0,3}\[[^\]]+\]:|\[\^|^\*\[|^ {0,3}(?:```|~~~|<)|\[TOC\]", re.MULTILINE)
+    spans = re.compile(r"^(?::|=+\s*$|-+\s*$)", re.MULTILINE)
+    rng = random.Random(7)
+    pieces = ["## ", "\n", " ", "[", "]", ":", "^", "*", "`", "~", "<", "TOC", "=", "-", "a", "\t", "[TOC]", "```",
+              "  [x]: y", "*[", "[^1]"]
+    texts = [path.read_text() for path in sorted((FIXTURE / "content").rglob("*.md"))]
+    texts += ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 16))) for _ in range(20000)]
+    for text in texts:
+        assert markup._sections(text) == split.split(text), repr(text)
+        assert markup._cross_section(text) == bool(cross.search(text)), repr(text)
+        for section in split.split(text):
+            assert bool(markup._SPANS_BLANK_LINES.search("\n" + section)) == bool(spans.search(section)), repr(section)
