@@ -106,18 +106,18 @@ def policy_of(path: str, content_prefix: str) -> str | None:
     return parts[0]
 
 
-def parse_group(items: list[tuple[str, bytes]], placeholders: dict[str, str]
+def parse_group(items: list[tuple[str, bytes]], placeholders: dict[str, str], keep_sections: bool = False
                 ) -> tuple[list[tuple[tuple, object]], list[tuple[str, bytes]]]:
     """Parse several files of one policy with one Markdown instance and section memo
     (for parallel.py); returns ``(parse_key, result)`` pairs as load_policies memoises
-    them, and the sections rendered, as StoredSections keeps them (digest, pickle):
-    a worker cannot write to the disk cache while the build holds it."""
+    them and, with ``keep_sections``, the sections rendered, as StoredSections keeps
+    them (digest, pickle): a worker cannot write to the disk cache the build holds."""
     md = make_markdown(placeholders)
     sections: dict = {}
     results = [(parse_key(path, raw, placeholders), _parse_alone(path, path.split("/")[-2], raw, md, sections))
                for path, raw in items]
     return results, [(section_digest(text, placeholders), pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
-                     for text, part in sections.items()]
+                     for text, part in sections.items() if keep_sections]
 
 
 def section_digest(text: str, placeholders: dict[str, str]) -> str:

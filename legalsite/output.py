@@ -95,7 +95,7 @@ def listing(out_dir: Path, since: tuple[tuple[tuple[str, int, int, int, int], ..
     entry changes a folder's times, and the second covers the tick of the file
     system's clock (git's untracked cache and index reason alike). Such a folder's
     entries are looked at one by one instead of reading the folder again: on a site
-    of 2,000 folders, half the time. The result is the same as without ``since``."""
+    of 2,000 folders, a third less time. The result is the same as without ``since``."""
     children: dict[str, list[str]] = {}
     settled: set[tuple[str, int, int, int, int]] = set()
     if since is not None:

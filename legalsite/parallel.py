@@ -117,12 +117,12 @@ def warm_parse(pool: ProcessPoolExecutor, memo: BuildMemo, sources: dict[str, by
     size = max(4, len(todo) // (jobs * 4))
     chunks = [group[i:i + size] for group in groups for i in range(0, len(group), size)]
     cache = active_cache()
-    for results, sections in pool.map(parse_group, chunks, [placeholders] * len(chunks)):
+    for results, sections in pool.map(parse_group, chunks, [placeholders] * len(chunks),
+                                       [cache is not None] * len(chunks)):
         for key, value in results:
             _store(memo, "parse", key, value)
-        if cache is not None:
-            for digest, pickled in sections:
-                cache.put_pickled("section", digest, pickled)
+        for digest, pickled in sections:
+            cache.put_pickled("section", digest, pickled)
 
 
 def _redlines(pairs: list[tuple[str, str]]):

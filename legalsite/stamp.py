@@ -141,8 +141,9 @@ def _stamp_path(cache_dir: Path, out_dir: Path, suffix: str = ".stamp") -> Path:
 
 def read(cache_dir: Path, out_dir: Path) -> Stamp | None:
     """The stamp of the last build into ``out_dir``, or None if there is none that this
-    version can read. A pickle of plain values: a tenth of the time JSON took (it is
-    read before every build and holds every output file's name twice)."""
+    version can read. A pickle of plain values: written and read in less than half
+    the time JSON took (it is read before every build and names each output file
+    several times)."""
     try:
         data = pickle.loads(_stamp_path(cache_dir, out_dir).read_bytes())
         if data.pop("format") != _FORMAT:
