@@ -275,12 +275,22 @@ class Staging:
 
     def _write(self, files: dict[str, bytes]) -> None:
         try:
+            written = []
             for relative, data in files.items():
                 path = self.folder / relative
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
+                written.append(path)
+            # Files 0644 and folders 0755, as write_file and _update make them. mkdtemp makes
+            # the top folder private and a umask may narrow the rest; only those are changed:
+            # a chmod changes a folder's change time, and a folder changed within a second of
+            # the stamp's listing is read again by the next build (listing).
+            if written and stat.S_IMODE(written[0].stat().st_mode) != 0o644:
+                for path in written:
+                    path.chmod(0o644)
             for directory in [self.folder, *(p for p in self.folder.rglob("*") if p.is_dir())]:
-                directory.chmod(0o755)
+                if stat.S_IMODE(directory.stat().st_mode) != 0o755:
+                    directory.chmod(0o755)
         except BaseException as exc:  # noqa: BLE001 (handed to commit)
             self._failure = exc
 

@@ -190,3 +190,28 @@ def test_a_folder_changed_within_a_second_of_the_listing_is_read_again(tmp_path,
     monkeypatch.setattr(os, "scandir", lambda path: read.append(path) or real(path))
     assert output.listing(out, (before, taken)) == before
     assert len(read) == 7  # every folder: all were written just now
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_staged_site_is_readable_by_all_and_only_narrowed_folders_are_changed(tmp_path, monkeypatch, umask):
+    """Folders 0755, files 0644 whatever the umask; a folder already 0755 keeps its change
+    time (a chmod would make the next build's stamp check read it again: listing)."""
+    import os
+    import stat
+    from pathlib import Path
+    changed = []
+    real = Path.chmod
+    monkeypatch.setattr(Path, "chmod", lambda self, mode: changed.append(self) or real(self, mode))
+    old = os.umask(umask)
+    try:
+        staged = Staging(site(3, a__b__index_html=b"deep"), tmp_path / "_site", background=False)
+        staged.commit()
+    finally:
+        os.umask(old)
+    out = tmp_path / "_site"
+    folders = [out, *(p for p in out.rglob("*") if p.is_dir())]
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folders} == {0o755}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in out.rglob("*") if p.is_file()} == {0o644}
+    files = [p for p in out.rglob("*") if p.is_file()]
+    # with the usual umask, only the top folder, which mkdtemp made private
+    assert len(changed) == (1 if umask == 0o022 else len(folders) + len(files))
