@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import time
 
 import pytest
 
@@ -289,6 +290,7 @@ def test_content_files_unchanged_since_the_last_build_are_not_read_again(site, t
     terms = site / "content" / "terms"
     (terms / "2031-01-01.md").write_text(version("2031-01-01"))
     build(cli)
+    time.sleep(0.05)  # past a tick of the file system's clock: a rewrite gets other times
     settled_at_once.clear()
     (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))
     build(cli)
@@ -306,6 +308,7 @@ def test_a_content_file_rewritten_with_the_same_size_and_times_put_back_is_built
     upcoming = site / "content" / "terms" / "2031-01-01.md"
     upcoming.write_text(version("2031-01-01"))
     build(cli)
+    time.sleep(0.05)  # past a tick of the file system's clock: the rewrite gets another change time
     info = upcoming.stat()
     upcoming.write_text(version("2031-01-01").replace("apply", "APPLY"))
     os.utime(upcoming, ns=(info.st_atime_ns, info.st_mtime_ns))  # the change time still tells
@@ -323,6 +326,7 @@ def test_a_file_changed_while_the_build_runs_is_recorded_as_it_was_built(site, c
     (terms / "2031-01-01.md").write_text(version("2031-01-01"))
     (terms / "2032-01-01.md").write_text(version("2032-01-01"))
     build(cli)
+    time.sleep(0.05)  # past a tick of the file system's clock: the edit gets other times
     (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))
     later = version("2032-01-01").replace("apply", "also apply")
     real = project.SourceFile.read
@@ -344,8 +348,6 @@ def test_a_file_changed_while_the_build_runs_is_recorded_as_it_was_built(site, c
 def test_a_touched_output_folder_is_built_again_when_its_folders_had_settled(site, tmp_path, cli, monkeypatch,
                                                                              change):
     """The check reads again only the output folders whose times changed (output.listing)."""
-    import time
-
     from legalsite import output
     monkeypatch.setattr(output, "_SETTLED_NS", -1)  # every folder settled, as a second after a build
     build(cli)
