@@ -265,14 +265,17 @@ def _parse_file(path: str, policy: str, raw: bytes, md, sections: dict, errors: 
 
 
 # libyaml's parser, where PyYAML was built with it, is ten times faster than the pure-Python one;
-# the pure one still words every error, so messages do not depend on how PyYAML was installed.
-# libyaml also takes a tab where the pure parser refuses one, so text with a tab gets the pure one.
+# the pure one defines the results and words every error, so that they do not depend on how PyYAML
+# was installed. The two differ on tabs, tags, block scalars and explicit keys (libyaml takes
+# "title: !" as '' and a comment after ">", the pure parser None and an error), so front matter
+# with any character that starts such a construct, rare in front matter, gets the pure one.
 _FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_PURE_ONLY = re.compile(r"[\t!|>?&*%@`]")
 
 
 def _compose(fm: str) -> yaml.Node | None:
     """The front matter's node tree; raises yaml.MarkedYAMLError as the pure-Python parser words it."""
-    if "\t" in fm:
+    if _PURE_ONLY.search(fm):
         return _single_node(yaml.SafeLoader, fm)
     try:
         return _single_node(_FAST_LOADER, fm)

@@ -264,6 +264,7 @@ FRONT_MATTERS = [
     "%YAML 1.1\n---\ntitle: x\n",
     "title: x\n---\nsecond: document\n",
     "title:\tPrivacy\n", "effective:\t2026-01-01\n", "summary: [a,\tb]\n", "title:\t'x'\n",
+    "summary: >#note\n  Text\n", "title: !\n", "? a\ntitle: x\n",
     "",
 ]
 
