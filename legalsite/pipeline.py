@@ -279,7 +279,7 @@ def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, cache_
     reused = {p.slug for p in reuse}
     kept = {path: sha for path, sha in last.pages.items() if path.split("/", 1)[0] in reused}
     pages = {path: (key, last.pages[path]) for path, key in last.keys.items() if path in last.pages}
-    sources = used.read(path for path in used.sources if policy_of(path, prefix) in touched)
+    sources = used.read([path for path in used.sources if policy_of(path, prefix) in touched])
     try:
         return render(project, day, drafts, jobs=1, cache_dir=cache_dir, sources=sources, reuse=reuse,
                       kept=kept, common=last.common, last=pages)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import CODE_DIGEST
+from .model import ContentError, ContentErrors
 from .output import listing, write_file
 from .project import Project, SourceFile, list_sources, read_tree
 from .security import HOOK_SOURCE
@@ -54,12 +55,18 @@ class Inputs:
         """The bytes of these content files, for the build: as the check read them, or
         read now if the check could trust its last digest. A file changed since the
         check gets the digest of the bytes read now, so that the stamp describes
-        exactly the bytes built, and is not trusted next time."""
+        exactly the bytes built, and is not trusted next time. One removed or made
+        unreadable since the check (a checkout during the build) is a content error:
+        nothing is written, and the next build sees what is there then."""
         out = {}
         for path in paths:
             data = self.raw.get(path)
             if data is None:
-                data = self.found[path].read()
+                try:
+                    data = self.found[path].read()
+                except OSError as exc:
+                    raise ContentErrors([ContentError(path, 1, f"the file changed while the site was built "
+                                                               f"({exc.strerror}): run the build again")]) from None
                 digest = hashlib.sha256(data).hexdigest()
                 if digest != self.sources[path]:
                     self.sources[path] = digest

@@ -365,3 +365,30 @@ def test_a_touched_output_folder_is_built_again_when_its_folders_had_settled(sit
     assert out.startswith("built ")
     assert tree(site / "_site") == reference(site, tmp_path, cli)
     assert build(cli)[0].startswith("up to date")
+
+
+def test_a_content_file_removed_after_the_check_is_an_error_and_nothing_is_written(site, cli, settled_at_once,
+                                                                                   monkeypatch):
+    """A trusted file is read only by the rebuild, after the check: if it is gone by then (a
+    checkout during the build), the build says so instead of failing with a traceback."""
+    from legalsite import project
+    terms = site / "content" / "terms"
+    (terms / "2031-01-01.md").write_text(version("2031-01-01"))
+    (terms / "2032-01-01.md").write_text(version("2032-01-01"))
+    build(cli)
+    time.sleep(0.05)  # past a tick of the file system's clock: the edit gets other times
+    before = tree(site / "_site")
+    (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))
+    real = project.SourceFile.read
+
+    def removed_meanwhile(self):
+        if self.path.endswith("2032-01-01.md"):  # not read by the check (trusted): read by the rebuild
+            os.unlink(self.path)
+        return real(self)
+
+    monkeypatch.setattr(project.SourceFile, "read", removed_meanwhile)
+    code, _, err = cli("build", "--as-of", FIXTURE_DAY)
+    assert code == 1
+    assert err.splitlines()[0] == ("content/terms/2032-01-01.md:1: the file changed while the site was built "
+                                   "(No such file or directory): run the build again")
+    assert tree(site / "_site") == before
