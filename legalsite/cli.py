@@ -169,11 +169,11 @@ def entry() -> None:
     may hold output, and they are flushed. With a thread still running (none should
     be), the exit is the ordinary one."""
     code = main(program=True)
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except OSError:  # e.g. a closed pipe: as Python's own exit would report it
-        code = code or 120
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except OSError:  # e.g. a closed pipe: as Python's own exit would report it
+            code = code or 120
     if threading.active_count() == 1:
         os._exit(code)
     sys.exit(code)

@@ -20,6 +20,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from .project import settled
+
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -80,9 +82,6 @@ def _same_file(path: Path, data: bytes) -> bool:
 FOLDER, OTHER = -1, -2  # the size listing() gives a folder, and anything but a file or folder
 
 
-_SETTLED_NS = 1_000_000_000  # see listing: a folder changed less recently may change unseen
-
-
 def listing(out_dir: Path, since: tuple[tuple[tuple[str, int, int, int, int], ...], int] | None = None
             ) -> tuple[tuple[str, int, int, int, int], ...]:
     """Every entry under ``out_dir`` with what identifies its state: size (FOLDER for a
@@ -91,25 +90,24 @@ def listing(out_dir: Path, since: tuple[tuple[tuple[str, int, int, int, int], ..
 
     ``since``: an earlier listing of ``out_dir`` and the time (ns) just before it was
     taken. A folder listed there with the same identity now holds the same entries,
-    if it had not changed for a second when listed: adding, removing or renaming an
-    entry changes a folder's times, and the second covers the tick of the file
-    system's clock (git's untracked cache and index reason alike). Such a folder's
+    if it had settled when listed (project.settled): adding, removing or renaming an
+    entry changes a folder's times (git's untracked cache reasons alike). Such a folder's
     entries are looked at one by one instead of reading the folder again: on a site
     of 2,000 folders, a third less time. The result is the same as without ``since``."""
     children: dict[str, list[str]] = {}
-    settled: set[tuple[str, int, int, int, int]] = set()
+    trusted: set[tuple[str, int, int, int, int]] = set()  # folders listed then, settled then
     if since is not None:
         entries, taken = since
         for entry in entries:
             parent, _, name = entry[0].rpartition("/")
             children.setdefault(parent, []).append(name)
-            if entry[1] == FOLDER and taken - max(entry[2], entry[3]) > _SETTLED_NS:
-                settled.add(entry)
+            if entry[1] == FOLDER and settled(entry[2], entry[3], taken):
+                trusted.add(entry)
     found = []
     pending: list[tuple[str, str, tuple | None]] = [("", str(out_dir), None)]
     while pending:
         prefix, folder, entry = pending.pop()
-        if entry in settled:  # its entries are those listed then: only they are looked at
+        if entry in trusted:  # its entries are those listed then: only they are looked at
             for name in children.get(entry[0], ()):
                 path = f"{folder}/{name}"  # os.path.join costs as much as the lstat
                 try:
@@ -267,20 +265,23 @@ class Staging:
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
         self.folder = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.new-", dir=self.out_dir.parent))
         self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._write, args=(files,), name="staging", daemon=True)
+        self._thread: threading.Thread | None = None
         if background:
+            self._thread = threading.Thread(target=self._write, args=(files,), name="staging", daemon=True)
             self._thread.start()
         else:
             self._write(files)
 
     def _write(self, files: dict[str, bytes]) -> None:
         try:
-            written = []
+            written, folders = [], {""}
             for relative, data in files.items():
                 path = self.folder / relative
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(data)
                 written.append(path)
+                parts = relative.split("/")
+                folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
             # Files 0644 and folders 0755, as write_file and _update make them. mkdtemp makes
             # the top folder private and a umask may narrow the rest; only those are changed:
             # a chmod changes a folder's change time, and a folder changed within a second of
@@ -288,14 +289,14 @@ class Staging:
             if written and stat.S_IMODE(written[0].stat().st_mode) != 0o644:
                 for path in written:
                     path.chmod(0o644)
-            for directory in [self.folder, *(p for p in self.folder.rglob("*") if p.is_dir())]:
+            for directory in (self.folder / folder for folder in folders):
                 if stat.S_IMODE(directory.stat().st_mode) != 0o755:
                     directory.chmod(0o755)
         except BaseException as exc:  # noqa: BLE001 (handed to commit)
             self._failure = exc
 
     def _wait(self) -> None:
-        if self._thread.ident is not None:  # started
+        if self._thread is not None:
             self._thread.join()
 
     def commit(self) -> None:
@@ -314,7 +315,11 @@ class Staging:
                     old = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.old-", dir=self.out_dir.parent))
                     old.rmdir()
                     self.out_dir.rename(old)
-                    staging.rename(self.out_dir)
+                    try:
+                        staging.rename(self.out_dir)
+                    except BaseException:
+                        old.rename(self.out_dir)  # the published site back where it was
+                        raise
                     staging = old
             else:
                 staging.rename(self.out_dir)

@@ -79,7 +79,7 @@ class SourceFile:
 
     path: str  # the file system path
     identity: tuple[int, int, int, int]  # size, modification and change times, inode
-    settled: bool  # last changed more than a second before it was looked at
+    settled: bool  # see settled(): had it when it was looked at
 
     def read(self) -> bytes:
         with open(self.path, "rb") as handle:
@@ -87,12 +87,9 @@ class SourceFile:
 
     def trusted(self, data: bytes) -> bool:
         """Whether the next look at this file may take ``data``, just read from it, as
-        its content when the file's identity is still the same, without reading it.
-
-        As in git's index, only a file that had settled when it was read is trusted:
-        two writes within one tick of the file system's clock can leave the same
-        times behind. Any later write changes the change time, which no tool can set
-        back. ``data`` of another length than the file's was changed while read."""
+        its content when the file's identity is still the same, without reading it:
+        only if it had settled when looked at (settled, as in git's index). ``data``
+        of another length than the file's was changed while read."""
         return self.settled and len(data) == self.identity[0]
 
 
@@ -122,7 +119,7 @@ def list_sources(content_dir: Path, root: Path) -> dict[str, SourceFile]:
             key = full[len(root_prefix):] if full.startswith(root_prefix) else full
             found[key.replace(os.sep, "/")] = SourceFile(
                 full, (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino),
-                now - max(info.st_mtime_ns, info.st_ctime_ns) > _SETTLED_NS)
+                settled(info.st_mtime_ns, info.st_ctime_ns, now))
     return dict(sorted(found.items()))
 
 
@@ -148,3 +145,11 @@ def read_sources(content_dir: Path, root: Path, known: dict | None = None) -> di
 
 
 _SETTLED_NS = 1_000_000_000
+
+
+def settled(mtime_ns: int, ctime_ns: int, at_ns: int) -> bool:
+    """Whether a file or folder with these times, looked at ``at_ns``, had settled: any
+    later change will show in its times. A change always sets the change time, which no
+    tool can set back, but two changes within one tick of the file system's clock can
+    leave the same times; a second covers that tick (git's "racy" rule)."""
+    return at_ns - max(mtime_ns, ctime_ns) > _SETTLED_NS

@@ -141,6 +141,11 @@ def rest_digest(project: Project, today, drafts: bool) -> str:
     return digest.hexdigest()
 
 
+# What reading a stamp or outline that is damaged, or of another version, can raise.
+_UNREADABLE = (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, KeyError,
+               TypeError, IndexError)
+
+
 def _stamp_path(cache_dir: Path, out_dir: Path, suffix: str = ".stamp") -> Path:
     name = hashlib.sha256(str(out_dir.absolute()).encode()).hexdigest()[:24]
     return cache_dir / "stamps" / f"{name}{suffix}"
@@ -156,8 +161,7 @@ def read(cache_dir: Path, out_dir: Path) -> Stamp | None:
         if data.pop("format") != _FORMAT:
             return None
         return Stamp(**data)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, KeyError,
-            TypeError, IndexError):
+    except _UNREADABLE:
         return None
 
 
@@ -166,7 +170,7 @@ def read_outline(cache_dir: Path, out_dir: Path, stamp: Stamp):
     try:
         data = _stamp_path(cache_dir, out_dir, ".pickle").read_bytes()
         return pickle.loads(data) if hashlib.sha256(data).hexdigest() == stamp.outline else None
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, TypeError):
+    except _UNREADABLE:
         return None
 
 
@@ -178,7 +182,7 @@ class Check:
     stamp: Stamp | None
     inputs: Inputs
     files: tuple[tuple[str, int, int, int, int], ...] | None  # None: no output folder
-    listed_at: int = 0  # time.time_ns() just before the output folder was listed
+    listed_at: int  # time.time_ns() just before the output folder was listed
 
     @property
     def up_to_date(self) -> bool:

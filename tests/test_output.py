@@ -147,7 +147,8 @@ def test_a_listing_since_an_earlier_one_equals_a_fresh_one_and_reads_only_change
     out = _folders(tmp_path)
     taken = time.time_ns()
     before = output.listing(out)
-    monkeypatch.setattr(output, "_SETTLED_NS", -1)  # every folder settled when listed, as a second later
+    from legalsite import project
+    monkeypatch.setattr(project, "_SETTLED_NS", -1)  # every folder settled when listed, as a second later
     time.sleep(0.05)  # past a tick of the file system's clock
     if change == "add a file":
         (out / "a/1/changes/new.html").write_bytes(b"new")
@@ -215,3 +216,25 @@ def test_a_staged_site_is_readable_by_all_and_only_narrowed_folders_are_changed(
     files = [p for p in out.rglob("*") if p.is_file()]
     # with the usual umask, only the top folder, which mkdtemp made private
     assert len(changed) == (1 if umask == 0o022 else len(folders) + len(files))
+
+
+def test_a_swap_that_fails_halfway_puts_the_published_site_back(tmp_path, monkeypatch):
+    """Without an atomic exchange the swap is two renames: if the second fails, the first is undone."""
+    from pathlib import Path
+    out = tmp_path / "_site"
+    write_site(site(3), out)
+    published = tree(out)
+    staged = Staging(site(3, p1__index_html=b"new"), out, background=False)
+    monkeypatch.setattr(output, "_exchange", lambda a, b: False)
+    real = Path.rename
+
+    def rename(self, target):
+        if self == staged.folder:
+            raise OSError("no space left on device")
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "rename", rename)
+    with pytest.raises(OSError):
+        staged.commit()
+    assert tree(out) == published
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["_site"]

@@ -348,8 +348,8 @@ def test_a_file_changed_while_the_build_runs_is_recorded_as_it_was_built(site, c
 def test_a_touched_output_folder_is_built_again_when_its_folders_had_settled(site, tmp_path, cli, monkeypatch,
                                                                              change):
     """The check reads again only the output folders whose times changed (output.listing)."""
-    from legalsite import output
-    monkeypatch.setattr(output, "_SETTLED_NS", -1)  # every folder settled, as a second after a build
+    from legalsite import project
+    monkeypatch.setattr(project, "_SETTLED_NS", -1)  # every folder settled, as a second after a build
     build(cli)
     time.sleep(0.05)  # past a tick of the file system's clock
     folder = sorted(p for p in (site / "_site" / "privacy").iterdir() if p.is_dir())[0]
