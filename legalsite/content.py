@@ -94,7 +94,11 @@ def load_policies(sources: dict[str, bytes], content_prefix: str, placeholders: 
 
 def parse_key(path: str, raw: bytes, placeholders: dict[str, str]) -> tuple:
     """Everything one file's parse result depends on (besides the code)."""
-    return (path, raw, tuple(sorted(placeholders.items())))
+    return (path, raw, _settings_key(placeholders))
+
+
+def _settings_key(placeholders: dict[str, str]) -> tuple:
+    return tuple(sorted(placeholders.items()))
 
 
 def policy_of(path: str, content_prefix: str) -> str | None:
@@ -116,13 +120,17 @@ def parse_group(items: list[tuple[str, bytes]], placeholders: dict[str, str], ke
     sections: dict = {}
     results = [(parse_key(path, raw, placeholders), _parse_alone(path, path.split("/")[-2], raw, md, sections))
                for path, raw in items]
-    return results, [(section_digest(text, placeholders), pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
-                     for text, part in sections.items() if keep_sections]
+    if not keep_sections:
+        return results, []
+    settings = _settings_key(placeholders)
+    return results, [(section_digest(text, settings), pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
+                     for text, part in sections.items()]
 
 
-def section_digest(text: str, placeholders: dict[str, str]) -> str:
-    """The disk cache's key for one rendered section of a body (markup.render_body)."""
-    return digest_of("section", text, tuple(sorted(placeholders.items())))
+def section_digest(text: str, settings: tuple) -> str:
+    """The disk cache's key for one rendered section of a body (markup.render_body) with
+    these settings (_settings_key)."""
+    return digest_of("section", text, settings)
 
 
 class StoredSections(dict):
@@ -131,17 +139,18 @@ class StoredSections(dict):
     A version's file is parsed again only when its bytes changed, and then
     mostly into sections that the last build rendered already (an edit changes
     a sentence or two): taken from the disk, they make a rebuild after an edit
-    render only the blocks that changed, where an empty memo rendered all ~70."""
+    render only the blocks that changed, where an empty memo rendered all ~70.
+    render_body uses only ``get`` and item assignment, the two this class extends."""
 
     def __init__(self, cache, placeholders: dict[str, str]):
         super().__init__()
         self._cache = cache
-        self._placeholders = placeholders
+        self._settings = _settings_key(placeholders)
 
     def get(self, text: str, default=None):
         part = super().get(text)
         if part is None:
-            found, part = self._cache.get("section", section_digest(text, self._placeholders))
+            found, part = self._cache.get("section", section_digest(text, self._settings))
             if not found:
                 return default
             super().__setitem__(text, part)
@@ -149,7 +158,7 @@ class StoredSections(dict):
 
     def __setitem__(self, text: str, part) -> None:
         super().__setitem__(text, part)
-        self._cache.put("section", section_digest(text, self._placeholders), part)
+        self._cache.put("section", section_digest(text, self._settings), part)
 
 
 def _placement_message(parts: list[str]) -> str:

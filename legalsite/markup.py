@@ -164,7 +164,7 @@ def render_body(md: markdown.Markdown, text: str, memo: dict[str, Rendered] | No
     """Render a policy body, reusing ``memo``'s sections; same result as :func:`render_markdown`."""
     if memo is None or _cross_section(text):
         return render_markdown(md, text)
-    parts = []
+    parts = []  # memo: get and item assignment only (content.StoredSections extends those)
     for section in _sections(text):
         chunks = [section] if _SPANS_BLANK_LINES.search("\n" + section) else _split_blocks(section)
         for chunk in chunks:

@@ -1,11 +1,14 @@
 """Use every core for the expensive pure steps of a cold build.
 
-Parsing (Markdown) and redlines are pure functions of their inputs. Before the
-ordinary, serial pipeline runs, this module computes the ones that are
-missing in worker processes and hands the results to the build through a
+Parsing (Markdown), redlines and the privacy audit of each output file are pure
+functions of their inputs. Before or while the ordinary, serial pipeline asks
+for them, this module computes the ones missing from the cache in worker
+processes and hands the results to the build through a
 :class:`~legalsite.memo.BuildMemo` under the very keys the pipeline asks for,
 so the pipeline stays one code path and the output is byte-identical with
-any number of processes (tests/test_speed.py asserts it).
+any number of processes (tests/test_speed.py asserts it). Workers do not write
+the disk cache (the build holds it): the main process stores their results,
+and the Markdown sections they rendered (content.StoredSections).
 
 Workers are forked (cheap on Linux) before anything is loaded; this is only
 done when no memo is active, i.e. never inside the preview server and its
