@@ -49,7 +49,7 @@ def compare(name: str, out: Path) -> None:
     want = golden.read_text()
     if got != want:
         got_lines, want_lines = set(got.splitlines()), set(want.splitlines())
-        differ = sorted(line.split("  ", 1)[1] for line in got_lines ^ want_lines)
+        differ = sorted({line.split("  ", 1)[1] for line in got_lines ^ want_lines})
         pytest.fail(f"{name}: {len(differ)} output files differ from {golden.name}, e.g. {differ[:5]}; "
                     "regenerate with UPDATE_GOLDEN=1 only if intended (and say why in the CHANGELOG)")
 
