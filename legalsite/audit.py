@@ -23,8 +23,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from .cache import digest_of
-from .memo import memoized
 from .model import ContentError, Site
 from .security import allowed_origins, content_security_policy
 
@@ -512,7 +510,7 @@ def pieces_seen(paths):
         yield path, seen
 
 
-def audit_files(files: dict[str, bytes], policy: AuditPolicy, prefix: str = "") -> list[ContentError]:
+def audit_files(files: dict[str, bytes], policy: AuditPolicy, prefix: str = "", store=None) -> list[ContentError]:
     """Every finding in ``files`` (output path -> bytes), paths shown as ``prefix + path``.
 
     A problem that comes from a template shows up in every page; it is reported
@@ -520,9 +518,9 @@ def audit_files(files: dict[str, bytes], policy: AuditPolicy, prefix: str = "") 
     by_message: dict[str, list[ContentError]] = {}
     for path, seen in pieces_seen(files):
         data = files[path]
-        # The preview's incremental rebuilds re-audit only the files that changed.
-        for finding in memoized("audit", (policy, prefix + path, data), lambda: audit_file(prefix + path, data, policy, seen),
-                                lambda: digest_of("audit", policy, prefix + path, data)):
+        # Through the store (store.py), when given: a rebuild audits only the files that changed.
+        compute = lambda: audit_file(prefix + path, data, policy, seen)  # noqa: E731
+        for finding in compute() if store is None else store.get("audit", (policy, prefix + path, data), compute):
             by_message.setdefault(finding.message, []).append(finding)
     out = []
     for message, findings in by_message.items():

@@ -20,9 +20,8 @@ import frontmatter
 import yaml
 
 from .markup import locate, make_markdown, render_body
-from .cache import active_cache, digest_of
-from .memo import memoized
 from .model import ContentError, ContentErrors, Policy, Version
+from .store import Store
 
 # Top-level folders of the built site that are not policies.
 RESERVED = {"assets": "stylesheet and images folder", "changelog": "changelog page", "schemas": "JSON Schema folder"}
@@ -52,19 +51,20 @@ class _Parsed:
     lines: dict[str, int]  # field -> line, for policy-level messages
 
 
-def load_policies(sources: dict[str, bytes], content_prefix: str, placeholders: dict[str, str]) -> tuple[Policy, ...]:
+def load_policies(sources: dict[str, bytes], content_prefix: str, placeholders: dict[str, str],
+                  store: Store | None = None) -> tuple[Policy, ...]:
     """Parse and validate all sources; raise ContentErrors listing every problem.
 
     ``content_prefix`` is the content directory as it appears in the keys of
     ``sources`` (e.g. ``content``), so that ``content/privacy/2026-04-01.md``
     is policy ``privacy``. ``placeholders`` are the settings policy text may
-    name as ``{{ name }}``.
+    name as ``{{ name }}``. ``store``: where each file's result and each
+    rendered block are kept (store.py); a fresh one in memory if None.
     """
+    store = store if store is not None else Store()
     errors: list[ContentError] = []
     md = make_markdown(placeholders)
-    cache = active_cache()
-    # rendered sections shared by versions (markup.render_body), kept on disk too when there is a cache
-    sections: dict = {} if cache is None else StoredSections(cache, placeholders)
+    sections = StoredSections(store, placeholders)  # blocks shared by versions (markup.render_body)
     by_policy: dict[str, list[_Parsed]] = {}
     prefix = content_prefix.rstrip("/") + "/" if content_prefix else ""
     for path, raw in sorted(sources.items()):
@@ -77,9 +77,8 @@ def load_policies(sources: dict[str, bytes], content_prefix: str, placeholders: 
             errors.append(ContentError(path, 1, f"policy folder '{parts[0]}' has the name of the site's own "
                                                 f"{RESERVED[parts[0]]}: rename the folder, e.g. '{parts[0]}-policy'"))
             continue
-        parsed, found = memoized("parse", parse_key(path, raw, placeholders),
-                                 lambda: _parse_alone(path, parts[0], raw, md, sections),
-                                 lambda: digest_of("parse", *parse_key(path, raw, placeholders)))
+        parsed, found = store.get("parse", parse_key(path, raw, placeholders),
+                                  lambda: _parse_alone(path, parts[0], raw, md, sections))
         errors.extend(found)
         if parsed is not None:
             by_policy.setdefault(parts[0], []).append(parsed)
@@ -110,55 +109,40 @@ def policy_of(path: str, content_prefix: str) -> str | None:
     return parts[0]
 
 
-def parse_group(items: list[tuple[str, bytes]], placeholders: dict[str, str], keep_sections: bool = False
-                ) -> tuple[list[tuple[tuple, object]], list[tuple[str, bytes]]]:
-    """Parse several files of one policy with one Markdown instance and section memo
-    (for parallel.py); returns ``(parse_key, result)`` pairs as load_policies memoises
-    them and, with ``keep_sections``, the sections rendered, as StoredSections keeps
-    them (digest, pickle): a worker cannot write to the disk cache the build holds."""
+def parse_group(items: list[tuple[str, bytes]], placeholders: dict[str, str]
+                ) -> tuple[list[tuple[str, object]], list[tuple[str, bytes]]]:
+    """Parse several files of one policy with one Markdown instance (for parallel.py,
+    in a worker process); returns each file's store key and result as load_policies
+    stores them, and the blocks rendered meanwhile as (store key, pickle)."""
     md = make_markdown(placeholders)
-    sections: dict = {}
-    results = [(parse_key(path, raw, placeholders), _parse_alone(path, path.split("/")[-2], raw, md, sections))
-               for path, raw in items]
-    if not keep_sections:
-        return results, []
-    settings = _settings_key(placeholders)
-    return results, [(section_digest(text, settings), pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL))
-                     for text, part in sections.items()]
+    store = Store()  # the worker's own, in memory: the build's store takes what it returns
+    sections = StoredSections(store, placeholders)
+    results = [(store.key("parse", *parse_key(path, raw, placeholders)),
+                _parse_alone(path, path.split("/")[-2], raw, md, sections)) for path, raw in items]
+    return results, [(key, pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)) for key, part in sections.made]
 
 
-def section_digest(text: str, settings: tuple) -> str:
-    """The disk cache's key for one rendered section of a body (markup.render_body) with
-    these settings (_settings_key)."""
-    return digest_of("section", text, settings)
-
-
-class StoredSections(dict):
-    """The section memo of markup.render_body, backed by the disk cache.
+class StoredSections:
+    """The block memo of markup.render_body, through the store.
 
     A version's file is parsed again only when its bytes changed, and then
-    mostly into sections that the last build rendered already (an edit changes
-    a sentence or two): taken from the disk, they make a rebuild after an edit
-    render only the blocks that changed, where an empty memo rendered all ~70.
-    render_body uses only ``get`` and item assignment, the two this class extends."""
+    mostly into blocks that versions share or the last build rendered already
+    (an edit changes a sentence or two): only the blocks that changed go
+    through Markdown. render_body uses only ``get`` and item assignment."""
 
-    def __init__(self, cache, placeholders: dict[str, str]):
-        super().__init__()
-        self._cache = cache
+    def __init__(self, store: Store, placeholders: dict[str, str]):
+        self._store = store
         self._settings = _settings_key(placeholders)
+        self.made: list[tuple[str, object]] = []  # (key, block) rendered here: what a worker hands back
 
     def get(self, text: str, default=None):
-        part = super().get(text)
-        if part is None:
-            found, part = self._cache.get("section", section_digest(text, self._settings))
-            if not found:
-                return default
-            super().__setitem__(text, part)
-        return part
+        found, part = self._store.lookup("section", self._store.key("section", text, self._settings))
+        return part if found else default
 
     def __setitem__(self, text: str, part) -> None:
-        super().__setitem__(text, part)
-        self._cache.put("section", section_digest(text, self._settings), part)
+        key = self._store.key("section", text, self._settings)
+        self._store.put("section", key, part)
+        self.made.append((key, part))
 
 
 def _placement_message(parts: list[str]) -> str:
@@ -172,7 +156,7 @@ def _placement_message(parts: list[str]) -> str:
 
 
 def _parse_alone(path: str, policy: str, raw: bytes, md, sections: dict) -> tuple[_Parsed | None, tuple[ContentError, ...]]:
-    """One file's result and its own errors, so that the preview can remember both (memo.py)."""
+    """One file's result and its own errors, so that the store can keep both."""
     errors: list[ContentError] = []
     return _parse_file(path, policy, raw, md, sections, errors), tuple(errors)
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import jinja2
 
 from . import timeline
-from .memo import BuildMemo
+from .store import Store
 from .model import ContentError, ContentErrors, Site
 from .pipeline import Project, render
 from .project import read_sources
@@ -66,33 +66,33 @@ class IncrementalBuilder:
         self.as_of = as_of
         self.drafts = drafts
         self.tracker = tracker
-        self.memo = BuildMemo()
+        self.store = Store(remember=True)
         self._theme: Theme | None = None
         self._known_sources: dict = {}  # see project.read_sources
 
     def build(self) -> Outcome:
         started = time.perf_counter()
+        self.store.begin()
         try:
             theme = load_theme(self.project.templates)
             if self._theme is not None and theme.fingerprint == self._theme.fingerprint:
                 theme = self._theme  # keeps Jinja's compiled templates
-            with self.memo.active():
-                sources = (read_sources(self.project.content, self.project.root, self._known_sources)
-                           if self.project.content.is_dir() else None)
-                result = render(self.project, timeline.build_day(self.as_of), self.drafts, theme=theme,
-                                tracker=self.tracker, sources=sources)
+            sources = (read_sources(self.project.content, self.project.root, self._known_sources)
+                       if self.project.content.is_dir() else None)
+            result = render(self.project, timeline.build_day(self.as_of), self.drafts, theme=theme,
+                            tracker=self.tracker, store=self.store, sources=sources)
         except ContentErrors as exc:
             return self._failed(tuple(exc.errors), started)
         except Exception as exc:  # a template or asset problem: report it like content errors
             return self._failed((self._describe(exc),), started)
         self._theme = theme
-        self.memo.prune()
+        self.store.prune()
         return Outcome(files=result.files, errors=(), site=result.site, seconds=time.perf_counter() - started,
-                       parsed=self.memo.misses["parse"], pages_rendered=self.memo.misses["page"])
+                       parsed=self.store.misses["parse"], pages_rendered=self.store.misses["page"])
 
     def _failed(self, errors: tuple[ContentError, ...], started: float) -> Outcome:
         return Outcome(files=None, errors=errors, site=None, seconds=time.perf_counter() - started,
-                       parsed=self.memo.misses["parse"], pages_rendered=self.memo.misses["page"])
+                       parsed=self.store.misses["parse"], pages_rendered=self.store.misses["page"])
 
     def _describe(self, exc: Exception) -> ContentError:
         """``path:line: message`` for an exception raised while loading templates or rendering."""

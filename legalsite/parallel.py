@@ -2,30 +2,27 @@
 
 Parsing (Markdown), redlines and the privacy audit of each output file are pure
 functions of their inputs. Before or while the ordinary, serial pipeline asks
-for them, this module computes the ones missing from the cache in worker
-processes and hands the results to the build through a
-:class:`~legalsite.memo.BuildMemo` under the very keys the pipeline asks for,
-so the pipeline stays one code path and the output is byte-identical with
-any number of processes (tests/test_speed.py asserts it). Workers do not write
-the disk cache (the build holds it): the main process stores their results,
-and the Markdown sections they rendered (content.StoredSections).
+the store for them, this module computes the ones the store does not hold in
+worker processes and puts the results into the store under the very keys the
+pipeline asks for, so the pipeline stays one code path and the output is
+byte-identical with any number of processes (tests/test_store.py asserts it).
+Workers do not write the store's disk (the build holds it): the main process
+stores their results, and the Markdown blocks they rendered.
 
-Workers are forked (cheap on Linux) before anything is loaded; this is only
-done when no memo is active, i.e. never inside the preview server and its
-threads, and only for a site large enough to gain from it.
+Workers are forked (cheap on Linux) before anything is loaded; only for a
+site large enough to gain from it, and never by the preview.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 from itertools import groupby
+from typing import TYPE_CHECKING
 
-from .cache import active_cache, digest_of
 from .audit import AuditPolicy, audit_file, pieces_seen
 from .content import parse_group, parse_key, policy_of
-from .memo import BuildMemo
 from .redline import redline
+from .store import Store
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -55,93 +52,41 @@ def workers(jobs: int) -> ProcessPoolExecutor:
     return pool
 
 
-class Prefetched(BuildMemo):
-    """A memo whose results are handed out once, then forgotten.
-
-    In a cold build every parse and redline is asked for once, so holding on to
-    them after that would only raise the peak memory; a second request for the
-    same key (two identical redlines) simply computes it again.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._coming: dict[tuple[str, object], tuple[object, list]] = {}  # (table, key) -> (future, its keys)
-
-    def expect(self, table: str, keys: list, future) -> None:
-        """Results for ``keys`` will come from ``future`` (a list in the same order)."""
-        for key in keys:
-            self._coming[(table, key)] = (future, keys)
-
-    def get(self, table, key, compute):
-        if (table, key) in self._coming:
-            self._receive(table, key)
-        entries = self._tables.get(table, {})
-        if key in entries:
-            self.hits[table] += 1
-            return entries.pop(key)
-        self.misses[table] += 1
-        return compute()
-
-    def _receive(self, table: str, key) -> None:
-        future, keys = self._coming[(table, key)]
-        for each, value in zip(keys, future.result()):
-            self._coming.pop((table, each), None)
-            _store(self, table, each, value)
-
-    def receive_all(self) -> None:
-        """Take in whatever was expected and not asked for (so that the cache gets it)."""
-        while self._coming:
-            self._receive(*next(iter(self._coming)))
-
-
-def _missing(table: str, keys: list[tuple]) -> list[tuple]:
-    cache = active_cache()
-    if cache is None:
-        return keys
-    return [k for k in keys if not cache.has(table, digest_of(table, *k))]
-
-
-def _store(memo: BuildMemo, table: str, key: tuple, value: object) -> None:
-    memo.put(table, key, value)
-    cache = active_cache()
-    if cache is not None:
-        cache.put(table, digest_of(table, *key), value)
-
-
-def warm_parse(pool: ProcessPoolExecutor, memo: BuildMemo, sources: dict[str, bytes], content_prefix: str,
+def warm_parse(pool: ProcessPoolExecutor, store: Store, sources: dict[str, bytes], content_prefix: str,
                placeholders: dict[str, str], jobs: int) -> None:
-    wanted = {parse_key(path, raw, placeholders): (path, raw) for path, raw in sources.items()
+    wanted = {store.key("parse", *parse_key(path, raw, placeholders)): (path, raw) for path, raw in sources.items()
               if policy_of(path, content_prefix)}
-    todo = sorted(wanted[k] for k in _missing("parse", list(wanted)))
+    todo = sorted(item for key, item in wanted.items() if not store.has("parse", key))
     if jobs < 2 or len(todo) < MIN_ITEMS:
         return
     groups = [list(items) for _, items in groupby(todo, key=lambda item: item[0].rsplit("/", 1)[0])]
-    # Split big policies so that both cores stay busy; each group keeps its own section memo.
+    # Split big policies so that both cores stay busy; each group keeps its own block memo.
     size = max(4, len(todo) // (jobs * 4))
     chunks = [group[i:i + size] for group in groups for i in range(0, len(group), size)]
-    cache = active_cache()
-    for results, sections in pool.map(parse_group, chunks, [placeholders] * len(chunks),
-                                       [cache is not None] * len(chunks)):
+    for results, sections in pool.map(parse_group, chunks, [placeholders] * len(chunks)):
         for key, value in results:
-            _store(memo, "parse", key, value)
-        for digest, pickled in sections:
-            cache.put_pickled("section", digest, pickled)
+            store.put("parse", key, value, once=True)
+        for key, pickled in sections:
+            store.save("section", key, pickled, pickled=True)
 
 
 def _redlines(pairs: list[tuple[str, str]]):
     return [redline(*pair) for pair in pairs]
 
 
-def warm_redlines(pool: ProcessPoolExecutor, memo: Prefetched, pairs: list[tuple[str, str]], jobs: int) -> None:
+def warm_redlines(pool: ProcessPoolExecutor, store: Store, pairs: list[tuple[str, str]], jobs: int) -> None:
     """Start the redlines on the workers and return at once: pages without a redline
-    render meanwhile, and a page that needs one waits for its chunk (Prefetched.get)."""
-    todo = _missing("redline", list(dict.fromkeys(pairs)))
+    render meanwhile, and a page that needs one waits for its chunk (Store.expect)."""
+    keyed = {store.key("redline", *pair): pair for pair in pairs}
+    todo = [(key, pair) for key, pair in keyed.items() if not store.has("redline", key)]
     if jobs < 2 or len(todo) < MIN_ITEMS:
         return
     size = max(1, len(todo) // (jobs * 8))
     for start in range(0, len(todo), size):
-        chunk = todo[start:start + size]
-        memo.expect("redline", chunk, pool.submit(_redlines, chunk))
+        keys = [key for key, _ in todo[start:start + size]]
+        future = pool.submit(_redlines, [pair for _, pair in todo[start:start + size]])
+        store.expect(keys, lambda keys=keys, future=future: [
+            store.put("redline", key, value, once=True) for key, value in zip(keys, future.result())])
 
 
 def _audit_chunk(items: list[tuple[str, bytes]], policy: AuditPolicy):
@@ -149,15 +94,16 @@ def _audit_chunk(items: list[tuple[str, bytes]], policy: AuditPolicy):
     return {path: audit_file(path, files[path], policy, seen) for path, seen in pieces_seen(files)}
 
 
-def warm_audit(pool: ProcessPoolExecutor, memo: BuildMemo, files: dict[str, bytes], policy: AuditPolicy,
+def warm_audit(pool: ProcessPoolExecutor, store: Store, files: dict[str, bytes], policy: AuditPolicy,
                jobs: int) -> None:
-    """The privacy audit of every output file, as audit.audit_files asks for it."""
-    todo = _missing("audit", [(policy, path, data) for path, data in files.items()])
+    """The privacy audit of every output file, as audit.audit_files asks the store for it."""
+    keyed = [(store.key("audit", policy, path, data), path, data) for path, data in files.items()]
+    todo = [item for item in keyed if not store.has("audit", item[0])]
     if jobs < 2 or len(todo) < MIN_ITEMS:
         return
     size = max(8, len(todo) // (jobs * 32))  # small chunks: a worker holds little of the site at a time
     chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
-    payloads = [[(path, data) for _policy, path, data in chunk] for chunk in chunks]
+    payloads = [[(path, data) for _key, path, data in chunk] for chunk in chunks]
     for chunk, results in zip(chunks, pool.map(_audit_chunk, payloads, [policy] * len(chunks))):
-        for key in chunk:
-            _store(memo, "audit", key, results[key[1]])
+        for key, path, _data in chunk:
+            store.put("audit", key, results[path], once=True)

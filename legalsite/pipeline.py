@@ -19,15 +19,14 @@ from pathlib import Path
 
 from . import parallel, stamp, timeline
 from .audit import audit_files, audit_policy
-from .cache import DiskCache
 from .content import load_policies, policy_of
 from .lock import Lock, check_notice, read_lock, verify
-from .memo import active_memo
 from .model import ContentError, ContentErrors, Policy, Settings, Site
 from .output import Staging, check_output_dir, in_place_safe, relist, write_site
 from .project import Project, read_sources
 from .render import Theme, load_theme, page_digest, redline_pairs, render_site, site_digest
 from .settings import load_settings
+from .store import Store
 
 
 def placeholders(site_settings) -> dict[str, str]:
@@ -44,7 +43,8 @@ class Loaded:
     lock: Lock
 
 
-def load_content(project: Project, sources: dict[str, bytes] | None = None, reuse: tuple[Policy, ...] = ()) -> Loaded:
+def load_content(project: Project, sources: dict[str, bytes] | None = None, reuse: tuple[Policy, ...] = (),
+                 store: Store | None = None) -> Loaded:
     """Stages 1 and 2: settings and content, each file validated; raises ContentErrors.
 
     ``reuse``: policies already loaded from exactly the files now in their
@@ -59,7 +59,7 @@ def load_content(project: Project, sources: dict[str, bytes] | None = None, reus
     skipped = {p.slug for p in reuse}
     if skipped:
         sources = {path: raw for path, raw in sources.items() if policy_of(path, prefix) not in skipped}
-    policies = load_policies(sources, prefix, placeholders(settings))
+    policies = load_policies(sources, prefix, placeholders(settings), store)
     if reuse:
         policies = tuple(sorted(policies + reuse, key=lambda p: p.slug))
     return Loaded(settings, policies, read_lock(project.lock, project.display(project.lock)))
@@ -72,9 +72,9 @@ def load_site(project: Project, today: dt.date, drafts: bool, sources: dict[str,
 
 
 def _load_site(project: Project, today: dt.date, drafts: bool, sources: dict[str, bytes] | None,
-               tracker: bool, reuse: tuple[Policy, ...] = ()) -> tuple[Site, tuple[Policy, ...]]:
+               tracker: bool, reuse: tuple[Policy, ...] = (), store: Store | None = None) -> tuple[Site, tuple[Policy, ...]]:
     """load_site, and the policies as loaded (before the lock's corrections and the drafts rule)."""
-    loaded = load_content(project, sources, reuse)
+    loaded = load_content(project, sources, reuse, store)
     policies, errors = verify(loaded.policies, loaded.lock, project.display(project.lock))
     errors += check_notice(policies, loaded.lock, today, loaded.settings.notice_days)
     if errors:
@@ -118,7 +118,7 @@ class BuildResult:
 
 
 def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None,
-           tracker: bool = True, jobs: int = 1, cache_dir: Path | None = None,
+           tracker: bool = True, jobs: int = 1, store: Store | None = None,
            sources: dict[str, bytes] | None = None, reuse: tuple[Policy, ...] = (),
            kept: dict[str, str] | None = None, common: str | None = None,
            last: dict[str, tuple[str, str]] | None = None, stage: Path | None = None) -> BuildResult:
@@ -127,8 +127,8 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
     ``tracker=False`` (the preview) renders without the tracker whatever
     site.toml says, like a drafts build: no tag, no analytics origin in the CSP.
     ``jobs`` > 1 computes Markdown and redlines on that many processes first
-    (parallel.py); ``cache_dir`` keeps results of pure steps between builds
-    (cache.py). Neither changes a byte of the output. ``sources``: the
+    (parallel.py); ``store`` keeps results of pure steps (store.py; a fresh one
+    in memory if None). Neither changes a byte of the output. ``sources``: the
     content already read (project.read_sources), else it is read here.
     ``reuse``, ``kept``, ``common`` and ``last``: a partial rebuild (see build);
     raises NotPartial when the site-wide digest is no longer ``common``.
@@ -137,41 +137,37 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
     """
     started = time.perf_counter()
     staged: Staging | None = None
+    store = store if store is not None else Store()
     try:
         with contextlib.ExitStack() as stack:
-            if cache_dir is not None:
-                stack.enter_context(DiskCache(cache_dir).active())
-            memo, pool = None, None
-            remembering = active_memo() is not None  # the preview's memo keeps the texts anyway
-            if jobs > 1 and not remembering and project.content.is_dir():
+            pool = None
+            if jobs > 1 and not store.remember and project.content.is_dir():
                 settings = load_settings(project.settings, project.display(project.settings))
                 sources = sources if sources is not None else read_sources(project.content, project.root)
                 if len(sources) >= parallel.MIN_ITEMS:
                     pool = stack.enter_context(parallel.workers(jobs))
-                    memo = stack.enter_context(parallel.Prefetched().active())
-                    parallel.warm_parse(pool, memo, sources, project.display(project.content), placeholders(settings), jobs)
-            site, loaded = _load_site(project, today, drafts, sources, tracker, reuse)
+                    parallel.warm_parse(pool, store, sources, project.display(project.content), placeholders(settings), jobs)
+            site, loaded = _load_site(project, today, drafts, sources, tracker, reuse, store)
             sources = None  # the parsed site holds what is needed from here on
-            theme = theme or load_theme(project.templates, _compiled_dir(cache_dir))
+            theme = theme or load_theme(project.templates, store)
             digest = site_digest(site, theme)
             if common is not None and digest != common:
                 raise NotPartial
             if pool is not None:
-                parallel.warm_redlines(pool, memo, redline_pairs(site), jobs)
+                parallel.warm_redlines(pool, store, redline_pairs(site), jobs)
             skip = frozenset(p.slug for p in reuse)
-            output = render_site(site, theme, skip, kept, last)
+            output = render_site(site, theme, store, skip, kept, last)
             files = output.files
-            if pool is not None:
-                memo.receive_all()
-            if not remembering:  # the pages are made: let the texts go before the audit, when memory peaks
+            store.receive_all()
+            if not store.remember:  # the pages are made: let the texts go before the audit, when memory peaks
                 site = dataclasses.replace(site, policies=outline_of(site.policies))
                 loaded = outline_of(loaded)
             staged = Staging(files, stage) if stage is not None else None
             policy = audit_policy(site)
             if pool is not None:
-                parallel.warm_audit(pool, memo, files, policy, jobs)
+                parallel.warm_audit(pool, store, files, policy, jobs)
                 pool.shutdown()
-            findings = audit_files(files, policy)  # inside: its results are cached too
+            findings = audit_files(files, policy, store=store)
             if findings:
                 raise ContentErrors(findings)
     except BaseException:
@@ -203,10 +199,11 @@ def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts:
         return result
     found = found or stamp.check(project, out_dir, day, drafts, cache_dir)
     used = found.inputs  # the content is built from exactly the bytes the stamp describes
-    result = _partial(project, out_dir, day, drafts, cache_dir, found)
-    entries = found.files if result is not None else None  # a partial build: the folder is as listed
-    if result is None:
-        result = render(project, day, drafts, jobs=jobs, cache_dir=cache_dir, sources=used.take_raw(), stage=stage)
+    with Store(cache_dir) as store:
+        result = _partial(project, out_dir, day, drafts, store, found)
+        entries = found.files if result is not None else None  # a partial build: the folder is as listed
+        if result is None:
+            result = render(project, day, drafts, jobs=jobs, store=store, sources=used.take_raw(), stage=stage)
     touched = _write(result, out_dir, entries)
     if stamp.rest_digest(project, day, drafts) == used.rest:  # nothing else changed meanwhile
         pages = dict(result.kept)
@@ -218,17 +215,6 @@ def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts:
         stamp.record(cache_dir, out_dir, used, pages, keys, result.common, outline, result.contents(),
                      warnings(result.site), after, found.listed_at)
     return result
-
-
-def _compiled_dir(cache_dir: Path | None) -> Path | None:
-    """Where Jinja keeps compiled templates (in the cache folder), if it can be made."""
-    if cache_dir is None:
-        return None
-    try:
-        (cache_dir / "templates").mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None  # a cache that cannot be written only makes the build slower
-    return cache_dir / "templates"
 
 
 def outline_of(policies: tuple[Policy, ...]) -> tuple[Policy, ...]:
@@ -255,7 +241,7 @@ class NotPartial(Exception):
     """Something every page depends on changed: a partial rebuild cannot be done."""
 
 
-def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, cache_dir: Path,
+def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, store: Store,
              found: stamp.Check) -> BuildResult | None:
     """A rebuild of only the policies whose files changed since the last build, or None.
 
@@ -272,7 +258,7 @@ def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, cache_
     prefix = project.display(project.content)
     changed = {path for path in used.sources.keys() | last.sources.keys() if used.sources.get(path) != last.sources.get(path)}
     touched = {policy_of(path, prefix) for path in changed}
-    outline = stamp.read_outline(cache_dir, out_dir, last)
+    outline = stamp.read_outline(store.folder, out_dir, last)
     if None in touched or outline is None:
         return None  # a misplaced file: the full build reports it
     reuse = tuple(p for p in outline if p.slug not in touched)
@@ -281,7 +267,7 @@ def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, cache_
     pages = {path: (key, last.pages[path]) for path, key in last.keys.items() if path in last.pages}
     sources = used.read([path for path in used.sources if policy_of(path, prefix) in touched])
     try:
-        return render(project, day, drafts, jobs=1, cache_dir=cache_dir, sources=sources, reuse=reuse,
+        return render(project, day, drafts, jobs=1, store=store, sources=sources, reuse=reuse,
                       kept=kept, common=last.common, last=pages)
     except NotPartial:
         return None

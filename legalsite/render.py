@@ -21,8 +21,7 @@ from urllib.parse import urlsplit
 import jinja2
 
 from . import security, timeline
-from .cache import CODE_DIGEST, digest_of
-from .memo import memoized
+from .store import Store, digest_of
 from .model import Policy, Site, Status, Version
 from .project import read_tree
 from .redline import redline
@@ -42,16 +41,31 @@ class Theme:
     fingerprint: str  # hash of every template and asset, for caches
 
 
-def load_theme(templates_dir: Path, compiled_dir: Path | None = None) -> Theme:
-    """The templates and assets in ``templates_dir``; ``compiled_dir``: where Jinja may keep
-    compiled templates between builds. Jinja checks each one against its template's source
-    and its own version; the file names add this generator's code (the options below)."""
-    compiled = None
-    if compiled_dir is not None:
-        compiled = jinja2.FileSystemBytecodeCache(str(compiled_dir), f"jinja-{CODE_DIGEST[:16]}-%s.cache")
+class _StoredBytecode(jinja2.BytecodeCache):
+    """Jinja's compiled templates, kept in the store under the template's name and source
+    (Jinja checks both and its own version; the store's key adds this generator's code)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def _key(self, bucket: jinja2.bccache.Bucket) -> str:
+        return self.store.key("template", bucket.key, bucket.checksum)
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        found, code = self.store.lookup("template", self._key(bucket))
+        if found:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store.put("template", self._key(bucket), bucket.bytecode_to_string())
+
+
+def load_theme(templates_dir: Path, store: Store | None = None) -> Theme:
+    """The templates and assets in ``templates_dir``; ``store``: where Jinja keeps
+    compiled templates between builds."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(templates_dir),
-        bytecode_cache=compiled,
+        bytecode_cache=_StoredBytecode(store) if store is not None else None,
         undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
         trim_blocks=True,
@@ -90,9 +104,10 @@ class Entry:
 class _Renderer:
     """Holds what every page needs so the page functions stay short."""
 
-    def __init__(self, site: Site, theme: Theme, last: dict[str, tuple[str, str]] | None = None):
+    def __init__(self, site: Site, theme: Theme, store: Store, last: dict[str, tuple[str, str]] | None = None):
         self.site = site
         self.theme = theme
+        self.store = store
         self.csp = content_security_policy(site)
         self.tracker = security.tracker(site)
         self.base_path = urlsplit(site.settings.base_url).path.rstrip("/") + "/"
@@ -100,8 +115,8 @@ class _Renderer:
         # What pages depend on, as short digests (see _cached): everything site-wide...
         self.common = site_digest(site, theme)
         # ... and each policy's versions without their texts: what a page shows of its siblings.
-        self.outline = {p.slug: memoized("outline", (self.common, p.slug) + tuple(_identity(v) for v in p.versions),
-                                         lambda: digest_of(p.slug, tuple(_without_text(v) for v in p.versions)))
+        self.outline = {p.slug: store.get("outline", (self.common, p.slug) + tuple(_identity(v) for v in p.versions),
+                                          lambda: digest_of(p.slug, tuple(_without_text(v) for v in p.versions)))
                         for p in site.policies}
         self.outlines = digest_of(tuple(self.outline.values()))
         self.keys: dict[str, tuple[str, ...]] = {}  # page URL path -> its key in _cached
@@ -148,7 +163,7 @@ class _Renderer:
         return html.encode("utf-8")
 
     def _cached(self, path: str, depends: tuple[str, ...], compute) -> bytes | None:
-        """The page at ``path``, rendered or remembered (memo.py) under a key of what it
+        """The page at ``path``, rendered or taken from the store under a key of what it
         depends on: ``self.common`` plus ``depends``, made of outlines (a policy's versions
         without their texts) and version identities (_identity). Consecutive versions share
         their outline's fields, so an edit to one text re-renders only the pages that show
@@ -156,7 +171,7 @@ class _Renderer:
 
         None: the output folder already holds the page as this key renders it
         (``self.last``, from the last build's stamp); it is left there, in ``self.kept``.
-        Pages are not kept in the disk cache: the output folder is their cache."""
+        Pages are kept in the store's memory only: the output folder is their disk."""
         key = self.keys[path] = (self.common, path) + depends
         output = path + "index.html" if path == "" or path.endswith("/") else path
         self.page_keys[output] = key
@@ -164,7 +179,7 @@ class _Renderer:
         if last is not None and last[0] == page_digest(key):
             self.kept[output] = last[1]
             return None
-        return memoized("page", key, compute)
+        return self.store.get("page", key, compute)
 
     def policy_pages(self, policy: Policy) -> dict[str, bytes]:
         """A policy's version pages, page in force, history and feed."""
@@ -202,9 +217,9 @@ class _Renderer:
             out[entry.changes_url + "index.html"] = self._cached(
                 entry.changes_url, self.changes_depends(policy, previous.version, entry.version), lambda: self.page(
                     "changes.html", entry.changes_url, policy=policy, entry=entry, previous=previous,
-                    current=current, redline=memoized("redline", redline_key(previous.version, entry.version),
-                                              lambda: redline(previous.version.body_html, entry.version.body_html),
-                                              lambda: digest_of("redline", *redline_key(previous.version, entry.version))),
+                    current=current, redline=self.store.get(
+                        "redline", redline_key(previous.version, entry.version),
+                        lambda: redline(previous.version.body_html, entry.version.body_html)),
                     canonical_url=self.absolute(entry.changes_url), noindex=entry.version.draft,
                 ))
         return out
@@ -269,8 +284,7 @@ class _Renderer:
                           for e in entries)
             sources = tuple(v.source_sha256 for v in policy.versions)
             key = (self.common, self.outline[policy.slug], sources, pages)
-            parts.append(memoized("versions_json", key, lambda: _indented(self._policy_json(policy, pages), 4),
-                                  lambda: digest_of("versions_json", *key)))
+            parts.append(self.store.get("versions_json", key, lambda: _indented(self._policy_json(policy, pages), 4)))
         data = {
             "$schema": self.absolute(VERSIONS_SCHEMA_PATH),
             "schema_version": 1,
@@ -283,7 +297,7 @@ class _Renderer:
 
     def _sha256(self, files: dict[str, bytes], url: str) -> str:
         """A version page's SHA-256, remembered under the page's own key (same key, same bytes)."""
-        return memoized("sha256", self.keys[url], lambda: hashlib.sha256(files[url + "index.html"]).hexdigest())
+        return self.store.get("sha256", self.keys[url], lambda: hashlib.sha256(files[url + "index.html"]).hexdigest())
 
     def _policy_json(self, policy: Policy, pages: tuple[str, ...]) -> dict:
         current = timeline.in_force(policy, self.site.today)
@@ -361,7 +375,7 @@ class SiteOutput:
     keys: dict[str, tuple[str, ...]]  # output path -> what the page depends on (page_digest: the next ``last``)
 
 
-def render_site(site: Site, theme: Theme, skip: frozenset[str] = frozenset(),
+def render_site(site: Site, theme: Theme, store: Store, skip: frozenset[str] = frozenset(),
                 known: dict[str, str] | None = None, last: dict[str, tuple[str, str]] | None = None) -> SiteOutput:
     """Every output file of the site to write, keyed by its path under the output directory.
 
@@ -370,7 +384,7 @@ def render_site(site: Site, theme: Theme, skip: frozenset[str] = frozenset(),
     that); ``known`` gives the SHA-256 of their pages for versions.json.
     ``last``: the digest and SHA-256 of each page the output folder holds as the
     last build wrote it; a page whose digest is the same is not rendered again."""
-    renderer = _Renderer(site, theme, last)
+    renderer = _Renderer(site, theme, store, last)
     out: dict[str, bytes | None] = dict(theme.assets)
     rendered = [policy for policy in site.policies if policy.slug not in skip]
     for policy in rendered:

@@ -3,7 +3,7 @@
 After a successful build, the command line records in the cache folder a
 digest of everything the build read (sources, settings, lock, templates, the
 tracker hook, the build day, the drafts flag, the generator's code and
-libraries: cache.CODE_DIGEST) and the identity of every file it left in the
+libraries: store.CODE_DIGEST) and the identity of every file it left in the
 output folder: size, modification and change times, inode. The next build with
 the same inputs, whose output folder still holds exactly those files, has
 nothing to write and says so at once, before loading Markdown or Jinja.
@@ -32,7 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import CODE_DIGEST
+from .store import CODE_DIGEST
 from .model import ContentError, ContentErrors
 from .output import listing, write_file
 from .project import Project, SourceFile, list_sources, read_tree

