@@ -3,7 +3,7 @@
 watchdog's observer reports file-system events from its own thread; this
 module filters them (editor swap files and backups are not changes), then
 waits until no event has arrived for ``debounce`` seconds before calling
-``on_change`` with every path seen. An editor's save-as-rename (write a temp
+``on_change()``: the build reads everything again, so it is told only that something changed. An editor's save-as-rename (write a temp
 file, rename it over the original) and a burst of saves (a ``git checkout``)
 therefore cause one rebuild; ``max_delay`` bounds the wait under a never-ending
 stream of events.
@@ -36,7 +36,7 @@ _CHANGES = [FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEven
 class Watcher:
     """Watches ``folders`` recursively and ``files`` (each by its parent folder, not recursively)."""
 
-    def __init__(self, folders: Iterable[Path], files: Iterable[Path], on_change: Callable[[set[str]], None],
+    def __init__(self, folders: Iterable[Path], files: Iterable[Path], on_change: Callable[[], object],
                  debounce: float = 0.03, max_delay: float = 0.5):
         self.folders = [Path(f).absolute() for f in folders]
         self.files = {Path(f).absolute() for f in files}
@@ -95,7 +95,7 @@ class Watcher:
             if paths:
                 self.bursts += 1
                 try:
-                    self.on_change(paths)
+                    self.on_change()
                 except Exception:  # a bug in a rebuild must not stop watching
                     traceback.print_exc()
 
@@ -121,4 +121,4 @@ class Watcher:
         self._stopping = True
         self._wake.set()
         if self._thread.is_alive():
-            self._thread.join()
+            self._thread.join(1.0)  # a rebuild under way may finish later (a daemon thread): stop now

@@ -1,4 +1,4 @@
-"""Incremental rebuilds (legalsite/incremental.py) equal full builds byte for byte.
+"""Preview rebuilds (legalsite/preview.py: the build through a store that remembers) equal full builds byte for byte.
 
 Each step edits the project on disk, rebuilds incrementally, and compares with
 a fresh full build of the same tree; the counters show that the incremental
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FIXTURE, FIXTURE_DAY, REPO
-from legalsite.incremental import IncrementalBuilder
+from legalsite.preview import Builder as IncrementalBuilder
 from legalsite.pipeline import Project, render
 
 DAY = dt.date.fromisoformat(FIXTURE_DAY)
