@@ -15,16 +15,21 @@ from .model import ContentErrors, Site
 from .newversion import NewVersionError, new_version
 from .output import OutputError, write_file
 from .parallel import default_jobs
-from .pipeline import Project, build, load_content, load_site, render, warnings
+from .pipeline import Project, Request, load_policies, load_settings, load_site, publish, render, warnings
 from .render import load_theme
-from .settings import load_settings
+from .settings import load_settings as read_settings
+from .stamp import check as check_stamp
+from .store import Store
 
 
 def run(args: argparse.Namespace, project: Project, found=None) -> int:
     """Carry out the command; ``found``: what cli.py's stamp check found (a build)."""
     try:
         if args.command == "build":
-            result = build(project, args.out, args.as_of, args.drafts, _jobs(args), args.cache, found)
+            request = Request(project, timeline.build_day(args.as_of), args.drafts, jobs=_jobs(args))
+            if args.cache is not None and found is None:
+                found = check_stamp(project, args.out, request.today, args.drafts, args.cache)
+            result = publish(request, args.out, args.cache, found)
             for warning in warnings(result.site):
                 print(f"warning: {warning}", file=sys.stderr)
             print(f"built {result.summary(args.out)}")
@@ -63,7 +68,7 @@ def audit_command(site_dir: Path, settings_path: Path, tracker: bool = True) -> 
     if not site_dir.is_dir():
         print(f"error: {site_dir} is not a folder: build the site first (python build.py --out {site_dir})", file=sys.stderr)
         return 1
-    settings = load_settings(settings_path, settings_path.as_posix())
+    settings = read_settings(settings_path, settings_path.as_posix())
     site = Site(settings=settings, policies=(), today=dt.date.today(), tracker=tracker)
     files = read_site(site_dir)
     prefix = site_dir.as_posix().rstrip("/") + "/"
@@ -101,7 +106,7 @@ def _diff(args: argparse.Namespace, project: Project) -> int:
 
 def _lock(args: argparse.Namespace, project: Project) -> int:
     today = timeline.build_day(args.as_of)
-    loaded = load_content(project)
+    loaded = load_policies(project, load_settings(project), Store())
     display = project.display(project.lock)
     if args.correct:
         if not args.note or not args.note.strip():

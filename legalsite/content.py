@@ -1,7 +1,7 @@
 """Load and validate policy sources: ``content/<policy>/<YYYY-MM-DD>.md``.
 
 Reading is separated from parsing: :func:`read_sources` (project.py) is the only
-function that touches the disk; :func:`load_policies` is pure, so tests and the
+function that touches the disk; :func:`parse_policies` is pure, so tests and the
 preview server can feed it files from memory. Every problem in every file is
 collected and raised together as :class:`ContentErrors`.
 """
@@ -51,7 +51,7 @@ class _Parsed:
     lines: dict[str, int]  # field -> line, for policy-level messages
 
 
-def load_policies(sources: dict[str, bytes], content_prefix: str, placeholders: dict[str, str],
+def parse_policies(sources: dict[str, bytes], content_prefix: str, placeholders: dict[str, str],
                   store: Store | None = None) -> tuple[Policy, ...]:
     """Parse and validate all sources; raise ContentErrors listing every problem.
 
@@ -112,7 +112,7 @@ def policy_of(path: str, content_prefix: str) -> str | None:
 def parse_group(items: list[tuple[str, bytes]], placeholders: dict[str, str]
                 ) -> tuple[list[tuple[str, object]], list[tuple[str, bytes]]]:
     """Parse several files of one policy with one Markdown instance (for parallel.py,
-    in a worker process); returns each file's store key and result as load_policies
+    in a worker process); returns each file's store key and result as parse_policies
     stores them, and the blocks rendered meanwhile as (store key, pickle)."""
     md = make_markdown(placeholders)
     store = Store()  # the worker's own, in memory: the build's store takes what it returns

@@ -157,7 +157,7 @@ def write_site(files: dict[str, bytes], out_dir: Path, keep: frozenset[str] = fr
     written are they renamed over the old ones, so a failure while writing
     leaves the published site as it was. Unchanged files are not touched.
     ``keep``: files of ``out_dir`` that stay as they are (a partial rebuild,
-    see pipeline.build); the site is then always updated in place.
+    see pipeline.publish); the site is then always updated in place.
     ``entries``: listing(out_dir), if the caller has just taken it.
     Returns the files written or removed in place, or None if the whole folder
     was replaced (for relist).

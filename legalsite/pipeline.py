@@ -1,10 +1,15 @@
-"""The build as named stages: settings, content, theme, render, write.
+"""The build as named stages, each a function over frozen data:
 
-Each stage is a plain function; :func:`build` runs them in order and is what
-the command line, the tests and the preview server call. Only output.py
-writes the site: in the last stage, or, for a new output folder, as a copy
-beside it written while the audit runs and swapped in only once it passed
-(``output.Staging``).
+    load_settings -> load_policies -> apply_lock -> render_site -> audit_site -> Built(files)
+
+then one writer (output.py). :func:`run` is that sequence; ``build``, ``check``,
+``diff``, ``audit`` (commands.py) and ``serve`` (preview.py) call it or its
+first stages. Settings and templates are loaded once per build. Everything a
+stage reuses comes from the one store it is given (store.py).
+
+Only output.py writes the site: in :func:`publish`, or, for a new output
+folder, as a copy beside it written while the audit runs and swapped in only
+once it passed (``output.Staging``).
 """
 
 from __future__ import annotations
@@ -14,24 +19,31 @@ import dataclasses
 import datetime as dt
 import hashlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import parallel, stamp, timeline
 from .audit import audit_files, audit_policy
-from .content import load_policies, policy_of
+from .content import parse_policies, policy_of
 from .lock import Lock, check_notice, read_lock, verify
 from .model import ContentError, ContentErrors, Policy, Settings, Site
 from .output import Staging, check_output_dir, in_place_safe, relist, write_site
 from .project import Project, read_sources
-from .render import Theme, load_theme, page_digest, redline_pairs, render_site, site_digest
-from .settings import load_settings
+from .render import load_theme, page_digest, redline_pairs, render_site, site_digest
+from .settings import load_settings as read_settings
 from .store import Store
 
 
-def placeholders(site_settings) -> dict[str, str]:
-    """The settings policy text may name as ``{{ name }}``."""
-    return {"contact_email": site_settings.contact_email}
+@dataclass(frozen=True)
+class Request:
+    """What to build: the project, the day, drafts or not, the tracker or not (never in the
+    preview, whatever site.toml says), on how many processes."""
+
+    project: Project
+    today: dt.date
+    drafts: bool = False
+    tracker: bool = True
+    jobs: int = 1
 
 
 @dataclass(frozen=True)
@@ -43,65 +55,30 @@ class Loaded:
     lock: Lock
 
 
-def load_content(project: Project, sources: dict[str, bytes] | None = None, reuse: tuple[Policy, ...] = (),
-                 store: Store | None = None) -> Loaded:
-    """Stages 1 and 2: settings and content, each file validated; raises ContentErrors.
+@dataclass(frozen=True)
+class Partial:
+    """A rebuild of only some policies (see publish): the others are taken as the last build
+    left them, their versions without texts (``reuse``) and their pages on disk (``kept``)."""
 
-    ``reuse``: policies already loaded from exactly the files now in their
-    folders (pipeline.build); those files are not parsed again."""
-    if not project.content.is_dir():
-        raise ContentErrors([ContentError(project.display(project.content), 1,
-                                          "content folder not found: create it, or pass --content PATH")])
-    settings = load_settings(project.settings, project.display(project.settings))
-    if sources is None:
-        sources = read_sources(project.content, project.root)
-    prefix = project.display(project.content)
-    skipped = {p.slug for p in reuse}
-    if skipped:
-        sources = {path: raw for path, raw in sources.items() if policy_of(path, prefix) not in skipped}
-    policies = load_policies(sources, prefix, placeholders(settings), store)
-    if reuse:
-        policies = tuple(sorted(policies + reuse, key=lambda p: p.slug))
-    return Loaded(settings, policies, read_lock(project.lock, project.display(project.lock)))
-
-
-def load_site(project: Project, today: dt.date, drafts: bool, sources: dict[str, bytes] | None = None,
-              tracker: bool = True) -> Site:
-    """Stages 1-3: content, then the rules of publication (lock, notice period)."""
-    return _load_site(project, today, drafts, sources, tracker)[0]
-
-
-def _load_site(project: Project, today: dt.date, drafts: bool, sources: dict[str, bytes] | None,
-               tracker: bool, reuse: tuple[Policy, ...] = (), store: Store | None = None) -> tuple[Site, tuple[Policy, ...]]:
-    """load_site, and the policies as loaded (before the lock's corrections and the drafts rule)."""
-    loaded = load_content(project, sources, reuse, store)
-    policies, errors = verify(loaded.policies, loaded.lock, project.display(project.lock))
-    errors += check_notice(policies, loaded.lock, today, loaded.settings.notice_days)
-    if errors:
-        raise ContentErrors(errors)
-    if not drafts:
-        policies = tuple(
-            dataclasses.replace(p, versions=tuple(v for v in p.versions if not v.draft))
-            for p in policies if any(not v.draft for v in p.versions)
-        )
-    # The tracker loads only in production builds (and only when [analytics] is set).
-    return Site(settings=loaded.settings, policies=policies, today=today, drafts=drafts,
-                tracker=tracker and not drafts), loaded.policies
+    reuse: tuple[Policy, ...]
+    kept: dict[str, str]  # output path -> SHA-256 of the pages left as they are
+    common: str  # render.site_digest of the last build: anything else renders everything
+    last: dict[str, tuple[str, str]]  # output path -> (page key digest, SHA-256) of the folder's pages
 
 
 @dataclass(frozen=True)
-class BuildResult:
-    """What a render made. Outside the preview, ``site`` and ``loaded`` come without the
+class Built:
+    """What a build made. Outside the preview, ``site`` and ``loaded`` come without the
     versions' texts (outline_of): they are let go once the pages are rendered."""
 
     site: Site
     files: dict[str, bytes]
     seconds: float
     loaded: tuple[Policy, ...] = ()  # as loaded, drafts included, before the lock's corrections
-    kept: dict[str, str] = dataclasses.field(default_factory=dict)  # files left as they were -> SHA-256
+    kept: dict[str, str] = field(default_factory=dict)  # files left as they were -> SHA-256
     common: str = ""  # render.site_digest of the site and theme
-    keys: dict[str, tuple] = dataclasses.field(default_factory=dict)  # page -> what it depends on (render.page_digest)
-    staged: Staging | None = None  # the files, already written beside the output folder (render's ``stage``)
+    keys: dict[str, tuple] = field(default_factory=dict)  # page -> what it depends on (render.page_digest)
+    staged: Staging | None = None  # the files, already written beside the output folder
 
     @property
     def pages(self) -> int:
@@ -117,104 +94,185 @@ class BuildResult:
         return f"{self.contents()} in {self.seconds:.2f} s{where}"
 
 
-def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None = None,
-           tracker: bool = True, jobs: int = 1, store: Store | None = None,
-           sources: dict[str, bytes] | None = None, reuse: tuple[Policy, ...] = (),
-           kept: dict[str, str] | None = None, common: str | None = None,
-           last: dict[str, tuple[str, str]] | None = None, stage: Path | None = None) -> BuildResult:
-    """Stages 1-4 and the privacy audit: everything up to, not including, publishing.
+def placeholders(settings: Settings) -> dict[str, str]:
+    """The settings policy text may name as ``{{ name }}``."""
+    return {"contact_email": settings.contact_email}
 
-    ``tracker=False`` (the preview) renders without the tracker whatever
-    site.toml says, like a drafts build: no tag, no analytics origin in the CSP.
-    ``jobs`` > 1 computes Markdown and redlines on that many processes first
-    (parallel.py); ``store`` keeps results of pure steps (store.py; a fresh one
-    in memory if None). Neither changes a byte of the output. ``sources``: the
-    content already read (project.read_sources), else it is read here.
-    ``reuse``, ``kept``, ``common`` and ``last``: a partial rebuild (see build);
-    raises NotPartial when the site-wide digest is no longer ``common``.
-    ``stage``: a new output folder; the files are written beside it while the
-    audit runs (output.Staging), removed if it fails, and the caller commits them.
-    """
-    started = time.perf_counter()
-    staged: Staging | None = None
+
+# -- the stages ------------------------------------------------------------------------
+
+
+def load_settings(project: Project) -> Settings:
+    """Stage 1: site.toml, validated (defaults when it does not exist); raises ContentErrors."""
+    if not project.content.is_dir():
+        raise ContentErrors([ContentError(project.display(project.content), 1,
+                                          "content folder not found: create it, or pass --content PATH")])
+    return read_settings(project.settings, project.display(project.settings))
+
+
+def load_policies(project: Project, settings: Settings, store: Store, sources: dict[str, bytes] | None = None,
+                  reuse: tuple[Policy, ...] = ()) -> Loaded:
+    """Stage 2: every content file parsed and validated, and the lock read; raises ContentErrors.
+
+    ``sources``: the content already read (project.read_sources), else it is read here.
+    ``reuse``: policies already loaded from exactly the files now in their folders
+    (a Partial rebuild); their files are not parsed again."""
+    if sources is None:
+        sources = read_sources(project.content, project.root)
+    prefix = project.display(project.content)
+    skipped = {p.slug for p in reuse}
+    if skipped:
+        sources = {path: raw for path, raw in sources.items() if policy_of(path, prefix) not in skipped}
+    policies = parse_policies(sources, prefix, placeholders(settings), store)
+    if reuse:
+        policies = tuple(sorted(policies + reuse, key=lambda p: p.slug))
+    return Loaded(settings, policies, read_lock(project.lock, project.display(project.lock)))
+
+
+def apply_lock(loaded: Loaded, request: Request) -> Site:
+    """Stage 3: the rules of publication (the lock's hashes and corrections, the notice
+    period), then the drafts rule; raises ContentErrors."""
+    display = request.project.display(request.project.lock)
+    policies, errors = verify(loaded.policies, loaded.lock, display)
+    errors += check_notice(policies, loaded.lock, request.today, loaded.settings.notice_days)
+    if errors:
+        raise ContentErrors(errors)
+    if not request.drafts:
+        policies = tuple(
+            dataclasses.replace(p, versions=tuple(v for v in p.versions if not v.draft))
+            for p in policies if any(not v.draft for v in p.versions)
+        )
+    # The tracker loads only in production builds (and only when [analytics] is set).
+    return Site(settings=loaded.settings, policies=policies, today=request.today, drafts=request.drafts,
+                tracker=request.tracker and not request.drafts)
+
+
+def audit_site(site: Site, files: dict[str, bytes], store: Store) -> None:
+    """Stage 5: the privacy audit of every output file (audit.py); raises ContentErrors."""
+    findings = audit_files(files, audit_policy(site), store=store)
+    if findings:
+        raise ContentErrors(findings)
+
+
+def load_site(project: Project, today: dt.date, drafts: bool, store: Store | None = None) -> Site:
+    """Stages 1-3 (``diff``): the site as it would be published on ``today``."""
     store = store if store is not None else Store()
+    request = Request(project, today, drafts)
+    return apply_lock(load_policies(project, load_settings(project), store), request)
+
+
+def run(request: Request, store: Store, sources: dict[str, bytes] | None = None, partial: Partial | None = None,
+        stage: Path | None = None) -> Built:
+    """Stages 1-5: everything up to, not including, writing.
+
+    ``request.jobs`` > 1 computes Markdown, redlines and the audit on that many
+    processes first (parallel.py), into the store; neither changes a byte.
+    ``sources``: the content already read. ``partial``: see Partial; raises
+    NotPartial when what every page depends on changed. ``stage``: a new output
+    folder; the files are written beside it while the audit runs (output.Staging),
+    removed if it fails, and the caller commits them."""
+    started = time.perf_counter()
+    project, staged = request.project, None
+    settings = load_settings(project)
+    if sources is None:
+        sources = read_sources(project.content, project.root)
     try:
-        with contextlib.ExitStack() as stack:
-            pool = None
-            if jobs > 1 and not store.remember and project.content.is_dir():
-                settings = load_settings(project.settings, project.display(project.settings))
-                sources = sources if sources is not None else read_sources(project.content, project.root)
-                if len(sources) >= parallel.MIN_ITEMS:
-                    pool = stack.enter_context(parallel.workers(jobs))
-                    parallel.warm_parse(pool, store, sources, project.display(project.content), placeholders(settings), jobs)
-            site, loaded = _load_site(project, today, drafts, sources, tracker, reuse, store)
+        with _workers(request, store, len(sources)) as pool:
+            if pool is not None:
+                parallel.warm_parse(pool, store, sources, project.display(project.content), placeholders(settings),
+                                    request.jobs)
+            loaded = load_policies(project, settings, store, sources, partial.reuse if partial else ())
             sources = None  # the parsed site holds what is needed from here on
-            theme = theme or load_theme(project.templates, store)
-            digest = site_digest(site, theme)
-            if common is not None and digest != common:
+            site = apply_lock(loaded, request)
+            theme = load_theme(project.templates, store)
+            common = site_digest(site, theme)
+            if partial is not None and common != partial.common:
                 raise NotPartial
             if pool is not None:
-                parallel.warm_redlines(pool, store, redline_pairs(site), jobs)
-            skip = frozenset(p.slug for p in reuse)
-            output = render_site(site, theme, store, skip, kept, last)
-            files = output.files
+                parallel.warm_redlines(pool, store, redline_pairs(site), request.jobs)
+            skip = frozenset(p.slug for p in partial.reuse) if partial else frozenset()
+            output = render_site(site, theme, store, skip, partial.kept if partial else None,
+                                 partial.last if partial else None)
             store.receive_all()
+            loaded = loaded.policies
             if not store.remember:  # the pages are made: let the texts go before the audit, when memory peaks
                 site = dataclasses.replace(site, policies=outline_of(site.policies))
                 loaded = outline_of(loaded)
-            staged = Staging(files, stage) if stage is not None else None
-            policy = audit_policy(site)
+            staged = Staging(output.files, stage) if stage is not None else None
             if pool is not None:
-                parallel.warm_audit(pool, store, files, policy, jobs)
+                parallel.warm_audit(pool, store, output.files, audit_policy(site), request.jobs)
                 pool.shutdown()
-            findings = audit_files(files, policy, store=store)
-            if findings:
-                raise ContentErrors(findings)
+            audit_site(site, output.files, store)
     except BaseException:
         if staged is not None:
             staged.discard()  # nothing of a failed build stays beside the output folder
         raise
-    return BuildResult(site=site, files=files, seconds=time.perf_counter() - started, loaded=loaded,
-                       kept={**(kept or {}), **output.kept}, common=digest, keys=output.keys, staged=staged)
+    return Built(site=site, files=output.files, seconds=time.perf_counter() - started, loaded=loaded,
+                 kept={**(partial.kept if partial else {}), **output.kept}, common=common, keys=output.keys,
+                 staged=staged)
 
 
-def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts: bool = False,
-          jobs: int = 1, cache_dir: Path | None = None, found: stamp.Check | None = None) -> BuildResult:
-    """The whole build; on any error nothing is written and ``out_dir`` is untouched.
+def _workers(request: Request, store: Store, files: int):
+    """The process pool of a cold build (parallel.py), or nothing: one process is enough for
+    the preview (its store remembers) and for a site too small to gain from more."""
+    if request.jobs < 2 or store.remember or files < parallel.MIN_ITEMS:
+        return contextlib.nullcontext()
+    return parallel.workers(request.jobs)
 
-    With a cache, the build leaves a stamp there (stamp.py) by which the next
-    one can tell, without rendering, that it would change nothing; only when
-    no input changed while this one ran. When only content files changed, the
-    next build loads only the policies they belong to, renders only the pages
-    whose key changed (render.py), and leaves every other page in ``out_dir``
-    as it is.
-    ``found``: stamp.check of this build, if the caller already made it.
-    """
+
+def render(project: Project, today: dt.date, drafts: bool, tracker: bool = True, jobs: int = 1,
+           store: Store | None = None) -> Built:
+    """Stages 1-5 with a fresh store in memory, if none is given (``check``, the tests)."""
+    return run(Request(project, today, drafts, tracker, jobs), store if store is not None else Store())
+
+
+# -- the writer -----------------------------------------------------------------------
+
+
+def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts: bool = False, jobs: int = 1,
+          cache_dir: Path | None = None) -> Built:
+    """The whole build, written; on any error nothing is written and ``out_dir`` is untouched."""
+    request = Request(project, timeline.build_day(today), drafts, jobs=jobs)
+    found = None if cache_dir is None else stamp.check(project, out_dir, request.today, drafts, cache_dir)
+    return publish(request, out_dir, cache_dir, found)
+
+
+def publish(request: Request, out_dir: Path, cache_dir: Path | None, found: stamp.Check | None) -> Built:
+    """Build and write ``out_dir``; ``found``: stamp.check of this build (with a store in ``cache_dir``).
+
+    With a store, the build leaves a stamp there (stamp.py) by which the next one
+    can tell, without rendering, that it would change nothing; only when no input
+    changed while this one ran. When only content files changed, the next build
+    loads only the policies they belong to, renders only the pages whose key
+    changed (render.py), and leaves every other page in ``out_dir`` as it is."""
+    project = request.project
     check_output_dir(out_dir, [project.root, project.content, project.templates])
-    day = timeline.build_day(today)
     stage = None if out_dir.exists() or out_dir.is_symlink() else out_dir  # a new site: written during the audit
     if cache_dir is None:
-        result = render(project, day, drafts, jobs=jobs, stage=stage)
+        result = run(request, Store(), stage=stage)
         _write(result, out_dir)
         return result
-    found = found or stamp.check(project, out_dir, day, drafts, cache_dir)
     used = found.inputs  # the content is built from exactly the bytes the stamp describes
     with Store(cache_dir) as store:
-        result = _partial(project, out_dir, day, drafts, store, found)
+        result = _partial(request, out_dir, store, found)
         entries = found.files if result is not None else None  # a partial build: the folder is as listed
         if result is None:
-            result = render(project, day, drafts, jobs=jobs, store=store, sources=used.take_raw(), stage=stage)
+            result = run(request, store, used.take_raw(), stage=stage)
     touched = _write(result, out_dir, entries)
-    if stamp.rest_digest(project, day, drafts) == used.rest:  # nothing else changed meanwhile
-        pages = dict(result.kept)
-        pages.update((path, hashlib.sha256(data).hexdigest()) for path, data in result.files.items())
-        keys = {path: key for path, key in (found.stamp.keys if found.stamp else {}).items() if path in result.kept}
-        keys.update((path, page_digest(key)) for path, key in result.keys.items())  # skipped policies' pages keep theirs
-        outline = outline_of(result.loaded)
+    if stamp.rest_digest(project, request.today, request.drafts) == used.rest:  # nothing else changed meanwhile
         after = relist(entries, out_dir.absolute(), touched) if entries is not None and touched is not None else None
-        stamp.record(cache_dir, out_dir, used, pages, keys, result.common, outline, result.contents(),
-                     warnings(result.site), after, found.listed_at)
+        stamp.record(cache_dir, out_dir, used, _left(result, found), after, found.listed_at)
     return result
+
+
+def _left(result: Built, found: stamp.Check) -> stamp.Left:
+    """What the stamp records of a build that was just written."""
+    pages = dict(result.kept)
+    pages.update((path, hashlib.sha256(data).hexdigest()) for path, data in result.files.items())
+    keys = {path: key for path, key in (found.stamp.keys if found.stamp else {}).items() if path in result.kept}
+    keys.update((path, page_digest(key)) for path, key in result.keys.items())  # skipped policies' pages keep theirs
+    return stamp.Left(pages, keys, result.common, outline_of(result.loaded), result.contents(),
+                      tuple(warnings(result.site)))
 
 
 def outline_of(policies: tuple[Policy, ...]) -> tuple[Policy, ...]:
@@ -229,7 +287,7 @@ def outline_of(policies: tuple[Policy, ...]) -> tuple[Policy, ...]:
         for p in policies)
 
 
-def _write(result: BuildResult, out_dir: Path, entries=None) -> frozenset[str] | None:
+def _write(result: Built, out_dir: Path, entries=None) -> frozenset[str] | None:
     """Publish ``result``; returns what write_site returns (None: the folder was replaced)."""
     if result.staged is not None:
         result.staged.commit()  # removes the staged site itself if it fails
@@ -241,8 +299,7 @@ class NotPartial(Exception):
     """Something every page depends on changed: a partial rebuild cannot be done."""
 
 
-def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, store: Store,
-             found: stamp.Check) -> BuildResult | None:
+def _partial(request: Request, out_dir: Path, store: Store, found: stamp.Check) -> Built | None:
     """A rebuild of only the policies whose files changed since the last build, or None.
 
     It is possible when the last build's stamp shows that nothing but content
@@ -251,11 +308,11 @@ def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, store:
     the stamp's outline (their versions without texts: all that site-wide pages
     and the rules of publication need) and their pages stay on disk; a change to
     what every page depends on (a policy's title, the list of policies) raises
-    NotPartial inside render and the build renders everything."""
+    NotPartial inside run and the build renders everything."""
     last, used = found.stamp, found.inputs
     if last is None or last.rest != used.rest or found.files != last.files or not in_place_safe(found.files, ()):
         return None
-    prefix = project.display(project.content)
+    prefix = request.project.display(request.project.content)
     changed = {path for path in used.sources.keys() | last.sources.keys() if used.sources.get(path) != last.sources.get(path)}
     touched = {policy_of(path, prefix) for path in changed}
     outline = stamp.read_outline(store.folder, out_dir, last)
@@ -267,8 +324,7 @@ def _partial(project: Project, out_dir: Path, day: dt.date, drafts: bool, store:
     pages = {path: (key, last.pages[path]) for path, key in last.keys.items() if path in last.pages}
     sources = used.read([path for path in used.sources if policy_of(path, prefix) in touched])
     try:
-        return render(project, day, drafts, jobs=1, store=store, sources=sources, reuse=reuse,
-                      kept=kept, common=last.common, last=pages)
+        return run(dataclasses.replace(request, jobs=1), store, sources, Partial(reuse, kept, last.common, pages))
     except NotPartial:
         return None
 

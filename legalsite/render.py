@@ -380,7 +380,7 @@ def render_site(site: Site, theme: Theme, store: Store, skip: frozenset[str] = f
     """Every output file of the site to write, keyed by its path under the output directory.
 
     ``skip``: policies whose pages are not rendered because the output folder
-    already holds them as this site would render them (pipeline.build checks
+    already holds them as this site would render them (pipeline.publish checks
     that); ``known`` gives the SHA-256 of their pages for versions.json.
     ``last``: the digest and SHA-256 of each page the output folder holds as the
     last build wrote it; a page whose digest is the same is not rendered again."""

@@ -19,7 +19,7 @@ and reads again only the output folders whose times changed (output.listing).
 The stamp also keeps each content file's digest, each output file's SHA-256,
 the digest of what each page was rendered from (render.py's page keys), and
 (beside it, as a pickle whose digest it holds) the policies the build loaded
-without their texts. When only content files changed, pipeline.build uses
+without their texts. When only content files changed, pipeline.publish uses
 them to rebuild only the policies those files belong to, and of those only
 the pages whose key changed.
 """
@@ -177,7 +177,7 @@ def read_outline(cache_dir: Path, out_dir: Path, stamp: Stamp):
 @dataclass(frozen=True)
 class Check:
     """What the command line found before building: the last stamp, the inputs now,
-    the output folder now (pipeline.build uses them rather than reading again)."""
+    the output folder now (pipeline.publish uses them rather than reading again)."""
 
     stamp: Stamp | None
     inputs: Inputs
@@ -198,21 +198,32 @@ def check(project: Project, out_dir: Path, today, drafts: bool, cache_dir: Path)
     return Check(last, now, files, taken)
 
 
-def record(cache_dir: Path, out_dir: Path, used: Inputs, pages: dict[str, str], keys: dict[str, str],
-           common: str, outline, summary: str, warnings: list[str],
+@dataclass(frozen=True)
+class Left:
+    """What a build left in the output folder, as its stamp records it (pipeline._left)."""
+
+    pages: dict[str, str]  # output path -> SHA-256 of the bytes written
+    keys: dict[str, str]  # output path -> digest of what the page was rendered from (render.py)
+    common: str  # render.site_digest: what every page depends on
+    outline: tuple  # the policies the build loaded, without their texts
+    summary: str  # what the build printed
+    warnings: tuple[str, ...]
+
+
+def record(cache_dir: Path, out_dir: Path, used: Inputs, left: Left,
            files: tuple[tuple[str, int, int, int, int], ...] | None = None, listed_at: int = 0) -> None:
     """Remember a build that just wrote ``out_dir`` from ``used``: the stamp, and the
-    policies it loaded without their texts (``outline``), from which the next build
-    can take the policies whose files did not change (pipeline.build). ``files``:
+    policies it loaded without their texts (``left.outline``), from which the next build
+    can take the policies whose files did not change (pipeline.publish). ``files``:
     listing(out_dir) as the build left it, if the caller knows it (output.relist), and
     ``listed_at``, the time before the listing it was made from was taken."""
     if files is None:
         listed_at = time.time_ns()
         files = listing(out_dir)
-    pickled = pickle.dumps(outline, protocol=pickle.HIGHEST_PROTOCOL)
+    pickled = pickle.dumps(left.outline, protocol=pickle.HIGHEST_PROTOCOL)
     write_file(_stamp_path(cache_dir, out_dir, ".pickle"), pickled)
-    data = {"format": _FORMAT, "rest": used.rest, "sources": used.sources, "pages": pages, "keys": keys,
-            "common": common, "outline": hashlib.sha256(pickled).hexdigest(), "summary": summary,
-            "identities": used.identities, "warnings": tuple(warnings),
+    data = {"format": _FORMAT, "rest": used.rest, "sources": used.sources, "pages": left.pages, "keys": left.keys,
+            "common": left.common, "outline": hashlib.sha256(pickled).hexdigest(), "summary": left.summary,
+            "identities": used.identities, "warnings": left.warnings,
             "files": files, "listed_at": listed_at}
     write_file(_stamp_path(cache_dir, out_dir), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))

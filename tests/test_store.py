@@ -1,0 +1,109 @@
+"""The store (legalsite/store.py): cold, warm or damaged, it never changes a byte of the output;
+it is bounded; two builds at once and a killed build leave it usable."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from benchmarks.corpus import AS_OF, write_corpus
+from conftest import REPO
+from legalsite import store as store_module
+from legalsite.pipeline import Project, render
+from legalsite.store import Store
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    write_corpus(root, 3, 8)
+    return root
+
+
+def cli(root, out, cache, *extra):
+    cmd = [sys.executable, str(REPO / "build.py"), "build", "--content", str(root / "content"),
+           "--settings", str(root / "site.toml"), "--templates", str(REPO / "templates"), "--out", str(out),
+           "--cache", str(cache), "--as-of", AS_OF.isoformat(), *extra]
+    return subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def built(root, out, cache, *extra) -> dict[str, str]:
+    process = cli(root, out, cache, *extra)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stdout + stderr
+    return tree(out)
+
+
+def tree(out) -> dict[str, str]:
+    return {p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def damage(cache) -> int:
+    """Garbage in about half the entries, another entry's value in a quarter: both must be misses."""
+    with sqlite3.connect(cache / "store.sqlite3") as db:
+        keys = [key for (key,) in db.execute("SELECT key FROM entries ORDER BY key")]
+        db.execute("UPDATE entries SET value = X'00ff' WHERE key < '8'")
+        first = db.execute("SELECT value FROM entries WHERE key >= 'c' ORDER BY key").fetchone()[0]
+        db.execute("UPDATE entries SET value = ? WHERE key > 'c'", (first,))
+    return len(keys)
+
+
+def test_cold_warm_and_damaged_stores_build_the_same_bytes(corpus, tmp_path):
+    cache = tmp_path / "cache"
+    reference = built(corpus, tmp_path / "no-store", tmp_path / "unused", "--no-cache")
+    assert built(corpus, tmp_path / "cold", cache) == reference
+    assert built(corpus, tmp_path / "warm", cache) == reference
+    assert damage(cache) > 50
+    assert built(corpus, tmp_path / "damaged", cache) == reference
+    (cache / "store.sqlite3").write_bytes(b"not a database" * 100)
+    for extra in (cache / "store.sqlite3-wal", cache / "store.sqlite3-shm"):
+        extra.unlink(missing_ok=True)
+    assert built(corpus, tmp_path / "replaced", cache) == reference
+
+
+def test_the_store_is_bounded(corpus, tmp_path, monkeypatch):
+    day = AS_OF
+    with Store(tmp_path / "c") as store:
+        render(Project.at(corpus, templates=REPO / "templates"), day, False, store=store)
+    with sqlite3.connect(tmp_path / "c" / "store.sqlite3") as db:
+        total = db.execute("SELECT sum(size) FROM entries").fetchone()[0]
+    monkeypatch.setattr(store_module, "LIMIT", total // 2)
+    with Store(tmp_path / "c") as store:  # another day: new pages, new entries; then the oldest go
+        render(Project.at(corpus, templates=REPO / "templates"), day.replace(year=day.year + 1), False, store=store)
+    with sqlite3.connect(tmp_path / "c" / "store.sqlite3") as db:
+        assert db.execute("SELECT sum(size) FROM entries").fetchone()[0] <= total // 2
+
+
+def test_two_builds_at_once_share_the_store(corpus, tmp_path):
+    cache = tmp_path / "cache"
+    reference = built(corpus, tmp_path / "reference", tmp_path / "unused", "--no-cache")
+    processes = [cli(corpus, tmp_path / f"out{n}", cache, "--jobs", "1") for n in range(2)]
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stdout + stderr
+    assert tree(tmp_path / "out0") == tree(tmp_path / "out1") == reference
+    assert built(corpus, tmp_path / "after", cache) == reference
+
+
+def test_a_killed_build_leaves_the_store_usable(corpus, tmp_path):
+    cache = tmp_path / "cache"
+    reference = built(corpus, tmp_path / "reference", tmp_path / "unused", "--no-cache")
+    process = cli(corpus, tmp_path / "killed", cache, "--jobs", "1")
+    deadline = time.monotonic() + 60
+    while not (cache / "store.sqlite3").exists() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.01)
+    time.sleep(0.3)  # in the middle of storing, on most machines
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    assert built(corpus, tmp_path / "after", cache) == reference
+    assert not (tmp_path / "killed").exists() or tree(tmp_path / "killed") in ({}, reference)
+    shutil.rmtree(tmp_path / "after")
+    assert built(corpus, tmp_path / "after", cache) == reference
