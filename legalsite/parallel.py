@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING
 from itertools import groupby
 
 from .cache import active_cache, digest_of
-from .audit import AuditPolicy, audit_file, pieces_seen
 from .content import parse_group, parse_key, policy_of
 from .memo import BuildMemo
 from .redline import redline
@@ -142,22 +141,3 @@ def warm_redlines(pool: ProcessPoolExecutor, memo: Prefetched, pairs: list[tuple
     for start in range(0, len(todo), size):
         chunk = todo[start:start + size]
         memo.expect("redline", chunk, pool.submit(_redlines, chunk))
-
-
-def _audit_chunk(items: list[tuple[str, bytes]], policy: AuditPolicy):
-    files = dict(items)
-    return {path: audit_file(path, files[path], policy, seen) for path, seen in pieces_seen(files)}
-
-
-def warm_audit(pool: ProcessPoolExecutor, memo: BuildMemo, files: dict[str, bytes], policy: AuditPolicy,
-               jobs: int) -> None:
-    """The privacy audit of every output file, as audit.audit_files asks for it."""
-    todo = _missing("audit", [(policy, path, data) for path, data in files.items()])
-    if jobs < 2 or len(todo) < MIN_ITEMS:
-        return
-    size = max(8, len(todo) // (jobs * 32))  # small chunks: a worker holds little of the site at a time
-    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
-    payloads = [[(path, data) for _policy, path, data in chunk] for chunk in chunks]
-    for chunk, results in zip(chunks, pool.map(_audit_chunk, payloads, [policy] * len(chunks))):
-        for key in chunk:
-            _store(memo, "audit", key, results[key[1]])

@@ -168,10 +168,9 @@ def render(project: Project, today: dt.date, drafts: bool, theme: Theme | None =
                 loaded = outline_of(loaded)
             staged = Staging(files, stage) if stage is not None else None
             policy = audit_policy(site)
+            findings = audit_files(files, policy, map=map if pool is None else pool.map)
             if pool is not None:
-                parallel.warm_audit(pool, memo, files, policy, jobs)
                 pool.shutdown()
-            findings = audit_files(files, policy)  # inside: its results are cached too
             if findings:
                 raise ContentErrors(findings)
     except BaseException:
