@@ -10,8 +10,9 @@ Content-Security-Policy. The one exception is the analytics tracker: a ``<script
 src>`` on the configured analytics origin while the tracker is on. Plain links for
 people to follow (``<a href>``, canonical and alternate links, sitemap entries) are fine.
 
-Findings are :class:`~legalsite.model.ContentError` (``file:line: what``). Only the
-standard library is used and nothing is fetched.
+Findings are :class:`~legalsite.model.ContentError` (``file:line: what``). HTML is read
+by the one scanner (html_scan: lxml, CSS through tinycss2), URLs judged by its one
+classifier; nothing is fetched.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from lxml import etree
+
+from .html_scan import SCHEME, classify, css_urls, origin, parse, srcset_urls, start_line
 from .model import ContentError, Site
 from .security import allowed_origins, content_security_policy
 
@@ -39,58 +41,10 @@ class AuditPolicy:
 def audit_policy(site: Site) -> AuditPolicy:
     origins = allowed_origins(site)
     return AuditPolicy(
-        site_origin=_origin(site.settings.base_url),
-        tracker_origin=_origin(origins[0]) if origins else "",
+        site_origin=origin(site.settings.base_url),
+        tracker_origin=origin(origins[0]) if origins else "",
         csp=content_security_policy(site),
     )
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url.strip())
-    if not parts.scheme or not parts.netloc:
-        return ""
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
-
-
-# URL schemes that never leave the browser.
-_LOCAL_SCHEMES = {"data", "blob", "about", "mailto", "tel"}
-_SPECIAL_SCHEMES = {"http", "https", "ws", "wss", "ftp", "file"}  # WHATWG's "special" schemes
-_SCHEME = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*):")
-_URL_NOISE = re.compile(r"[\t\n\r]")
-_STRIPPED = "".join(map(chr, range(0x21)))
-_SPACE = re.compile(r"\s")  # what str.isspace() calls space
-
-
-def _classify(url: str, policy: AuditPolicy) -> str:
-    """'self', 'local', 'javascript' or the other origin a URL points to."""
-    if policy.site_origin and url.startswith(policy.site_origin + "/"):
-        return "self"  # as decided below: after the slash, no noise can change the host
-    # As browsers parse URLs (WHATWG): tabs and newlines anywhere are dropped, and
-    # leading or trailing spaces and control characters are stripped.
-    url = _URL_NOISE.sub("", url).strip(_STRIPPED)
-    scheme = _SCHEME.match(url)
-    if scheme is None or scheme.group(1).lower() in _SPECIAL_SCHEMES:
-        url = url.replace("\\", "/")  # in these URLs a backslash is a slash ("/\\host" is "//host")
-    if policy.site_origin and url.startswith(policy.site_origin) and url[len(policy.site_origin):][:1] in ("", "/"):
-        return "self"  # the common case, decided as below would decide it, without parsing
-    if url.startswith("//"):
-        origin = _origin("https:" + url)
-        host = urlsplit("https:" + url).netloc.lower()
-        if policy.site_origin and urlsplit(policy.site_origin).netloc == host:
-            return "self"
-        return origin or url
-    match = _SCHEME.match(url)
-    if not match:
-        return "self"  # relative
-    scheme = match.group(1).lower()
-    if scheme == "javascript":
-        return "javascript"
-    if scheme in _LOCAL_SCHEMES:
-        return "local"
-    origin = _origin(url)
-    if origin and origin == policy.site_origin:
-        return "self"
-    return origin or url
 
 
 # Elements and attributes whose URL the browser fetches (or sends to) by itself.
@@ -118,77 +72,39 @@ _CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 _REFRESH_URL = re.compile(r"^\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?['\"]?([^'\"]+)", re.IGNORECASE)
 
 
-def _srcset_urls(value: str) -> list[str]:
-    return [candidate.strip().split()[0] for candidate in value.split(",") if candidate.strip()]
-
-
-def _keep_lines(match: re.Match) -> str:
-    return "\n" * match.group(0).count("\n")
+def _classify(url: str, policy: AuditPolicy) -> str:
+    return classify(url, policy.site_origin)
 
 
 def scan_css(text: str, path: str, policy: AuditPolicy, first_line: int = 1, where: str = "CSS") -> list[ContentError]:
     """CSS ``url()``, ``@import`` and ``image-set()`` pointing anywhere but the site."""
-    text = _CSS_COMMENT.sub(_keep_lines, text)
-    found: list[ContentError] = []
-
-    def check(url: str, offset: int, what: str) -> None:
+    found = []
+    for what, url, line in css_urls(text):
         kind = _classify(url, policy)
         if kind not in ("self", "local"):
-            line = first_line + text.count("\n", 0, offset)
             target = "a javascript: URL" if kind == "javascript" else f"{kind} (another origin)"
-            found.append(ContentError(path, line, f"{where} {what} loads {url.strip()!r} from {target}"))
-
-    imports = []
-    for match in _CSS_IMPORT.finditer(text):
-        imports.append(match.span())
-        check(next(g for g in match.groups() if g is not None), match.start(), "@import")
-    for match in _CSS_URL.finditer(text):
-        if any(start <= match.start() < end for start, end in imports):
-            continue
-        check(next(g for g in match.groups() if g is not None), match.start(), "url()")
-    for match in _CSS_IMAGE_SET.finditer(text):
-        for string in _CSS_STRING.finditer(match.group(1)):
-            check(string.group(1) if string.group(1) is not None else string.group(2), match.start(), "image-set()")
+            found.append(ContentError(path, first_line + line - 1, f"{where} {what} loads {url.strip()!r} from {target}"))
     return found
 
 
-class _HTMLAudit(HTMLParser):
-    def __init__(self, path: str, policy: AuditPolicy, page: bool):
-        super().__init__(convert_charrefs=True)
+class _HTMLAudit:
+    """The findings in one HTML file or fragment, element by element."""
+
+    def __init__(self, path: str, policy: AuditPolicy, text: str):
         self.path = path
         self.policy = policy
-        self.page = page  # an HTML page (not SVG): must carry the CSP
+        self.text = text
         self.found: list[ContentError] = []
         self.csp_seen: list[str] = []
-        self.in_style = False
-        self.style_line = 0
-        self.style_text: list[str] = []
+        self.node, self.needle = None, ""  # what is being looked at
+
+    @property
+    def line(self) -> int:
+        """Where the node being looked at starts (worked out only for a finding: rare)."""
+        return start_line(self.text.split("\n"), self.node, self.needle)
 
     def add(self, message: str, line: int | None = None) -> None:
-        self.found.append(ContentError(self.path, line or self.getpos()[0], message))
-
-    def handle_starttag(self, tag, attrs):
-        self._element(tag, attrs)
-        if tag == "style":
-            self.in_style, self.style_line, self.style_text = True, self.getpos()[0], []
-
-    def handle_startendtag(self, tag, attrs):
-        self._element(tag, attrs)
-
-    def handle_endtag(self, tag):
-        if tag == "style" and self.in_style:
-            self.in_style = False
-            self.found += scan_css("".join(self.style_text), self.path, self.policy, self.style_line, "<style>")
-
-    def handle_data(self, data):
-        if self.in_style:
-            self.style_text.append(data)
-
-    def handle_pi(self, data):
-        if data.startswith("xml-stylesheet"):
-            href = re.search(r"""href\s*=\s*["']([^"']+)""", data)
-            if href:
-                self._url("<?xml-stylesheet?>", "href", href.group(1))
+        self.found.append(ContentError(self.path, line or self.line, message))
 
     def _url(self, element: str, attr: str, url: str, allow_tracker: bool = False) -> None:
         kind = _classify(url, self.policy)
@@ -201,29 +117,37 @@ class _HTMLAudit(HTMLParser):
             return
         self.add(f"{element} {attr} makes the browser contact {kind} (another origin): {url.strip()}")
 
-    def _element(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {name.lower(): (value or "") for name, value in attrs}
+    def comment(self, node) -> None:
+        text = node.text or ""
+        if text.startswith("?xml-stylesheet"):  # libxml2 reads <?...?> in HTML as a comment
+            href = re.search(r"""href\s*=\s*["']([^"']+)""", text)
+            if href:
+                self.node, self.needle = node, "<?"
+                self._url("<?xml-stylesheet?>", "href", href.group(1))
+
+    def element(self, tag: str, values, el) -> None:
+        self.node, self.needle = el, ""
         element = f"<{tag}>"
         if tag in _FRAMES:
             where = values.get("src") or values.get("data") or ""
             self.add(f"{element}: no frames or embedded objects on the site{' (' + where + ')' if where else ''}")
             return
-        for name, value in attrs:
-            name = name.lower()
-            value = value or ""
+        if tag == "style":
+            self.found += scan_css(el.text or "", self.path, self.policy, self.line, "<style>")
+        for name, value in values.items():
             if name != "style" and "url(" in value.lower():  # SVG's fill=, mask=, filter=... take url() too
-                self.found += scan_css(value, self.path, self.policy, self.getpos()[0], f"{element} {name} attribute")
+                self.found += scan_css(value, self.path, self.policy, self.line, f"{element} {name} attribute")
             if name.startswith("on"):
                 self.add(f"{element} has an inline event handler {name}=: scripts may only come from files on the site")
             elif name == "style":
-                self.found += scan_css(value, self.path, self.policy, self.getpos()[0], f"{element} style attribute")
+                self.found += scan_css(value, self.path, self.policy, self.line, f"{element} style attribute")
             elif name == "ping":
                 self.add(f"{element} has ping= (sends a request when followed): remove it")
             elif tag == "base" and name == "href":
-                if _classify(value, self.policy) != "self" or _SCHEME.match(value) or value.startswith("//"):
+                if _classify(value, self.policy) != "self" or SCHEME.match(value) or value.startswith("//"):
                     self.add(f"<base href> points to {value!r}: relative URLs would resolve against it; remove it")
             elif name in ("srcset", "imagesrcset"):
-                for url in _srcset_urls(value):
+                for url in srcset_urls(value):
                     self._url(element, name, url)
             elif name == "srcdoc":
                 self.add(f"{element} has srcdoc=: no frames on the site")
@@ -257,9 +181,8 @@ class _HTMLAudit(HTMLParser):
             elif equiv in ("link", "set-cookie"):
                 self.add(f'<meta http-equiv="{equiv}">: not allowed on the site')
 
-    def close(self):
-        super().close()
-        if self.page and self.policy.csp:
+    def close(self, page: bool) -> None:
+        if page and self.policy.csp:
             if not self.csp_seen:
                 self.add("page has no Content-Security-Policy <meta>", 1)
             elif any(csp != self.policy.csp for csp in self.csp_seen):
@@ -338,20 +261,24 @@ _HEAD_TAG_START = re.compile(r"<(?:link|script|meta)", re.IGNORECASE)
 
 def scan_html(text: str, path: str, policy: AuditPolicy, page: bool = True,
               seen: dict[str, bool] | None = None) -> list[ContentError]:
-    """Findings in one HTML file; ``seen``: see _suspect (pass one dict for many pages)."""
-    parser = _HTMLAudit(path, policy, page)
+    """Findings in one HTML (or SVG) file; ``page``: an HTML page, which must carry the CSP;
+    ``seen``: see _suspect (pass one dict for many pages)."""
     heads = None if _suspect(text, seen) else list(_HEAD_TAG.finditer(text))
-    if heads is None or len(heads) < len(_HEAD_TAG_START.findall(text)):
-        parser.feed(text)  # also when a <link>, <script> or <meta> is not a tag the pattern reads
-    else:  # the same parser over just the tags that matter, on their own lines
-        parts, last = [], 0
+    if heads is not None and len(heads) == len(_HEAD_TAG_START.findall(text)):
+        parts, last = [], 0  # just the tags that matter, on their own lines
         for match in heads:
             parts.append("\n" * text.count("\n", last, match.start()))
             parts.append(match.group(0))
             last = match.end()
-        parser.feed("".join(parts))
-    parser.close()
-    return parser.found
+        text = "".join(parts)
+    audit = _HTMLAudit(path, policy, text)
+    for node in parse(text, fragment=not page).iter():
+        if isinstance(node.tag, str):
+            audit.element(node.tag, node.attrib, node)
+        elif node.tag is etree.Comment:
+            audit.comment(node)
+    audit.close(page)
+    return audit.found
 
 
 _XML_ESCAPED_HTML = re.compile(r"<(content|summary|description|subtitle|rights|title)\b[^>]*>(.*?)</\1>", re.DOTALL)
@@ -443,7 +370,7 @@ def scan_json(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
         return [ContentError(path, getattr(exc, "lineno", 1), f"not valid JSON: {exc}")]
     found = []
     for value in _url_like_strings(data):
-        if (_SCHEME.match(value) or value.startswith("//")) and not _SPACE.search(value):
+        if (SCHEME.match(value) or value.startswith("//")) and not any(c.isspace() for c in value):
             kind = _classify(value, policy)
             if kind not in ("self", "local"):
                 needle = json.dumps(value)[1:-1]
@@ -500,6 +427,12 @@ def audit_file(path: str, data: bytes, policy: AuditPolicy, seen: dict[str, bool
     return scanner(text, path, policy) if scanner else scan_html(text, path, policy, seen=seen)
 
 
+def audit_chunk(items: list[tuple[str, bytes]], policy: AuditPolicy) -> list[ContentError]:
+    """Every finding in ``items`` (path, bytes): one task of :func:`audit_files`."""
+    files = dict(items)
+    return [finding for path, seen in pieces_seen(files) for finding in audit_file(path, files[path], policy, seen)]
+
+
 def pieces_seen(paths):
     """(path, seen) for each path, sorted: one _suspect memo per top folder (a policy's pages
     share their text; other policies' seldom do, and the memo would only grow)."""
@@ -510,17 +443,18 @@ def pieces_seen(paths):
         yield path, seen
 
 
-def audit_files(files: dict[str, bytes], policy: AuditPolicy, prefix: str = "", store=None) -> list[ContentError]:
-    """Every finding in ``files`` (output path -> bytes), paths shown as ``prefix + path``.
+def audit_files(files: dict[str, bytes], policy: AuditPolicy, prefix: str = "", map=map) -> list[ContentError]:
+    """Every finding in ``files`` (output path -> bytes), paths shown as ``prefix + path``;
+    ``map``: a pool's map to spread the files over processes (the audit is pure).
 
     A problem that comes from a template shows up in every page; it is reported
     once, with the number of other files that have it."""
+    items = [(prefix + path, files[path]) for path in sorted(files)]
+    size = max(8, len(items) // 64)  # small chunks: a worker holds little of the site at a time
+    chunks = [items[i:i + size] for i in range(0, len(items), size)]
     by_message: dict[str, list[ContentError]] = {}
-    for path, seen in pieces_seen(files):
-        data = files[path]
-        # Through the store (store.py), when given: a rebuild audits only the files that changed.
-        compute = lambda: audit_file(prefix + path, data, policy, seen)  # noqa: E731
-        for finding in compute() if store is None else store.get("audit", (policy, prefix + path, data), compute):
+    for findings in map(audit_chunk, chunks, [policy] * len(chunks)):
+        for finding in findings:
             by_message.setdefault(finding.message, []).append(finding)
     out = []
     for message, findings in by_message.items():

@@ -234,8 +234,9 @@ def _parse_file(path: str, policy: str, raw: bytes, md, sections: dict, errors: 
     for token in rendered.unknown_settings:
         known = ", ".join("{{ %s }}" % name for name in md.setting_names) or "none"
         err(body_first_line - 1 + locate(body_lines, token), f"unknown setting {token}: policy text can use {known}")
-    for finding in rendered.findings:
-        err(body_first_line - 1 + locate(body_lines, finding.needle), finding.message)
+    for n, finding in enumerate(rendered.findings):  # the nth of a needle: its nth line
+        skip = sum(f.needle == finding.needle for f in rendered.findings[:n])
+        err(body_first_line - 1 + locate(body_lines, finding.needle, skip), finding.message)
 
     if not isinstance(title, str) or not title.strip() or effective is None:
         return None

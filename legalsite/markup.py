@@ -13,8 +13,6 @@ import unicodedata
 import xml.etree.ElementTree as etree
 import dataclasses
 from dataclasses import dataclass
-from html.parser import HTMLParser
-from urllib.parse import urlsplit
 
 import markdown
 from markdown.extensions import Extension
@@ -29,6 +27,7 @@ from markdown.extensions.tables import TableExtension
 from markdown.extensions.toc import TocExtension, unique
 from markdown.inlinepatterns import InlineProcessor
 
+from .html_scan import classify, elements, parse, scheme_of, srcset_urls
 from .model import Heading
 
 _LEADING_NUMBER = re.compile(r"^\s*(?:(?:section|§)\s*)?(?:\d+|[ivxlc]+|[a-z])(?:\.\d+)*[.)]?\s+", re.IGNORECASE)
@@ -249,7 +248,23 @@ def render_markdown(md: markdown.Markdown, text: str) -> Rendered:
 
 
 # --- safety -------------------------------------------------------------------
+# Content HTML is judged by an allow-list: the elements and attributes a policy needs
+# (what our Markdown makes, and the same in plain HTML). Anything else is refused at its
+# line. The messages below only give the commonest refusals a precise fix.
 
+ALLOWED_ELEMENTS = frozenset(
+    "a abbr b bdi bdo blockquote br caption cite code col colgroup data dd del details dfn div dl dt em "
+    "figcaption figure h1 h2 h3 h4 h5 h6 hr i img ins kbd li mark ol p picture pre q s samp section small "
+    "source span strong sub summary sup table tbody td tfoot th thead time tr u ul var wbr".split()
+)
+GLOBAL_ATTRS = frozenset("id class title lang dir role translate".split())  # and aria-*, data-*
+ELEMENT_ATTRS = {
+    "a": {"href", "rel", "hreflang", "type"}, "img": {"src", "srcset", "sizes", "alt", "width", "height", "loading", "decoding"},
+    "source": {"srcset", "sizes", "type", "media"}, "ol": {"start", "type", "reversed"}, "li": {"value"},
+    "td": {"colspan", "rowspan", "headers"}, "th": {"colspan", "rowspan", "headers", "scope", "abbr"},
+    "col": {"span"}, "colgroup": {"span"}, "time": {"datetime"}, "data": {"value"}, "details": {"open"},
+    "q": {"cite"}, "blockquote": {"cite"}, "del": {"cite", "datetime"}, "ins": {"cite", "datetime"},
+}
 FORBIDDEN_TAGS = {
     "script": "raw <script> is not allowed in a policy: remove it (the site's only script is the analytics tracker, added by the template)",
     "iframe": "<iframe> is not allowed: link to the page instead",
@@ -264,9 +279,14 @@ FORBIDDEN_TAGS = {
     "style": "<style> is not allowed in content: put styles in templates/assets/*.css",
     "portal": "<portal> is not allowed: link to the page instead",
 }
-MEDIA_TAGS = {"img", "video", "audio", "source", "track", "picture", "input", "image"}
-RESOURCE_ATTRS = {"src", "srcset", "poster", "data", "background", "xlink:href", "action", "formaction", "manifest"}
-BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
+# Attributes holding a URL: a script or data scheme in any of them is refused, and outside
+# links for people (<a href>, cite=) a URL other than a path on the site loads something.
+URL_ATTRS = frozenset(
+    "href xlink:href src srcset poster data background action formaction manifest cite longdesc lowsrc "
+    "dynsrc codebase archive icon usemap".split()
+)
+_LINKS = {("a", "href"), ("area", "href")}
+BAD_SCHEMES = ("javascript", "vbscript", "data")
 
 
 @dataclass(frozen=True)
@@ -277,48 +297,72 @@ class Finding:
     message: str
 
 
-def _is_remote(url: str) -> bool:
-    url = url.strip().replace("\\", "/")  # browsers read "/\\host" as "//host"
-    return url.startswith("//") or bool(urlsplit(url).scheme)
+def _loads(tag: str, name: str, value: str) -> list[Finding]:
+    """A URL attribute's problem: a script or data scheme, or a load from elsewhere."""
+    urls = srcset_urls(value) if name == "srcset" else [value]
+    scheme = next((s for s in map(scheme_of, urls) if s in BAD_SCHEMES), "")
+    if scheme:
+        return [Finding(f"{scheme}:", f"'{scheme}:' URLs are not allowed in {name}=: link to a real page instead")]
+    if (tag, name) in _LINKS or name == "cite" or all(classify(url) == "self" for url in urls):
+        return []
+    first = value.strip().split()[0].split(",")[0] if value.strip() else value
+    return [Finding(first, f"{tag} loads '{value.strip()}' from another site: copy the file into the site or link to it instead")]
 
 
-class _SafetyScanner(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.findings: list[Finding] = []
+def _danger(tag: str, name: str, value: str) -> list[Finding]:
+    """What an attribute would run or load, on any element."""
+    if name.startswith("on"):
+        return [Finding(name, f"event handler attribute '{name}' is not allowed: remove it (pages run no inline script)")]
+    return _loads(tag, name, value) if name in URL_ATTRS else []
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in FORBIDDEN_TAGS:
-            self.findings.append(Finding(f"<{tag}", FORBIDDEN_TAGS[tag]))
-            return
-        for name, value in attrs:
-            value = value or ""
-            compact = re.sub(r"[\s\x00-\x1f]", "", value).lower()
-            if name.startswith("on"):
-                self.findings.append(Finding(name, f"event handler attribute '{name}' is not allowed: remove it (pages run no inline script)"))
-            elif name == "style":
-                self.findings.append(Finding("style=", "inline style attributes are blocked by the Content-Security-Policy: use a class and templates/assets/*.css"))
-            elif name == "ping":
-                self.findings.append(Finding("ping", "<a ping> would report clicks to another server: remove the ping attribute"))
-            elif compact.startswith(BAD_SCHEMES) and name in RESOURCE_ATTRS | {"href"}:
-                scheme = compact.split(":", 1)[0]
-                self.findings.append(Finding(f"{scheme}:", f"'{scheme}:' URLs are not allowed in {name}=: link to a real page instead"))
-            elif (name in RESOURCE_ATTRS or (tag in MEDIA_TAGS and name == "href")) and (tag in MEDIA_TAGS or name != "src") and any(_is_remote(u.split()[0]) for u in value.split(",") if u.strip()):
-                self.findings.append(Finding(value.strip().split()[0].split(",")[0], f"{tag} loads '{value.strip()}' from another site: copy the file into the site or link to it instead"))
+
+def _attribute(tag: str, name: str, value: str) -> list[Finding]:
+    """An attribute of an allowed element: dangerous, or outside the allow-list."""
+    found = _danger(tag, name, value)
+    if found:
+        return found
+    if name == "style":
+        return [Finding("style=", "inline style attributes are blocked by the Content-Security-Policy: use a class and templates/assets/*.css")]
+    if name == "ping":
+        return [Finding("ping", "<a ping> would report clicks to another server: remove the ping attribute")]
+    if name in GLOBAL_ATTRS or name.startswith(("aria-", "data-")) or name in ELEMENT_ATTRS.get(tag, ()):
+        return []
+    return [Finding(name, f"attribute '{name}' is not allowed on <{tag}> in a policy: remove it")]
 
 
 def scan_html(html: str) -> list[Finding]:
-    """Everything in rendered content that would run code or load from elsewhere."""
-    scanner = _SafetyScanner()
-    scanner.feed(html)
-    scanner.close()
-    return scanner.findings
+    """Everything in rendered content outside the allow-list, or that would run code or load
+    from elsewhere. Inside a refused element only what runs or loads something is named."""
+    findings: list[Finding] = []
+    root = parse(html, fragment=True)
+    wrappers = (root, root.find("body"))
+    refused = None  # the outermost refused element being walked through
+    for tag, attrs, element in elements(root):
+        if element in wrappers:
+            continue
+        if refused is not None and refused not in element.iterancestors():
+            refused = None
+        if tag in FORBIDDEN_TAGS:
+            findings.append(Finding(f"<{tag}", FORBIDDEN_TAGS[tag]))
+        elif refused is not None or tag not in ALLOWED_ELEMENTS:
+            danger = [f for name, value in attrs.items() for f in _danger(tag, name, value)]
+            findings += danger or ([] if refused is not None else [Finding(f"<{tag}", (
+                f"<{tag}> is not allowed in a policy: use Markdown, or the HTML a policy needs (README, 'What the text may contain')"))])
+        else:
+            findings += [f for name, value in attrs.items() for f in _attribute(tag, name, value)]
+            continue
+        refused = refused if refused is not None else element
+    return findings
 
 
-def locate(lines: list[str], needle: str) -> int:
-    """1-based index of the first source line containing ``needle`` (case-insensitive), else 1."""
-    lowered = needle.lower()
+def locate(lines: list[str], needle: str, skip: int = 0) -> int:
+    """1-based index of the first source line containing ``needle`` (case-insensitive, with
+    character references read as browsers read them), after ``skip`` such lines (earlier
+    findings of the same needle): the last one when there are fewer; else 1."""
+    lowered, found = needle.lower(), []
     for number, line in enumerate(lines, start=1):
-        if lowered in line.lower():
-            return number
-    return 1
+        if lowered in line.lower() or ("&" in line and lowered in htmllib.unescape(line).lower()):
+            found.append(number)
+            if len(found) > skip:
+                break
+    return found[-1] if found else 1

@@ -1,7 +1,7 @@
 """Use every core for the expensive pure steps of a cold build.
 
-Parsing (Markdown), redlines and the privacy audit of each output file are pure
-functions of their inputs. Before or while the ordinary, serial pipeline asks
+Parsing (Markdown) and redlines are pure functions of their inputs (the audit
+spreads itself over the same pool: pipeline.audit_site). Before or while the ordinary, serial pipeline asks
 the store for them, this module computes the ones the store does not hold in
 worker processes and puts the results into the store under the very keys the
 pipeline asks for, so the pipeline stays one code path and the output is
@@ -19,7 +19,6 @@ import os
 from itertools import groupby
 from typing import TYPE_CHECKING
 
-from .audit import AuditPolicy, audit_file, pieces_seen
 from .content import parse_group, parse_key, policy_of
 from .redline import redline
 from .store import Store
@@ -87,23 +86,3 @@ def warm_redlines(pool: ProcessPoolExecutor, store: Store, pairs: list[tuple[str
         future = pool.submit(_redlines, [pair for _, pair in todo[start:start + size]])
         store.expect(keys, lambda keys=keys, future=future: [
             store.put("redline", key, value, once=True) for key, value in zip(keys, future.result())])
-
-
-def _audit_chunk(items: list[tuple[str, bytes]], policy: AuditPolicy):
-    files = dict(items)
-    return {path: audit_file(path, files[path], policy, seen) for path, seen in pieces_seen(files)}
-
-
-def warm_audit(pool: ProcessPoolExecutor, store: Store, files: dict[str, bytes], policy: AuditPolicy,
-               jobs: int) -> None:
-    """The privacy audit of every output file, as audit.audit_files asks the store for it."""
-    keyed = [(store.key("audit", policy, path, data), path, data) for path, data in files.items()]
-    todo = [item for item in keyed if not store.has("audit", item[0])]
-    if jobs < 2 or len(todo) < MIN_ITEMS:
-        return
-    size = max(8, len(todo) // (jobs * 32))  # small chunks: a worker holds little of the site at a time
-    chunks = [todo[i:i + size] for i in range(0, len(todo), size)]
-    payloads = [[(path, data) for _key, path, data in chunk] for chunk in chunks]
-    for chunk, results in zip(chunks, pool.map(_audit_chunk, payloads, [policy] * len(chunks))):
-        for key, path, _data in chunk:
-            store.put("audit", key, results[path], once=True)

@@ -147,9 +147,22 @@ def apply_lock(loaded: Loaded, request: Request) -> Site:
                 tracker=request.tracker and not request.drafts)
 
 
-def audit_site(site: Site, files: dict[str, bytes], store: Store) -> None:
-    """Stage 5: the privacy audit of every output file (audit.py); raises ContentErrors."""
-    findings = audit_files(files, audit_policy(site), store=store)
+def audit_site(site: Site, files: dict[str, bytes], store: Store, pool=None) -> None:
+    """Stage 5: the privacy audit of every output file (audit.py); raises ContentErrors.
+    Each chunk of files audit.py makes is audited once (store.py: its key is the files'
+    bytes); those the store lacks run on ``pool`` when given."""
+    def stored_map(audit_chunk, chunks, policies):
+        keys = [store.key("audit", policy, *(part for item in chunk for part in item))
+                for chunk, policy in zip(chunks, policies)]
+        out = [store.lookup("audit", key) for key in keys]
+        todo = [i for i, (found, _) in enumerate(out) if not found]
+        made = (pool.map if pool is not None else map)(audit_chunk, [chunks[i] for i in todo], [policies[i] for i in todo])
+        for i, findings in zip(todo, made):
+            store.put("audit", keys[i], findings)
+            out[i] = (True, findings)
+        return [findings for _, findings in out]
+
+    findings = audit_files(files, audit_policy(site), map=stored_map)
     if findings:
         raise ContentErrors(findings)
 
@@ -199,10 +212,7 @@ def run(request: Request, store: Store, sources: dict[str, bytes] | None = None,
                 site = dataclasses.replace(site, policies=outline_of(site.policies))
                 loaded = outline_of(loaded)
             staged = Staging(output.files, stage) if stage is not None else None
-            if pool is not None:
-                parallel.warm_audit(pool, store, output.files, audit_policy(site), request.jobs)
-                pool.shutdown()
-            audit_site(site, output.files, store)
+            audit_site(site, output.files, store, pool)
     except BaseException:
         if staged is not None:
             staged.discard()  # nothing of a failed build stays beside the output folder

@@ -46,7 +46,7 @@ from typing import Callable, TypeVar
 T = TypeVar("T")
 
 _PACKAGE = Path(__file__).resolve().parent
-_LIBRARIES = ("markdown", "jinja2", "markupsafe", "yaml", "frontmatter")  # they shape the output
+_LIBRARIES = ("markdown", "jinja2", "markupsafe", "yaml", "frontmatter", "lxml", "tinycss2")  # they shape the output
 
 
 def _code_digest() -> str:

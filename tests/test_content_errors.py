@@ -199,6 +199,50 @@ def test_unsafe_content_is_reported_with_lines(project, cli):
     ]
 
 
+ALLOW_LIST_BODY = """\
+## 1. Section
+
+Text with a [link](https://example.org/) and a [mail](mailto:privacy@example.com).
+
+<svg viewBox="0 0 10 10">
+<filter id="f"><feImage href="https://evil.example/i.png"/></filter>
+<use href="https://evil.example/s.svg#a"/>
+<image xlink:href="//evil.example/p.png"/>
+</svg>
+
+<p><a href="jav&#x61;script:alert(1)">click</a></p>
+
+[Run](jav&#x61;script:alert(2))
+
+<p><marquee>old</marquee></p>
+
+<p contenteditable="true">odd</p>
+
+<details><summary>More</summary><math><mi xlink:href="javascript:alert(3)">m</mi></math></details>
+"""
+
+
+def test_content_html_is_judged_by_an_allow_list_at_its_source_lines(project, cli):
+    """SVG resources and markup that no deny-list named were caught only by the output audit,
+    at a `_site/` line, or not at all; an entity-encoded `javascript:` got line 1."""
+    project({"content/privacy/2026-01-01.md": version("2026-01-01", body=ALLOW_LIST_BODY)})
+    path = "content/privacy/2026-01-01.md"
+    fix = "use Markdown, or the HTML a policy needs (README, 'What the text may contain')"
+    loads = "from another site: copy the file into the site or link to it instead"
+    assert errors_of(cli) == [
+        f"{path}:10: <svg> is not allowed in a policy: {fix}",
+        f"{path}:11: feimage loads 'https://evil.example/i.png' {loads}",
+        f"{path}:12: use loads 'https://evil.example/s.svg#a' {loads}",
+        f"{path}:13: image loads '//evil.example/p.png' {loads}",
+        f"{path}:16: 'javascript:' URLs are not allowed in href=: link to a real page instead",
+        f"{path}:18: 'javascript:' URLs are not allowed in href=: link to a real page instead",
+        f"{path}:20: <marquee> is not allowed in a policy: {fix}",
+        f"{path}:22: attribute 'contenteditable' is not allowed on <p> in a policy: remove it",
+        f"{path}:24: 'javascript:' URLs are not allowed in xlink:href=: link to a real page instead",
+        f"{path}:24: <math> is not allowed in a policy: {fix}",
+    ]
+
+
 def test_all_errors_of_all_files_are_reported_and_nothing_is_written(project, cli, tmp_path):
     project({
         "content/privacy/2026-01-01.md": version("2026-01-01", author="x"),
