@@ -20,7 +20,7 @@ import frontmatter
 import yaml
 
 from .markup import locate, make_markdown, render_body
-from .model import ContentError, ContentErrors, Policy, Version
+from .model import ContentError, ContentErrors, Policy, Settings, Version
 from .store import Store
 
 # Top-level folders of the built site that are not policies.
@@ -91,12 +91,17 @@ def parse_policies(sources: dict[str, bytes], content_prefix: str, placeholders:
     return tuple(policies)
 
 
+def placeholders(settings: Settings) -> dict[str, str]:
+    """The settings policy text may name as ``{{ name }}``: all of the settings a body depends on."""
+    return {"contact_email": settings.contact_email}
+
+
 def parse_key(path: str, raw: bytes, placeholders: dict[str, str]) -> tuple:
     """Everything one file's parse result depends on (besides the code)."""
-    return (path, raw, _settings_key(placeholders))
+    return (path, raw, settings_key(placeholders))
 
 
-def _settings_key(placeholders: dict[str, str]) -> tuple:
+def settings_key(placeholders: dict[str, str]) -> tuple:
     return tuple(sorted(placeholders.items()))
 
 
@@ -132,7 +137,7 @@ class StoredSections:
 
     def __init__(self, store: Store, placeholders: dict[str, str]):
         self._store = store
-        self._settings = _settings_key(placeholders)
+        self._settings = settings_key(placeholders)
         self.made: list[tuple[str, object]] = []  # (key, block) rendered here: what a worker hands back
 
     def get(self, text: str, default=None):
@@ -251,6 +256,7 @@ def _parse_file(path: str, policy: str, raw: bytes, md, sections: dict, errors: 
         source_path=path,
         source_sha256=hashlib.sha256(raw).hexdigest(),
         body_html=rendered.html,
+        body_sha256=hashlib.sha256(rendered.html.encode("utf-8")).hexdigest(),
         headings=rendered.headings,
         notice_waived=waived.strip(),
         effective_line=lines["effective"],

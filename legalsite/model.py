@@ -74,6 +74,7 @@ class Version:
     notice_waived: str = ""  # why this version may take effect with less notice
     effective_line: int = 1  # line of 'effective:' in the source, for messages
     corrections: tuple[Correction, ...] = ()
+    body_sha256: str = ""  # of body_html: what a redline of it depends on (render.redline_key)
 
     @property
     def key(self) -> str:

@@ -73,10 +73,12 @@ def _redlines(pairs: list[tuple[str, str]]):
     return [redline(*pair) for pair in pairs]
 
 
-def warm_redlines(pool: ProcessPoolExecutor, store: Store, pairs: list[tuple[str, str]], jobs: int) -> None:
+def warm_redlines(pool: ProcessPoolExecutor, store: Store, pairs: list[tuple[tuple, tuple[str, str]]],
+                  jobs: int) -> None:
     """Start the redlines on the workers and return at once: pages without a redline
-    render meanwhile, and a page that needs one waits for its chunk (Store.expect)."""
-    keyed = {store.key("redline", *pair): pair for pair in pairs}
+    render meanwhile, and a page that needs one waits for its chunk (Store.expect).
+    ``pairs``: (store key parts, the two bodies), as render.redline_pairs gives them."""
+    keyed = {store.key("redline", *parts): bodies for parts, bodies in pairs}
     todo = [(key, pair) for key, pair in keyed.items() if not store.has("redline", key)]
     if jobs < 2 or len(todo) < MIN_ITEMS:
         return

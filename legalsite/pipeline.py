@@ -24,12 +24,12 @@ from pathlib import Path
 
 from . import parallel, stamp, timeline
 from .audit import audit_files, audit_policy
-from .content import parse_policies, policy_of
+from .content import parse_policies, placeholders, policy_of
 from .lock import Lock, check_notice, read_lock, verify
 from .model import ContentError, ContentErrors, Policy, Settings, Site
 from .output import Staging, check_output_dir, in_place_safe, relist, write_site
 from .project import Project, read_sources
-from .render import load_theme, page_digest, redline_pairs, render_site, site_digest
+from .render import load_theme, redline_pairs, render_site, site_digest
 from .settings import load_settings as read_settings
 from .store import Store
 
@@ -77,7 +77,7 @@ class Built:
     loaded: tuple[Policy, ...] = ()  # as loaded, drafts included, before the lock's corrections
     kept: dict[str, str] = field(default_factory=dict)  # files left as they were -> SHA-256
     common: str = ""  # render.site_digest of the site and theme
-    keys: dict[str, tuple] = field(default_factory=dict)  # page -> what it depends on (render.page_digest)
+    keys: dict[str, str] = field(default_factory=dict)  # page -> its store key (what it depends on)
     staged: Staging | None = None  # the files, already written beside the output folder
 
     @property
@@ -92,11 +92,6 @@ class Built:
     def summary(self, out_dir: Path | None) -> str:
         where = f" -> {out_dir}" if out_dir else " (nothing written)"
         return f"{self.contents()} in {self.seconds:.2f} s{where}"
-
-
-def placeholders(settings: Settings) -> dict[str, str]:
-    """The settings policy text may name as ``{{ name }}``."""
-    return {"contact_email": settings.contact_email}
 
 
 # -- the stages ------------------------------------------------------------------------
@@ -147,20 +142,29 @@ def apply_lock(loaded: Loaded, request: Request) -> Site:
                 tracker=request.tracker and not request.drafts)
 
 
-def audit_site(site: Site, files: dict[str, bytes], store: Store, pool=None) -> None:
+def audit_site(site: Site, files: dict[str, bytes], store: Store, pages: dict[str, str], pool=None) -> None:
     """Stage 5: the privacy audit of every output file (audit.py); raises ContentErrors.
-    Each chunk of files audit.py makes is audited once (store.py: its key is the files'
-    bytes); those the store lacks run on ``pool`` when given."""
+
+    Each file is audited once (store.py), under its path and bytes, or, for a page,
+    its key (``pages``: output path -> the page's store key): a page's bytes are what
+    the store holds under that key, so the key stands for them without hashing
+    them again. The files the store lacks are audited in audit.py's chunks, on
+    ``pool`` when given."""
     def stored_map(audit_chunk, chunks, policies):
-        keys = [store.key("audit", policy, *(part for item in chunk for part in item))
-                for chunk, policy in zip(chunks, policies)]
-        out = [store.lookup("audit", key) for key in keys]
-        todo = [i for i, (found, _) in enumerate(out) if not found]
-        made = (pool.map if pool is not None else map)(audit_chunk, [chunks[i] for i in todo], [policies[i] for i in todo])
-        for i, findings in zip(todo, made):
-            store.put("audit", keys[i], findings)
-            out[i] = (True, findings)
-        return [findings for _, findings in out]
+        out, todo = [], []
+        for chunk, policy in zip(chunks, policies):
+            keys = {path: store.key("audit", policy, path, pages.get(path) or data) for path, data in chunk}
+            found = {path: store.lookup("audit", key) for path, key in keys.items()}
+            out.append([f for found_, findings in found.values() if found_ for f in findings])
+            missing = [(path, data) for path, data in chunk if not found[path][0]]
+            if missing:
+                todo.append((len(out) - 1, missing, policy, keys))
+        made = (pool.map if pool is not None else map)(audit_chunk, [t[1] for t in todo], [t[2] for t in todo])
+        for (index, missing, _policy, keys), findings in zip(todo, made):
+            for path, _data in missing:
+                store.put("audit", keys[path], [f for f in findings if f.path == path])
+            out[index] += findings
+        return out
 
     findings = audit_files(files, audit_policy(site), map=stored_map)
     if findings:
@@ -212,7 +216,7 @@ def run(request: Request, store: Store, sources: dict[str, bytes] | None = None,
                 site = dataclasses.replace(site, policies=outline_of(site.policies))
                 loaded = outline_of(loaded)
             staged = Staging(output.files, stage) if stage is not None else None
-            audit_site(site, output.files, store, pool)
+            audit_site(site, output.files, store, output.keys, pool)
     except BaseException:
         if staged is not None:
             staged.discard()  # nothing of a failed build stays beside the output folder
@@ -280,7 +284,7 @@ def _left(result: Built, found: stamp.Check) -> stamp.Left:
     pages = dict(result.kept)
     pages.update((path, hashlib.sha256(data).hexdigest()) for path, data in result.files.items())
     keys = {path: key for path, key in (found.stamp.keys if found.stamp else {}).items() if path in result.kept}
-    keys.update((path, page_digest(key)) for path, key in result.keys.items())  # skipped policies' pages keep theirs
+    keys.update(result.keys)  # skipped policies' pages keep theirs
     return stamp.Left(pages, keys, result.common, outline_of(result.loaded), result.contents(),
                       tuple(warnings(result.site)))
 

@@ -119,8 +119,8 @@ class _Renderer:
                                           lambda: digest_of(p.slug, tuple(_without_text(v) for v in p.versions)))
                         for p in site.policies}
         self.outlines = digest_of(tuple(self.outline.values()))
-        self.keys: dict[str, tuple[str, ...]] = {}  # page URL path -> its key in _cached
-        self.page_keys: dict[str, tuple[str, ...]] = {}  # output path -> that key
+        self.keys: dict[str, str] = {}  # page URL path -> its store key (_cached)
+        self.page_keys: dict[str, str] = {}  # output path -> that key
         self.last = last or {}  # output path -> (digest, SHA-256) of the page the output folder holds
         self.kept: dict[str, str] = {}  # output path -> SHA-256 of each page left as it is
 
@@ -172,14 +172,14 @@ class _Renderer:
         None: the output folder already holds the page as this key renders it
         (``self.last``, from the last build's stamp); it is left there, in ``self.kept``.
         Pages are kept in the store's memory only: the output folder is their disk."""
-        key = self.keys[path] = (self.common, path) + depends
+        key = self.keys[path] = self.store.key("page", self.common, path, *depends)
         output = path + "index.html" if path == "" or path.endswith("/") else path
         self.page_keys[output] = key
         last = self.last.get(output)
-        if last is not None and last[0] == page_digest(key):
+        if last is not None and last[0] == key:
             self.kept[output] = last[1]
             return None
-        return self.store.get("page", key, compute)
+        return self.store.fetch("page", key, compute)
 
     def policy_pages(self, policy: Policy) -> dict[str, bytes]:
         """A policy's version pages, page in force, history and feed."""
@@ -332,8 +332,8 @@ def _indented(value: object, depth: int) -> str:
 
 
 def redline_key(old: Version, new: Version) -> tuple[str, str]:
-    """What a redline depends on: the two bodies."""
-    return (old.body_html, new.body_html)
+    """What a redline depends on: the two bodies, by their SHA-256 (made once, at parsing)."""
+    return (old.body_sha256, new.body_sha256)
 
 
 def site_digest(site: Site, theme: Theme) -> str:
@@ -342,17 +342,13 @@ def site_digest(site: Site, theme: Theme) -> str:
     return digest_of("pages", theme.fingerprint, site.settings, site.today, site.drafts, site.tracker, index)
 
 
-def page_digest(key: tuple[str, ...]) -> str:
-    """A page's key (_Renderer._cached) as the build stamp keeps it."""
-    return digest_of("page", *key)
+def redline_pairs(site: Site) -> list[tuple[tuple, tuple[str, str]]]:
+    """Every redline render_site may compute, for parallel.py: (its key, the two bodies)."""
+    return [(redline_key(a, b), (a.body_html, b.body_html))
+            for p in site.policies for a, b in zip(p.versions, p.versions[1:])]
 
 
-def redline_pairs(site: Site) -> list[tuple[str, str]]:
-    """Every redline render_site may compute, for parallel.py."""
-    return [redline_key(a, b) for p in site.policies for a, b in zip(p.versions, p.versions[1:])]
-
-
-_TEXT_FIELDS = ("body_html", "headings", "source_sha256")
+_TEXT_FIELDS = ("body_html", "headings", "source_sha256", "body_sha256")
 _OUTLINE_FIELDS = tuple(f.name for f in dataclasses.fields(Version) if f.name not in _TEXT_FIELDS)
 
 
@@ -372,7 +368,7 @@ def _identity(version: Version) -> tuple[str, str, tuple]:
 class SiteOutput:
     files: dict[str, bytes]  # output path -> bytes: what to write
     kept: dict[str, str]  # output path -> SHA-256: pages the output folder already holds as they should be
-    keys: dict[str, tuple[str, ...]]  # output path -> what the page depends on (page_digest: the next ``last``)
+    keys: dict[str, str]  # output path -> the page's store key: what it depends on (the next ``last``)
 
 
 def render_site(site: Site, theme: Theme, store: Store, skip: frozenset[str] = frozenset(),

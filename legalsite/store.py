@@ -130,7 +130,10 @@ class Store:
 
     def get(self, kind: str, parts: tuple, compute: Callable[[], T]) -> T:
         """``compute()``, or the result stored for ``kind`` and ``parts``."""
-        key = self.key(kind, *parts)
+        return self.fetch(kind, self.key(kind, *parts), compute)
+
+    def fetch(self, kind: str, key: str, compute: Callable[[], T]) -> T:
+        """get() for a key already made (``self.key(kind, *parts)``)."""
         if self._computing:
             self._computing[-1].append(key)
         found, value = self.lookup(kind, key)
