@@ -1,4 +1,4 @@
-"""HTML -> comparable blocks for the redline engine (stdlib html.parser only).
+"""HTML -> comparable blocks for the redline engine (read by the one scanner, html_scan).
 
 A rendered policy body is parsed into a small tree, then flattened into *leaf blocks*
 (paragraphs, headings, list-item text, table rows, code blocks, ...). Each leaf keeps the
@@ -11,7 +11,10 @@ import itertools
 import threading
 import re
 from collections import Counter
-from html.parser import HTMLParser
+
+from lxml import etree
+
+from .html_scan import parse_with_errors
 
 VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 DROP = frozenset("script style template iframe object noscript head title".split())
@@ -40,54 +43,42 @@ class Node:
         self.tag, self.attrs, self.children = tag, attrs, []
 
 
-class _TreeBuilder(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#root", {})
-        self.stack = [self.root]
-        self.skip = 0  # depth inside dropped elements
+def _node(el) -> Node:
+    """``el`` and what it holds as a Node tree; dropped elements leave only their tails."""
+    node = Node(el.tag, dict(el.attrib))
+    kids = node.children
+    if el.text:
+        kids.append(el.text)
+    for child in el:
+        tag = child.tag
+        if type(tag) is str and tag not in DROP:  # comments: only their tails count
+            classes = child.get("class")
+            classes = classes.split() if classes else ()
+            if not ((tag == "a" and "footnote-backref" in classes) or (tag == "div" and "toc" in classes)):
+                kids.append(_node(child))  # the footnotes' "jump back" arrows and a [TOC] are not content
+        if child.tail:
+            kids.append(child.tail)
+    return node
 
-    def handle_starttag(self, tag, attrs):
-        if self.skip or tag in DROP:
-            if tag not in VOID:
-                self.skip += 1
-            return
-        attrs = {k: (v or "") for k, v in attrs}
-        classes = attrs.get("class", "").split()
-        if (tag == "a" and "footnote-backref" in classes) or (tag == "div" and "toc" in classes):
-            self.skip += 1  # the footnotes' "jump back" arrows and a [TOC] are not content
-            return
-        node = Node(tag, attrs)
-        if tag == "p" and self.stack[-1].tag == "p":
-            self.stack.pop()
-        self.stack[-1].children.append(node)
-        if tag not in VOID:
-            self.stack.append(node)
 
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
-        if tag not in VOID:
-            self.handle_endtag(tag)
-
-    def handle_endtag(self, tag):
-        if self.skip:
-            self.skip -= 1
-            return
-        for k in range(len(self.stack) - 1, 0, -1):
-            if self.stack[k].tag == tag:
-                del self.stack[k:]
-                return
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.stack[-1].children.append(data)
+def _parse(html: str):
+    """(body element, parser errors) of a rendered body, through the one scanner."""
+    root, errors = parse_with_errors(html or "", fragment=True)
+    return root.find("body"), errors
 
 
 def parse_tree(html: str) -> Node:
-    builder = _TreeBuilder()
-    builder.feed(html or "")
-    builder.close()
-    return builder.root
+    body, _errors = _parse(html)
+    return _node(body) if body is not None else Node("#root", {})
+
+
+_TEXTS = etree.XPath("count(text()[normalize-space()])")
+
+
+def _top_level(body) -> tuple[int, int]:
+    """How many nodes a body holds at its top, elements and texts that are not only
+    whitespace: a cut parse equals the whole parse only if each adds up (see parse_blocks)."""
+    return (0, 0) if body is None else (len(body), int(_TEXTS(body)))
 
 
 def keep_attrs(tag, attrs):
@@ -315,15 +306,19 @@ def dice(a: Counter, b: Counter) -> float:
 # --------------------------------------------------------------------------- cached parsing
 # Consecutive versions of a policy share most of their sections byte for byte, and each body
 # is compared twice (as the new side of one redline, the old side of the next). So a body is
-# cut textually before each "<hN" and after each "</hN>" (a renumbered heading then leaves its
-# section's text a known piece), every piece is parsed and tokenized once into a *template*
-# kept in a small LRU, and each use instantiates fresh Block/Cont objects (new uids) that
-# share the immutable tokens. That equals parsing the whole body only when the parser is in
-# its initial state at every cut: nothing buffered (a comment, a tag, a charref cut in two),
-# no <script>-like raw text, no open or skipped element, and no inline run (text or inline
-# elements outside any block) going on across a cut. Each piece is checked; if any fails,
-# the whole body is parsed the slow way.
+# cut textually before each "<hN" and after each "</hN>" that start or end a line (a
+# renumbered heading then leaves its section's text a known piece), every piece is parsed and
+# tokenized once into a *template* kept in a small LRU, and each use instantiates fresh
+# Block/Cont objects (new uids) that share the immutable tokens. That equals parsing the whole
+# body when the parser is in its initial state at every cut and nothing a piece leaves open
+# takes in the next: so no comment, CDATA or raw-text element in the body, no parse error in
+# any piece or the whole, as many elements and texts at the whole body's top (parsed once, in
+# C) as at the pieces' tops (what a piece leaves open can only take in what follows, which
+# then is not at the top), and no inline run (text or inline elements outside any block) going on across a cut.
+# Otherwise the whole body is parsed the slow way.
 _CUT_RE = re.compile(r"<h[1-6](?=[\s/>])|</h[1-6]>")
+_UNCUTTABLE = re.compile(r"<(?:!--|!\[CDATA\[|script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)",
+                         re.IGNORECASE)
 CACHE_PIECES = 96    # templates kept: a 6,000-word body has 20-40 pieces, and redlines come in order
 USE_CACHE = True     # tests turn this off to compare against the plain whole-body parse
 _cache: dict = {}    # insertion-ordered: LRU via pop + reinsert
@@ -334,9 +329,9 @@ TEMPLATE = object()  # Block.src of a template block
 
 
 class _Template:
-    __slots__ = ("conts", "blocks", "chains", "leads_with_run", "ends_with_run")
+    __slots__ = ("conts", "blocks", "chains", "leads_with_run", "ends_with_run", "top")
 
-    def __init__(self, blocks, leads_with_run, ends_with_run):
+    def __init__(self, blocks, leads_with_run, ends_with_run, top):
         conts, index = [], {}
         chains = []
         for b in blocks:
@@ -350,21 +345,20 @@ class _Template:
             chains.append(tuple(idx))
         self.conts, self.blocks, self.chains = conts, blocks, chains
         self.leads_with_run, self.ends_with_run = leads_with_run, ends_with_run
+        self.top = top  # its top level (see _top_level)
         for b in blocks:
             b.src = TEMPLATE
 
 
 def _piece_template(piece):
-    builder = _TreeBuilder()
-    builder.feed(piece)
-    if builder.rawdata or builder.cdata_elem is not None or builder.skip or len(builder.stack) != 1:
+    body, errors = _parse(piece)
+    if errors:
         return None
-    builder.close()
-    children = builder.root.children
+    children = _node(body).children if body is not None else []
     def is_run(node):  # None: an empty piece, transparent to runs
         return None if node is None else isinstance(node, str) or node.tag in INLINE
     return _Template(Tokenizer("t").blocks(children), is_run(children[0] if children else None),
-                     is_run(children[-1] if children else None))
+                     is_run(children[-1] if children else None), _top_level(body))
 
 
 def _instantiate(tmpl, uid, out):
@@ -384,12 +378,13 @@ def _instantiate(tmpl, uid, out):
 def parse_blocks(html: str, prefix: str) -> list:
     """The leaf blocks of a body; uids start with prefix. Same as parsing it in one go."""
     html = html or ""
-    if not USE_CACHE:
-        return Tokenizer(prefix).blocks(parse_tree(html).children)
+    whole = lambda: Tokenizer(prefix).blocks(parse_tree(html).children)  # noqa: E731
+    if not USE_CACHE or _UNCUTTABLE.search(html):
+        return whole()
     bounds = [0]
     for m in _CUT_RE.finditer(html):
         cut = m.end() if html[m.start() + 1] == "/" else m.start()
-        if cut != bounds[-1]:
+        if html[cut - 1:cut + 1] in ("\n<", ">\n", ">") and cut != bounds[-1]:  # at a line's start or end
             bounds.append(cut)
     pieces = [html[a:b] for a, b in zip(bounds, bounds[1:] + [len(html)])]
     tmpls = []
@@ -403,7 +398,7 @@ def parse_blocks(html: str, prefix: str) -> list:
         if tmpls[k] is None:
             t = _piece_template(p)
             if t is None:
-                return Tokenizer(prefix).blocks(parse_tree(html).children)
+                return whole()
             tmpls[k] = t
             with _cache_lock:
                 _cache[p] = t
@@ -413,8 +408,12 @@ def parse_blocks(html: str, prefix: str) -> list:
     for t in tmpls:
         if t.leads_with_run is not None:
             if in_run and t.leads_with_run:
-                return Tokenizer(prefix).blocks(parse_tree(html).children)
+                return whole()
             in_run = t.ends_with_run
+    body, errors = _parse(html)
+    elements, texts = _top_level(body)
+    if errors or (elements, texts) != (sum(t.top[0] for t in tmpls), sum(t.top[1] for t in tmpls)):
+        return whole()
     counter = itertools.count(1)
     uid = lambda: f"{prefix}{next(counter)}"  # noqa: E731
     out = []

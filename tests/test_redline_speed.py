@@ -97,7 +97,14 @@ TRICKY = [
     ("<h2>A</h2><p title='<h2>'>x</p><h2>B</h2>", "<h2>A</h2><p title='<h2>'>y</p><h2>B</h2>"),
     ("<h2>A</h2><table><tr><td>1<h2>x</h2></td></tr></table><h2>B</h2>", "<h2>A</h2><p>x</p><h2>B"),
     ("<h2 id=a>A</h2><p><a href='#a'>to A</a></p><h2 id=b>B</h2>", "<h2 id=b>B</h2><p><a href='#a'>to A</a></p>"),
+    # cut at line starts and ends only: an element a piece leaves open takes in what follows
+    ("<div>\n<h2>A</h2>\ntext the div takes in\n", "<div>\n<h2>A</h2>\n<p>the div takes this in</p>\n<h2>B</h2>\n"),
+    ("<ul><li>\n<h2>A</h2>\n</li></ul>\n<p>x</p>", "<ul><li>\n<h2>A</h2>\n<p>y</p>\n<h2>B</h2>\n</li></ul>"),
+    ("<p>a <!-- \n<h2 --> b</p>\n<h2>B</h2>\n<p>c</p>", "<p>a\n<h2>A</h2>\nb</p>\n<h2>B</h2>\n"),
 ]
+# The same with every heading on its own line, as Markdown writes them: the cuts are taken.
+TRICKY += [tuple(re.sub(r"</(h[1-6])>", r"</\1>\n", re.sub(r"<(h[1-6])", r"\n<\1", side, flags=re.I), flags=re.I)
+                 for side in pair) for pair in TRICKY]
 
 
 def test_consecutive_versions_equal_the_plain_path(monkeypatch):
