@@ -24,7 +24,7 @@ from itertools import groupby
 from .cache import active_cache, digest_of
 from .content import parse_group, parse_key, policy_of
 from .memo import BuildMemo
-from .redline import redline
+from .redline import redlines
 
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
@@ -128,7 +128,7 @@ def warm_parse(pool: ProcessPoolExecutor, memo: BuildMemo, sources: dict[str, by
 
 
 def _redlines(pairs: list[tuple[str, str]]):
-    return [redline(*pair) for pair in pairs]
+    return redlines(pairs)
 
 
 def warm_redlines(pool: ProcessPoolExecutor, memo: Prefetched, pairs: list[tuple[str, str]], jobs: int) -> None:

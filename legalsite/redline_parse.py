@@ -8,7 +8,6 @@ balanced HTML, and its inline content as word tokens that remember their inline 
 from __future__ import annotations
 
 import itertools
-import threading
 import re
 from collections import Counter
 
@@ -308,7 +307,7 @@ def dice(a: Counter, b: Counter) -> float:
 # is compared twice (as the new side of one redline, the old side of the next). So a body is
 # cut textually before each "<hN" and after each "</hN>" that start or end a line (a
 # renumbered heading then leaves its section's text a known piece), every piece is parsed and
-# tokenized once into a *template* kept in a small LRU, and each use instantiates fresh
+# tokenized once into a *template* kept in the caller's dict, and each use instantiates fresh
 # Block/Cont objects (new uids) that share the immutable tokens. That equals parsing the whole
 # body when the parser is in its initial state at every cut and nothing a piece leaves open
 # takes in the next: so no comment, CDATA or raw-text element in the body, no parse error in
@@ -317,13 +316,8 @@ def dice(a: Counter, b: Counter) -> float:
 # then is not at the top), and no inline run (text or inline elements outside any block) going on across a cut.
 # Otherwise the whole body is parsed the slow way.
 _CUT_RE = re.compile(r"<h[1-6](?=[\s/>])|</h[1-6]>")
-_UNCUTTABLE = re.compile(r"<(?:!--|!\[CDATA\[|script|style|textarea|title|xmp|iframe|noembed|noframes|noscript|plaintext)",
-                         re.IGNORECASE)
-CACHE_PIECES = 96    # templates kept: a 6,000-word body has 20-40 pieces, and redlines come in order
-USE_CACHE = True     # tests turn this off to compare against the plain whole-body parse
-_cache: dict = {}    # insertion-ordered: LRU via pop + reinsert
-_cache_lock = threading.Lock()
-
+_UNCUTTABLE = ("<!", "<script", "<style", "<textarea", "<title", "<xmp", "<iframe", "<noembed", "<noframes",
+               "<noscript", "<plaintext")
 
 TEMPLATE = object()  # Block.src of a template block
 
@@ -375,45 +369,46 @@ def _instantiate(tmpl, uid, out):
         out.append(b)
 
 
-def parse_blocks(html: str, prefix: str) -> list:
-    """The leaf blocks of a body; uids start with prefix. Same as parsing it in one go."""
-    html = html or ""
-    whole = lambda: Tokenizer(prefix).blocks(parse_tree(html).children)  # noqa: E731
-    if not USE_CACHE or _UNCUTTABLE.search(html):
-        return whole()
+def cut(html: str) -> list[str]:
+    """``html`` cut before each "<hN" that starts a line and after each "</hN>" that ends one."""
     bounds = [0]
     for m in _CUT_RE.finditer(html):
-        cut = m.end() if html[m.start() + 1] == "/" else m.start()
-        if html[cut - 1:cut + 1] in ("\n<", ">\n", ">") and cut != bounds[-1]:  # at a line's start or end
-            bounds.append(cut)
-    pieces = [html[a:b] for a, b in zip(bounds, bounds[1:] + [len(html)])]
+        at = m.end() if html[m.start() + 1] == "/" else m.start()
+        if html[at - 1:at + 1] in ("\n<", ">\n", ">") and at != bounds[-1]:
+            bounds.append(at)
+    return [html[a:b] for a, b in zip(bounds, bounds[1:] + [len(html)])]
+
+
+def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
+    """The leaf blocks of a body; uids start with prefix. Same as parsing it in one go, which
+    is what happens without ``pieces`` (piece -> template: those to reuse, and where new
+    ones go; a whole body -> True once checked)."""
+    html = html or ""
+    whole = lambda: Tokenizer(prefix).blocks(parse_tree(html).children)  # noqa: E731
+    if pieces is None:
+        return whole()
+    lowered = html.lower()
+    if any(tag in lowered for tag in _UNCUTTABLE):
+        return whole()
     tmpls = []
-    with _cache_lock:
-        for p in pieces:
-            t = _cache.pop(p, None)
-            if t is not None:
-                _cache[p] = t
-            tmpls.append(t)
-    for k, p in enumerate(pieces):
-        if tmpls[k] is None:
-            t = _piece_template(p)
-            if t is None:
-                return whole()
-            tmpls[k] = t
-            with _cache_lock:
-                _cache[p] = t
-                while len(_cache) > CACHE_PIECES:
-                    del _cache[next(iter(_cache))]
+    for p in cut(html):
+        t = pieces.get(p)
+        if t is None:
+            t = pieces[p] = _piece_template(p)
+        if t is None:
+            return whole()
+        tmpls.append(t)
     in_run = False
     for t in tmpls:
         if t.leads_with_run is not None:
             if in_run and t.leads_with_run:
                 return whole()
             in_run = t.ends_with_run
-    body, errors = _parse(html)
-    elements, texts = _top_level(body)
-    if errors or (elements, texts) != (sum(t.top[0] for t in tmpls), sum(t.top[1] for t in tmpls)):
-        return whole()
+    if not pieces.get(html):  # each body is checked once (a redline's new side is the next one's old side)
+        body, errors = _parse(html)
+        if errors or _top_level(body) != (sum(t.top[0] for t in tmpls), sum(t.top[1] for t in tmpls)):
+            return whole()
+        pieces[html] = True
     counter = itertools.count(1)
     uid = lambda: f"{prefix}{next(counter)}"  # noqa: E731
     out = []
