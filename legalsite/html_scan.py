@@ -89,6 +89,11 @@ def parse(html: str | bytes, fragment: bool = False):
     """The root element of ``html`` (a page, or with ``fragment`` a piece of a body that
     stays in the body: a ``<link>`` or ``<style>`` is not moved to a head). Lines are the
     text's own: the wrapper adds none. Comments, and ``<?...?>``, are comment nodes."""
+    return parse_with_errors(html, fragment)[0]
+
+
+def parse_with_errors(html: str | bytes, fragment: bool = False):
+    """:func:`parse`, and the parser's complaints (stray end tags...) as (line, message)."""
     if isinstance(html, bytes):
         html = html.decode("utf-8")
     if fragment:
@@ -96,11 +101,12 @@ def parse(html: str | bytes, fragment: bool = False):
     parser = etree.HTMLParser()
     root = etree.fromstring(html, parser) if html.strip() else None
     if root is None:
-        return etree.fromstring("<html></html>", parser)
-    for error in parser.error_log:
-        if error.message in _MISPLACED:
-            _keep_misplaced(root, html, error.line)
-    return root
+        return etree.fromstring("<html></html>", parser), []
+    errors = [(error.line, error.message) for error in parser.error_log]
+    for line, message in errors:
+        if message in _MISPLACED:
+            _keep_misplaced(root, html, line)
+    return root, errors
 
 
 # A second <html> or <body> tag: libxml2 drops it, browsers give its attributes to the

@@ -20,7 +20,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from .content import parse_group, parse_key, policy_of
-from .redline import redline
+from .redline import redlines
 from .store import Store
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def warm_parse(pool: ProcessPoolExecutor, store: Store, sources: dict[str, bytes
 
 
 def _redlines(pairs: list[tuple[str, str]]):
-    return [redline(*pair) for pair in pairs]
+    return redlines(pairs)
 
 
 def warm_redlines(pool: ProcessPoolExecutor, store: Store, pairs: list[tuple[tuple, tuple[str, str]]],

@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .redline_diff import align_blocks, align_sections
-from .redline_parse import HEADINGS, parse_blocks, section_level, split_sections
+from .redline_parse import HEADINGS, cut, parse_blocks, section_level, split_sections
 from .redline_render import Ids, Out, esc, render_blocks
 
 __all__ = ["Redline", "RedlineStats", "redline"]
@@ -39,10 +39,6 @@ class Redline:
     html: str   # HTML fragment (no <html>/<body>), escaped and balanced: safe for Jinja's |safe
     text: str   # plain-text summary with [-deleted-]{+inserted+} markers
     stats: RedlineStats
-
-
-def _parse(html, prefix):
-    return parse_blocks(html, prefix)
 
 
 def _label_html(label):
@@ -71,19 +67,31 @@ def _heading(out, sec, old, new, status, count):
     return _capture(out, lambda: out.diff(old.toks, new.toks, count))
 
 
-def redline(old_html: str, new_html: str) -> Redline:
-    """Compare two rendered policy bodies; see the module docstring."""
+def redline(old_html: str, new_html: str, pieces: dict | None = None) -> Redline:
+    """Compare two rendered policy bodies; see the module docstring. ``pieces``: parsed
+    pieces of bodies to reuse and add to (redline_parse.parse_blocks); by default the two
+    bodies share theirs, and :func:`redlines` passes them on from one pair to the next."""
     enabled = gc.isenabled()
     gc.disable()  # many small acyclic objects: collection passes only cost time (superlinearly)
     try:
-        return _redline(old_html, new_html)
+        return _redline(old_html, new_html, {} if pieces is None else pieces)
     finally:
         if enabled:
             gc.enable()
 
 
-def _redline(old_html: str, new_html: str) -> Redline:
-    old_blocks, new_blocks = _parse(old_html, "o"), _parse(new_html, "n")
+def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
+    """The redline of each (old, new) pair; consecutive versions share most pieces, so each
+    pair keeps only the pieces its new body had before the next (bounded, nothing global)."""
+    out, pieces = [], {}
+    for old_html, new_html in pairs:
+        out.append(redline(old_html, new_html, pieces))
+        pieces = {piece: pieces[piece] for piece in [new_html, *cut(new_html)] if piece in pieces}
+    return out
+
+
+def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
+    old_blocks, new_blocks = parse_blocks(old_html, "o", pieces), parse_blocks(new_html, "n", pieces)
     level = section_level(old_blocks, new_blocks)
     olds, news = split_sections(old_blocks, level), split_sections(new_blocks, level)
     pairs, stable = align_sections(olds, news)

@@ -1,4 +1,4 @@
-"""HTML -> comparable blocks for the redline engine (stdlib html.parser only).
+"""HTML -> comparable blocks for the redline engine (read by the one scanner, html_scan).
 
 A rendered policy body is parsed into a small tree, then flattened into *leaf blocks*
 (paragraphs, headings, list-item text, table rows, code blocks, ...). Each leaf keeps the
@@ -8,10 +8,12 @@ balanced HTML, and its inline content as word tokens that remember their inline 
 from __future__ import annotations
 
 import itertools
-import threading
 import re
 from collections import Counter
-from html.parser import HTMLParser
+
+from lxml import etree
+
+from .html_scan import parse_with_errors
 
 VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 DROP = frozenset("script style template iframe object noscript head title".split())
@@ -40,54 +42,42 @@ class Node:
         self.tag, self.attrs, self.children = tag, attrs, []
 
 
-class _TreeBuilder(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#root", {})
-        self.stack = [self.root]
-        self.skip = 0  # depth inside dropped elements
+def _node(el) -> Node:
+    """``el`` and what it holds as a Node tree; dropped elements leave only their tails."""
+    node = Node(el.tag, dict(el.attrib))
+    kids = node.children
+    if el.text:
+        kids.append(el.text)
+    for child in el:
+        tag = child.tag
+        if type(tag) is str and tag not in DROP:  # comments: only their tails count
+            classes = child.get("class")
+            classes = classes.split() if classes else ()
+            if not ((tag == "a" and "footnote-backref" in classes) or (tag == "div" and "toc" in classes)):
+                kids.append(_node(child))  # the footnotes' "jump back" arrows and a [TOC] are not content
+        if child.tail:
+            kids.append(child.tail)
+    return node
 
-    def handle_starttag(self, tag, attrs):
-        if self.skip or tag in DROP:
-            if tag not in VOID:
-                self.skip += 1
-            return
-        attrs = {k: (v or "") for k, v in attrs}
-        classes = attrs.get("class", "").split()
-        if (tag == "a" and "footnote-backref" in classes) or (tag == "div" and "toc" in classes):
-            self.skip += 1  # the footnotes' "jump back" arrows and a [TOC] are not content
-            return
-        node = Node(tag, attrs)
-        if tag == "p" and self.stack[-1].tag == "p":
-            self.stack.pop()
-        self.stack[-1].children.append(node)
-        if tag not in VOID:
-            self.stack.append(node)
 
-    def handle_startendtag(self, tag, attrs):
-        self.handle_starttag(tag, attrs)
-        if tag not in VOID:
-            self.handle_endtag(tag)
-
-    def handle_endtag(self, tag):
-        if self.skip:
-            self.skip -= 1
-            return
-        for k in range(len(self.stack) - 1, 0, -1):
-            if self.stack[k].tag == tag:
-                del self.stack[k:]
-                return
-
-    def handle_data(self, data):
-        if not self.skip:
-            self.stack[-1].children.append(data)
+def _parse(html: str):
+    """(body element, parser errors) of a rendered body, through the one scanner."""
+    root, errors = parse_with_errors(html or "", fragment=True)
+    return root.find("body"), errors
 
 
 def parse_tree(html: str) -> Node:
-    builder = _TreeBuilder()
-    builder.feed(html or "")
-    builder.close()
-    return builder.root
+    body, _errors = _parse(html)
+    return _node(body) if body is not None else Node("#root", {})
+
+
+_TEXTS = etree.XPath("count(text()[normalize-space()])")
+
+
+def _top_level(body) -> tuple[int, int]:
+    """How many nodes a body holds at its top, elements and texts that are not only
+    whitespace: a cut parse equals the whole parse only if each adds up (see parse_blocks)."""
+    return (0, 0) if body is None else (len(body), int(_TEXTS(body)))
 
 
 def keep_attrs(tag, attrs):
@@ -315,28 +305,27 @@ def dice(a: Counter, b: Counter) -> float:
 # --------------------------------------------------------------------------- cached parsing
 # Consecutive versions of a policy share most of their sections byte for byte, and each body
 # is compared twice (as the new side of one redline, the old side of the next). So a body is
-# cut textually before each "<hN" and after each "</hN>" (a renumbered heading then leaves its
-# section's text a known piece), every piece is parsed and tokenized once into a *template*
-# kept in a small LRU, and each use instantiates fresh Block/Cont objects (new uids) that
-# share the immutable tokens. That equals parsing the whole body only when the parser is in
-# its initial state at every cut: nothing buffered (a comment, a tag, a charref cut in two),
-# no <script>-like raw text, no open or skipped element, and no inline run (text or inline
-# elements outside any block) going on across a cut. Each piece is checked; if any fails,
-# the whole body is parsed the slow way.
+# cut textually before each "<hN" and after each "</hN>" that start or end a line (a
+# renumbered heading then leaves its section's text a known piece), every piece is parsed and
+# tokenized once into a *template* kept in the caller's dict, and each use instantiates fresh
+# Block/Cont objects (new uids) that share the immutable tokens. That equals parsing the whole
+# body when the parser is in its initial state at every cut and nothing a piece leaves open
+# takes in the next: so no comment, CDATA or raw-text element in the body, no parse error in
+# any piece or the whole, as many elements and texts at the whole body's top (parsed once, in
+# C) as at the pieces' tops (what a piece leaves open can only take in what follows, which
+# then is not at the top), and no inline run (text or inline elements outside any block) going on across a cut.
+# Otherwise the whole body is parsed the slow way.
 _CUT_RE = re.compile(r"<h[1-6](?=[\s/>])|</h[1-6]>")
-CACHE_PIECES = 96    # templates kept: a 6,000-word body has 20-40 pieces, and redlines come in order
-USE_CACHE = True     # tests turn this off to compare against the plain whole-body parse
-_cache: dict = {}    # insertion-ordered: LRU via pop + reinsert
-_cache_lock = threading.Lock()
-
+_UNCUTTABLE = ("<!", "<script", "<style", "<textarea", "<title", "<xmp", "<iframe", "<noembed", "<noframes",
+               "<noscript", "<plaintext")
 
 TEMPLATE = object()  # Block.src of a template block
 
 
 class _Template:
-    __slots__ = ("conts", "blocks", "chains", "leads_with_run", "ends_with_run")
+    __slots__ = ("conts", "blocks", "chains", "leads_with_run", "ends_with_run", "top")
 
-    def __init__(self, blocks, leads_with_run, ends_with_run):
+    def __init__(self, blocks, leads_with_run, ends_with_run, top):
         conts, index = [], {}
         chains = []
         for b in blocks:
@@ -350,21 +339,20 @@ class _Template:
             chains.append(tuple(idx))
         self.conts, self.blocks, self.chains = conts, blocks, chains
         self.leads_with_run, self.ends_with_run = leads_with_run, ends_with_run
+        self.top = top  # its top level (see _top_level)
         for b in blocks:
             b.src = TEMPLATE
 
 
 def _piece_template(piece):
-    builder = _TreeBuilder()
-    builder.feed(piece)
-    if builder.rawdata or builder.cdata_elem is not None or builder.skip or len(builder.stack) != 1:
+    body, errors = _parse(piece)
+    if errors:
         return None
-    builder.close()
-    children = builder.root.children
+    children = _node(body).children if body is not None else []
     def is_run(node):  # None: an empty piece, transparent to runs
         return None if node is None else isinstance(node, str) or node.tag in INLINE
     return _Template(Tokenizer("t").blocks(children), is_run(children[0] if children else None),
-                     is_run(children[-1] if children else None))
+                     is_run(children[-1] if children else None), _top_level(body))
 
 
 def _instantiate(tmpl, uid, out):
@@ -381,40 +369,46 @@ def _instantiate(tmpl, uid, out):
         out.append(b)
 
 
-def parse_blocks(html: str, prefix: str) -> list:
-    """The leaf blocks of a body; uids start with prefix. Same as parsing it in one go."""
-    html = html or ""
-    if not USE_CACHE:
-        return Tokenizer(prefix).blocks(parse_tree(html).children)
+def cut(html: str) -> list[str]:
+    """``html`` cut before each "<hN" that starts a line and after each "</hN>" that ends one."""
     bounds = [0]
     for m in _CUT_RE.finditer(html):
-        cut = m.end() if html[m.start() + 1] == "/" else m.start()
-        if cut != bounds[-1]:
-            bounds.append(cut)
-    pieces = [html[a:b] for a, b in zip(bounds, bounds[1:] + [len(html)])]
+        at = m.end() if html[m.start() + 1] == "/" else m.start()
+        if html[at - 1:at + 1] in ("\n<", ">\n", ">") and at != bounds[-1]:
+            bounds.append(at)
+    return [html[a:b] for a, b in zip(bounds, bounds[1:] + [len(html)])]
+
+
+def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
+    """The leaf blocks of a body; uids start with prefix. Same as parsing it in one go, which
+    is what happens without ``pieces`` (piece -> template: those to reuse, and where new
+    ones go; a whole body -> True once checked)."""
+    html = html or ""
+    whole = lambda: Tokenizer(prefix).blocks(parse_tree(html).children)  # noqa: E731
+    if pieces is None:
+        return whole()
+    lowered = html.lower()
+    if any(tag in lowered for tag in _UNCUTTABLE):
+        return whole()
     tmpls = []
-    with _cache_lock:
-        for p in pieces:
-            t = _cache.pop(p, None)
-            if t is not None:
-                _cache[p] = t
-            tmpls.append(t)
-    for k, p in enumerate(pieces):
-        if tmpls[k] is None:
-            t = _piece_template(p)
-            if t is None:
-                return Tokenizer(prefix).blocks(parse_tree(html).children)
-            tmpls[k] = t
-            with _cache_lock:
-                _cache[p] = t
-                while len(_cache) > CACHE_PIECES:
-                    del _cache[next(iter(_cache))]
+    for p in cut(html):
+        t = pieces.get(p)
+        if t is None:
+            t = pieces[p] = _piece_template(p)
+        if t is None:
+            return whole()
+        tmpls.append(t)
     in_run = False
     for t in tmpls:
         if t.leads_with_run is not None:
             if in_run and t.leads_with_run:
-                return Tokenizer(prefix).blocks(parse_tree(html).children)
+                return whole()
             in_run = t.ends_with_run
+    if not pieces.get(html):  # each body is checked once (a redline's new side is the next one's old side)
+        body, errors = _parse(html)
+        if errors or _top_level(body) != (sum(t.top[0] for t in tmpls), sum(t.top[1] for t in tmpls)):
+            return whole()
+        pieces[html] = True
     counter = itertools.count(1)
     uid = lambda: f"{prefix}{next(counter)}"  # noqa: E731
     out = []

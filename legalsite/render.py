@@ -213,13 +213,14 @@ class _Renderer:
         out: dict[str, bytes] = {}
         entries = self.entries[policy.slug]
         current = next((e for e in entries if e.status is Status.IN_FORCE), None)
+        pieces: dict = {}  # parsed pieces of this policy's bodies, which its redlines share (redline.py)
         for previous, entry in zip(entries, entries[1:]):
             out[entry.changes_url + "index.html"] = self._cached(
                 entry.changes_url, self.changes_depends(policy, previous.version, entry.version), lambda: self.page(
                     "changes.html", entry.changes_url, policy=policy, entry=entry, previous=previous,
                     current=current, redline=self.store.get(
                         "redline", redline_key(previous.version, entry.version),
-                        lambda: redline(previous.version.body_html, entry.version.body_html)),
+                        lambda: redline(previous.version.body_html, entry.version.body_html, pieces)),
                     canonical_url=self.absolute(entry.changes_url), noindex=entry.version.draft,
                 ))
         return out

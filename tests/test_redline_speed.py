@@ -1,9 +1,10 @@
 """The redline engine's fast paths give the bytes of the plain path (no timing here).
 
-``legalsite.redline_parse.parse_blocks`` cuts a body at its headings and reuses cached
-templates of the pieces; the renderer reuses the HTML of unchanged blocks; the block aligner
-short-cuts equal sections. Each redline below is computed with the cache off (one whole-body
-parse, nothing reused), then with a cold cache and a warm one, and all must be equal.
+``legalsite.redline_parse.parse_blocks`` cuts a body at its headings and reuses the parsed
+templates of the pieces it is given; the renderer reuses the HTML of unchanged blocks; the
+block aligner short-cuts equal sections. Each redline below is computed on its own and
+without pieces (one whole-body parse, nothing reused), then in a row sharing pieces (as
+``redlines`` does) and again with the pieces of the first run, and all must be equal.
 """
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import re
 import pytest
 
 from benchmarks.corpus import policy_kinds, policy_versions
-from legalsite import redline_parse
+from legalsite import redline as redline_module
 from legalsite.markup import make_markdown, render_markdown
-from legalsite.redline import redline
+from legalsite.redline import redline, redlines
 from legalsite.redline_parse import Tokenizer, parse_blocks, parse_tree
 
 MD = make_markdown({"contact_email": "privacy@example.com"})
@@ -28,18 +29,20 @@ def html(src: str) -> str:
 
 
 def slow(old, new, monkeypatch):
-    monkeypatch.setattr(redline_parse, "USE_CACHE", False)
+    """The plain path: every body parsed whole, nothing reused."""
+    monkeypatch.setattr(redline_module, "parse_blocks", lambda html, prefix, pieces=None: parse_blocks(html, prefix))
     try:
         return redline(old, new)
     finally:
-        monkeypatch.setattr(redline_parse, "USE_CACHE", True)
+        monkeypatch.undo()
 
 
 def check(pairs, monkeypatch):
     expected = [slow(o, n, monkeypatch) for o, n in pairs]
-    redline_parse._cache.clear()
-    cold = [redline(o, n) for o, n in pairs]
-    warm = [redline(o, n) for o, n in pairs]
+    cold = redlines(pairs)
+    pieces: dict = {}
+    [redline(o, n, pieces) for o, n in pairs]
+    warm = [redline(o, n, pieces) for o, n in pairs]
     for k, (e, c, w) in enumerate(zip(expected, cold, warm)):
         assert c == e, f"pair {k}: cold cache differs"
         assert w == e, f"pair {k}: warm cache differs"
@@ -97,7 +100,14 @@ TRICKY = [
     ("<h2>A</h2><p title='<h2>'>x</p><h2>B</h2>", "<h2>A</h2><p title='<h2>'>y</p><h2>B</h2>"),
     ("<h2>A</h2><table><tr><td>1<h2>x</h2></td></tr></table><h2>B</h2>", "<h2>A</h2><p>x</p><h2>B"),
     ("<h2 id=a>A</h2><p><a href='#a'>to A</a></p><h2 id=b>B</h2>", "<h2 id=b>B</h2><p><a href='#a'>to A</a></p>"),
+    # cut at line starts and ends only: an element a piece leaves open takes in what follows
+    ("<div>\n<h2>A</h2>\ntext the div takes in\n", "<div>\n<h2>A</h2>\n<p>the div takes this in</p>\n<h2>B</h2>\n"),
+    ("<ul><li>\n<h2>A</h2>\n</li></ul>\n<p>x</p>", "<ul><li>\n<h2>A</h2>\n<p>y</p>\n<h2>B</h2>\n</li></ul>"),
+    ("<p>a <!-- \n<h2 --> b</p>\n<h2>B</h2>\n<p>c</p>", "<p>a\n<h2>A</h2>\nb</p>\n<h2>B</h2>\n"),
 ]
+# The same with every heading on its own line, as Markdown writes them: the cuts are taken.
+TRICKY += [tuple(re.sub(r"</(h[1-6])>", r"</\1>\n", re.sub(r"<(h[1-6])", r"\n<\1", side, flags=re.I), flags=re.I)
+                 for side in pair) for pair in TRICKY]
 
 
 def test_consecutive_versions_equal_the_plain_path(monkeypatch):
@@ -136,33 +146,30 @@ def shape(blocks):
 @pytest.mark.parametrize("body", [o for o, _n in TRICKY] + [n for _o, n in TRICKY])
 def test_cached_parse_equals_the_whole_body_parse(body):
     whole = Tokenizer("o").blocks(parse_tree(body).children)
-    redline_parse._cache.clear()
-    assert shape(parse_blocks(body, "o")) == shape(whole)
-    assert shape(parse_blocks(body, "o")) == shape(whole)
-    uids = [c.uid for b in parse_blocks(body, "n") for c in b.chain]
+    pieces: dict = {}
+    assert shape(parse_blocks(body, "o", pieces)) == shape(whole)
+    assert shape(parse_blocks(body, "o", pieces)) == shape(whole)
+    uids = [c.uid for b in parse_blocks(body, "n", pieces) for c in b.chain]
     assert all(u.startswith("n") for u in uids)
 
 
 def test_bodies_are_really_cut_and_cached():
     body = html(corpus_bodies(1, 1)[0][0])
-    redline_parse._cache.clear()
-    parse_blocks(body, "o")
-    assert len(redline_parse._cache) > 10
+    pieces: dict = {}
+    parse_blocks(body, "o", pieces)
+    assert len(pieces) > 10 and pieces[body] is True
 
 
 def test_redlines_leave_nothing_for_the_cycle_collector(monkeypatch):
     """The redline runs with the collector off; anything cyclic it left behind (a recursive
     closure, a template pointing to itself) piled up until the next pass, which then cost
-    tens of milliseconds per page of a big build. Evicted templates must go too."""
-    monkeypatch.setattr(redline_parse, "CACHE_PIECES", 8)
+    tens of milliseconds per page of a big build. Templates let go must go too."""
     bodies = [html(b) for b in corpus_bodies(1, 3)[0]]
     gc.collect()
     enabled = gc.isenabled()
     gc.disable()
     try:
-        for old, new in zip(bodies, bodies[1:]):
-            redline(old, new)
-        assert len(redline_parse._cache) <= 8
+        redlines(list(zip(bodies, bodies[1:])))
         assert gc.collect() == 0
     finally:
         if enabled:
