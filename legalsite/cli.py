@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import gc
-import os
 import sys
-import threading
 from pathlib import Path
 
 from . import stamp, timeline
@@ -133,11 +130,8 @@ def _project(args: argparse.Namespace) -> Project:
                       settings=getattr(args, "settings", None), lock=getattr(args, "lock", None))
 
 
-def main(argv: list[str] | None = None, program: bool = False) -> int:
-    """Run the command line; ``program``: this process exists for it (entry), not a test's."""
-    # A build allocates millions of small, short-lived, acyclic objects (tokens of
-    # Markdown and redlines); collecting cycles less often saves about a tenth of its time.
-    gc.set_threshold(50_000, 20, 100)
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "build")
@@ -153,30 +147,12 @@ def main(argv: list[str] | None = None, program: bool = False) -> int:
         print("stopped", file=sys.stderr)
         return 130
     from .commands import run
-    if program:
-        # What is loaded by now (Markdown, Jinja, the generator: some 50,000 objects) lives as
-        # long as the process: the collector need not look at it again. Without this, the first
-        # collection of a rebuild after one edit walks all of it (15-20 ms).
-        gc.freeze()
     return run(args, _project(args), found)
 
 
 def entry() -> None:
-    """The command line as a program (build.py, the ``legalsite`` script): main, then
-    exit without the interpreter's teardown, which frees every object one by one
-    (about 40 ms, a tenth of a one-edit rebuild). By then every file is written and
-    closed and the cache committed (output.py, cache.py); only the standard streams
-    may hold output, and they are flushed. With a thread still running (none should
-    be), the exit is the ordinary one."""
-    code = main(program=True)
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except OSError:  # e.g. a closed pipe: as Python's own exit would report it
-            code = code or 120
-    if threading.active_count() == 1:
-        os._exit(code)
-    sys.exit(code)
+    """The command line as a program (build.py, the ``legalsite`` script)."""
+    sys.exit(main())
 
 
 def _check(args: argparse.Namespace) -> stamp.Check | None:

@@ -10,7 +10,6 @@ Pure and deterministic: same input, same bytes.
 """
 from __future__ import annotations
 
-import gc
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -71,13 +70,7 @@ def redline(old_html: str, new_html: str, pieces: dict | None = None) -> Redline
     """Compare two rendered policy bodies; see the module docstring. ``pieces``: parsed
     pieces of bodies to reuse and add to (redline_parse.parse_blocks); by default the two
     bodies share theirs, and :func:`redlines` passes them on from one pair to the next."""
-    enabled = gc.isenabled()
-    gc.disable()  # many small acyclic objects: collection passes only cost time (superlinearly)
-    try:
-        return _redline(old_html, new_html, {} if pieces is None else pieces)
-    finally:
-        if enabled:
-            gc.enable()
+    return _redline(old_html, new_html, {} if pieces is None else pieces)
 
 
 def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:

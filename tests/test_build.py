@@ -147,7 +147,7 @@ def test_summary_line_and_shipped_site(tmp_path):
 
 
 def test_the_program_exits_with_its_output_and_cache_complete(tmp_path):
-    """build.py skips the interpreter's teardown (cli.entry): what it printed, its exit
+    """build.py as a program (cli.entry): what it printed, its exit
     status and what it wrote must all be there, with block-buffered output to a pipe."""
     import shutil
 
