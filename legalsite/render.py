@@ -198,13 +198,12 @@ class _Renderer:
         out: dict[str, bytes] = {}
         entries = self.entries[policy.slug]
         current = next((e for e in entries if e.status is Status.IN_FORCE), None)
-        pieces: dict = {}  # parsed pieces of the policy's bodies, shared by its redlines
         for previous, entry in zip(entries, entries[1:]):
             out[entry.changes_url + "index.html"] = self._cached(
                 entry.changes_url, self.changes_depends(policy, previous.version, entry.version), lambda: self.page(
                     "changes.html", entry.changes_url, policy=policy, entry=entry, previous=previous,
                     current=current, redline=memoized("redline", redline_key(previous.version, entry.version),
-                                              lambda: redline(previous.version.body_html, entry.version.body_html, pieces),
+                                              lambda: redline(previous.version.body_html, entry.version.body_html),
                                               lambda: digest_of("redline", *redline_key(previous.version, entry.version))),
                     canonical_url=self.absolute(entry.changes_url), noindex=entry.version.draft,
                 ))
