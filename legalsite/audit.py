@@ -63,11 +63,6 @@ _PASSIVE_RELS = {
 _NAVIGATION = {"a", "area"}
 _FRAMES = {"iframe", "frame", "frameset", "embed", "object", "applet", "portal", "fencedframe"}
 _DATA_SCRIPT_TYPES = {"application/ld+json", "application/json", "importmap", "speculationrules"}
-_CSS_URL = re.compile(r"""url\(\s*(?:"([^"]*)"|'([^']*)'|([^)\s]*))\s*\)""", re.IGNORECASE)
-_CSS_IMPORT = re.compile(r"""@import\s+(?:url\(\s*)?(?:"([^"]*)"|'([^']*)'|([^;\s)]+))""", re.IGNORECASE)
-_CSS_IMAGE_SET = re.compile(r"""image-set\(([^)]*)\)""", re.IGNORECASE)
-_CSS_STRING = re.compile(r"""(?:"([^"]*)"|'([^']*)')""")
-_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
 # "5; url=x", "0;x", "0, 'x'": browsers take the URL with or without "url=".
 _REFRESH_URL = re.compile(r"^\s*[\d.]*\s*[;,]?\s*(?:url\s*=\s*)?['\"]?([^'\"]+)", re.IGNORECASE)
 

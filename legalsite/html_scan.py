@@ -3,8 +3,11 @@ output audit (audit.py) and the redline (redline_parse.py) all read HTML through
 
 Why lxml: libxml2's HTML parser runs in C, recovers from any markup as browsers do,
 and gives every element its source line, which every ``file:line`` message needs; it
-is one of the most used and best kept Python packages. selectolax (lexbor) is as fast
-and follows HTML5's tree rules more closely, but reports no source positions.
+is one of the most used and best kept Python packages. Measured here: the 100 policy
+bodies of benchmarks/corpus.py (5 x 20) through the content check in 0.05 s of CPU
+against 0.14-0.16 s with html.parser; 83 MB of built pages parsed in 1.6 s. selectolax
+(lexbor) is as fast and follows HTML5's tree rules more closely, but reports no source
+positions.
 Why tinycss2: it tokenizes CSS as the CSS Syntax spec says (comments, escapes,
 strings, ``url(`` with or without quotes), with line numbers, so ``url()``,
 ``@import`` and ``image-set()`` are found as a browser finds them.

@@ -74,12 +74,13 @@ def redline(old_html: str, new_html: str, pieces: dict | None = None) -> Redline
 
 
 def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
-    """The redline of each (old, new) pair; consecutive versions share most pieces, so each
-    pair keeps only the pieces its new body had before the next (bounded, nothing global)."""
+    """The redline of each (old, new) pair; consecutive versions share most pieces, so the
+    pieces are passed on, and cut back to the last new side's when they grow (bounded)."""
     out, pieces = [], {}
     for old_html, new_html in pairs:
         out.append(redline(old_html, new_html, pieces))
-        pieces = {piece: pieces[piece] for piece in [new_html, *cut(new_html)] if piece in pieces}
+        if len(pieces) > 400:  # a body has 20-40 pieces: keep the new side's
+            pieces = {piece: pieces[piece] for piece in [(new_html,), *cut(new_html)] if piece in pieces}
     return out
 
 

@@ -13,7 +13,7 @@ from collections import Counter
 
 from lxml import etree
 
-from .html_scan import parse_with_errors
+from .html_scan import parse_with_errors, scheme_of
 
 VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 DROP = frozenset("script style template iframe object noscript head title".split())
@@ -30,7 +30,7 @@ KEEP_ATTRS = {
     "img": ("src", "alt", "width", "height"), "time": ("datetime",), "data": ("value",),
     "q": ("cite",), "bdo": ("dir",),
 }
-SAFE_URL = re.compile(r"^(?:https?:|mailto:|tel:|[^:]*$)", re.I)
+SAFE_SCHEMES = {"http", "https", "mailto", "tel"}  # a URL with any other colon is left out of the redline
 WS = " \t\n\r\f"
 PAIR_RE = re.compile(r"([ \t\n\r\f]*)(\w+(?:['\u2019.\-]\w+)*|[^\w \t\n\r\f])")
 
@@ -85,7 +85,7 @@ def keep_attrs(tag, attrs):
     for name in KEEP_ATTRS.get(tag, ()):
         if name in attrs:
             value = attrs[name]
-            if name in ("href", "src", "cite") and not SAFE_URL.match(value.strip()):
+            if name in ("href", "src", "cite") and ":" in value and scheme_of(value) not in SAFE_SCHEMES:
                 continue
             out.append((name, value))
     return tuple(out)
@@ -382,13 +382,12 @@ def cut(html: str) -> list[str]:
 def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
     """The leaf blocks of a body; uids start with prefix. Same as parsing it in one go, which
     is what happens without ``pieces`` (piece -> template: those to reuse, and where new
-    ones go; a whole body -> True once checked)."""
+    ones go; (body,) -> True once the body is checked)."""
     html = html or ""
     whole = lambda: Tokenizer(prefix).blocks(parse_tree(html).children)  # noqa: E731
-    if pieces is None:
-        return whole()
-    lowered = html.lower()
-    if any(tag in lowered for tag in _UNCUTTABLE):
+    # A body is checked once: a redline's new side is the next one's old side.
+    checked = pieces is not None and (html,) in pieces
+    if not checked and (pieces is None or any(tag in lowered for lowered in [html.lower()] for tag in _UNCUTTABLE)):
         return whole()
     tmpls = []
     for p in cut(html):
@@ -404,11 +403,11 @@ def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
             if in_run and t.leads_with_run:
                 return whole()
             in_run = t.ends_with_run
-    if not pieces.get(html):  # each body is checked once (a redline's new side is the next one's old side)
+    if not checked:
         body, errors = _parse(html)
         if errors or _top_level(body) != (sum(t.top[0] for t in tmpls), sum(t.top[1] for t in tmpls)):
             return whole()
-        pieces[html] = True
+        pieces[(html,)] = True
     counter = itertools.count(1)
     uid = lambda: f"{prefix}{next(counter)}"  # noqa: E731
     out = []

@@ -70,6 +70,9 @@ CASES = [
     ("tab inside the scheme", "a.html", '<p>\n<img src="ht&#9;tps://img.example.net/a.png" alt="">', "<img> src makes the browser contact https://img.example.net"),
     ("control character before the URL", "a.html", '<p>\n<img src="&#1;https://img.example.net/a.png" alt="">', "<img> src makes the browser contact https://img.example.net"),
     ("encoded javascript: link", "a.html", '<p>\n<a href="java&#9;script:alert(1)">x</a>', "javascript: URL"),
+    ("escaped url() in CSS", "a.css", 'a {\n background: \\75rl(https://img.example.net/a.png); }', "CSS url() loads 'https://img.example.net/a.png'"),
+    ("comment inside @import", "a.css", 'body{}\n@import/**/"https://fonts.googleapis.com/css";', "CSS @import loads 'https://fonts.googleapis.com/css'"),
+    ("svg feImage", "a.svg", '<svg><filter>\n<feImage href="https://img.example.net/a.png"/></filter></svg>', "<feimage> href makes the browser contact https://img.example.net"),
     ("js storage", "assets/a.js", '(function(){\n localStorage.setItem("a", 1); })();', "script uses localStorage"),
 ]
 
