@@ -357,7 +357,7 @@ def _piece_template(piece):
                      is_run(children[-1] if children else None), _top_level(body), _closes_all(piece))
 
 
-_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
+_TAG = re.compile(r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:"[^"]*"|'[^']*'|[^'">])*>""")  # quoted values skipped
 
 
 def _closes_all(piece: str) -> bool:
