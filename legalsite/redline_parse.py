@@ -311,9 +311,10 @@ def dice(a: Counter, b: Counter) -> float:
 # Block/Cont objects (new uids) that share the immutable tokens. That equals parsing the whole
 # body when the parser is in its initial state at every cut and nothing a piece leaves open
 # takes in the next: so no comment, CDATA or raw-text element in the body, no parse error in
-# any piece or the whole, as many elements and texts at the whole body's top (parsed once, in
-# C) as at the pieces' tops (what a piece leaves open can only take in what follows, which
-# then is not at the top), and no inline run (text or inline elements outside any block) going on across a cut.
+# any piece, and either every piece closes all it opens (as Markdown writes them) or, checked
+# by one parse of the whole body in C, as many elements and texts at its top as at the pieces'
+# tops (what a piece leaves open can only take in what follows, which then is not at the
+# top); and no inline run (text or inline elements outside any block) going on across a cut.
 # Otherwise the whole body is parsed the slow way.
 _CUT_RE = re.compile(r"<h[1-6](?=[\s/>])|</h[1-6]>")
 _UNCUTTABLE = ("<!", "<script", "<style", "<textarea", "<title", "<xmp", "<iframe", "<noembed", "<noframes",
@@ -323,9 +324,9 @@ TEMPLATE = object()  # Block.src of a template block
 
 
 class _Template:
-    __slots__ = ("conts", "blocks", "chains", "leads_with_run", "ends_with_run", "top")
+    __slots__ = ("conts", "blocks", "chains", "leads_with_run", "ends_with_run", "top", "closed")
 
-    def __init__(self, blocks, leads_with_run, ends_with_run, top):
+    def __init__(self, blocks, leads_with_run, ends_with_run, top, closed):
         conts, index = [], {}
         chains = []
         for b in blocks:
@@ -340,6 +341,7 @@ class _Template:
         self.conts, self.blocks, self.chains = conts, blocks, chains
         self.leads_with_run, self.ends_with_run = leads_with_run, ends_with_run
         self.top = top  # its top level (see _top_level)
+        self.closed = closed  # it closes every element it opens, by an end tag (see _closes_all)
         for b in blocks:
             b.src = TEMPLATE
 
@@ -352,7 +354,21 @@ def _piece_template(piece):
     def is_run(node):  # None: an empty piece, transparent to runs
         return None if node is None else isinstance(node, str) or node.tag in INLINE
     return _Template(Tokenizer("t").blocks(children), is_run(children[0] if children else None),
-                     is_run(children[-1] if children else None), _top_level(body))
+                     is_run(children[-1] if children else None), _top_level(body), _closes_all(piece))
+
+
+_TAG = re.compile(r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:"[^"]*"|'[^']*'|[^'">])*>""")  # quoted values skipped
+
+
+def _closes_all(piece: str) -> bool:
+    """Whether every element ``piece`` opens has its end tag in it (and nothing else ends):
+    with no parse error, the parser then ends the piece as it began, holding nothing open."""
+    depth: dict[str, int] = {}
+    for end, name in _TAG.findall(piece):
+        name = name.lower()
+        if name not in VOID:
+            depth[name] = depth.get(name, 0) + (-1 if end else 1)
+    return not any(depth.values())
 
 
 def _instantiate(tmpl, uid, out):
@@ -404,9 +420,10 @@ def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
                 return whole()
             in_run = t.ends_with_run
     if not checked:
-        body, errors = _parse(html)
-        if errors or _top_level(body) != (sum(t.top[0] for t in tmpls), sum(t.top[1] for t in tmpls)):
-            return whole()
+        if not all(t.closed for t in tmpls):
+            body, errors = _parse(html)
+            if errors or _top_level(body) != (sum(t.top[0] for t in tmpls), sum(t.top[1] for t in tmpls)):
+                return whole()
         pieces[(html,)] = True
     counter = itertools.count(1)
     uid = lambda: f"{prefix}{next(counter)}"  # noqa: E731

@@ -101,6 +101,7 @@ TRICKY = [
     ("<h2>A</h2><table><tr><td>1<h2>x</h2></td></tr></table><h2>B</h2>", "<h2>A</h2><p>x</p><h2>B"),
     ("<h2 id=a>A</h2><p><a href='#a'>to A</a></p><h2 id=b>B</h2>", "<h2 id=b>B</h2><p><a href='#a'>to A</a></p>"),
     ("<p>one piece</p>", "<p>one piece</p>\n<h2>A</h2>\n"),  # a body that is one piece, then a piece
+    ("<div title='</div>'>\n<h2>A</h2>\ntext the div takes in", "<div title=\"</div>\">\n<h2>A</h2>\n<p>x</p>\n"),
     # cut at line starts and ends only: an element a piece leaves open takes in what follows
     ("<div>\n<h2>A</h2>\ntext the div takes in\n", "<div>\n<h2>A</h2>\n<p>the div takes this in</p>\n<h2>B</h2>\n"),
     ("<ul><li>\n<h2>A</h2>\n</li></ul>\n<p>x</p>", "<ul><li>\n<h2>A</h2>\n<p>y</p>\n<h2>B</h2>\n</li></ul>"),
