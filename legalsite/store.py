@@ -257,8 +257,10 @@ class Store:
                 # one is replaced, and each value starts with its own key).
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA synchronous=OFF")
-                db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, kind TEXT, value BLOB,"
-                           " size INTEGER, used INTEGER)")
+                # The value last: SQLite reads a row's columns in order, and a value is often
+                # larger than a page (its overflow pages are not read for size or used).
+                db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, kind TEXT, size INTEGER,"
+                           " used INTEGER, value BLOB)")
                 db.execute("BEGIN")
                 self._db = db
                 return db
@@ -298,7 +300,8 @@ class Store:
             try:
                 if not refused:
                     with self._lock:
-                        db.execute("INSERT OR REPLACE INTO entries VALUES (?, ?, ?, ?, ?)", item)
+                        db.execute("INSERT OR REPLACE INTO entries (key, kind, value, size, used)"
+                                   " VALUES (?, ?, ?, ?, ?)", item)
             except Exception:  # noqa: BLE001  never stop taking entries (put() would wait forever)
                 refused = True  # another build holds the database, or it is damaged: store no more
             self._pending.pop(item[0], None)
@@ -314,7 +317,10 @@ class Store:
             try:
                 now = time.time_ns()
                 db.executemany("UPDATE entries SET used = ? WHERE key = ?", ((now, k) for k in self._touched))
-                total = db.execute("SELECT coalesce(sum(size), 0) FROM entries").fetchone()[0]
+                # The pages in use, at once (summing the rows' sizes read the whole table:
+                # a third of a one-edit rebuild on 1,000 versions); close to the entries' sizes.
+                pages = db.execute("PRAGMA page_count").fetchone()[0] - db.execute("PRAGMA freelist_count").fetchone()[0]
+                total = pages * db.execute("PRAGMA page_size").fetchone()[0]
                 if total > LIMIT:
                     self._shrink(db, total)
                 db.execute("COMMIT")

@@ -161,7 +161,7 @@ def test_a_cache_another_build_holds_slows_nothing_and_loses_nothing(corpus, tmp
     render(project(corpus), DAY, False, jobs=1, cache_dir=cache_dir)
     other = sqlite3.connect(cache_dir / "store.sqlite3", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another build, writing until it ends
-    other.execute("INSERT INTO entries VALUES ('x', 'y', X'00', 1, 0)")
+    other.execute("INSERT INTO entries (key, kind, value, size, used) VALUES ('x', 'y', X'00', 1, 0)")
     try:
         started = time.monotonic()
         assert render(project(corpus), DAY + dt.timedelta(days=1), False, jobs=2, cache_dir=cache_dir).files == \
