@@ -588,9 +588,9 @@ def summarise(results: list[SizeResult], peers: dict[str, str], info: dict, reps
                 "max_rss_of_one_process": max(x.max_rss_mb for x in runs),
                 "sampled_pss_of_process_tree": max(x.tree_pss_mb for x in runs),
             }
-        seconds = size["seconds"]
-        size["ratios"] = {f"ours_{phase}/{peer}_{phase}": seconds[f"ours_{phase}"]["median"] / seconds[f"{peer}_{phase}"]["median"]
-                          for peer in r.pages if peer != "ours" for phase in PHASES}
+        for key, times in (("ratios", size["seconds"]), ("cpu_ratios", size["cpu_seconds"])):
+            size[key] = {f"ours_{phase}/{peer}_{phase}": times[f"ours_{phase}"]["median"] / times[f"{peer}_{phase}"]["median"]
+                         for peer in r.pages if peer != "ours" for phase in PHASES}
         size["bars_met"] = _bars(size)
         out["sizes"][r.size] = size
     return out
@@ -640,9 +640,10 @@ def table(summary: dict) -> str:
         if tool == "ours":
             rows.append(("  largest single process (MB)", *(peak(n, tool, "max_rss_of_one_process") for n in names)))
     for tool in tools[1:]:
-        rows.append((f"ratio ours / {LABELS[tool]}: cold, nothing changed, one edit", *(
-            " / ".join(f"{sizes[n]['ratios'][f'ours_{phase}/{tool}_{phase}']:.2f}" for phase in PHASES)
-            if tool in sizes[n]["html_pages"] else "-" for n in names)))
+        for key, label in (("ratios", f"ratio ours / {LABELS[tool]}: cold, nothing changed, one edit"),
+                           ("cpu_ratios", "  the same in CPU time")):
+            rows.append((label, *(" / ".join(f"{sizes[n][key][f'ours_{phase}/{tool}_{phase}']:.2f}" for phase in PHASES)
+                                  if tool in sizes[n]["html_pages"] else "-" for n in names)))
     rows.append(("page in force, largest (HTML + CSS)", *(
         "{html_bytes:,} + {css_bytes:,} = {total_bytes:,} B ({policy})".format(**sizes[n]["site"]["in_force_page_of_largest_policy"])
         for n in names)))
