@@ -670,7 +670,7 @@ def table(summary: dict) -> str:
     lines.append(f"machine: {info['nproc']} CPUs ({info['cpu']}), Python {info['python']}; measured: "
                  + (f"commit {info['commit'][:12]}" if REV else f"working tree at {info['commit'][:12]}")
                  + (" + uncommitted changes" if info["worktree_dirty"] else ""))
-    lines.append("peers: " + ", ".join(f"{k} {v}" for k, v in summary["peers"].items()))
+    lines.append("peers: " + (", ".join(f"{k} {v}" for k, v in summary["peers"].items()) or "none (--no-peers)"))
     return "\n".join(lines)
 
 
