@@ -533,6 +533,24 @@ def bench_size(size: str, reps: int, peer_names: list[str], extra_cache: list[st
     return result
 
 
+# `python -m cProfile -o` writes its file at the interpreter's exit, which the build skips (os._exit,
+# see legalsite/cli.py entry): this runs the script under cProfile and writes the file either way.
+_PROFILED = """
+import cProfile, os, runpy, sys
+out, sys.argv = sys.argv[1], sys.argv[2:]
+sys.path.insert(0, os.path.dirname(os.path.abspath(sys.argv[0])))  # as `python build.py` (and cProfile) do
+profiler, real_exit = cProfile.Profile(), os._exit
+def _exit(code):
+    profiler.disable(); profiler.dump_stats(out); real_exit(code)
+os._exit = _exit
+profiler.enable()
+try:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    profiler.disable(); profiler.dump_stats(out)
+"""
+
+
 def profile(size: str, extra_cache: list[str], top: int = 20) -> str:
     """cProfile of one cold build, in one process; returns the top functions by cumulative time."""
     import pstats
@@ -542,7 +560,7 @@ def profile(size: str, extra_cache: list[str], top: int = 20) -> str:
     ours = our_build(corpus, extra_cache)
     ours.clear()
     stats_path = WORK / f"profile-{size}.pstats"
-    cmd = [ours.cmd[0], "-m", "cProfile", "-o", str(stats_path)] + ours.cmd[1:]
+    cmd = [ours.cmd[0], "-c", _PROFILED, str(stats_path)] + ours.cmd[1:]
     # cProfile sees only its own process: profile the build in one process, when it can be asked to.
     usage = subprocess.run([ours.cmd[0], str(SOURCE / "build.py"), "build", "--help"], capture_output=True, text=True).stdout
     if "--jobs" in usage:
