@@ -145,7 +145,9 @@ class Postgres:
         out = subprocess.run(
             [str(self.bindir / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
              "-h", "127.0.0.1", "-p", str(self.port), "-U", user or self.superuser, "-d", dbname],
-            input=sql, capture_output=True, text=True, check=True)
+            input=sql, capture_output=True, text=True)
+        if out.returncode != 0:  # name the SQL error, not just psql's exit status
+            raise RuntimeError(f"psql on {dbname} failed: {out.stderr.strip()}")
         return out.stdout.strip()
 
 
