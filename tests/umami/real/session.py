@@ -1,0 +1,42 @@
+"""Bring the whole real deployment up for a test session, and down again, in order.
+
+Order matters: the build (cached) and the visitor namespace first, then the database with
+Umami's migrations, the country database, Umami, and Caddy in front of it. Whatever was started
+is stopped even when a later step fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from . import geo, netns
+from .build import built_umami, toolchain
+from .harness import RealUmami, deployed_umami_env, prepare_app
+from .processes import free_port
+
+DATABASE = "umami_real"
+
+
+@contextlib.contextmanager
+def real_umami_session(postgres, work: Path):
+    """Yield a started RealUmami; `postgres` is the suite's PostgreSQL whose `umami_template`
+    database holds Umami's real schema (tests/umami/real_schema.py applies its migrations)."""
+    lock, archive, build = built_umami()
+    node = toolchain(lock) / "node"
+    with contextlib.ExitStack() as stack:
+        ns = netns.create()
+        stack.callback(netns.delete, ns)
+        postgres.psql("postgres", f"CREATE DATABASE {DATABASE} OWNER umami TEMPLATE umami_template;")
+        stack.callback(postgres.psql, "postgres", f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE);")
+        umami = RealUmami(
+            lock=lock, source=archive, build=build, app=prepare_app(build, work), ns=ns,
+            postgres=postgres, database=DATABASE, work=work, website_id="",
+            geo_db=geo.write(work / "geo" / "GeoLite2-Country.mmdb"),
+            umami_port=free_port(), caddy_port=free_port(), caddy_admin_port=free_port(),
+            base_env=deployed_umami_env(), build_node=node)
+        umami.website_id = umami.add_website()
+        stack.callback(umami.stop)
+        umami.start_umami()
+        umami.start_caddy()
+        yield umami
