@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from umami_support import HERE, TEST_ENV, Postgres, _pg_bindir, free_port, need
+from real_schema import SchemaError, apply_schema
+from umami_support import TEST_ENV, Postgres, _pg_bindir, free_port, need
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +59,10 @@ def postgres():
         pg.start()
         pg.psql("postgres", "CREATE ROLE umami LOGIN PASSWORD 'umami-test' CREATEDB;")
         pg.psql("postgres", "CREATE DATABASE umami_template OWNER umami;")
-        pg.psql("umami_template", (HERE / "umami_schema.sql").read_text(), user="umami")
+        try:
+            apply_schema(pg.url("umami_template"), psql=str(bindir / "psql"))
+        except SchemaError as exc:
+            pytest.fail(str(exc), pytrace=False)
         yield pg
     finally:
         pg.stop()
@@ -71,7 +75,7 @@ _db_counter = iter(range(10_000))
 
 @pytest.fixture()
 def umami_db(postgres):
-    """A fresh database owned by `umami` with Umami's tables (tests/umami/umami_schema.sql)."""
+    """A fresh database owned by `umami` with Umami's real schema (real_schema.py: its own migrations)."""
     name = f"umami_t{next(_db_counter)}"
     postgres.psql("postgres", f"CREATE DATABASE {name} OWNER umami TEMPLATE umami_template;")
     yield name

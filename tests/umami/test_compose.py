@@ -191,6 +191,19 @@ def test_tracker_names_are_renamed_and_match_the_site(main_model):
     assert load_script("provision").DEFAULT_SCRIPT_PATH == "/" + env["TRACKER_SCRIPT_NAME"].lstrip("/")
 
 
+@pytest.mark.parametrize("age_minutes,healthy", [(None, False), (0, True), (25 * 60, True), (27 * 60, False)])
+def test_retention_healthcheck_needs_a_recent_successful_run(main_model, tmp_path, age_minutes, healthy):
+    """The compose healthcheck itself, run by sh against an ok file of a given age."""
+    test = main_model["services"]["retention"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL"
+    ok = tmp_path / "retention.ok"
+    if age_minutes is not None:
+        ok.write_text("")
+        subprocess.run(["touch", "-d", f"{age_minutes} minutes ago", str(ok)], check=True)
+    result = subprocess.run(["sh", "-c", test[1].replace("/tmp/retention.ok", str(ok))], capture_output=True)
+    assert (result.returncode == 0) is healthy
+
+
 def test_retention_service_runs_the_committed_job(main_model):
     model = main_model
     svc = model["services"]["retention"]
