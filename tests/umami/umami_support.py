@@ -35,6 +35,7 @@ TEST_ENV = {
     "APP_SECRET": "test-only-app-secret",
     "UMAMI_HOST": "stats.example.org",
     "ACME_EMAIL": "ops@example.org",
+    "UMAMI_ADMIN_IPS": "192.0.2.10/32 2001:db8:1::/48",
     "RETENTION_DAYS": "30",
     "REPLICATION_PASSWORD": "test-only-replication-password",
     "CLICKHOUSE_PASSWORD": "test-only-clickhouse-password",
