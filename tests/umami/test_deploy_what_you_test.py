@@ -5,6 +5,7 @@ image is pinned by a digest ops resolved, and compose refuses to build without o
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pytest
 
@@ -102,3 +103,13 @@ def test_pin_base_image_without_docker_says_where_to_run_it(tmp_path):
     result = run_script("pin_base_image.py", "--env-file", str(tmp_path / ".env"), env={"PATH": "/nonexistent"})
     assert (result.returncode, result.stderr) == (
         1, "error: docker is not installed here; run this where Docker and the registry are reachable\n")
+
+
+def test_the_tested_caddy_is_the_deployed_caddy(compose_bin, env_file):
+    """real_umami runs umami/Caddyfile on Caddy at the version compose.yaml deploys."""
+    from real.harness import CADDY
+
+    result = compose_config(compose_bin, env_file(), "compose.yaml")
+    deployed = json.loads(result.stdout)["services"]["caddy"]["image"]
+    tested = subprocess.run([str(CADDY), "version"], capture_output=True, text=True, check=True).stdout
+    assert deployed == f"caddy:{tested.split()[0].removeprefix('v')}-alpine" == "caddy:2.10.2-alpine"

