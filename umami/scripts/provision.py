@@ -33,6 +33,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _lib import REPO_DIR, UMAMI_DIR, Failure, main_guard, read_env_file  # noqa: E402
 
+sys.path.insert(0, str(REPO_DIR))
+from legalsite.tracker_tag import tracker_tags  # noqa: E402  (standard library only)
+
 DEFAULT_SCRIPT_PATH = "/s.js"  # TRACKER_SCRIPT_NAME in compose.yaml
 DEFAULT_USER, DEFAULT_PASSWORD = "admin", "umami"  # Umami's first-start account
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
@@ -210,23 +213,10 @@ def snippet(settings: dict, website_id: str) -> str:
 
 
 def html_tags(settings: dict, website_id: str, hook_path: str) -> str:
-    """The tags for every page: the same-origin hook first, then the tracker; both
-    deferred so they run in this order."""
-    from html import escape
-    attrs = {
-        "src": settings["origin"] + settings["script_path"],
-        "data-website-id": website_id,
-        "data-host-url": settings["origin"],
-        "data-domains": ",".join(settings["domains"]),
-        "data-do-not-track": "true",
-        "data-exclude-search": "true",
-        "data-exclude-hash": "true",
-        "data-identity-stitching": "false",
-        "data-before-send": "umamiBeforeSend",
-    }
-    tracker = " ".join(f'{k}="{escape(v)}"' for k, v in attrs.items())
-    return (f'<script defer src="{escape(hook_path)}"></script>\n'
-            f"<script defer {tracker}></script>\n")
+    """The tags for every page, made by the site's own function (legalsite/tracker_tag.py),
+    so they are exactly what the site ships."""
+    return tracker_tags(settings["origin"] + settings["script_path"], website_id,
+                        ",".join(settings["domains"]), hook_path) + "\n"
 
 
 @main_guard

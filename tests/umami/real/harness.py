@@ -25,6 +25,7 @@ from .source import REPO, Lock
 COMPOSE = REPO / "umami" / "compose.yaml"
 CADDYFILE = REPO / "umami" / "Caddyfile"
 APP_SECRET = "test-only-app-secret-not-a-real-one"
+ANALYTICS_LOOPBACK = "127.0.0.3"  # the analytics origin's address inside the namespace
 
 
 def deployed_umami_env() -> dict[str, str]:
@@ -82,6 +83,12 @@ class RealUmami:
     def caddy_url(self) -> str:
         """The deployment's front door: Caddy with umami/Caddyfile, reachable from the visitor."""
         return f"http://{self.caddy_host}"
+
+    @property
+    def caddy_loopback_url(self) -> str:
+        """The same Caddy site under a loopback name, for a browser in the namespace whose
+        connections go through real/relay.py (the site's settings take http only on loopback)."""
+        return f"http://{ANALYTICS_LOOPBACK}:{self.caddy_port}"
 
     @property
     def visitor_ip(self) -> str:
@@ -174,7 +181,7 @@ class RealUmami:
         env = {"PATH": os.environ["PATH"], "HOME": str(self.work),
                "XDG_DATA_HOME": str(self.work / "caddy-data"),
                "XDG_CONFIG_HOME": str(self.work / "caddy-config"),
-               "UMAMI_HOST": self.caddy_url, "UMAMI_UPSTREAM": f"127.0.0.1:{self.umami_port}",
+               "UMAMI_HOST": f"{self.caddy_url}, {self.caddy_loopback_url}", "UMAMI_UPSTREAM": f"127.0.0.1:{self.umami_port}",
                "ACME_EMAIL": "ops@example.org", "CADDY_ADMIN": f"127.0.0.1:{self.caddy_admin_port}"}
         self.caddy = Server("Caddy", ["caddy", "run", "--config", str(CADDYFILE), "--adapter",
                                       "caddyfile"], env, self.caddy_log).start()
