@@ -218,3 +218,36 @@ def test_a_server_error_shows_no_server_path(real_umami, site):
         response = post(real_umami, "/api/p", json.dumps(page_view(site)))
         assert (response.status, response.body) == (500, CADDY_5XX)
         assert response.header("Content-Type") == "application/json"
+
+
+@pytest.mark.parametrize("method,path,raw", [
+    ("GET", "/api/heartbeat", None),
+    ("GET", "/no/such/page", None),
+    ("GET", "/api/no-such-route", None),
+    ("GET", "/api/websites", None),
+    ("POST", "/api/auth/login", '{"username":"admin","password":"wrong"}'),
+    ("POST", "/api/auth/login", '{"username":'),
+    ("POST", "/api/p", '{"type":"event","payload":{"website":"not-a-uuid"}}'),
+    ("POST", "/api/p", '{"type":"event","payload":{"website":"00000000-0000-4000-8000-000000000000","url":"/"}}'),
+])
+def test_no_response_shows_a_server_path(real_umami, method, path, raw):
+    response = real_umami.visitor_request(method, real_umami.caddy_url + path, raw)
+    text = response.body.decode("utf-8", "replace")
+    for secret in (str(real_umami.app), str(real_umami.work), "node_modules", "/root/", ".next/server"):
+        assert secret not in text, (path, response.status, text[:500])
+
+
+def test_retention_runs_on_the_database_umami_writes(real_umami, site):
+    """The real server's own database: a page view it stored, dated 400 days back and 400
+    days ahead, is deleted by retention.py; today's stays."""
+    from umami_support import run_script
+    for _ in range(3):
+        response = post(real_umami, "/api/p", json.dumps(page_view(site)))
+        assert response.status == 200, response.body
+    ids = real_umami.psql(f"SELECT event_id FROM website_event WHERE website_id = '{site}' ORDER BY event_id").split()
+    real_umami.psql(f"UPDATE website_event SET created_at = now() - interval '400 days' WHERE event_id = '{ids[0]}';"
+                    f"UPDATE website_event SET created_at = now() + interval '400 days' WHERE event_id = '{ids[1]}';")
+    result = run_script("retention.py", "--days", "30", "--database-url", real_umami.dsn)
+    assert result.returncode == 0, result.stderr
+    assert real_umami.psql(f"SELECT event_id FROM website_event WHERE website_id = '{site}'") == ids[2]
+    assert rows(real_umami, site)["session"] == 1
