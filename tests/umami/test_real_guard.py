@@ -251,3 +251,13 @@ def test_retention_runs_on_the_database_umami_writes(real_umami, site):
     assert result.returncode == 0, result.stderr
     assert real_umami.psql(f"SELECT event_id FROM website_event WHERE website_id = '{site}'") == ids[2]
     assert rows(real_umami, site)["session"] == 1
+
+
+def test_url_path_is_stored_as_data_md_says(real_umami, site):
+    """DATA.md: trailing slash removed, the home page `/` stored empty, referrer path `/`."""
+    for url in ("/", "/privacy/"):
+        body = page_view(site, url=url, referrer="https://news.example.net/")
+        assert post(real_umami, "/api/p", json.dumps(body)).status == 200
+    stored = real_umami.psql("SELECT '[' || url_path || ']', referrer_domain, referrer_path, url_query, "
+                             f"event_type FROM website_event WHERE website_id = '{site}' ORDER BY url_path")
+    assert stored.splitlines() == ["[]|news.example.net|/||1", "[/privacy]|news.example.net|/||1"]
