@@ -129,7 +129,10 @@ def _break(model, path, value):
 
 MUTATIONS = [
     (rules.rule_pinned_images, ("services", "umami", "image"), "ghcr.io/umami-software/umami:latest"),
-    (rules.rule_pinned_images, ("services", "umami", "image"), "ghcr.io/umami-software/umami:3.4.0"),
+    (rules.rule_pinned_images, ("services", "umami", "image"), "legalsite/umami:latest"),
+    (rules.rule_pinned_images, ("services", "umami", "build"), KeyError),
+    (rules.rule_pinned_images, ("services", "umami", "build", "args", "NODE_IMAGE"), "node:22-bookworm-slim"),
+    (rules.rule_pinned_images, ("services", "umami", "pull_policy"), "missing"),
     (rules.rule_pinned_images, ("services", "db", "image"), "postgres"),
     (rules.rule_database_not_published, ("services", "db", "ports"),
      [{"mode": "ingress", "target": 5432, "published": "5432", "protocol": "tcp"}]),
@@ -263,7 +266,7 @@ def find_secret_literals(path: Path, text: str) -> list[str]:
             found.append(f"{path.name}: URL with a literal password {m.group(0)!r}")
     for m in re.finditer(r"(?<![0-9a-f:])[0-9a-f]{40,}(?![0-9a-f])", text):
         before = text[max(0, m.start() - 7):m.start()]
-        if before != "sha256:":
+        if before not in ("sha256:", "SHA256="):  # digests, and umami.lock's UMAMI_SHA256
             found.append(f"{path.name}: long hex string that looks like a key")
     return found
 

@@ -182,8 +182,9 @@ def compose_healthcheck_passes(real_umami) -> bool:
     from real.harness import COMPOSE
     test = yaml.safe_load(COMPOSE.read_text())["services"]["umami"]["healthcheck"]["test"]
     argv = [arg.replace("127.0.0.1:3000", f"127.0.0.1:{real_umami.umami_port}") for arg in test[1:]]
-    assert test[0] == "CMD" and argv[0] == "curl"
-    return subprocess.run(argv, capture_output=True).returncode == 0
+    assert test[0] == "CMD" and argv[0] == "node" and argv != test[1:]
+    argv[0] = str(real_umami.build_node)  # the image's node: the lock's version
+    return subprocess.run(argv, capture_output=True, timeout=30).returncode == 0
 
 
 @pytest.mark.parametrize("setting,logged", [

