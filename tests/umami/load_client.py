@@ -184,6 +184,28 @@ def add_visitor_addresses(ns, count: int) -> list[str]:
     return [ns.visitor_ip, *extra]
 
 
+def curl(ns, source: str, method: str, url: str, body=None, headers: dict | None = None):
+    """(status, body) of one request made with curl (a real client, unlike a hand-made one it
+    can also send chunked bodies) from `source`, an address inside the visitor namespace. A
+    dict body is sent as JSON, bytes as they are."""
+    cmd = ns.run("curl", "-sS", "--path-as-is", "--max-time", "30", "--interface", source,
+                 "-X", method, "-o", "-", "-w", "\n%{http_code}",
+                 "-H", "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
+                       "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
+    data = None
+    if body is not None:
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        if not any(name.lower() == "content-type" for name in headers or {}):
+            cmd += ["-H", "Content-Type: application/json"]
+        cmd += ["--data-binary", "@-"]
+    result = subprocess.run([*cmd, url], input=data, capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    text, _, status = result.stdout.decode(errors="replace").rpartition("\n")
+    return int(status), text
+
+
 def stored_by_path(umami, website: str) -> Counter:
     """website_event rows per url_path for `website` (Umami stores the path as sent)."""
     rows = umami.psql(f"SELECT url_path, count(*) FROM website_event "

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from load_client import add_visitor_addresses
-from real.harness import CADDYFILE
+from load_client import add_visitor_addresses, curl
+from real.harness import CADDY, CADDYFILE
 from real.processes import Server, free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,23 +30,6 @@ CLOSED = [("GET", "/", None), ("GET", "/login", None), ("GET", "/dashboard", Non
           ("GET", "/_next/static/chunks/main.js", None), ("GET", "/api/p/../auth/login", None)]
 
 
-def curl(ns, source: str, method: str, url: str, body=None, host: str | None = None):
-    """(status, body) of one request made with curl from `source`, an address inside the
-    visitor namespace."""
-    cmd = ns.run("curl", "-sS", "--path-as-is", "--max-time", "30", "--interface", source,
-                 "-X", method, "-o", "-", "-w", "\n%{http_code}",
-                 "-H", "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
-                       "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
-    if host:
-        cmd += ["-H", f"Host: {host}"]
-    if body is not None:
-        cmd += ["-H", "Content-Type: application/json", "--data-binary", json.dumps(body)]
-    result = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    text, _, status = result.stdout.rpartition("\n")
-    return int(status), text
-
-
 @pytest.fixture(scope="module")
 def ops_door(real_umami, tmp_path_factory):
     """A second Caddy from the same Caddyfile in front of the same Umami, with
@@ -59,7 +42,7 @@ def ops_door(real_umami, tmp_path_factory):
            "XDG_CONFIG_HOME": str(work / "config"), "UMAMI_HOST": f"{site}, http://127.0.0.1:{port}",
            "UMAMI_UPSTREAM": f"127.0.0.1:{real_umami.umami_port}", "ACME_EMAIL": "ops@example.org",
            "CADDY_ADMIN": f"127.0.0.1:{admin}", "UMAMI_ADMIN_IPS": f"{ops_ip}/32 127.0.0.1/32"}
-    caddy = Server("Caddy (ops)", ["caddy", "run", "--config", str(CADDYFILE), "--adapter",
+    caddy = Server("Caddy (ops)", [str(CADDY), "run", "--config", str(CADDYFILE), "--adapter",
                                    "caddyfile"], env, work / "caddy.log").start()
     try:
         caddy.wait_http("127.0.0.1", port, "/api/heartbeat", host_header=f"127.0.0.1:{port}")
