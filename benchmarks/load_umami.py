@@ -39,6 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "umami"))
 
 import load_client  # noqa: E402
+from real.harness import CADDY  # noqa: E402  (the Caddy the harness runs: compose.yaml's version)
 from real.session import real_umami_session  # noqa: E402
 from real.source import SetupError  # noqa: E402
 from umami_support import Postgres, _pg_bindir, free_port  # noqa: E402
@@ -174,7 +175,7 @@ def machine() -> str:
 
 
 def versions(umami) -> str:
-    caddy = subprocess.run(["caddy", "version"], capture_output=True, text=True).stdout.split()[0]
+    caddy = subprocess.run([str(CADDY), "version"], capture_output=True, text=True).stdout.split()[0]
     pg = umami.psql("SHOW server_version;").split()[0]
     node = subprocess.run([str(umami.build_node), "--version"], capture_output=True,
                           text=True).stdout.strip()
