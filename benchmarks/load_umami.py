@@ -53,7 +53,7 @@ def parse_args(argv):
     p.add_argument("--rate", type=float, default=250, help="page views per second sent (default 250)")
     p.add_argument("--duration", type=float, default=60, help="seconds of load (default 60)")
     p.add_argument("--addresses", type=int, default=8,
-                   help="visitor addresses besides the namespace's own, at most 10 (default 8)")
+                   help="visitor addresses besides the namespace's own, at most 20 (default 8)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--nice", type=int, default=0,
                    help="run the measured processes at this nice value, e.g. -10 on a machine "

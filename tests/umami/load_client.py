@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import re
 import subprocess
 import sys
 import time
@@ -168,19 +169,25 @@ def run_load(ns, cfg: dict) -> dict:
 def add_visitor_addresses(ns, count: int) -> list[str]:
     """`count` more visitor addresses inside the namespace `ns`, besides ns.visitor_ip, from
     203.0.113.0/24 (RFC 5737; the test country database maps it to NZ), each routed back to the
-    namespace from here. They go away with the namespace. Returns all the visitor addresses."""
-    if count <= 0:
-        return [ns.visitor_ip]
-    links = subprocess.run(["ip", "-n", ns.name, "-o", "link", "show", "type", "veth"],
-                           capture_output=True, text=True, check=True).stdout.split()
-    peer = links[1].split("@")[0].rstrip(":")
-    base = 10 + (int(ns.name.rsplit("-", 1)[-1]) % 20) * 10
-    extra = [f"203.0.113.{base + i}" for i in range(min(count, 10))]
-    for ip in extra:
-        subprocess.run(["ip", "-n", ns.name, "addr", "add", f"{ip}/32", "dev", peer],
-                       check=True, capture_output=True)
-        subprocess.run(["ip", "route", "replace", f"{ip}/32", "dev", ns.host_link],
-                       check=True, capture_output=True)
+    namespace from here; addresses in use (by this namespace or routed elsewhere on this machine)
+    are skipped. They go away with the namespace. Returns [ns.visitor_ip, *the new ones]."""
+    def ip(*args: str) -> str:
+        return subprocess.run(["ip", *args], capture_output=True, text=True, check=True).stdout
+
+    peer = ip("-n", ns.name, "-o", "link", "show", "type", "veth").split()[1].split("@")[0].rstrip(":")
+    taken = set(re.findall(r"203\.0\.113\.\d+", ip("-n", ns.name, "-o", "-4", "addr", "show")
+                                                    + ip("-4", "route", "show")))
+    start = 10 + (int(ns.name.rsplit("-", 1)[-1]) % 20) * 10
+    extra: list[str] = []
+    for last in [*range(start, 255), *range(10, start)]:
+        if len(extra) == min(count, 20):
+            break
+        address = f"203.0.113.{last}"
+        if address in taken:
+            continue
+        ip("-n", ns.name, "addr", "add", f"{address}/32", "dev", peer)
+        ip("route", "replace", f"{address}/32", "dev", ns.host_link)
+        extra.append(address)
     return [ns.visitor_ip, *extra]
 
 
