@@ -96,3 +96,44 @@ def test_provisioning_refuses_while_umamis_default_login_works(real_umami, ops_d
     other = provision("a-strong-password-not-set-yet")
     assert (other.returncode, other.stdout) == (3, "")
     assert other.stderr.startswith("error: refusing to continue: Umami's first-start login admin / umami still works.")
+
+
+def test_provisioning_replaces_the_default_password_and_it_never_works_again(real_umami, ops_door, tmp_path):
+    """--replace-default-password through the door: the migrations' admin / umami is changed to
+    UMAMI_ADMIN_PASSWORD with Umami's own API, provisioning goes on, and the default login is
+    refused from then on (the session's admin is put back afterwards for other tests)."""
+    saved = real_umami.psql("SELECT password FROM \"user\" WHERE username = 'admin';")
+    password = "door-test-password-0123456789"
+    env = {**os.environ, "UMAMI_ADMIN_USER": "admin", "UMAMI_ADMIN_PASSWORD": password}
+    args = [sys.executable, str(PROVISION), "--url", ops_door["loopback"], "--domain", "door.example.org",
+            "--site-config", str(tmp_path / "none.toml"), "--env-file", str(tmp_path / "none.env"),
+            "--id-only", "--replace-default-password"]
+    try:
+        result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.startswith("replaced the default password of 'admin' with UMAMI_ADMIN_PASSWORD\n")
+        website = result.stdout.strip()
+        assert real_umami.psql(f"SELECT domain FROM website WHERE website_id = '{website}'") == "door.example.org"
+        ns, site = real_umami.ns, ops_door["site"]
+        default = {"username": "admin", "password": "umami"}
+        assert curl(ns, ops_door["ops_ip"], "POST", site + "/api/auth/login", default)[0] == 401
+        assert curl(ns, ops_door["ops_ip"], "POST", site + "/api/auth/login",
+                    {"username": "admin", "password": password})[0] == 200
+        again = subprocess.run(args, capture_output=True, text=True, env=env, timeout=120)
+        assert (again.returncode, again.stdout.strip()) == (0, website)  # nothing left to replace
+        assert again.stderr == f"found existing website {website} for door.example.org on {ops_door['loopback']}\n"
+    finally:
+        real_umami.psql(f"UPDATE \"user\" SET password = '{saved}' WHERE username = 'admin';")
+
+
+def test_provisioning_refuses_to_set_a_short_password(real_umami, ops_door, tmp_path):
+    env = {**os.environ, "UMAMI_ADMIN_USER": "admin", "UMAMI_ADMIN_PASSWORD": "short-pw"}
+    result = subprocess.run([sys.executable, str(PROVISION), "--url", ops_door["loopback"], "--domain",
+                             "door.example.org", "--site-config", str(tmp_path / "none.toml"),
+                             "--env-file", str(tmp_path / "none.env"), "--replace-default-password"],
+                            capture_output=True, text=True, env=env, timeout=120)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == ("error: UMAMI_ADMIN_PASSWORD must be at least 12 characters to replace "
+                             "the default (openssl rand -hex 16)\n")
+    assert curl(real_umami.ns, ops_door["ops_ip"], "POST", ops_door["site"] + "/api/auth/login",
+                {"username": "admin", "password": "umami"})[0] == 200  # nothing changed
