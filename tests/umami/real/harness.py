@@ -183,16 +183,32 @@ class RealUmami:
             self.stop_umami()
             self.start_umami()
 
-    def start_caddy(self) -> None:
+    def _caddy(self, caddyfile: Path, port: int, admin: int, log: Path, urls: str) -> Server:
         env = {"PATH": os.environ["PATH"], "HOME": str(self.work),
                "XDG_DATA_HOME": str(self.work / "caddy-data"),
                "XDG_CONFIG_HOME": str(self.work / "caddy-config"),
-               "UMAMI_HOST": f"{self.caddy_url}, {self.caddy_loopback_url}", "UMAMI_UPSTREAM": f"127.0.0.1:{self.umami_port}",
-               "ACME_EMAIL": "ops@example.org", "CADDY_ADMIN": f"127.0.0.1:{self.caddy_admin_port}"}
-        self.caddy = Server("Caddy", [str(CADDY), "run", "--config", str(CADDYFILE), "--adapter",
-                                      "caddyfile"], env, self.caddy_log).start()
-        self.caddy.wait_http(self.ns.host_ip, self.caddy_port, "/api/heartbeat",
-                             host_header=self.caddy_host)
+               "UMAMI_HOST": urls, "UMAMI_UPSTREAM": f"127.0.0.1:{self.umami_port}",
+               "ACME_EMAIL": "ops@example.org", "CADDY_ADMIN": f"127.0.0.1:{admin}"}
+        server = Server("Caddy", [str(CADDY), "run", "--config", str(caddyfile), "--adapter",
+                                  "caddyfile"], env, log).start()
+        server.wait_http(self.ns.host_ip, port, "/api/heartbeat", host_header=f"{self.ns.host_ip}:{port}")
+        return server
+
+    def start_caddy(self) -> None:
+        self.caddy = self._caddy(CADDYFILE, self.caddy_port, self.caddy_admin_port, self.caddy_log,
+                                 f"{self.caddy_url}, {self.caddy_loopback_url}")
+
+    @contextlib.contextmanager
+    def other_caddy(self, caddyfile: Path):
+        """A second Caddy in front of the same Umami with another Caddyfile (e.g. a weakened
+        copy, to show a test catches the weakness); yields its URL, reachable by the visitor."""
+        port = free_port()
+        server = self._caddy(caddyfile, port, free_port(), self.work / f"caddy-{port}.log",
+                             f"http://{self.ns.host_ip}:{port}")
+        try:
+            yield f"http://{self.ns.host_ip}:{port}"
+        finally:
+            server.stop()
 
     def stop(self) -> None:
         for server in (self.caddy, self.umami):
