@@ -92,8 +92,12 @@ def real_umami(postgres, tmp_path_factory):
     environment for the umami service. One per session; harness in tests/umami/real/.
 
     Source setting: UMAMI_SOURCE (path or URL of the release archive; default: umami.lock's
-    UMAMI_URL). Build cache: LEGALSITE_CACHE (default ~/.cache/legalsite). Bad setup (source
-    missing, hash mismatch, no npm, no root for the namespace) fails with a message.
+    UMAMI_URL). Build cache: LEGALSITE_CACHE (default ~/.cache/legalsite), keyed by the source
+    sha256, build.sh, umami.lock and umami/guard/*.ts. Node.js and pnpm at umami.lock's versions
+    are installed from npm into that cache on first use. Bad setup (source missing, hash
+    mismatch, no npm, no root for the namespace) fails with a message, not a traceback.
+    The database is migrated by umami/build/migrate.py, as the deployment's image does; Umami
+    starts as the image does (update-tracker.js, then node server.js).
 
     Yields a tests/umami/real/harness.RealUmami:
       caddy_url        "http://<host_ip>:<port>": the deployment's front door (umami/Caddyfile);
@@ -110,6 +114,10 @@ def real_umami(postgres, tmp_path_factory):
                        HTTP sent from visitor_ip; dict body = JSON; default User-Agent is a real
                        desktop browser's (real/visitor.DESKTOP_UA); Response.header(name), .json()
       in_namespace(*cmd) -> argv running cmd as the visitor (e.g. Chromium)
+      caddy_loopback_url  "http://127.0.0.3:<port>": the same Caddy site for a browser in the
+                       namespace through real/relay.py (site settings take http only on loopback)
+      other_caddy(caddyfile)  context manager: a second Caddy with another Caddyfile in front of
+                       the same Umami; yields its URL (reachable by visitor_request)
       ns               the namespace (name, host_ip, visitor_ip)
       restarted_umami(overrides, wait=True)  context manager: Umami restarted with its
                        environment changed (value None removes a variable, e.g.

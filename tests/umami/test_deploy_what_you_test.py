@@ -35,6 +35,7 @@ def test_compose_builds_the_locked_version_with_the_locked_node(umami_service):
 def test_the_dockerfile_builds_and_starts_umami_as_the_suite_does():
     text = (UMAMI / "Dockerfile").read_text()
     for step in ("COPY umami.lock umami/umami.lock", "COPY build/build.sh umami/build/build.sh",
+                 "COPY guard/ umami/guard/",
                  'npm install -g "pnpm@$PNPM_VERSION"', "bash umami/build/build.sh umami-source.tar.gz /app",
                  "COPY --chown=root:root build/migrate.py /usr/local/bin/umami-migrate",
                  'CMD ["sh", "-c", "umami-migrate prisma/migrations && node scripts/update-tracker.js '

@@ -121,7 +121,7 @@ def e2e(real_umami, tmp_path_factory):
         with relaying(real_umami.ns, [(SITE_HOST, site_port), (NEWS_HOST, news_port),
                                       (ANALYTICS_LOOPBACK, real_umami.caddy_port)]):
             yield {"website": website, "site": site_origin, "news": f"http://{NEWS_HOST}:{news_port}/",
-                   "chromium": str(chromium), "profile": root / "profile"}
+                   "chromium": str(chromium), "profile": root / "profile", "site_dir": site}
     finally:
         caddy.stop()
 
@@ -214,3 +214,43 @@ def test_do_not_track_stores_nothing(e2e, real_umami, pw):
     assert [u for u in seen["requests"] if u.endswith("/api/p")] == []
     assert real_umami.psql(f"SELECT count(*) FROM website_event WHERE website_id = '{website}'") == before
     assert (jar, state["cookie"], state["local"], state["session"]) == ([], "", [], [])
+
+
+def test_every_page_of_the_shipped_site_lands_once_with_its_own_path(e2e, real_umami, pw):
+    """The real tracker on every page (what the stand-in tracker of tests/browser approximates):
+    one page view each, stored with the page's path only, in one session, with no CSP violation."""
+    website = e2e["website"]
+    known = f"SELECT event_id FROM website_event WHERE website_id = '{website}'"
+    earlier = set(real_umami.psql(known).splitlines())
+    paths = h.page_paths(e2e["site_dir"])
+    assert len(paths) >= 5 and "/privacy/" in paths
+    browser = pw.chromium.launch(executable_path=e2e["chromium"], args=CHROMIUM_ARGS, headless=True)
+    try:
+        context = browser.new_context(user_agent=DESKTOP_UA)
+        context.add_init_script(h.INIT_SCRIPT)
+        page = context.new_page()
+        violations = []
+        for path in paths:  # each page's send answered before the next page starts
+            with page.expect_response(lambda r: r.url == f"{real_umami.caddy_loopback_url}/api/p") as sent:
+                page.goto(e2e["site"] + path + QUERY_AND_FRAGMENT)
+            assert sent.value.status == 200, path
+            violations += page.evaluate("window.__csp")
+        context.close()
+    finally:
+        browser.close()
+
+    def new_rows() -> list[tuple[str, str, str]]:  # (event_id, url_path, session_id) not seen before
+        rows = real_umami.psql(f"SELECT event_id, url_path, session_id FROM website_event "
+                               f"WHERE website_id = '{website}'").splitlines()
+        return [tuple(r.split("|")) for r in rows if r.split("|")[0] not in earlier]
+
+    def stored():
+        return sorted(path for _, path, _ in new_rows())
+
+    expected = sorted("" if p == "/" else p.rstrip("/") for p in paths)  # REMOVE_TRAILING_SLASH
+    deadline = time.monotonic() + 20
+    while len(stored()) < len(expected) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert stored() == expected
+    assert violations == []
+    assert len({session for _, _, session in new_rows()}) == 1

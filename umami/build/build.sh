@@ -4,9 +4,11 @@
 #
 #   umami/build/build.sh SOURCE_ARCHIVE OUT_DIR
 #
+# Reads umami/umami.lock and umami/guard/*.ts (beside this script).
 # Needs on PATH: node and pnpm at the versions pinned in umami/umami.lock, and the npm registry.
 # Steps are Umami's own Dockerfile steps (pnpm install --frozen-lockfile, docker/proxy.ts into
-# src/, `build-docker`, standalone output), with three offline workarounds that keep Umami's
+# src/ (behind the deployment's collect guard, umami/guard/), `build-docker`, standalone
+# output), with three offline workarounds that keep Umami's
 # code paths (facts in umami/README.md "How Umami is built"):
 #   - next/font/google (a build-time fetch from Google) -> next/font/local with the same family
 #     (Inter, variable weight, latin) from the npm package @fontsource-variable/inter;
@@ -49,7 +51,15 @@ grep -q "\"version\": \"$UMAMI_VERSION\"" "$src/package.json" \
 cd "$src"
 
 echo "umami build: [2/5] applying the offline workarounds"
-cp docker/proxy.ts src/
+# Umami's own proxy (docker/proxy.ts, what its image copies to src/proxy.ts) becomes
+# src/umami-proxy.ts, and the deployment's collect guard (umami/guard/, see its proxy.ts)
+# runs in front of it as src/proxy.ts.
+guard="$here/../guard"
+for file in proxy.ts collect-guard.ts geo-check.ts; do
+  [ -f "$guard/$file" ] || fail "$guard/$file is missing (the deployment's collect guard)"
+done
+cp docker/proxy.ts src/umami-proxy.ts
+cp "$guard/proxy.ts" "$guard/collect-guard.ts" "$guard/geo-check.ts" src/
 (cd "$work" && npm pack --silent "@fontsource-variable/inter@$INTER_FONT_VERSION" >/dev/null \
   && tar -xzf "fontsource-variable-inter-$INTER_FONT_VERSION.tgz" package/files/inter-latin-wght-normal.woff2)
 cp "$work/package/files/inter-latin-wght-normal.woff2" src/app/inter-latin-wght-normal.woff2

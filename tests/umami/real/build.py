@@ -1,7 +1,7 @@
 """Build Umami once per source and build script, cache it outside the clone.
 
-Why a cache: the Next.js build takes minutes; keyed by the source's sha256, the lock file and
-umami/build/build.sh (the same script the Dockerfile runs), a rerun reuses it in seconds and
+Why a cache: the Next.js build takes minutes; keyed by the source's sha256, the lock file,
+umami/build/build.sh (the same script the Dockerfile runs) and the guard it builds in, a rerun reuses it in seconds and
 any change to what would be built makes a new key. The toolchain (node and pnpm at the lock's
 versions, from the npm registry) is cached the same way.
 """
@@ -40,10 +40,15 @@ def toolchain(lock: Lock) -> Path:
     return bindir
 
 
+def build_inputs() -> list[Path]:
+    """Every file of this repository the build reads: a change to any makes a new build."""
+    return [BUILD_SCRIPT, REPO / "umami" / "umami.lock", *sorted((REPO / "umami" / "guard").glob("*.ts"))]
+
+
 def build_key(lock: Lock) -> str:
-    digest = hashlib.sha256()
-    for part in (lock.sha256, sha256_of(BUILD_SCRIPT), sha256_of(REPO / "umami" / "umami.lock")):
-        digest.update(part.encode())
+    digest = hashlib.sha256(lock.sha256.encode())
+    for path in build_inputs():
+        digest.update(f"{path.relative_to(REPO)} {sha256_of(path)}\n".encode())
     return digest.hexdigest()[:16]
 
 
