@@ -13,18 +13,11 @@ from __future__ import annotations
 import json
 import random
 import re
-from pathlib import Path
 
 import pytest
 
 from load_client import curl
 
-# Until the body guard (umami/guard/, issue 19) is built into Umami, Umami itself stores custom
-# data and answers 500 to some bodies: those two tests are expected to fail, strictly (they
-# must start passing the day the guard is built in, or this marker goes).
-GUARD_BUILT = "guard" in (Path(__file__).resolve().parents[2] / "umami" / "build" / "build.sh").read_text()
-needs_guard = pytest.mark.xfail(not GUARD_BUILT, strict=True,
-                                reason="the collect guard is not built into Umami yet (umami/build/build.sh)")
 LIMIT = 64 * 1024  # request_body max_size in umami/Caddyfile
 # What a leaked stack trace or server path looks like in a body.
 LEAK = re.compile(r"(\n\s+at |node_modules|/app/|/root/|/tmp/|/usr/|/home/|/work/|\.tsx?:\d|"
@@ -69,7 +62,6 @@ def cases(website: str) -> list[tuple[str, bytes, dict]]:
         ("invalid UTF-8 in url", js(pv).replace(b"/privacy", b"/priv\xff\xfeacy"), {}),
         ("invalid UTF-8 everywhere", b"\xff\xfe\xfd" * 100, {}),
         ("lone surrogate", js(pv).replace(b"/privacy", b"/\\ud800"), {}),
-        ("NUL in url", js(pv).replace(b"/privacy", b"/\\u0000x"), {}),
         ("empty body", b"", {}),
         ("not JSON", b"hello", {}),
         ("JSON null", b"null", {}),
@@ -128,7 +120,6 @@ def fuzzed(real_umami):
     return website, answers
 
 
-@needs_guard
 def test_no_answer_is_a_server_error(fuzzed):
     _, answers = fuzzed
     assert [(name, status) for name, status, _ in answers if not (200 <= status < 300 or 400 <= status < 500)] == []
@@ -147,7 +138,6 @@ def test_bodies_over_the_limit_are_refused_at_the_proxy(fuzzed):
     assert status["exactly the limit"] != 413  # reaches Umami (whose answer the other tests check)
 
 
-@needs_guard
 def test_only_what_data_md_lists_is_stored(real_umami, fuzzed):
     website, answers = fuzzed
     q = real_umami.psql
@@ -155,18 +145,39 @@ def test_only_what_data_md_lists_is_stored(real_umami, fuzzed):
     for table in ("event_data", "session_data", "revenue", "session_replay"):
         assert q(f"SELECT count(*) FROM {table} WHERE {w}") == "0", table
     # Page views: a path, the site's hostname, a referrer host, nothing else (DATA.md's table).
-    assert q(f"""SELECT count(*) FROM website_event WHERE {w} AND NOT (
+    assert q(f"""SELECT url_path, referrer_domain, referrer_path, hostname, event_type, page_title
+        FROM website_event WHERE {w} AND NOT (
         event_type = 1 AND event_name IS NULL AND tag IS NULL AND page_title IS NULL
         AND coalesce(url_query, '') = '' AND url_path NOT LIKE '%?%' AND url_path NOT LIKE '%#%'
-        AND hostname = 'fuzz.example.org'
         AND coalesce(referrer_query, '') = '' AND coalesce(referrer_path, '/') = '/'
         AND lcp IS NULL AND inp IS NULL AND cls IS NULL AND fcp IS NULL AND ttfb IS NULL
         AND utm_source IS NULL AND gclid IS NULL
-        AND created_at BETWEEN now() - interval '10 minutes' AND now() + interval '1 minute')""") == "0"
+        AND created_at BETWEEN now() - interval '10 minutes' AND now() + interval '1 minute')""") == ""
     # Sessions: the visitor's real country and the real User-Agent header, no language, screen,
     # region, city or distinct id from the body.
     assert q(f"SELECT DISTINCT country, browser, os, device, coalesce(language, ''), "
              f"coalesce(screen, ''), coalesce(region, ''), coalesce(city, ''), "
-             f"coalesce(distinct_id, '') FROM session WHERE {w}") == "IS|chrome|Linux|desktop||||||"
+             f"coalesce(distinct_id, '') FROM session WHERE {w}") == "IS|chrome|Linux|desktop|||||"
     accepted = [name for name, status, _ in answers if 200 <= status < 300]
     assert int(q(f"SELECT count(*) FROM website_event WHERE {w}")) <= len(accepted)
+
+
+# Known gaps of the collect guard (umami/guard/collect-guard.ts, issue 19), reported in
+# /work/notes/18-requests.md: strict, so each starts failing the day it is fixed and its marker goes.
+def collect(real_umami, website: str, **payload):
+    return curl(real_umami.ns, real_umami.visitor_ip, "POST", real_umami.caddy_url + "/api/p",
+                page_view(website, **payload))
+
+
+@pytest.mark.xfail(strict=True, reason="the guard passes a NUL in a string; PostgreSQL refuses it: 500")
+def test_a_nul_in_a_collected_string_is_refused_not_a_server_error(real_umami):
+    website = real_umami.add_website(domain="fuzz.example.org", name="nul")
+    status, _ = collect(real_umami, website, url="/\u0000x")
+    assert 400 <= status < 500
+
+
+@pytest.mark.xfail(strict=True, reason="the guard passes any hostname text; DATA.md says the site's hostname")
+def test_a_hostname_that_is_not_one_is_refused(real_umami):
+    website = real_umami.add_website(domain="fuzz.example.org", name="hostname")
+    status, _ = collect(real_umami, website, hostname="fuzz.exa,mple.org")
+    assert (status, real_umami.psql(f"SELECT count(*) FROM website_event WHERE website_id = '{website}'")) == (400, "0")
