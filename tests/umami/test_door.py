@@ -5,7 +5,6 @@ for everyone else. Provisioning never runs while Umami's default login works."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
