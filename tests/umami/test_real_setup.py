@@ -70,3 +70,18 @@ def test_build_script_names_the_missing_node(tmp_path):
                             capture_output=True, text=True, env=env)
     assert (result.returncode, result.stderr) == (
         2, "umami build: node not found on PATH; install Node.js 22.23.3 (npm install node@22.23.3)\n")
+
+
+def test_a_download_with_the_wrong_hash_is_refused_and_not_cached(tmp_path, monkeypatch):
+    wrong = tmp_path / "umami-3.1.0.tar.gz"
+    wrong.write_bytes(b"not umami")
+    monkeypatch.setenv("UMAMI_SOURCE", wrong.as_uri())  # a URL: fetched like the release archive
+    monkeypatch.setenv("LEGALSITE_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(SetupError) as error:
+        source.source_archive(read_lock())
+    assert str(error.value) == (
+        f"the Umami source downloaded from {wrong.as_uri()} has sha256 "
+        "f4920a4df9dd8ab55591221d7452f8526febf310b65c6d2db7ab5c95572fb3ff, but umami/umami.lock pins "
+        "9863b6d929221def153cf20b52219888fe08fe23eb54f8412aa3283e17263227 for v3.1.0: not the release "
+        "archive the suite tests; set UMAMI_SOURCE to a verified copy")
+    assert list((tmp_path / "cache" / "sources").iterdir()) == []

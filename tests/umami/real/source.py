@@ -80,7 +80,7 @@ def source_archive(lock: Lock) -> Path:
     else:
         path = cache_root() / "sources" / f"umami-{lock.version}-{lock.sha256[:16]}.tar.gz"
         if not path.is_file():
-            _download(setting or lock.url, path, where)
+            _download(setting or lock.url, path, where, lock)
     actual = sha256_of(path)
     if actual != lock.sha256:
         raise SetupError(f"Umami source archive {path} ({where}) has sha256 {actual}, but "
@@ -88,7 +88,8 @@ def source_archive(lock: Lock) -> Path:
     return path
 
 
-def _download(url: str, path: Path, where: str) -> None:
+def _download(url: str, path: Path, where: str, lock: Lock) -> None:
+    """Fetch into the cache; only bytes with the pinned hash are kept there."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
     try:
@@ -98,4 +99,10 @@ def _download(url: str, path: Path, where: str) -> None:
         partial.unlink(missing_ok=True)
         raise SetupError(f"could not download the Umami source ({where}): {exc}; set UMAMI_SOURCE "
                          f"to a local copy of the release archive") from None
+    actual = sha256_of(partial)
+    if actual != lock.sha256:
+        partial.unlink()
+        raise SetupError(f"the Umami source downloaded from {url} has sha256 {actual}, but "
+                         f"umami/umami.lock pins {lock.sha256} for v{lock.version}: not the release "
+                         "archive the suite tests; set UMAMI_SOURCE to a verified copy")
     partial.replace(path)
