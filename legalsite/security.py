@@ -12,14 +12,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from markupsafe import Markup
+
 from .model import Site
+from .tracker_tag import HOOK_FUNCTION, tracker_tags
 
 # The before-send hook of the analytics deployment (umami/tracker/before-send.js),
 # served from the site itself. Umami's tracker calls
 # ``window[data-before-send](type, payload)`` before each send.
 HOOK_SOURCE = Path(__file__).resolve().parent.parent / "umami" / "tracker" / "before-send.js"
 HOOK_ASSET = "assets/umami-before-send.js"
-HOOK_FUNCTION = "umamiBeforeSend"
 
 CADDY_SNIPPET = "_caddy/security-headers.caddy"
 HEADERS_FILE = "_headers"
@@ -42,7 +44,11 @@ class Tracker:
     website_id: str
     domains: str  # comma-separated, as Umami's data-domains expects
     hook: str  # site path of the before-send hook asset
-    before_send: str  # name of the global function the tracker calls
+
+    def tags(self, root: str) -> Markup:
+        """The page's two tags (tracker_tag.tracker_tags, shared with provision.py --html);
+        ``root`` is the page's relative path to the site root."""
+        return Markup(tracker_tags(self.src, self.website_id, self.domains, root + self.hook))
 
 
 def tracker_on(site: Site) -> bool:
@@ -59,7 +65,6 @@ def tracker(site: Site) -> Tracker | None:
         website_id=analytics.website_id,
         domains=",".join(analytics.domains),
         hook=HOOK_ASSET,
-        before_send=HOOK_FUNCTION,
     )
 
 

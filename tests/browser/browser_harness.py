@@ -2,9 +2,11 @@
 
 - The built site is served by a real Caddy on 127.0.0.1 with the build's own
   Caddy snippet (so the security headers are the ones the build writes).
-- A stand-in analytics origin on a second loopback port serves the stand-in
-  tracker (standin_tracker.js) and records every request it receives, answering
-  /api/send like Umami (CORS, JSON, no cookie).
+- A recording analytics origin on a second loopback port serves Umami's REAL
+  tracker script (public/script.js of the Umami the suite builds from source,
+  tests/umami/real/) and records every request it receives, answering /api/send
+  like Umami (CORS, JSON, no cookie), so each page's beacon can be inspected on the
+  wire. What the real server stores is proven in tests/umami/test_real_browser.py.
 - Chromium (Debian's, driven by Playwright) starts with background networking
   off and every host name resolving to nothing; every request a page makes is
   routed through the test: requests to the two loopback origins go through,
@@ -78,15 +80,15 @@ class Received:
 
 
 class AnalyticsStandIn:
-    """A loopback 'Umami': serves the tracker at script_path, takes /api/send."""
+    """A loopback recording origin: serves `tracker` (Umami's real script) at script_path,
+    takes /api/send and records it."""
 
-    def __init__(self, port: int, script_path: str = "/s.js"):
+    def __init__(self, port: int, tracker: bytes, script_path: str = "/s.js"):
         self.port = port
         self.origin = f"http://127.0.0.1:{port}"
         self.script_path = script_path
         self.received: list[Received] = []
         self.lock = threading.Lock()
-        tracker = (HERE / "standin_tracker.js").read_bytes()
         outer = self
 
         class Handler(BaseHTTPRequestHandler):

@@ -129,7 +129,10 @@ def _break(model, path, value):
 
 MUTATIONS = [
     (rules.rule_pinned_images, ("services", "umami", "image"), "ghcr.io/umami-software/umami:latest"),
-    (rules.rule_pinned_images, ("services", "umami", "image"), "ghcr.io/umami-software/umami:3.4.0"),
+    (rules.rule_pinned_images, ("services", "umami", "image"), "legalsite/umami:latest"),
+    (rules.rule_pinned_images, ("services", "umami", "build"), KeyError),
+    (rules.rule_pinned_images, ("services", "umami", "build", "args", "NODE_IMAGE"), "node:22-bookworm-slim"),
+    (rules.rule_pinned_images, ("services", "umami", "pull_policy"), "missing"),
     (rules.rule_pinned_images, ("services", "db", "image"), "postgres"),
     (rules.rule_database_not_published, ("services", "db", "ports"),
      [{"mode": "ingress", "target": 5432, "published": "5432", "protocol": "tcp"}]),
@@ -191,6 +194,19 @@ def test_tracker_names_are_renamed_and_match_the_site(main_model):
     assert load_script("provision").DEFAULT_SCRIPT_PATH == "/" + env["TRACKER_SCRIPT_NAME"].lstrip("/")
 
 
+@pytest.mark.parametrize("age_minutes,healthy", [(None, False), (0, True), (25 * 60, True), (27 * 60, False)])
+def test_retention_healthcheck_needs_a_recent_successful_run(main_model, tmp_path, age_minutes, healthy):
+    """The compose healthcheck itself, run by sh against an ok file of a given age."""
+    test = main_model["services"]["retention"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL"
+    ok = tmp_path / "retention.ok"
+    if age_minutes is not None:
+        ok.write_text("")
+        subprocess.run(["touch", "-d", f"{age_minutes} minutes ago", str(ok)], check=True)
+    result = subprocess.run(["sh", "-c", test[1].replace("/tmp/retention.ok", str(ok))], capture_output=True)
+    assert (result.returncode == 0) is healthy
+
+
 def test_retention_service_runs_the_committed_job(main_model):
     model = main_model
     svc = model["services"]["retention"]
@@ -250,7 +266,7 @@ def find_secret_literals(path: Path, text: str) -> list[str]:
             found.append(f"{path.name}: URL with a literal password {m.group(0)!r}")
     for m in re.finditer(r"(?<![0-9a-f:])[0-9a-f]{40,}(?![0-9a-f])", text):
         before = text[max(0, m.start() - 7):m.start()]
-        if before != "sha256:":
+        if before not in ("sha256:", "SHA256="):  # digests, and umami.lock's UMAMI_SHA256
             found.append(f"{path.name}: long hex string that looks like a key")
     return found
 

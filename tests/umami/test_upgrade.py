@@ -14,16 +14,19 @@ from umami_support import HERE, UMAMI, load_script, run_script
 from umami_seed import seed, snapshot
 
 NEW = "3.5.0@sha256:" + "a" * 64
-CURRENT = load_script("upgrade").current_ref((UMAMI / "compose.yaml").read_text())
+CURRENT = load_script("upgrade").current_ref()
+LOCK = (UMAMI / "umami.lock").read_text()
 
 
 @pytest.fixture()
 def setup(postgres, umami_db, tmp_path):
     compose = tmp_path / "compose.yaml"
     shutil.copy(UMAMI / "compose.yaml", compose)
+    lock = tmp_path / "umami.lock"
+    shutil.copy(UMAMI / "umami.lock", lock)
     log = tmp_path / "calls.jsonl"
     env = {**postgres.env(umami_db), "UMAMI_COMPOSE": f"{sys.executable} {HERE / 'fake_compose.py'}",
-           "UMAMI_COMPOSE_FILES": str(compose), "FAKE_LOG": str(log), "UMAMI_HEALTH_INTERVAL": "0.05",
+           "UMAMI_COMPOSE_FILES": str(compose), "UMAMI_LOCK": str(lock), "FAKE_LOG": str(log), "UMAMI_HEALTH_INTERVAL": "0.05",
            "BACKUP_DIR": str(tmp_path / "backups")}
     seed(postgres, umami_db)
 
@@ -36,22 +39,25 @@ def setup(postgres, umami_db, tmp_path):
             return []
         return [json.loads(line)["args"] for line in log.read_text().splitlines()]
 
-    return {"upgrade": upgrade, "calls": calls, "compose": compose, "tmp": tmp_path, "db": umami_db}
+    return {"upgrade": upgrade, "calls": calls, "compose": compose, "lock": lock, "tmp": tmp_path, "db": umami_db}
 
 
-def test_current_pin_is_found_in_the_real_compose_file():
-    assert CURRENT.startswith("3.") and "@sha256:" in CURRENT
+def test_current_pin_is_the_locked_source_and_the_deployed_tag():
+    assert CURRENT == "3.1.0@sha256:9863b6d929221def153cf20b52219888fe08fe23eb54f8412aa3283e17263227"
 
 
 def test_upgrade_backs_up_first_then_bumps_pulls_restarts_and_waits(setup):
     result = setup["upgrade"]("--to", NEW)
     assert result.returncode == 0, result.stderr
-    assert f"ghcr.io/umami-software/umami:{NEW}" in setup["compose"].read_text()
-    assert CURRENT not in setup["compose"].read_text()
+    # Both pins move together: what the suite builds (umami.lock) and what compose deploys.
+    assert "    image: legalsite/umami:3.5.0\n" in setup["compose"].read_text()
+    assert "legalsite/umami:3.1.0" not in setup["compose"].read_text()
+    assert setup["lock"].read_text() == LOCK.replace("UMAMI_VERSION=3.1.0", "UMAMI_VERSION=3.5.0").replace(
+        CURRENT.split(":")[1], "a" * 64).replace("v3.1.0.tar.gz", "v3.5.0.tar.gz")
     steps = [c[0] if c[0] != "exec" else f"exec {c[3]}" for c in setup["calls"]()]
     assert steps[:2] == ["exec pg_dump", "exec pg_restore"]  # dump, then its check
-    assert steps[2:] == ["pull", "up", "ps"]
-    backups = list((setup["tmp"] / "backups").glob("umami-*-pre-3.4.0.dump"))
+    assert steps[2:] == ["build", "up", "ps"]
+    backups = list((setup["tmp"] / "backups").glob("umami-*-pre-3.1.0.dump"))
     assert len(backups) == 1 and backups[0].stat().st_size > 0
     state = json.loads((setup["tmp"] / "state.json").read_text())
     assert state["from"] == CURRENT and state["to"] == NEW and state["backup"] == str(backups[0])
@@ -72,13 +78,14 @@ def test_rollback_restores_previous_pin_and_data(setup, postgres):
     assert snapshot(postgres, setup["db"]) != before
     result = setup["upgrade"]("--rollback")
     assert result.returncode == 0, result.stderr
-    assert f"ghcr.io/umami-software/umami:{CURRENT}" in setup["compose"].read_text()
+    assert "    image: legalsite/umami:3.1.0\n" in setup["compose"].read_text()
+    assert setup["lock"].read_text() == LOCK
     assert snapshot(postgres, setup["db"]) == before
     assert "new_col" not in postgres.psql(setup["db"], "SELECT string_agg(column_name, ',') FROM "
                                           "information_schema.columns WHERE table_name = 'website_event'")
     steps = [c[0] if c[0] != "exec" else f"exec {c[3]}" for c in setup["calls"]()]
     rollback = steps[steps.index("ps") + 1:]
-    assert rollback[0] == "stop" and rollback[-2:] == ["up", "ps"]
+    assert rollback[:2] == ["build", "stop"] and rollback[-2:] == ["up", "ps"]
     assert "exec pg_restore" in rollback
 
 
@@ -86,7 +93,7 @@ def test_rollback_restores_previous_pin_and_data(setup, postgres):
     ("latest", "VERSION@sha256:DIGEST"),
     ("3.5.0", "VERSION@sha256:DIGEST"),
     ("3.5.0@sha256:abc", "VERSION@sha256:DIGEST"),
-    ("3.3.0@sha256:" + "b" * 64, "--rollback"),
+    ("3.0.3@sha256:" + "b" * 64, "--rollback"),
     ("4.0.0@sha256:" + "c" * 64, "--allow-major"),
     (CURRENT, "already pinned"),
 ])
@@ -94,7 +101,7 @@ def test_bad_targets_change_nothing(setup, target, message):
     original = setup["compose"].read_text()
     result = setup["upgrade"]("--to", target)
     assert result.returncode == 2 and message in result.stderr
-    assert setup["compose"].read_text() == original
+    assert (setup["compose"].read_text(), setup["lock"].read_text()) == (original, LOCK)
     assert setup["calls"]() == [] and not (setup["tmp"] / "backups").exists()
 
 
@@ -107,14 +114,22 @@ def test_failed_backup_stops_the_upgrade(setup):
 
 
 def test_failed_pull_leaves_backup_and_state_for_the_way_back(setup):
-    result = setup["upgrade"]("--to", NEW, FAKE_FAIL="pull")
-    assert result.returncode == 1 and "pull" in result.stderr and "--rollback" in result.stderr
+    result = setup["upgrade"]("--to", NEW, FAKE_FAIL="build")
+    assert result.returncode == 1 and "build" in result.stderr and "--rollback" in result.stderr
     assert (setup["tmp"] / "state.json").exists()
 
 
 def test_rollback_without_an_upgrade(setup):
     result = setup["upgrade"]("--rollback")
     assert result.returncode == 2 and "nothing to roll back" in result.stderr
+
+
+def test_deployed_and_tested_versions_that_differ_stop_the_upgrade(setup):
+    setup["compose"].write_text(setup["compose"].read_text().replace("legalsite/umami:3.1.0", "legalsite/umami:3.0.3"))
+    result = setup["upgrade"]("--to", NEW)
+    assert (result.returncode, result.stderr) == (1, "error: compose.yaml deploys legalsite/umami:3.0.3 but "
+                                                     "umami.lock pins 3.1.0: fix them to agree before upgrading\n")
+    assert setup["calls"]() == []
 
 
 def test_status(setup):

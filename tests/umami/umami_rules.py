@@ -51,12 +51,18 @@ def rule_pinned_images(model: dict) -> list[str]:
             bad.append(f"{name}: image {image!r} uses a floating 'latest' tag")
         if not re.match(r"^\d+(\.\d+)*(-[a-z0-9.]+)?$", tag):
             bad.append(f"{name}: image tag {tag!r} is not a version")
-    umami = services(model).get("umami", {}).get("image", "")
-    m = re.match(r"^ghcr\.io/umami-software/umami:(\d+)\.(\d+)\.(\d+)@sha256:([0-9a-f]{64})$", umami)
-    if not m:
-        bad.append(f"umami: image {umami!r} is not an exact release pinned by tag and sha256 digest")
-    elif m.group(1) != "3":
-        bad.append(f"umami: image {umami!r} is not a 3.x release")
+    umami = services(model).get("umami", {})
+    if not re.fullmatch(r"legalsite/umami:\d+\.\d+\.\d+", umami.get("image", "")):
+        bad.append(f"umami: image {umami.get('image')!r} is not legalsite/umami:<exact version>, "
+                   "the image built here from the pinned source (Dockerfile)")
+    build = umami.get("build") or {}
+    if not build or build.get("context", "").rstrip("/").split("/")[-1] != "umami":
+        bad.append("umami: not built from umami/Dockerfile (deploy what the suite tests)")
+    base = (build.get("args") or {}).get("NODE_IMAGE", "")
+    if not re.fullmatch(r"node:\d+\.\d+\.\d+-[a-z]+-slim@sha256:[0-9a-f]{64}", base):
+        bad.append(f"umami: base image {base!r} is not pinned by exact Node version and digest")
+    if umami.get("pull_policy") != "build":
+        bad.append("umami: pull_policy is not build: compose could pull an image nobody tested")
     return bad
 
 

@@ -35,9 +35,13 @@ TEST_ENV = {
     "APP_SECRET": "test-only-app-secret",
     "UMAMI_HOST": "stats.example.org",
     "ACME_EMAIL": "ops@example.org",
+    "UMAMI_ADMIN_IPS": "192.0.2.10/32 2001:db8:1::/48",
     "RETENTION_DAYS": "30",
     "REPLICATION_PASSWORD": "test-only-replication-password",
     "CLICKHOUSE_PASSWORD": "test-only-clickhouse-password",
+    # Not a resolved digest: a test value of the right shape (ops record the real one with
+    # scripts/pin_base_image.py).
+    "NODE_IMAGE_DIGEST": "sha256:" + "0" * 64,
 }
 
 
@@ -145,7 +149,9 @@ class Postgres:
         out = subprocess.run(
             [str(self.bindir / "psql"), "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
              "-h", "127.0.0.1", "-p", str(self.port), "-U", user or self.superuser, "-d", dbname],
-            input=sql, capture_output=True, text=True, check=True)
+            input=sql, capture_output=True, text=True)
+        if out.returncode != 0:  # name the SQL error, not just psql's exit status
+            raise RuntimeError(f"psql on {dbname} failed: {out.stderr.strip()}")
         return out.stdout.strip()
 
 

@@ -4,6 +4,7 @@
 # Connection comes from libpq's PG* environment variables. The healthcheck reads
 # /tmp/retention.ok, which exists only while the last run succeeded.
 # RETENTION_ONCE=1 runs a single pass and exits with its status (used by the tests).
+# RETENTION_BATCH: rows deleted per committed transaction (default 5000).
 set -u
 : "${RETENTION_DAYS:?RETENTION_DAYS is not set (days of visitor data to keep)}"
 sql="${RETENTION_SQL:-/retention/retention.sql}"
@@ -16,7 +17,7 @@ esac
 
 while :; do
   echo "retention: $(date -u +%Y-%m-%dT%H:%M:%SZ) deleting visitor data older than $RETENTION_DAYS days"
-  if psql -X -q -v ON_ERROR_STOP=1 -v days="$RETENTION_DAYS" -f "$sql"; then
+  if psql -X -q -v ON_ERROR_STOP=1 -v days="$RETENTION_DAYS" -v batch="${RETENTION_BATCH:-5000}" -f "$sql"; then
     : > "$ok_file"
     status=0
   else

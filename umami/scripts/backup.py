@@ -10,7 +10,12 @@ By default pg_dump runs inside the `db` container (docker compose exec), so clie
 and server versions always match. With --database-url (or UMAMI_DATABASE_URL) the
 local pg_dump connects directly, e.g. to a replica or in a restore drill.
 
-Exit codes: 0 done, 1 pg_dump or the check failed (nothing is rotated then),
+A failed run (database down, disk full, a dump that does not check out) exits 1, leaves no
+file behind and rotates nothing, so the last good backup is never replaced or deleted.
+`--check HOURS` is the daily job's health check: exit 1 unless the newest backup is at most
+that old.
+
+Exit codes: 0 done, 1 pg_dump, writing or the check failed (nothing is rotated then),
 2 bad arguments.
 """
 
@@ -38,7 +43,12 @@ def parse_args(argv):
     p.add_argument("--database-url", default=os.environ.get("UMAMI_DATABASE_URL"),
                    help="dump this database directly instead of the `db` container")
     p.add_argument("--label", default="", help="text added to the file name, e.g. pre-upgrade")
+    p.add_argument("--check", type=float, metavar="HOURS",
+                   help="take no backup; exit 1 unless the newest backup is at most HOURS old "
+                        "(the daily backup's health check, e.g. --check 26)")
     args = p.parse_args(argv)
+    if args.check is not None and args.check <= 0:
+        p.error("--check needs a number of hours above 0")
     if args.keep < 1:
         p.error("--keep must be at least 1")
     if args.label and not re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,40}", args.label):
@@ -82,20 +92,51 @@ def make_backup(db: Database, directory: Path, label: str = "", now: dt.datetime
         with os.fdopen(fd, "wb") as out:
             db.run("pg_dump", "--format=custom", "--compress=6", "--no-owner", "--no-privileges",
                    *db.dbname(), stdout=out, text=False)
+            os.fsync(out.fileno())  # on disk before it gets the final name (power loss)
         with open(partial, "rb") as dump:
             listing = db.run("pg_restore", "--list", stdin=dump, text=False).stdout.decode(errors="replace")
         if "TABLE DATA" not in listing:
             raise Failure(f"the dump of {db.describe()} holds no table data; is this Umami's database?")
         partial.rename(final)
+        _fsync_dir(directory)
+    except OSError as exc:  # disk full, read-only, permissions: a message, never a traceback
+        raise Failure(f"writing the backup in {directory} failed: {exc.strerror or exc}") from None
     finally:
         if partial.exists():
             partial.unlink()
     return final
 
 
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def check_fresh(directory: Path, max_hours: float, now: dt.datetime | None = None) -> str:
+    """The health check of the daily backup: the newest backup must be at most max_hours old
+    (by the time in its name). Returns a line for ops; raises Failure otherwise."""
+    backups = list_backups(directory) if directory.is_dir() else []
+    if not backups:
+        raise Failure(f"no backup in {directory}: the daily backup has never succeeded")
+    newest = backups[-1]
+    stamp = dt.datetime.strptime(newest.name[len("umami-"):][:16], "%Y%m%dT%H%M%SZ").replace(
+        tzinfo=dt.timezone.utc)
+    age = ((now or dt.datetime.now(dt.timezone.utc)) - stamp).total_seconds() / 3600
+    if age > max_hours:
+        raise Failure(f"the newest backup {newest.name} is {age:.1f} hours old (limit {max_hours:g}): "
+                      "the daily backup is failing; see backups/backup.log")
+    return f"ok: newest backup {newest.name} is {age:.1f} hours old"
+
+
 @main_guard
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.check is not None:
+        print(check_fresh(args.dir, args.check))
+        return 0
     db = Database(args.database_url)
     path = make_backup(db, args.dir, args.label)
     size = path.stat().st_size

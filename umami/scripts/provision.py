@@ -3,8 +3,10 @@
 settings snippet for site.toml.
 
 Refuses to continue while Umami's first-start account (admin / umami) still logs
-in. Logs in through Umami's API (POST /api/auth/login), lists the websites
-(GET /api/websites, paged) and creates one (POST /api/websites) only when none has
+in, unless --replace-default-password is given: then it changes that account's password to
+UMAMI_ADMIN_PASSWORD through Umami's API first and checks the default no longer works, so the
+password provisioning leaves is never Umami's default. Logs in through Umami's API
+(POST /api/auth/login), lists the websites (GET /api/websites, paged) and creates one (POST /api/websites) only when none has
 the site's domain, so running it twice is safe.
 
 Credentials come from the environment, never from the command line:
@@ -33,10 +35,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _lib import REPO_DIR, UMAMI_DIR, Failure, main_guard, read_env_file  # noqa: E402
 
+sys.path.insert(0, str(REPO_DIR))
+from legalsite.tracker_tag import tracker_tags  # noqa: E402  (standard library only)
+
 DEFAULT_SCRIPT_PATH = "/s.js"  # TRACKER_SCRIPT_NAME in compose.yaml
 DEFAULT_USER, DEFAULT_PASSWORD = "admin", "umami"  # Umami's first-start account
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 PAGE_SIZE = 100
+MIN_PASSWORD = 12  # for a password this script sets (--replace-default-password)
 
 
 def parse_args(argv):
@@ -56,6 +62,9 @@ def parse_args(argv):
     p.add_argument("--id-only", action="store_true", help="print only the website id")
     p.add_argument("--html", action="store_true",
                    help="print the two <script> tags the site's pages need instead of the TOML snippet")
+    p.add_argument("--replace-default-password", action="store_true",
+                   help="if Umami's first-start login admin / umami still works, change that "
+                        "password to UMAMI_ADMIN_PASSWORD (at least 12 characters) and go on")
     p.add_argument("--hook-path", default="/assets/umami-before-send.js",
                    help="where the site serves tracker/before-send.js (for --html)")
     return p.parse_args(argv)
@@ -167,11 +176,35 @@ def _message(payload) -> str:
     return ""
 
 
-def provision(settings: dict, timeout: float) -> tuple[str, bool]:
+def replace_default_password(api: Api, settings: dict, token: str) -> None:
+    """Change the first-start account's password (admin / umami) to UMAMI_ADMIN_PASSWORD through
+    Umami's own API (POST /api/me/password), then prove the default no longer logs in."""
+    if settings["user"] != DEFAULT_USER:
+        raise Failure(f"--replace-default-password changes the password of {DEFAULT_USER!r}; "
+                      f"UMAMI_ADMIN_USER is {settings['user']!r}", 2)
+    if len(settings["password"]) < MIN_PASSWORD:
+        raise Failure(f"UMAMI_ADMIN_PASSWORD must be at least {MIN_PASSWORD} characters to replace "
+                      "the default (openssl rand -hex 16)", 2)
+    api.token = token
+    status, payload = api.call("POST", "/api/me/password", {
+        "currentPassword": DEFAULT_PASSWORD, "newPassword": settings["password"]})
+    api.token = None
+    if status != 200:
+        raise Failure(f"changing the default password failed: HTTP {status} {_message(payload)}")
+    status, _ = api.login(DEFAULT_USER, DEFAULT_PASSWORD)
+    if status == 200:
+        raise Failure("the default login admin / umami still works after changing its password", 3)
+    print(f"replaced the default password of {DEFAULT_USER!r} with UMAMI_ADMIN_PASSWORD", file=sys.stderr)
+
+
+def provision(settings: dict, timeout: float, replace_default: bool = False) -> tuple[str, bool]:
     api = Api(settings["origin"], timeout)
     if settings["user"] == DEFAULT_USER and settings["password"] == DEFAULT_PASSWORD:
         raise Failure("UMAMI_ADMIN_PASSWORD is Umami's default; change it in the dashboard first", 3)
-    status, _ = api.login(DEFAULT_USER, DEFAULT_PASSWORD)
+    status, payload = api.login(DEFAULT_USER, DEFAULT_PASSWORD)
+    if status == 200 and replace_default and isinstance(payload, dict) and payload.get("token"):
+        replace_default_password(api, settings, payload["token"])
+        status = 401
     if status == 200:
         raise Failure("refusing to continue: Umami's first-start login admin / umami still works. "
                       "Log in to the dashboard, change that password (Settings > Profile), put the new "
@@ -210,30 +243,17 @@ def snippet(settings: dict, website_id: str) -> str:
 
 
 def html_tags(settings: dict, website_id: str, hook_path: str) -> str:
-    """The tags for every page: the same-origin hook first, then the tracker; both
-    deferred so they run in this order."""
-    from html import escape
-    attrs = {
-        "src": settings["origin"] + settings["script_path"],
-        "data-website-id": website_id,
-        "data-host-url": settings["origin"],
-        "data-domains": ",".join(settings["domains"]),
-        "data-do-not-track": "true",
-        "data-exclude-search": "true",
-        "data-exclude-hash": "true",
-        "data-identity-stitching": "false",
-        "data-before-send": "umamiBeforeSend",
-    }
-    tracker = " ".join(f'{k}="{escape(v)}"' for k, v in attrs.items())
-    return (f'<script defer src="{escape(hook_path)}"></script>\n'
-            f"<script defer {tracker}></script>\n")
+    """The tags for every page, made by the site's own function (legalsite/tracker_tag.py),
+    so they are exactly what the site ships."""
+    return tracker_tags(settings["origin"] + settings["script_path"], website_id,
+                        ",".join(settings["domains"]), hook_path) + "\n"
 
 
 @main_guard
 def main(argv=None) -> int:
     args = parse_args(argv)
     settings = load_settings(args)
-    website_id, created = provision(settings, args.timeout)
+    website_id, created = provision(settings, args.timeout, args.replace_default_password)
     verb = "created" if created else "found existing"
     print(f"{verb} website {website_id} for {settings['domains'][0]} on {settings['origin']}", file=sys.stderr)
     if args.id_only:

@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
 """Upgrade Umami to another pinned release, backup first; or go back.
 
-  upgrade.py --to 3.5.0@sha256:<digest>   backup, bump the pin in compose.yaml, pull,
-                                          restart Umami, wait until it is healthy
-  upgrade.py --rollback                   put the previous pin back and restore the
+  upgrade.py --to 3.2.0@sha256:<digest>   backup, bump the pins (umami.lock AND the image tag in
+                                          compose.yaml), build, restart Umami, wait until healthy
+  upgrade.py --rollback                   put the previous pins back, rebuild, and restore the
                                           backup taken before the upgrade
   upgrade.py --status                     show the pin and the last upgrade
 
-Umami migrates its database on start (prisma migrate deploy) and migrations only go
-forward, so the way back is always: previous image AND the pre-upgrade backup.
---rollback does both. The digest comes from the release you reviewed, e.g.
-  docker buildx imagetools inspect ghcr.io/umami-software/umami:3.5.0
+The image is built here from the release's source archive (Dockerfile -> build/build.sh, the
+script the test suite builds and tests with), so the digest is the sha256 of that archive
+(umami-<version>.tar.gz, the `git archive` of the tag), not of an image. umami.lock is what
+the suite builds and tests: bumping it and compose.yaml together keeps "deployed" and "tested"
+the same version (a test fails when they differ). Run the suite before deploying the bump.
+
+Umami's migrations only go forward (the image applies them at start), so the way back is
+always: previous pins AND the pre-upgrade backup. --rollback does both.
 Read the release notes first; a new major version needs --allow-major.
 
 Exit codes: 0 done, 1 a step failed (what to do next is printed), 2 bad arguments.
@@ -33,9 +37,10 @@ import backup as backup_mod  # noqa: E402
 import restore as restore_mod  # noqa: E402
 from _lib import UMAMI_DIR, Database, Failure, compose_command, compose_files, main_guard  # noqa: E402
 
-IMAGE = "ghcr.io/umami-software/umami"
+IMAGE = "legalsite/umami"
 REF_RE = re.compile(r"^(\d+)\.(\d+)\.(\d+)@sha256:([0-9a-f]{64})$")
 LINE_RE = re.compile(r"^(?P<indent>\s+)image:\s*" + re.escape(IMAGE) + r":(?P<ref>\S+)\s*$", re.M)
+SOURCE_URL = "https://github.com/umami-software/umami/archive/refs/tags/v{version}.tar.gz"
 
 
 def parse_args(argv):
@@ -55,20 +60,45 @@ def compose_file() -> Path:
     return compose_files()[0]
 
 
-def current_ref(text: str) -> str:
-    matches = LINE_RE.findall(text)
+def lock_file() -> Path:
+    """umami.lock: the Umami the suite builds and tests (UMAMI_LOCK overrides, for drills)."""
+    return Path(os.environ.get("UMAMI_LOCK") or UMAMI_DIR / "umami.lock")
+
+
+def _lock_values(text: str) -> dict:
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+
+
+def current_ref(text: str | None = None) -> str:
+    """VERSION@sha256:SOURCE_SHA256 from umami.lock, checked against compose.yaml's image tag."""
+    values = _lock_values(lock_file().read_text())
+    compose_text = compose_file().read_text() if text is None else text
+    matches = LINE_RE.findall(compose_text)
     if len(matches) != 1:
         raise Failure(f"expected exactly one `image: {IMAGE}:...` line in {compose_file()}, found {len(matches)}")
-    return matches[0][1]
+    if matches[0][1] != values.get("UMAMI_VERSION"):
+        raise Failure(f"compose.yaml deploys {IMAGE}:{matches[0][1]} but umami.lock pins "
+                      f"{values.get('UMAMI_VERSION')}: fix them to agree before upgrading")
+    return f"{values['UMAMI_VERSION']}@sha256:{values['UMAMI_SHA256']}"
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
 
 
 def set_ref(path: Path, new_ref: str) -> str:
-    text = path.read_text()
-    old = current_ref(text)
-    updated = LINE_RE.sub(lambda m: f"{m.group('indent')}image: {IMAGE}:{new_ref}", text)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(updated)
-    tmp.replace(path)
+    """Pin `new_ref` in umami.lock and the image tag in compose.yaml (`path`); return the old."""
+    old = current_ref(path.read_text())
+    version, digest = new_ref.split("@sha256:")
+    lock = lock_file()
+    replacements = {"UMAMI_VERSION": version, "UMAMI_SHA256": digest,
+                    "UMAMI_URL": SOURCE_URL.format(version=version)}
+    lines = [f"{line.split('=', 1)[0]}={replacements[line.split('=', 1)[0]]}"
+             if line.split("=", 1)[0] in replacements else line for line in lock.read_text().splitlines()]
+    _write(lock, "\n".join(lines) + "\n")
+    _write(path, LINE_RE.sub(lambda m: f"{m.group('indent')}image: {IMAGE}:{version}", path.read_text()))
     return old
 
 
@@ -130,7 +160,7 @@ def wait_healthy(timeout: float, interval: float | None = None) -> None:
 
 def do_upgrade(args) -> None:
     path = compose_file()
-    old = current_ref(path.read_text())
+    old = current_ref()
     check_target(old, args.to, args.allow_major)
     print(f"1/5 backup before upgrading from {old.split('@')[0]}")
     label = "pre-" + old.split("@")[0]
@@ -139,10 +169,10 @@ def do_upgrade(args) -> None:
     state = {"from": old, "to": args.to, "backup": str(dump), "at": dt.datetime.now(dt.timezone.utc).isoformat()}
     args.state_file.write_text(json.dumps(state, indent=2) + "\n")
     try:
-        print(f"2/5 pin {IMAGE}:{args.to} in {path.name}")
+        print(f"2/5 pin Umami {args.to} in {lock_file().name} and {path.name}")
         set_ref(path, args.to)
-        print("3/5 pull the new image")
-        compose("pull", "umami")
+        print("3/5 build the image from the release's source (Dockerfile, build/build.sh)")
+        compose("build", "umami")
         print("4/5 recreate umami (it migrates the database on start)")
         compose("up", "-d", "umami")
         print("5/5 wait until healthy")
@@ -161,8 +191,9 @@ def do_rollback(args) -> None:
     state = json.loads(args.state_file.read_text())
     dump = Path(state["backup"])
     path = compose_file()
-    print(f"1/4 pin {IMAGE}:{state['from']} again in {path.name}")
+    print(f"1/4 pin Umami {state['from']} again in {lock_file().name} and {path.name}")
     set_ref(path, state["from"])
+    compose("build", "umami")
     print("2/4 stop umami")
     compose("stop", "umami")
     print(f"3/4 restore {dump}")
@@ -180,7 +211,7 @@ def do_rollback(args) -> None:
 def main(argv=None) -> int:
     args = parse_args(argv)
     if args.status:
-        print(f"pinned: {IMAGE}:{current_ref(compose_file().read_text())}")
+        print(f"pinned: Umami {current_ref()} ({IMAGE}, built from that source archive)")
         if args.state_file.exists():
             print(f"last upgrade: {args.state_file.read_text().strip()}")
         return 0

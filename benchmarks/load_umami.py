@@ -1,0 +1,280 @@
+"""Load benchmark of the analytics deployment: the real Umami on PostgreSQL behind the
+project's Caddyfile, fed tracker page views at a fixed rate from non-local visitor addresses.
+
+    .venv/bin/python benchmarks/load_umami.py [--rate 250] [--duration 60] [--addresses 8]
+
+Brings up exactly what the tests use (tests/umami/real/: Umami built from its pinned source,
+Debian's PostgreSQL with Umami's own migrations, Debian's Caddy with umami/Caddyfile, a visitor
+network namespace; needs root), adds visitor addresses in the namespace, warms up, then sends
+`rate x duration` page views (tests/umami/load_client.py: open-loop, what the site's before-send
+hook sends, many pages, referrers, browsers and addresses) through Caddy. Prints:
+
+- sustained accepted events/s, p50/p99/max latency (client side, through Caddy);
+- CPU (share of one core, averaged over the run) and memory (PSS, peak) of Caddy, Umami's node,
+  PostgreSQL (all its processes) and the load client itself;
+- LOST events: accepted requests (200, not Umami's bot answer) without their website_event row,
+  and rows no accepted request explains, counted in PostgreSQL per page after the run;
+- whether the target holds (>= 200 events/s for 60 s, p99 < 250 ms, 0 lost) and the page views
+  per day that rate is.
+
+A benchmark prints figures; it asserts nothing (exit 0 even when the target is missed), except
+that setup problems exit 2 with a message. Everything is loopback or the namespace it creates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests" / "umami"))
+
+import load_client  # noqa: E402
+from real.harness import CADDY  # noqa: E402  (the Caddy the harness runs: compose.yaml's version)
+from real.session import real_umami_session  # noqa: E402
+from real.source import SetupError  # noqa: E402
+from umami_support import Postgres, _pg_bindir, free_port  # noqa: E402
+
+TARGET_RATE, TARGET_P99_MS, TARGET_SECONDS = 200, 250, 60
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rate", type=float, default=250, help="page views per second sent (default 250)")
+    p.add_argument("--duration", type=float, default=60, help="seconds of load (default 60)")
+    p.add_argument("--addresses", type=int, default=8,
+                   help="visitor addresses besides the namespace's own, at most 20 (default 8)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--nice", type=int, default=0,
+                   help="run the measured processes at this nice value, e.g. -10 on a machine "
+                        "shared with other work, so the figures are the deployment's and not the "
+                        "neighbours' (default 0: unchanged; printed with the figures)")
+    args = p.parse_args(argv)
+    if not (0 < args.rate <= 2000 and 0 < args.duration <= 600):
+        p.error("--rate must be in (0, 2000] and --duration in (0, 600]: the run is bounded")
+    return args
+
+
+# --------------------------------------------------------------------------- processes
+def _stat(pid: int) -> tuple[int, int] | None:
+    """(ppid, utime+stime ticks) of a live process, or None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _tree(root: int) -> list[int]:
+    """root and all its descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (st := _stat(int(entry.name))):
+            children.setdefault(st[0], []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def renice(root: int, value: int) -> None:
+    """Set the nice value of every thread of root and its descendants (new PostgreSQL backends
+    and new threads inherit it from their parent)."""
+    for pid in _tree(root):
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, int(task.name), value)
+            except (OSError, ValueError):
+                pass
+
+
+class Sampler(threading.Thread):
+    """Every second: CPU ticks (cumulative, dead processes' ticks kept) and PSS per group."""
+
+    def __init__(self, groups: dict[str, int]):
+        super().__init__(daemon=True)
+        self.groups = groups
+        self.ticks: dict[str, dict[int, int]] = {name: {} for name in groups}
+        self.peak_kib = {name: 0 for name in groups}
+        self.waits: dict[str, dict[int, int]] = {name: {} for name in groups}
+        self.stop_event = threading.Event()
+
+    def sample(self) -> None:
+        for name, root in self.groups.items():
+            pss = 0
+            for pid in _tree(root):
+                if st := _stat(pid):
+                    self.ticks[name][pid] = st[1]
+                    pss += _pss_kib(pid)
+                for task in Path(f"/proc/{pid}/task").glob("*"):
+                    try:  # schedstat: ns on a CPU, ns ready but waiting for one, slices
+                        wait = int((task / "schedstat").read_text().split()[1])
+                    except (OSError, IndexError, ValueError):
+                        continue
+                    self.waits[name][int(task.name)] = wait
+            self.peak_kib[name] = max(self.peak_kib[name], pss)
+
+    def total_waits(self) -> dict[str, int]:
+        return {name: sum(t.values()) for name, t in self.waits.items()}
+
+    def total_ticks(self) -> dict[str, int]:
+        return {name: sum(t.values()) for name, t in self.ticks.items()}
+
+    def run(self) -> None:
+        while not self.stop_event.wait(1.0):
+            self.sample()
+
+
+# --------------------------------------------------------------------------- setup
+def start_postgres(root: Path) -> Postgres:
+    """Debian's PostgreSQL in `root`, as the test suite's `postgres` fixture makes it."""
+    bindir = _pg_bindir()
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    pg = Postgres(bindir, root, free_port(), as_user)
+    os.environ["PATH"] = f"{bindir}:{os.environ['PATH']}"
+    pg.start()
+    pg.psql("postgres", "CREATE ROLE umami LOGIN PASSWORD 'umami-test' CREATEDB;")
+    return pg
+
+
+def postmaster_pid(pg: Postgres) -> int:
+    return int((pg.data / "postmaster.pid").read_text().split()[0])
+
+
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "?")
+    mem = next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+               if line.startswith("MemTotal"))
+    return f"{os.cpu_count()} CPUs ({model}), {int(mem) // 1024 // 1024} GiB, {platform.platform()}"
+
+
+def versions(umami) -> str:
+    caddy = subprocess.run([str(CADDY), "version"], capture_output=True, text=True).stdout.split()[0]
+    pg = umami.psql("SHOW server_version;").split()[0]
+    node = subprocess.run([str(umami.build_node), "--version"], capture_output=True,
+                          text=True).stdout.strip()
+    return f"Umami {umami.lock.version}, node {node}, PostgreSQL {pg}, Caddy {caddy}"
+
+
+# --------------------------------------------------------------------------- run
+def run(args) -> int:
+    root = Path(tempfile.mkdtemp(prefix="umami-load-"))
+    root.chmod(0o755)  # PostgreSQL runs as its own user below it
+    pg_root = root / "pg"
+    pg_root.mkdir()
+    pg = start_postgres(pg_root)
+    try:
+        (root / "umami").mkdir()
+        with real_umami_session(pg, root / "umami") as umami:
+            return measure(umami, pg, args)
+    finally:
+        pg.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def measure(umami, pg: Postgres, args) -> int:
+    sources = load_client.add_visitor_addresses(umami.ns, args.addresses)
+    url = umami.caddy_url + "/api/p"
+    print(f"machine: {machine()}")
+    print(f"load before: {Path('/proc/loadavg').read_text().split()[:3]} (1/5/15-min load average)")
+    print(f"versions: {versions(umami)}")
+    print(f"visitor addresses: {', '.join(sources)}")
+    print(f"nice value of the measured processes: {args.nice}")
+    warm = umami.add_website(domain="warmup.example.org", name="warmup")
+    warmup = load_client.run_load(umami.ns, {"url": url, "website": warm, "hostname": "warmup.example.org",
+                                             "rate": 20, "duration": 5, "sources": sources, "seed": 99})
+    print(f"warm-up: {warmup['accepted']}/{warmup['planned']} accepted")
+
+    website = umami.add_website(domain="legal.example.org", name="load")
+    groups = {"caddy": umami.caddy.proc.pid, "umami (node)": umami.umami.proc.pid,
+              "postgresql": postmaster_pid(pg)}
+    proc = load_client.start_load(umami.ns, {
+        "url": url, "website": website, "hostname": "legal.example.org", "rate": args.rate,
+        "duration": args.duration, "sources": sources, "seed": args.seed})
+    groups["load client"] = proc.pid
+    if args.nice:
+        for root in groups.values():
+            renice(root, args.nice)
+    sampler = Sampler(groups)
+    sampler.sample()
+    before, waits_before, t0 = sampler.total_ticks(), sampler.total_waits(), time.monotonic()
+    sampler.start()
+    summary = load_client.finish_load(proc, timeout=args.duration + 120)
+    wall = time.monotonic() - t0
+    sampler.stop_event.set()
+    sampler.join()
+    after, waits_after = sampler.total_ticks(), sampler.total_waits()
+
+    stored = load_client.stored_by_path(umami, website)
+    lost, extra = load_client.lost_and_extra(summary, stored)
+    rate = summary["accepted"] / summary["elapsed"]
+    print(f"\nrun: {summary['planned']} page views planned at {args.rate:g}/s for {args.duration:g} s "
+          f"({summary['sent']} sent, {summary['backlog']} not sent: client backlog), "
+          f"all answered after {summary['elapsed']:.1f} s")
+    print(f"statuses: {summary['statuses']}")
+    print(f"sustained: {rate:.1f} accepted events/s")
+    print(f"latency through Caddy: p50 {summary['p50_ms']:.1f} ms, p99 {summary['p99_ms']:.1f} ms, "
+          f"max {summary['max_ms']:.1f} ms")
+    print(f"PostgreSQL after the run: {sum(stored.values())} website_event rows for "
+          f"{summary['accepted']} accepted requests: LOST {lost}, unexplained rows {extra}")
+    if summary["sent"] != summary["accepted"]:
+        print("  (some answers were not 200: a request the client gave up on may still have been "
+              "stored, so LOST is a lower bound and unexplained rows are expected)")
+    print("\nprocess         CPU (% of one core)   memory (PSS, peak)   waiting for a CPU (% of the run)")
+    for name in groups:
+        cpu = (after[name] - before[name]) / CLK_TCK / wall * 100
+        waited = (waits_after[name] - waits_before[name]) / 1e9 / wall * 100
+        print(f"{name:<15} {cpu:>10.0f} %          {sampler.peak_kib[name] / 1024:>8.0f} MiB"
+              f"            {waited:>6.0f} %")
+    print("(waiting: time the process's threads were ready to run but another process had the "
+          "CPU; high values mean the machine, not the deployment, set the pace)")
+    print(f"load after: {Path('/proc/loadavg').read_text().split()[:3]}")
+    for failure in summary["failures"][:5]:
+        print(f"sample failure: {failure}")
+    met = (rate >= TARGET_RATE and args.duration >= TARGET_SECONDS
+           and summary["p99_ms"] < TARGET_P99_MS and lost == 0 and extra == 0)
+    print(f"\ntarget (>= {TARGET_RATE} events/s for {TARGET_SECONDS} s, p99 < {TARGET_P99_MS} ms, "
+          f"0 lost): {'MET' if met else 'MISSED'}")
+    print(f"capacity at this rate: {rate * 86400 / 1e6:.1f} million page views/day sustained "
+          f"(a day's traffic is not flat: see umami/README.md)")
+    print(f"date: {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M UTC}")
+    return 0
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    try:
+        return run(args)
+    except (SetupError, subprocess.CalledProcessError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

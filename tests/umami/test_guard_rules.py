@@ -1,0 +1,93 @@
+"""umami/guard/collect-guard.ts on its own, run by the pinned Node (which strips the types):
+the allow-list and the path spellings, fast and without building Umami. The same rules are
+proven on the real Umami behind Caddy in test_real_guard.py."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from umami_support import UMAMI
+
+GUARD = UMAMI / "guard" / "collect-guard.ts"
+DRIVER = """
+const guard = await import(process.argv[2]);
+let input = '';
+for await (const chunk of process.stdin) input += chunk;
+const answers = JSON.parse(input).map(([kind, value]) =>
+  kind === 'path' ? guard.normalizePath(value) : guard.refusal(value));
+process.stdout.write(JSON.stringify(answers));
+"""
+
+
+@pytest.fixture(scope="module")
+def run_guard(tmp_path_factory):
+    from real.build import toolchain
+    from real.source import SetupError, read_lock
+
+    try:
+        node = toolchain(read_lock()) / "node"
+    except SetupError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    driver = tmp_path_factory.mktemp("guard") / "driver.mjs"
+    driver.write_text(DRIVER)
+
+    def run(cases: list[tuple[str, str]]) -> list:
+        result = subprocess.run([str(node), str(driver), str(GUARD)], input=json.dumps(cases),
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+    return run
+
+
+SITE = "11111111-1111-4111-8111-111111111111"
+OK = '{"type":"event","payload":{"website":"%s","hostname":"legal.example.org","url":"/privacy","referrer":"https://news.example.net/"}}' % SITE
+
+
+def with_field(field: str) -> str:
+    return '{"type":"event","payload":{"website":"%s","url":"/privacy",%s}}' % (SITE, field)
+
+
+BODIES = [
+    (OK, None),
+    ('{"type":"event","payload":{"website":"%s"}}' % SITE, None),
+    ('{"type":"event","payload":{"website":"%s","url":"/","referrer":"http://198.51.100.7:8080/"}}' % SITE, None),
+    (with_field('"ip":"203.0.113.9"'), 'payload field "ip" is not accepted'),
+    (with_field('"\\u0069p":"203.0.113.9"'), 'payload field "ip" is not accepted'),
+    (with_field('"\\u0049P":"203.0.113.9"'), 'payload field "IP" is not accepted'),
+    (with_field('"user\\u0041gent":"x"'), 'payload field "userAgent" is not accepted'),
+    (with_field('"browser":"x"'), 'payload field "browser" is not accepted'),
+    (with_field('"os":"x"'), 'payload field "os" is not accepted'),
+    (with_field('"device":"x"'), 'payload field "device" is not accepted'),
+    (with_field('"timestamp":1'), 'payload field "timestamp" is not accepted'),
+    (with_field('"id":"u"'), 'payload field "id" is not accepted'),
+    (with_field('"data":{}'), 'payload field "data" is not accepted'),
+    (with_field('"__proto__":{"ip":"1.2.3.4"}'), 'payload field "__proto__" is not accepted'),
+    (with_field('"url":"/a#b"'), 'payload field "url" must be a path without query or fragment'),
+    (with_field('"referrer":"https://x.example/path"'),
+     'payload field "referrer" must be an origin such as "https://example.org/"'),
+    (with_field('"referrer":"javascript://x/"'),
+     'payload field "referrer" must be an origin such as "https://example.org/"'),
+    (with_field('"url":5'), 'payload field "url" must be a string'),
+    ('{"type":"event","payload":{"website":"%s"},"type":"identify"}' % SITE, 'type "identify" is not accepted'),
+    ('{"payload":{"website":"%s"}}' % SITE, "type null is not accepted"),
+    ('{"type":"event"}', "payload must be a JSON object"),
+    ('{"type":"event","payload":[]}', "payload must be a JSON object"),
+    ('null', "the body must be a JSON object"),
+    ('', "the body is not JSON"),
+]
+
+
+def test_collect_bodies(run_guard):
+    assert run_guard([("body", body) for body, _ in BODIES]) == [reason for _, reason in BODIES]
+
+
+PATHS = [("/api/send", "/api/send"), ("/API/Send/", "/api/send"), ("//api///send//", "/api/send"),
+         ("/api/%73end", "/api/send"), ("/api/%2573end", "/api/send"), ("/api%2Fbatch", "/api/batch"),
+         ("/api/%zz", "/api/%zz"), ("/", "/")]
+
+
+def test_path_spellings(run_guard):
+    assert run_guard([("path", raw) for raw, _ in PATHS]) == [normal for _, normal in PATHS]

@@ -1,0 +1,79 @@
+/*
+ * The deployment's collect guard: which collect bodies may reach Umami.
+ *
+ * Why here: Umami's collect endpoint believes `ip`, `userAgent`, `browser`, `os`, `device`,
+ * `timestamp` and `id` from the JSON body and stores any custom `data` (event_data,
+ * session_data), so country, session hash and dates would be whatever a client says.
+ * The proxy's header rules cannot reach a body, and a pattern over the raw body is
+ * bypassed by JSON escapes ("\u0069p"), so the body is parsed here - with the same
+ * JSON.parse Umami's own parseRequest uses, in Umami's own process (proxy.ts), so the
+ * guard and Umami can never read one body two ways.
+ *
+ * The rule is an allow-list, exactly what the site's before-send hook sends
+ * (umami/tracker/before-send.js): {type: "event", payload: {website, hostname, url,
+ * referrer}}, url a path without query or fragment, referrer an origin. Anything else is
+ * refused whole (400); nothing is rewritten, so what Umami stores is what was checked.
+ */
+
+export const GUARD_PREFIX = "refused by the deployment's collect guard";
+
+// Paths Umami collects on. COLLECT_API_ENDPOINT (compose.yaml) is added by proxy.ts.
+export const COLLECT_PATHS = ['/api/send'];
+// Collect endpoints this deployment never uses: the tracker sends one event per request
+// (/api/batch would pass each item to /api/send) and session replays are off (/api/record).
+export const REFUSED_PATHS = ['/api/batch', '/api/record'];
+
+const TOP_LEVEL = new Set(['type', 'payload']);
+const TYPES = new Set(['event']);
+const PAYLOAD = new Set(['website', 'hostname', 'url', 'referrer']);
+
+/** The path as Next.js may route it: percent-decoded, case-folded, no doubled or trailing
+ *  slashes, so no spelling of a collect path slips past the comparison. */
+export function normalizePath(pathname: string): string {
+  let path = pathname;
+  for (let i = 0; i < 3; i++) {
+    try {
+      const decoded = decodeURIComponent(path);
+      if (decoded === path) break;
+      path = decoded;
+    } catch {
+      break;
+    }
+  }
+  path = path.toLowerCase().replace(/\/{2,}/g, '/').replace(/\/+$/, '');
+  return path || '/';
+}
+
+/** Why a collect body is refused, or null when it may reach Umami. */
+export function refusal(text: string): string | null {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return 'the body is not JSON';
+  }
+  if (!isObject(body)) return 'the body must be a JSON object';
+  for (const key of Object.keys(body)) {
+    if (!TOP_LEVEL.has(key)) return `field ${JSON.stringify(key)} is not accepted`;
+  }
+  if (!TYPES.has(body.type as string)) return `type ${JSON.stringify(body.type ?? null)} is not accepted`;
+  const payload = body.payload;
+  if (!isObject(payload)) return 'payload must be a JSON object';
+  for (const [key, value] of Object.entries(payload)) {
+    if (!PAYLOAD.has(key)) return `payload field ${JSON.stringify(key)} is not accepted`;
+    if (typeof value !== 'string') return `payload field ${JSON.stringify(key)} must be a string`;
+  }
+  const url = payload.url as string | undefined;
+  if (url !== undefined && /[?#]/.test(url)) {
+    return 'payload field "url" must be a path without query or fragment';
+  }
+  const referrer = payload.referrer as string | undefined;
+  if (referrer !== undefined && !/^https?:\/\/[^/?#\s]+\/$/i.test(referrer)) {
+    return 'payload field "referrer" must be an origin such as "https://example.org/"';
+  }
+  return null;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
