@@ -117,6 +117,12 @@ REFUSED = {
     "full referrer": ('"referrer":"https://news.example.net/story?id=1"',
                       'payload field "referrer" must be an origin such as "https://example.org/"'),
     "not a string": ('"hostname":{"x":1}', 'payload field "hostname" must be a string'),
+    "NUL in url": ('"url":"/\\u0000x"', 'payload field "url" must not contain a control character'),
+    "newline in referrer": ('"referrer":"https://news.example.net/\\n"',
+                            'payload field "referrer" must not contain a control character'),
+    "not a hostname": ('"hostname":"legal.exa,mple.org"',
+                       'payload field "hostname" must be a hostname such as "legal.example.org" '
+                       '(lowercase, at most 100 characters)'),
 }
 
 
