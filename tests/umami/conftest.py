@@ -75,7 +75,7 @@ _db_counter = iter(range(10_000))
 
 @pytest.fixture()
 def umami_db(postgres):
-    """A fresh database owned by `umami` with Umami's real schema (real_schema.py: its own migrations)."""
+    """A fresh database owned by `umami` with Umami's real schema (real_schema.py: its own migrations, applied by umami/build/migrate.py)."""
     name = f"umami_t{next(_db_counter)}"
     postgres.psql("postgres", f"CREATE DATABASE {name} OWNER umami TEMPLATE umami_template;")
     yield name

@@ -58,9 +58,10 @@ def test_the_tested_build_is_the_deployed_version(real_umami, umami_service):
     assert (real_umami.build / "UMAMI_SOURCE").read_text() == f"{LOCK.version} {LOCK.sha256}\n"
 
 
-def test_migrate_py_gives_the_schema_real_schema_py_gives(postgres, real_umami):
-    """The deployment's migrate.py (which migrated real_umami) and the fast tests' real_schema.py
-    record the same migrations with the same checksums."""
+def test_the_image_and_the_fast_tests_migrate_from_the_same_files(postgres, real_umami):
+    """migrate.py migrates both: real_umami from the build's prisma/migrations (what the image
+    ships), the fast tests' template from the source archive (real_schema.py); both record the
+    same migrations with the same checksums."""
     query = "SELECT migration_name || ' ' || checksum FROM _prisma_migrations ORDER BY 1"
     assert real_umami.psql(query) == postgres.psql("umami_template", query)
     assert len(real_umami.psql(query).splitlines()) == 19

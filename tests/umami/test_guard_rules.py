@@ -50,6 +50,9 @@ def with_field(field: str) -> str:
     return '{"type":"event","payload":{"website":"%s","url":"/privacy",%s}}' % (SITE, field)
 
 
+HOSTNAME_REFUSED = ('payload field "hostname" must be a hostname such as "legal.example.org" '
+                    '(lowercase, at most 100 characters)')
+
 BODIES = [
     (OK, None),
     ('{"type":"event","payload":{"website":"%s"}}' % SITE, None),
@@ -71,6 +74,29 @@ BODIES = [
     (with_field('"referrer":"javascript://x/"'),
      'payload field "referrer" must be an origin such as "https://example.org/"'),
     (with_field('"url":5'), 'payload field "url" must be a string'),
+    (with_field('"url":"/\\u0000x"'), 'payload field "url" must not contain a control character'),
+    (with_field('"url":"/a\\u001fb"'), 'payload field "url" must not contain a control character'),
+    (with_field('"url":"/a\\u007f"'), 'payload field "url" must not contain a control character'),
+    (with_field('"referrer":"https://x.example/\\n"'),
+     'payload field "referrer" must not contain a control character'),
+    (with_field('"hostname":"legal.example.org\\t"'),
+     'payload field "hostname" must not contain a control character'),
+    ('{"type":"event","payload":{"website":"%s\\u0000"}}' % SITE,
+     'payload field "website" must not contain a control character'),
+    (with_field('"url":"/caf\\u00e9\\u0080"'), None),
+    (with_field('"hostname":"xn--caf-dma.example-1.org"'), None),
+    (with_field('"hostname":"127.0.0.1"'), None),
+    (with_field('"hostname":"%s"' % ("a" * 96 + ".org")), None),
+    (with_field('"hostname":"%s"' % ("a" * 97 + ".org")), HOSTNAME_REFUSED),
+    (with_field('"hostname":"fuzz.exa,mple.org"'), HOSTNAME_REFUSED),
+    (with_field('"hostname":"Legal.example.org"'), HOSTNAME_REFUSED),
+    (with_field('"hostname":"-legal.example.org"'), HOSTNAME_REFUSED),
+    (with_field('"hostname":"legal-.example.org"'), HOSTNAME_REFUSED),
+    (with_field('"hostname":"legal..example.org"'), HOSTNAME_REFUSED),
+    (with_field('"hostname":"legal.example.org."'), HOSTNAME_REFUSED),
+    (with_field('"hostname":"legal.example.org:8080"'), HOSTNAME_REFUSED),
+    (with_field('"hostname":"legal_site.example.org"'), HOSTNAME_REFUSED),
+    (with_field('"hostname":""'), HOSTNAME_REFUSED),
     ('{"type":"event","payload":{"website":"%s"},"type":"identify"}' % SITE, 'type "identify" is not accepted'),
     ('{"payload":{"website":"%s"}}' % SITE, "type null is not accepted"),
     ('{"type":"event"}', "payload must be a JSON object"),

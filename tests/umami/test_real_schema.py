@@ -1,26 +1,28 @@
-"""real_schema.py gives the release's exact schema, recorded as Prisma records it, and
-refuses a missing or different source archive with a message that says what to do."""
+"""real_schema.py gives the release's exact schema, applied by the deployment's own
+umami/build/migrate.py and recorded as Prisma records it; a missing archive or a failing
+migration is a message that says what to do."""
 
 from __future__ import annotations
 
 import hashlib
-import tarfile
 
 import pytest
 
-from real_schema import SchemaError, UMAMI_SOURCE_SHA256, apply_schema, read_migrations, source_archive
+from real.source import SetupError, read_lock, source_archive
+from real_schema import SchemaError, apply_schema, extract_migrations, run_migrate
 
 
-def test_every_migration_applied_and_recorded_with_prismas_checksum(postgres):
+def test_every_migration_applied_and_recorded_with_prismas_checksum(postgres, tmp_path):
     postgres.psql("postgres", "CREATE DATABASE schema_check OWNER umami;")
     try:
         applied = apply_schema(postgres.url("schema_check"))
-        migrations = read_migrations(source_archive())
-        assert applied == [m.name for m in migrations]
+        files = sorted(extract_migrations(source_archive(read_lock()), tmp_path).glob("*/migration.sql"))
+        assert applied == [f.parent.name for f in files]
         assert len(applied) == 19 and applied[-1] == "19_add_session_replay"
         rows = postgres.psql("schema_check", 'SELECT migration_name, checksum, applied_steps_count, '
                              'finished_at IS NOT NULL FROM "_prisma_migrations" ORDER BY migration_name')
-        assert rows.splitlines() == [f"{m.name}|{m.checksum}|1|t" for m in migrations]
+        assert rows.splitlines() == [f"{f.parent.name}|{hashlib.sha256(f.read_bytes()).hexdigest()}|1|t"
+                                     for f in files]
         # A second run finds nothing left to do (as `prisma migrate deploy` would).
         assert apply_schema(postgres.url("schema_check")) == []
         tables = postgres.psql("schema_check", "SELECT string_agg(table_name, ' ' ORDER BY table_name) "
@@ -30,21 +32,31 @@ def test_every_migration_applied_and_recorded_with_prismas_checksum(postgres):
         postgres.psql("postgres", "DROP DATABASE IF EXISTS schema_check WITH (FORCE);")
 
 
-def test_missing_archive_is_named(monkeypatch, tmp_path):
+def test_a_missing_archive_is_the_harness_message(monkeypatch, tmp_path):
+    """The same setting and verification as the real-Umami harness (real/source.py)."""
     monkeypatch.setenv("UMAMI_SOURCE", str(tmp_path / "nope.tar.gz"))
+    with pytest.raises(SetupError) as setup:
+        source_archive(read_lock())
     with pytest.raises(SchemaError) as err:
-        source_archive()
-    assert str(err.value) == (f"Umami 3.1.0 source archive not found (UMAMI_SOURCE={tmp_path / 'nope.tar.gz'}): "
-                              "set UMAMI_SOURCE to the umami-3.1.0.tar.gz release archive")
+        apply_schema("postgresql://umami@127.0.0.1:1/none")
+    assert str(err.value) == str(setup.value) != ""
 
 
-def test_other_archive_is_refused_by_its_hash(monkeypatch, tmp_path):
-    other = tmp_path / "umami-3.1.0.tar.gz"
-    with tarfile.open(other, "w:gz"):
-        pass
-    monkeypatch.setenv("UMAMI_SOURCE", str(other))
-    digest = hashlib.sha256(other.read_bytes()).hexdigest()
-    with pytest.raises(SchemaError) as err:
-        source_archive()
-    assert str(err.value) == (f"{other}: sha256 {digest} is not the pinned Umami 3.1.0 source "
-                              f"({UMAMI_SOURCE_SHA256}); point UMAMI_SOURCE at the release archive")
+def test_a_failing_migration_names_migrate_py_and_the_migration(postgres, tmp_path):
+    (tmp_path / "01_init").mkdir()
+    (tmp_path / "01_init" / "migration.sql").write_text("CREATE TABLE ok (id int);\n")
+    (tmp_path / "02_broken").mkdir()
+    (tmp_path / "02_broken" / "migration.sql").write_text("CREATE TABLE nope (id no_such_type);\n")
+    postgres.psql("postgres", "CREATE DATABASE schema_broken OWNER umami;")
+    try:
+        with pytest.raises(SchemaError) as err:
+            run_migrate(postgres.url("schema_broken"), tmp_path)
+        assert str(err.value) == ('umami/build/migrate.py failed: migrate: Umami migration 02_broken failed: '
+                                  'ERROR:  type "no_such_type" does not exist\n'
+                                  'LINE 1: CREATE TABLE nope (id no_such_type);\n'
+                                  '                              ^')
+        # 01 stays applied and recorded; nothing of 02 was kept.
+        assert postgres.psql("schema_broken", 'SELECT migration_name FROM "_prisma_migrations"') == "01_init"
+        assert postgres.psql("schema_broken", "SELECT to_regclass('nope') IS NULL") == "t"
+    finally:
+        postgres.psql("postgres", "DROP DATABASE IF EXISTS schema_broken WITH (FORCE);")

@@ -8,8 +8,9 @@ engine binary first, which an offline build or a host with no route out cannot. 
 the very files it would apply, `MIGRATIONS_DIR/<name>/migration.sql`, in name order, each with
 its `_prisma_migrations` row (sha256 checksum, finished_at, one step) in one transaction, and
 skips those already recorded; Umami's own checks then see an up-to-date database. The
-deployment's image runs it before `node server.js`; the suite's real Umami is migrated by it
-too (tests/umami/real/session.py), so both get the schema the same way.
+deployment's image runs it before `node server.js`; the suite's real Umami and the fast SQL
+tests' databases are migrated by it too (tests/umami/real_schema.py), so all get the schema
+the same way.
 
 Standard library and psql only. Exit codes: 0 done, 1 a migration failed (nothing of it was
 kept), 2 bad arguments.

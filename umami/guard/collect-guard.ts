@@ -11,8 +11,10 @@
  *
  * The rule is an allow-list, exactly what the site's before-send hook sends
  * (umami/tracker/before-send.js): {type: "event", payload: {website, hostname, url,
- * referrer}}, url a path without query or fragment, referrer an origin. Anything else is
- * refused whole (400); nothing is rewritten, so what Umami stores is what was checked.
+ * referrer}}, url a path without query or fragment, referrer an origin, hostname shaped like
+ * a hostname, and no string with a control character (PostgreSQL refuses U+0000 in text, so a
+ * NUL would be a 500 and a lost page view). Anything else is refused whole (400); nothing is
+ * rewritten, so what Umami stores is what was checked.
  */
 
 export const GUARD_PREFIX = "refused by the deployment's collect guard";
@@ -26,6 +28,12 @@ export const REFUSED_PATHS = ['/api/batch', '/api/record'];
 const TOP_LEVEL = new Set(['type', 'payload']);
 const TYPES = new Set(['event']);
 const PAYLOAD = new Set(['website', 'hostname', 'url', 'referrer']);
+// C0 controls and DEL: never in a path, origin or hostname the tracker reads from the page.
+const CONTROL = /[\u0000-\u001f\u007f]/;
+// What location.hostname gives for a site: lowercase DNS labels (IDN as punycode) or an
+// IPv4 address; 100 is the length of Umami's website_event.hostname column.
+const HOSTNAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+const HOSTNAME_MAX = 100;
 
 /** The path as Next.js may route it: percent-decoded, case-folded, no doubled or trailing
  *  slashes, so no spelling of a collect path slips past the comparison. */
@@ -62,6 +70,11 @@ export function refusal(text: string): string | null {
   for (const [key, value] of Object.entries(payload)) {
     if (!PAYLOAD.has(key)) return `payload field ${JSON.stringify(key)} is not accepted`;
     if (typeof value !== 'string') return `payload field ${JSON.stringify(key)} must be a string`;
+    if (CONTROL.test(value)) return `payload field ${JSON.stringify(key)} must not contain a control character`;
+  }
+  const hostname = payload.hostname as string | undefined;
+  if (hostname !== undefined && (hostname.length > HOSTNAME_MAX || !HOSTNAME.test(hostname))) {
+    return `payload field "hostname" must be a hostname such as "legal.example.org" (lowercase, at most ${HOSTNAME_MAX} characters)`;
   }
   const url = payload.url as string | undefined;
   if (url !== undefined && /[?#]/.test(url)) {

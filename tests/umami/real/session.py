@@ -9,18 +9,15 @@ step fails.
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from real_schema import SchemaError, run_migrate  # runs umami/build/migrate.py, as the image does
 
 from . import geo, netns
 from .build import built_umami, toolchain
 from .harness import CADDY, RealUmami, deployed_umami_env, prepare_app
 from .processes import free_port
-from .source import REPO, SetupError
-
-MIGRATE = REPO / "umami" / "build" / "migrate.py"
+from .source import SetupError
 
 DATABASE = "umami_real"
 
@@ -40,12 +37,10 @@ def real_umami_session(postgres, work: Path):
         postgres.psql("postgres", f"CREATE DATABASE {DATABASE} OWNER umami;")
         stack.callback(postgres.psql, "postgres", f"DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE);")
         # The deployment image's own first step (umami/Dockerfile): Umami's migrations.
-        result = subprocess.run([sys.executable, str(MIGRATE), str(build / "prisma" / "migrations")],
-                                env={**os.environ, "DATABASE_URL": postgres.url(DATABASE),
-                                     "PATH": f"{postgres.bindir}:{os.environ['PATH']}"},
-                                capture_output=True, text=True)
-        if result.returncode != 0:
-            raise SetupError(f"umami/build/migrate.py failed: {result.stderr.strip()}")
+        try:
+            run_migrate(postgres.url(DATABASE), build / "prisma" / "migrations", str(postgres.bindir / "psql"))
+        except SchemaError as exc:
+            raise SetupError(str(exc)) from None
         umami = RealUmami(
             lock=lock, source=archive, build=build, app=prepare_app(build, work), ns=ns,
             postgres=postgres, database=DATABASE, work=work, website_id="",
