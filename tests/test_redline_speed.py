@@ -163,9 +163,9 @@ def test_bodies_are_really_cut_and_cached():
 
 
 def test_redlines_leave_nothing_for_the_cycle_collector(monkeypatch):
-    """The redline runs with the collector off; anything cyclic it left behind (a recursive
-    closure, a template pointing to itself) piled up until the next pass, which then cost
-    tens of milliseconds per page of a big build. Templates let go must go too."""
+    """Anything cyclic a redline leaves behind (a recursive closure, a template pointing to
+    itself) piles up until the collector's next pass, which then cost tens of milliseconds per
+    page of a big build. Templates let go must go too: the test turns the collector off to see."""
     bodies = [html(b) for b in corpus_bodies(1, 3)[0]]
     gc.collect()
     enabled = gc.isenabled()

@@ -17,7 +17,8 @@ const guard = await import(process.argv[2]);
 let input = '';
 for await (const chunk of process.stdin) input += chunk;
 const answers = JSON.parse(input).map(([kind, value]) =>
-  kind === 'path' ? guard.normalizePath(value) : guard.refusal(value));
+  kind === 'path' ? guard.normalizePath(value)
+    : kind === 'collect' ? guard.collectPaths(value) : guard.refusal(value));
 process.stdout.write(JSON.stringify(answers));
 """
 
@@ -50,6 +51,8 @@ def with_field(field: str) -> str:
     return '{"type":"event","payload":{"website":"%s","url":"/privacy",%s}}' % (SITE, field)
 
 
+URL_REFUSED = 'payload field "url" must be a path without query or fragment'
+REFERRER_REFUSED = 'payload field "referrer" must be an origin such as "https://example.org/"'
 HOSTNAME_REFUSED = ('payload field "hostname" must be a hostname such as "legal.example.org" '
                     '(lowercase, at most 100 characters)')
 
@@ -74,6 +77,20 @@ BODIES = [
     (with_field('"referrer":"javascript://x/"'),
      'payload field "referrer" must be an origin such as "https://example.org/"'),
     (with_field('"url":5'), 'payload field "url" must be a string'),
+    # What the WHATWG parser Umami resolves `url` with reads as another host, or not a path.
+    (with_field('"url":"//evil.example/x"'), URL_REFUSED),
+    (with_field('"url":"/\\\\evil.example/x"'), URL_REFUSED),
+    (with_field('"url":"privacy"'), URL_REFUSED),
+    (with_field('"url":""'), URL_REFUSED),
+    # Umami would store a query of the base URL: the hostname may not carry one.
+    ('{"type":"event","payload":{"website":"%s","hostname":"legal.example.org/?utm_source=a@b.example",'
+     '"url":""}}' % SITE, HOSTNAME_REFUSED),
+    # Origins as the hook sends them (URL.origin + "/"), to the letter.
+    (with_field('"referrer":"https://news.example.net\\\\alice-smith/"'), REFERRER_REFUSED),
+    (with_field('"referrer":"https://user:pw@news.example.net/"'), REFERRER_REFUSED),
+    (with_field('"referrer":"https://News.example.net/"'), REFERRER_REFUSED),
+    (with_field('"referrer":"https://news.example.net"'), REFERRER_REFUSED),
+    (with_field('"referrer":"https://news.example.net:443/"'), REFERRER_REFUSED),
     (with_field('"url":"/\\u0000x"'), 'payload field "url" must not contain a control character'),
     (with_field('"url":"/a\\u001fb"'), 'payload field "url" must not contain a control character'),
     (with_field('"url":"/a\\u007f"'), 'payload field "url" must not contain a control character'),
@@ -117,3 +134,10 @@ PATHS = [("/api/send", "/api/send"), ("/API/Send/", "/api/send"), ("//api///send
 
 def test_path_spellings(run_guard):
     assert run_guard([("path", raw) for raw, _ in PATHS]) == [normal for _, normal in PATHS]
+
+
+def test_custom_collect_endpoint_with_or_without_its_slash(run_guard):
+    """Umami's matcher rewrites COLLECT_API_ENDPOINT "api/p" as "/api/p": so must the guard,
+    or a setting without its slash would let every body through unchecked."""
+    cases = [("collect", "/api/p"), ("collect", "api/p"), ("collect", "//api/p/"), ("collect", "")]
+    assert run_guard(cases) == [["/api/send", "/api/p"]] * 3 + [["/api/send"]]

@@ -120,6 +120,12 @@ REFUSED = {
     "NUL in url": ('"url":"/\\u0000x"', 'payload field "url" must not contain a control character'),
     "newline in referrer": ('"referrer":"https://news.example.net/\\n"',
                             'payload field "referrer" must not contain a control character'),
+    "query through the hostname": ('"hostname":"legal.example.org/?utm_source=a@b.example","url":""',
+                                   'payload field "hostname" must be a hostname such as "legal.example.org" '
+                                   '(lowercase, at most 100 characters)'),
+    "another host in url": ('"url":"//evil.example/x"', 'payload field "url" must be a path without query or fragment'),
+    "backslash in referrer": ('"referrer":"https://news.example.net\\\\alice-smith/"',
+                              'payload field "referrer" must be an origin such as "https://example.org/"'),
     "not a hostname": ('"hostname":"legal.exa,mple.org"',
                        'payload field "hostname" must be a hostname such as "legal.example.org" '
                        '(lowercase, at most 100 characters)'),
@@ -167,6 +173,17 @@ def test_the_guard_is_in_umami_itself_not_only_behind_caddy(real_umami, site):
     """Umami's own port refuses too: the guard is part of the built Umami (proxy.ts)."""
     raw = '{"type":"event","payload":{"website":"%s","url":"/privacy","\\u0069p":"203.0.113.9"}}' % site
     response = post(real_umami, "/api/send", raw, front=False)
+    assert (response.status, response.json()) == (400, {"error": f'{GUARD}: payload field "ip" is not accepted'})
+    assert rows(real_umami, site) == dict.fromkeys(VISITOR_TABLES, 0)
+
+
+@pytest.mark.parametrize("header", ["X-Middleware-Subrequest", "X-Middleware-Rewrite", "X-Invoke-Path"])
+def test_nextjs_internal_headers_cannot_skip_the_guard(real_umami, site, header):
+    """Next.js's internal headers (X-Middleware-Subrequest once let a client skip middleware,
+    where the guard runs) are removed by Caddy; whatever their value, the guard still refuses."""
+    raw = '{"type":"event","payload":{"website":"%s","url":"/privacy","\\u0069p":"203.0.113.9"}}' % site
+    value = ":".join(["src/proxy", "middleware", "proxy"] * 2)
+    response = real_umami.visitor_request("POST", real_umami.caddy_url + "/api/p", raw, {header: value})
     assert (response.status, response.json()) == (400, {"error": f'{GUARD}: payload field "ip" is not accepted'})
     assert rows(real_umami, site) == dict.fromkeys(VISITOR_TABLES, 0)
 

@@ -52,6 +52,12 @@ export function normalizePath(pathname: string): string {
   return path || '/';
 }
 
+/** The normalised paths Umami collects on, given COLLECT_API_ENDPOINT: Umami's own matcher
+ *  accepts the setting with or without its leading slash ("api/p"), so the guard must too. */
+export function collectPaths(custom: string | undefined): string[] {
+  return custom ? [...COLLECT_PATHS, normalizePath(`/${custom.replace(/^\/+/, '')}`)] : COLLECT_PATHS;
+}
+
 /** Why a collect body is refused, or null when it may reach Umami. */
 export function refusal(text: string): string | null {
   let body: unknown;
@@ -77,14 +83,39 @@ export function refusal(text: string): string | null {
     return `payload field "hostname" must be a hostname such as "legal.example.org" (lowercase, at most ${HOSTNAME_MAX} characters)`;
   }
   const url = payload.url as string | undefined;
-  if (url !== undefined && /[?#]/.test(url)) {
+  if (url !== undefined && !isPath(url)) {
     return 'payload field "url" must be a path without query or fragment';
   }
   const referrer = payload.referrer as string | undefined;
-  if (referrer !== undefined && !/^https?:\/\/[^/?#\s]+\/$/i.test(referrer)) {
+  if (referrer !== undefined && !isOrigin(referrer)) {
     return 'payload field "referrer" must be an origin such as "https://example.org/"';
   }
   return null;
+}
+
+/** A path as the hook sends it (`URL.pathname`). Umami resolves `url` against
+ *  https://<hostname> with the WHATWG parser, so anything that parser would read as another
+ *  host ("//x", "/\\x"), a query or a fragment (which Umami would store in url_query and the
+ *  UTM columns) is refused here by the same parser's rules. */
+function isPath(url: string): boolean {
+  if (!url.startsWith('/') || /[?#\\]/.test(url)) return false;
+  try {
+    return new URL(url, 'https://guard.invalid').host === 'guard.invalid';
+  } catch {
+    return false;
+  }
+}
+
+/** An origin as the hook sends it (`URL.origin + "/"`), to the letter: the WHATWG parser
+ *  reads "https://a.example\\b/" as a path /b/ and "https://u@a.example/" as carrying a user,
+ *  which a pattern misses and Umami would store in referrer_path. */
+function isOrigin(value: string): boolean {
+  try {
+    const parsed = new URL(value);
+    return (parsed.protocol === 'https:' || parsed.protocol === 'http:') && value === `${parsed.origin}/`;
+  } catch {
+    return false;
+  }
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -14,7 +14,7 @@
  * Refusals carry a fixed message and never a server path.
  */
 import { type NextRequest, NextResponse } from 'next/server';
-import { COLLECT_PATHS, GUARD_PREFIX, REFUSED_PATHS, normalizePath, refusal } from './collect-guard';
+import { collectPaths, GUARD_PREFIX, REFUSED_PATHS, normalizePath, refusal } from './collect-guard';
 import { geoProblem } from './geo-check';
 import umamiProxy from './umami-proxy';
 
@@ -29,11 +29,6 @@ function refuse(status: number, message: string) {
   return NextResponse.json({ error: message }, { status, headers: { 'Cache-Control': 'no-store' } });
 }
 
-function collectPaths(): string[] {
-  const custom = process.env.COLLECT_API_ENDPOINT;
-  return custom ? [...COLLECT_PATHS, normalizePath(custom)] : COLLECT_PATHS;
-}
-
 export default async function proxy(request: NextRequest) {
   const path = normalizePath(request.nextUrl.pathname);
 
@@ -41,7 +36,7 @@ export default async function proxy(request: NextRequest) {
     return refuse(403, `${GUARD_PREFIX}: ${path} is not used by this deployment`);
   }
 
-  const isCollect = collectPaths().includes(path);
+  const isCollect = collectPaths(process.env.COLLECT_API_ENDPOINT).includes(path);
   if (path === HEARTBEAT_PATH || isCollect) {
     const problem = await geoProblem();
     if (problem) {

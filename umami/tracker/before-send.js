@@ -6,13 +6,13 @@
  *
  *   <script defer src="/assets/umami-before-send.js"></script>
  *   <script defer src="https://stats.example.org/s.js"
- *           data-website-id="..." data-host-url="https://stats.example.org"
+ *           data-website-id="..."
  *           data-domains="example.org" data-do-not-track="true"
  *           data-exclude-search="true" data-exclude-hash="true"
  *           data-identity-stitching="false"
  *           data-before-send="umamiBeforeSend"></script>
  *
- * (`scripts/provision.py --html` prints exactly these tags for the site.)
+ * (legalsite/tracker_tag.py makes these tags for the site and for `provision.py --html`.)
  * data-identity-stitching="false" matters: newer trackers otherwise keep a visitor
  * id in localStorage ("umami.visitor"), which the policy's "no storage" forbids.
  *
