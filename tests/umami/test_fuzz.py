@@ -162,8 +162,8 @@ def test_only_what_data_md_lists_is_stored(real_umami, fuzzed):
     assert int(q(f"SELECT count(*) FROM website_event WHERE {w}")) <= len(accepted)
 
 
-# Known gaps of the collect guard (umami/guard/collect-guard.ts, issue 19), reported in
-# /work/notes/18-requests.md: strict, so each starts failing the day it is fixed and its marker goes.
+# Two gaps this fuzz found in the collect guard (umami/guard/collect-guard.ts), now closed: a NUL
+# in a string reached PostgreSQL (500, page view lost) and any text was stored as the hostname.
 def collect(real_umami, website: str, **payload):
     return curl(real_umami.ns, real_umami.visitor_ip, "POST", real_umami.caddy_url + "/api/p",
                 page_view(website, **payload))
