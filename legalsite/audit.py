@@ -49,15 +49,53 @@ def audit_policy(site: Site) -> AuditPolicy:
 
 # Elements and attributes whose URL the browser fetches (or sends to) by itself.
 _FETCH_ATTRS = {
-    "src", "href", "srcset", "imagesrcset", "poster", "data", "background", "action",
-    "formaction", "ping", "manifest", "codebase", "archive", "longdesc", "lowsrc", "dynsrc",
-    "xlink:href", "cite", "profile", "icon", "srcdoc",
+    "src",
+    "href",
+    "srcset",
+    "imagesrcset",
+    "poster",
+    "data",
+    "background",
+    "action",
+    "formaction",
+    "ping",
+    "manifest",
+    "codebase",
+    "archive",
+    "longdesc",
+    "lowsrc",
+    "dynsrc",
+    "xlink:href",
+    "cite",
+    "profile",
+    "icon",
+    "srcdoc",
 }
 # <link rel> values that do not fetch anything: links for people, crawlers and feed readers.
 _PASSIVE_RELS = {
-    "canonical", "alternate", "author", "license", "help", "next", "prev", "bookmark", "me",
-    "external", "nofollow", "noopener", "noreferrer", "tag", "search", "privacy-policy",
-    "terms-of-service", "home", "index", "up", "first", "last", "archives",
+    "canonical",
+    "alternate",
+    "author",
+    "license",
+    "help",
+    "next",
+    "prev",
+    "bookmark",
+    "me",
+    "external",
+    "nofollow",
+    "noopener",
+    "noreferrer",
+    "tag",
+    "search",
+    "privacy-policy",
+    "terms-of-service",
+    "home",
+    "index",
+    "up",
+    "first",
+    "last",
+    "archives",
 }
 # Elements whose href is a link for people (everything else with href fetches, e.g. SVG <image>).
 _NAVIGATION = {"a", "area"}
@@ -71,14 +109,22 @@ def _classify(url: str, policy: AuditPolicy) -> str:
     return classify(url, policy.site_origin)
 
 
-def scan_css(text: str, path: str, policy: AuditPolicy, first_line: int = 1, where: str = "CSS") -> list[ContentError]:
+def scan_css(
+    text: str, path: str, policy: AuditPolicy, first_line: int = 1, where: str = "CSS"
+) -> list[ContentError]:
     """CSS ``url()``, ``@import`` and ``image-set()`` pointing anywhere but the site."""
     found = []
     for what, url, line in css_urls(text):
         kind = _classify(url, policy)
         if kind not in ("self", "local"):
             target = "a javascript: URL" if kind == "javascript" else f"{kind} (another origin)"
-            found.append(ContentError(path, first_line + line - 1, f"{where} {what} loads {url.strip()!r} from {target}"))
+            found.append(
+                ContentError(
+                    path,
+                    first_line + line - 1,
+                    f"{where} {what} loads {url.strip()!r} from {target}",
+                )
+            )
     return found
 
 
@@ -106,11 +152,15 @@ class _HTMLAudit:
         if kind in ("self", "local"):
             return
         if kind == "javascript":
-            self.add(f"{element} {attr} is a javascript: URL: scripts may only come from files on the site")
+            self.add(
+                f"{element} {attr} is a javascript: URL: scripts may only come from files on the site"
+            )
             return
         if allow_tracker and kind == self.policy.tracker_origin:
             return
-        self.add(f"{element} {attr} makes the browser contact {kind} (another origin): {url.strip()}")
+        self.add(
+            f"{element} {attr} makes the browser contact {kind} (another origin): {url.strip()}"
+        )
 
     def comment(self, node) -> None:
         text = node.text or ""
@@ -125,22 +175,38 @@ class _HTMLAudit:
         element = f"<{tag}>"
         if tag in _FRAMES:
             where = values.get("src") or values.get("data") or ""
-            self.add(f"{element}: no frames or embedded objects on the site{' (' + where + ')' if where else ''}")
+            self.add(
+                f"{element}: no frames or embedded objects on the site{' (' + where + ')' if where else ''}"
+            )
             return
         if tag == "style":
             self.found += scan_css(el.text or "", self.path, self.policy, self.line, "<style>")
         for name, value in values.items():
-            if name != "style" and "url(" in value.lower():  # SVG's fill=, mask=, filter=... take url() too
-                self.found += scan_css(value, self.path, self.policy, self.line, f"{element} {name} attribute")
+            if (
+                name != "style" and "url(" in value.lower()
+            ):  # SVG's fill=, mask=, filter=... take url() too
+                self.found += scan_css(
+                    value, self.path, self.policy, self.line, f"{element} {name} attribute"
+                )
             if name.startswith("on"):
-                self.add(f"{element} has an inline event handler {name}=: scripts may only come from files on the site")
+                self.add(
+                    f"{element} has an inline event handler {name}=: scripts may only come from files on the site"
+                )
             elif name == "style":
-                self.found += scan_css(value, self.path, self.policy, self.line, f"{element} style attribute")
+                self.found += scan_css(
+                    value, self.path, self.policy, self.line, f"{element} style attribute"
+                )
             elif name == "ping":
                 self.add(f"{element} has ping= (sends a request when followed): remove it")
             elif tag == "base" and name == "href":
-                if _classify(value, self.policy) != "self" or SCHEME.match(value) or value.startswith("//"):
-                    self.add(f"<base href> points to {value!r}: relative URLs would resolve against it; remove it")
+                if (
+                    _classify(value, self.policy) != "self"
+                    or SCHEME.match(value)
+                    or value.startswith("//")
+                ):
+                    self.add(
+                        f"<base href> points to {value!r}: relative URLs would resolve against it; remove it"
+                    )
             elif name in ("srcset", "imagesrcset"):
                 for url in srcset_urls(value):
                     self._url(element, name, url)
@@ -156,15 +222,26 @@ class _HTMLAudit:
                         self._url(f'<link rel="{values.get("rel", "")}">', name, value)
                 else:
                     self._url(element, name, value)
-            elif name in _FETCH_ATTRS - {"href", "xlink:href", "ping", "srcset", "imagesrcset", "srcdoc"}:
-                if name == "cite":  # <blockquote cite> is not fetched, but a javascript: URL is wrong anyway
+            elif name in _FETCH_ATTRS - {
+                "href",
+                "xlink:href",
+                "ping",
+                "srcset",
+                "imagesrcset",
+                "srcdoc",
+            }:
+                if (
+                    name == "cite"
+                ):  # <blockquote cite> is not fetched, but a javascript: URL is wrong anyway
                     if _classify(value, self.policy) == "javascript":
                         self._url(element, name, value)
                     continue
                 self._url(element, name, value, allow_tracker=(tag == "script" and name == "src"))
         if tag == "script":
             if "src" not in values and values.get("type", "").lower() not in _DATA_SCRIPT_TYPES:
-                self.add("inline <script>: scripts may only come from files on the site (the CSP blocks it)")
+                self.add(
+                    "inline <script>: scripts may only come from files on the site (the CSP blocks it)"
+                )
         elif tag == "meta":
             equiv = values.get("http-equiv", "").lower()
             if equiv == "refresh":
@@ -181,28 +258,87 @@ class _HTMLAudit:
             if not self.csp_seen:
                 self.add("page has no Content-Security-Policy <meta>", 1)
             elif any(csp != self.policy.csp for csp in self.csp_seen):
-                self.add(f"page's Content-Security-Policy is not the site's: {self.csp_seen[0]!r}", 1)
+                self.add(
+                    f"page's Content-Security-Policy is not the site's: {self.csp_seen[0]!r}", 1
+                )
 
 
 # Anything that may need the full parse. Pages usually have none of it, and then
 # only their <link>, <script> and <meta> tags are parsed (the audit runs in every
 # build and preview rebuild, so it must stay cheap on large sites).
 _SUSPECT_LITERALS = (
-    "<style", "<base", "<iframe", "<frame", "<embed", "<object", "<applet", "<portal", "<fencedframe", "<img",
-    "<image", "<use", "<feimage", "<video", "<audio", "<source", "<track", "<picture", "<input", "<form",
-    "<button", "javascript:", "url(", "@import", "image-set(", "srcdoc", "style=", "ping=", "srcset=", "poster=",
-    "background=", "action=", "manifest=", "codebase=", "archive=", "longdesc=", "lowsrc=", "dynsrc=",
-    "xlink:href=", "icon=", " data=", "\tdata=", "\ndata=", "<svg", "<math", "<?xml-stylesheet",
+    "<style",
+    "<base",
+    "<iframe",
+    "<frame",
+    "<embed",
+    "<object",
+    "<applet",
+    "<portal",
+    "<fencedframe",
+    "<img",
+    "<image",
+    "<use",
+    "<feimage",
+    "<video",
+    "<audio",
+    "<source",
+    "<track",
+    "<picture",
+    "<input",
+    "<form",
+    "<button",
+    "javascript:",
+    "url(",
+    "@import",
+    "image-set(",
+    "srcdoc",
+    "style=",
+    "ping=",
+    "srcset=",
+    "poster=",
+    "background=",
+    "action=",
+    "manifest=",
+    "codebase=",
+    "archive=",
+    "longdesc=",
+    "lowsrc=",
+    "dynsrc=",
+    "xlink:href=",
+    "icon=",
+    " data=",
+    "\tdata=",
+    "\ndata=",
+    "<svg",
+    "<math",
+    "<?xml-stylesheet",
 )
 # Also suspect: an event handler (whitespace, "/" or a quote, "on", letters, optional
 # whitespace, "="), one of _SPACED with whitespace before "=", an "&" in an href or src
 # value (a character reference can hide a scheme), and the words below once tabs and
 # newlines are removed (browsers drop them inside URLs). tests/test_audit.py holds the same rules as plain regular expressions and checks
 # that _suspect decides exactly as they do; this form is three times faster.
-_SUSPECT_TAGS = re.compile("<(?:" + "|".join(re.escape(s[1:]) for s in _SUSPECT_LITERALS if s.startswith("<")) + ")")
-_SUSPECT_WORDS = tuple(s for s in _SUSPECT_LITERALS if not s.startswith("<") and not s.endswith("="))
+_SUSPECT_TAGS = re.compile(
+    "<(?:" + "|".join(re.escape(s[1:]) for s in _SUSPECT_LITERALS if s.startswith("<")) + ")"
+)
+_SUSPECT_WORDS = tuple(
+    s for s in _SUSPECT_LITERALS if not s.startswith("<") and not s.endswith("=")
+)
 _BEFORE_EQUALS = tuple(s[:-1] for s in _SUSPECT_LITERALS if s.endswith("="))
-_SPACED = ("style", "ping", "srcset", "poster", "background", "action", "manifest", "data", "icon", "href", "src")
+_SPACED = (
+    "style",
+    "ping",
+    "srcset",
+    "poster",
+    "background",
+    "action",
+    "manifest",
+    "data",
+    "icon",
+    "href",
+    "src",
+)
 _SUSPECT_ENCODED_URL = re.compile(r"(?:href|src)\s*=\s*[\"']?[^\"'>]*&")
 
 
@@ -245,7 +381,12 @@ def _suspect_piece(text: str) -> bool:
         word = tail.rsplit(None, 1)[-1] if tail else ""
         for separator in "/\"'":
             word = word.rsplit(separator, 1)[-1]
-        if word.startswith("on") and 2 < len(word) < len(tail) and word.isascii() and word.isalpha():
+        if (
+            word.startswith("on")
+            and 2 < len(word) < len(tail)
+            and word.isascii()
+            and word.isalpha()
+        ):
             return True  # an event handler attribute
     return "&" in lowered and bool(_SUSPECT_ENCODED_URL.search(lowered))
 
@@ -254,8 +395,13 @@ _HEAD_TAG = re.compile(r"""<(?:link|script|meta)\b(?:"[^"]*"|'[^']*'|[^'">])*>""
 _HEAD_TAG_START = re.compile(r"<(?:link|script|meta)", re.IGNORECASE)
 
 
-def scan_html(text: str, path: str, policy: AuditPolicy, page: bool = True,
-              seen: dict[str, bool] | None = None) -> list[ContentError]:
+def scan_html(
+    text: str,
+    path: str,
+    policy: AuditPolicy,
+    page: bool = True,
+    seen: dict[str, bool] | None = None,
+) -> list[ContentError]:
     """Findings in one HTML (or SVG) file; ``page``: an HTML page, which must carry the CSP;
     ``seen``: see _suspect (pass one dict for many pages)."""
     heads = None if _suspect(text, seen) else list(_HEAD_TAG.finditer(text))
@@ -276,7 +422,9 @@ def scan_html(text: str, path: str, policy: AuditPolicy, page: bool = True,
     return audit.found
 
 
-_XML_ESCAPED_HTML = re.compile(r"<(content|summary|description|subtitle|rights|title)\b[^>]*>(.*?)</\1>", re.DOTALL)
+_XML_ESCAPED_HTML = re.compile(
+    r"<(content|summary|description|subtitle|rights|title)\b[^>]*>(.*?)</\1>", re.DOTALL
+)
 _XML_ICON = re.compile(r"<(icon|logo|image|url)\b[^>]*>\s*([^<\s]+)\s*</\1>")
 
 
@@ -290,27 +438,47 @@ def scan_xml(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
         if href:
             kind = _classify(href.group(1), policy)
             if kind not in ("self", "local"):
-                found.append(ContentError(path, text.count("\n", 0, match.start()) + 1,
-                                          f"<?xml-stylesheet?> loads {href.group(1)!r} from {kind} (another origin)"))
+                found.append(
+                    ContentError(
+                        path,
+                        text.count("\n", 0, match.start()) + 1,
+                        f"<?xml-stylesheet?> loads {href.group(1)!r} from {kind} (another origin)",
+                    )
+                )
     for match in _XML_ICON.finditer(text):
         kind = _classify(match.group(2), policy)
         if kind not in ("self", "local"):
-            found.append(ContentError(path, text.count("\n", 0, match.start()) + 1,
-                                      f"<{match.group(1)}> makes feed readers load {match.group(2)!r} from {kind} (another origin)"))
+            found.append(
+                ContentError(
+                    path,
+                    text.count("\n", 0, match.start()) + 1,
+                    f"<{match.group(1)}> makes feed readers load {match.group(2)!r} from {kind} (another origin)",
+                )
+            )
     line, counted = 1, 0
     for match in _XML_ESCAPED_HTML.finditer(text):
         body = match.group(2)
         line += text.count("\n", counted, match.start(2))
         counted = match.start(2)
         first_line = line
-        inner = html_module.unescape(body.replace("<![CDATA[", "").replace("]]>", "")) if "&lt;" in body or "CDATA" in body else body
+        inner = (
+            html_module.unescape(body.replace("<![CDATA[", "").replace("]]>", ""))
+            if "&lt;" in body or "CDATA" in body
+            else body
+        )
         for error in scan_html(inner, path, policy, page=False):
-            found.append(ContentError(path, first_line + error.line - 1, f"in <{match.group(1)}>: {error.message}"))
+            found.append(
+                ContentError(
+                    path, first_line + error.line - 1, f"in <{match.group(1)}>: {error.message}"
+                )
+            )
     return found
 
 
 _JS_URL = re.compile(r"""["'`]((?:https?:|wss?:)?//[^"'`\s]+)""")
-_JS_STORAGE = re.compile(r"\b(document\.cookie|localStorage|sessionStorage|indexedDB|caches\.open|serviceWorker)\b")
+_JS_STORAGE = re.compile(
+    r"\b(document\.cookie|localStorage|sessionStorage|indexedDB|caches\.open|serviceWorker)\b"
+)
 
 
 def _js_code(text: str) -> str:
@@ -351,9 +519,19 @@ def scan_js(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
         for match in _JS_URL.finditer(line):
             kind = _classify(match.group(1), policy)
             if kind not in ("self", "local"):
-                found.append(ContentError(path, number, f"script names {match.group(1)!r} on {kind} (another origin)"))
+                found.append(
+                    ContentError(
+                        path, number, f"script names {match.group(1)!r} on {kind} (another origin)"
+                    )
+                )
         for match in _JS_STORAGE.finditer(line):
-            found.append(ContentError(path, number, f"script uses {match.group(1)}: the site stores nothing in the browser"))
+            found.append(
+                ContentError(
+                    path,
+                    number,
+                    f"script uses {match.group(1)}: the site stores nothing in the browser",
+                )
+            )
     return found
 
 
@@ -369,8 +547,12 @@ def scan_json(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
             kind = _classify(value, policy)
             if kind not in ("self", "local"):
                 needle = json.dumps(value)[1:-1]
-                number = next((i for i, line in enumerate(text.splitlines(), start=1) if needle in line), 1)
-                found.append(ContentError(path, number, f"URL {value!r} on {kind} (another origin)"))
+                number = next(
+                    (i for i, line in enumerate(text.splitlines(), start=1) if needle in line), 1
+                )
+                found.append(
+                    ContentError(path, number, f"URL {value!r} on {kind} (another origin)")
+                )
     return found
 
 
@@ -384,7 +566,11 @@ def _url_like_strings(data) -> list[str]:
     pending = [data] if type(data) in (dict, list) else []
     while pending:
         value = pending.pop()
-        items = [item for key, item in value.items() if key[:1] != "$"] if type(value) is dict else value
+        items = (
+            [item for key, item in value.items() if key[:1] != "$"]
+            if type(value) is dict
+            else value
+        )
         for item in items:
             kind = type(item)
             if kind is str:
@@ -409,7 +595,9 @@ _SCANNERS = {
 }
 
 
-def audit_file(path: str, data: bytes, policy: AuditPolicy, seen: dict[str, bool] | None = None) -> list[ContentError]:
+def audit_file(
+    path: str, data: bytes, policy: AuditPolicy, seen: dict[str, bool] | None = None
+) -> list[ContentError]:
     """Findings in one output file; ``seen``: see _suspect."""
     suffix = Path(path).suffix.lower()
     scanner = _SCANNERS.get(suffix)
@@ -425,7 +613,11 @@ def audit_file(path: str, data: bytes, policy: AuditPolicy, seen: dict[str, bool
 def audit_chunk(items: list[tuple[str, bytes]], policy: AuditPolicy) -> list[ContentError]:
     """Every finding in ``items`` (path, bytes): one task of :func:`audit_files`."""
     files = dict(items)
-    return [finding for path, seen in pieces_seen(files) for finding in audit_file(path, files[path], policy, seen)]
+    return [
+        finding
+        for path, seen in pieces_seen(files)
+        for finding in audit_file(path, files[path], policy, seen)
+    ]
 
 
 def pieces_seen(paths):
@@ -438,7 +630,9 @@ def pieces_seen(paths):
         yield path, seen
 
 
-def audit_files(files: dict[str, bytes], policy: AuditPolicy, prefix: str = "", map=map) -> list[ContentError]:
+def audit_files(
+    files: dict[str, bytes], policy: AuditPolicy, prefix: str = "", map=map
+) -> list[ContentError]:
     """Every finding in ``files`` (output path -> bytes), paths shown as ``prefix + path``;
     ``map``: a pool's map to spread the files over processes (the audit is pure).
 
@@ -446,7 +640,7 @@ def audit_files(files: dict[str, bytes], policy: AuditPolicy, prefix: str = "", 
     once, with the number of other files that have it."""
     items = [(prefix + path, files[path]) for path in sorted(files)]
     size = max(8, len(items) // 64)  # small chunks: a worker holds little of the site at a time
-    chunks = [items[i:i + size] for i in range(0, len(items), size)]
+    chunks = [items[i : i + size] for i in range(0, len(items), size)]
     by_message: dict[str, list[ContentError]] = {}
     for findings in map(audit_chunk, chunks, [policy] * len(chunks)):
         for finding in findings:
@@ -461,4 +655,8 @@ def audit_files(files: dict[str, bytes], policy: AuditPolicy, prefix: str = "", 
 
 
 def read_site(site_dir: Path) -> dict[str, bytes]:
-    return {p.relative_to(site_dir).as_posix(): p.read_bytes() for p in sorted(site_dir.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(site_dir).as_posix(): p.read_bytes()
+        for p in sorted(site_dir.rglob("*"))
+        if p.is_file()
+    }

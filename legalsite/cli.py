@@ -40,94 +40,210 @@ def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date: use YYYY-MM-DD, e.g. 2026-05-01") from None
+        raise argparse.ArgumentTypeError(
+            f"'{text}' is not a date: use YYYY-MM-DD, e.g. 2026-05-01"
+        ) from None
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--content", type=Path, metavar="DIR", help="folder with the policies (default: content/)")
-    parser.add_argument("--templates", type=Path, metavar="DIR", help="folder with the page templates (default: templates/)")
-    parser.add_argument("--settings", type=Path, metavar="FILE", help="site settings file (default: site.toml)")
-    parser.add_argument("--as-of", type=_date, metavar="DATE",
-                        help="build the site as it will look on DATE (YYYY-MM-DD); default: SOURCE_DATE_EPOCH if set, else today")
-    parser.add_argument("--drafts", action="store_true", help="include versions marked 'draft: true'")
-    parser.add_argument("--jobs", type=int, default=None, metavar="N", help="processes to use (default: one per core)")
-    parser.add_argument("--lock", type=Path, metavar="FILE", help="the lock of published versions (default: versions.lock beside content/)")
+    parser.add_argument(
+        "--content", type=Path, metavar="DIR", help="folder with the policies (default: content/)"
+    )
+    parser.add_argument(
+        "--templates",
+        type=Path,
+        metavar="DIR",
+        help="folder with the page templates (default: templates/)",
+    )
+    parser.add_argument(
+        "--settings", type=Path, metavar="FILE", help="site settings file (default: site.toml)"
+    )
+    parser.add_argument(
+        "--as-of",
+        type=_date,
+        metavar="DATE",
+        help="build the site as it will look on DATE (YYYY-MM-DD); default: SOURCE_DATE_EPOCH if set, else today",
+    )
+    parser.add_argument(
+        "--drafts", action="store_true", help="include versions marked 'draft: true'"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes to use (default: one per core)",
+    )
+    parser.add_argument(
+        "--lock",
+        type=Path,
+        metavar="FILE",
+        help="the lock of published versions (default: versions.lock beside content/)",
+    )
 
 
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="build.py", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+        prog="build.py",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = commands.add_parser("build", help="build the site (the default command)",
-                            description="Check all content, then write the whole site to the output folder. "
-                                        "If anything is wrong nothing is written and the previous site stays as it was.")
+    p = commands.add_parser(
+        "build",
+        help="build the site (the default command)",
+        description="Check all content, then write the whole site to the output folder. "
+        "If anything is wrong nothing is written and the previous site stays as it was.",
+    )
     _common(p)
-    p.add_argument("--out", type=Path, default=Path("_site"), metavar="DIR", help="output folder (default: _site/)")
-    p.add_argument("--cache", type=Path, default=Path(".cache"), metavar="DIR",
-                   help="keep results between builds here to rebuild faster (default: .cache/); never changes the output")
-    p.add_argument("--no-cache", dest="cache", action="store_const", const=None, help="use no cache")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("_site"),
+        metavar="DIR",
+        help="output folder (default: _site/)",
+    )
+    p.add_argument(
+        "--cache",
+        type=Path,
+        default=Path(".cache"),
+        metavar="DIR",
+        help="keep results between builds here to rebuild faster (default: .cache/); never changes the output",
+    )
+    p.add_argument(
+        "--no-cache", dest="cache", action="store_const", const=None, help="use no cache"
+    )
 
-    p = commands.add_parser("check", help="check all content and settings; write nothing",
-                            description="Check every policy file and the site settings, list every problem, write nothing. "
-                                        "Exit status 1 if there is any problem.")
+    p = commands.add_parser(
+        "check",
+        help="check all content and settings; write nothing",
+        description="Check every policy file and the site settings, list every problem, write nothing. "
+        "Exit status 1 if there is any problem.",
+    )
     _common(p)
 
-    p = commands.add_parser("serve", help="live preview with drafts: rebuilds and reloads the browser on save",
-                            description="Build the site with drafts and serve it at http://127.0.0.1:8000/. Every save in "
-                                        "content/, templates/ or site.toml rebuilds what changed and reloads the open pages; "
-                                        "problems are shown in the browser and here. Nothing is written to disk. Ctrl-C stops.")
+    p = commands.add_parser(
+        "serve",
+        help="live preview with drafts: rebuilds and reloads the browser on save",
+        description="Build the site with drafts and serve it at http://127.0.0.1:8000/. Every save in "
+        "content/, templates/ or site.toml rebuilds what changed and reloads the open pages; "
+        "problems are shown in the browser and here. Nothing is written to disk. Ctrl-C stops.",
+    )
     _common(p)
-    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0 picks a free one)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer only)")
+    p.add_argument(
+        "--port",
+        type=int,
+        default=8000,
+        help="port to listen on (default: 8000; 0 picks a free one)",
+    )
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default: 127.0.0.1, this computer only)",
+    )
     p.add_argument("--open", action="store_true", help="open the preview in the web browser")
 
-    p = commands.add_parser("audit", help="audit a built site for anything that contacts another origin",
-                            description="Scan every file of a built site (HTML, CSS, XML, JSON, JS) for anything that "
-                                        "would make a browser contact an origin other than the site and the analytics "
-                                        "origin from the settings. Prints each finding as file:line: what; exit status 1 "
-                                        "if there is any.")
-    p.add_argument("site_dir", nargs="?", type=Path, default=Path("_site"), metavar="SITE_DIR",
-                   help="the built site (default: _site/)")
-    p.add_argument("--settings", type=Path, metavar="FILE", help="site settings file (default: site.toml)")
-    p.add_argument("--no-tracker", action="store_true",
-                   help="the site was built without the tracker (e.g. a preview): no analytics origin allowed")
+    p = commands.add_parser(
+        "audit",
+        help="audit a built site for anything that contacts another origin",
+        description="Scan every file of a built site (HTML, CSS, XML, JSON, JS) for anything that "
+        "would make a browser contact an origin other than the site and the analytics "
+        "origin from the settings. Prints each finding as file:line: what; exit status 1 "
+        "if there is any.",
+    )
+    p.add_argument(
+        "site_dir",
+        nargs="?",
+        type=Path,
+        default=Path("_site"),
+        metavar="SITE_DIR",
+        help="the built site (default: _site/)",
+    )
+    p.add_argument(
+        "--settings", type=Path, metavar="FILE", help="site settings file (default: site.toml)"
+    )
+    p.add_argument(
+        "--no-tracker",
+        action="store_true",
+        help="the site was built without the tracker (e.g. a preview): no analytics origin allowed",
+    )
 
-    p = commands.add_parser("new", help="start the next version of a policy as a draft",
-                            description="Copy the newest version of POLICY to a new file dated --effective (default: tomorrow), "
-                                        "with an empty summary to fill in and 'draft: true'. A policy that does not exist yet "
-                                        "starts from a short template. Prints the new file's path.")
+    p = commands.add_parser(
+        "new",
+        help="start the next version of a policy as a draft",
+        description="Copy the newest version of POLICY to a new file dated --effective (default: tomorrow), "
+        "with an empty summary to fill in and 'draft: true'. A policy that does not exist yet "
+        "starts from a short template. Prints the new file's path.",
+    )
     p.add_argument("policy", help="the policy's folder name, e.g. privacy")
-    p.add_argument("--effective", type=_date, metavar="DATE", help="the day the new version takes effect (default: tomorrow)")
-    p.add_argument("--content", type=Path, metavar="DIR", help="folder with the policies (default: content/)")
+    p.add_argument(
+        "--effective",
+        type=_date,
+        metavar="DATE",
+        help="the day the new version takes effect (default: tomorrow)",
+    )
+    p.add_argument(
+        "--content", type=Path, metavar="DIR", help="folder with the policies (default: content/)"
+    )
 
-    p = commands.add_parser("diff", help="show what one version changes compared with another",
-                            description="Redline of two versions of POLICY, drafts included. Without dates: the newest "
-                                        "version against the one in force. Writes one HTML file you can open or send "
-                                        "(its path is printed), or with --text prints a summary here.")
+    p = commands.add_parser(
+        "diff",
+        help="show what one version changes compared with another",
+        description="Redline of two versions of POLICY, drafts included. Without dates: the newest "
+        "version against the one in force. Writes one HTML file you can open or send "
+        "(its path is printed), or with --text prints a summary here.",
+    )
     _common(p)
     p.add_argument("policy", help="the policy's folder name, e.g. privacy")
-    p.add_argument("old", nargs="?", type=_date, metavar="FROM", help="date of the older version (YYYY-MM-DD)")
-    p.add_argument("new", nargs="?", type=_date, metavar="TO", help="date of the newer version (YYYY-MM-DD)")
-    p.add_argument("--text", action="store_true", help="print the changes as text instead of writing HTML")
-    p.add_argument("--out", type=Path, metavar="FILE", help="where to write the HTML (default: _diff/<policy>-<FROM>-to-<TO>.html)")
+    p.add_argument(
+        "old", nargs="?", type=_date, metavar="FROM", help="date of the older version (YYYY-MM-DD)"
+    )
+    p.add_argument(
+        "new", nargs="?", type=_date, metavar="TO", help="date of the newer version (YYYY-MM-DD)"
+    )
+    p.add_argument(
+        "--text", action="store_true", help="print the changes as text instead of writing HTML"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="where to write the HTML (default: _diff/<policy>-<FROM>-to-<TO>.html)",
+    )
 
-    p = commands.add_parser("lock", help="record published versions in versions.lock",
-                            description="A published version's text must never change silently. 'lock' records the "
-                                        "SHA-256 of every published version (in force or announced) in versions.lock; "
-                                        "commit that file. A build fails when a locked text changed: publish the change "
-                                        "as a new version, or record a correction with --correct.")
+    p = commands.add_parser(
+        "lock",
+        help="record published versions in versions.lock",
+        description="A published version's text must never change silently. 'lock' records the "
+        "SHA-256 of every published version (in force or announced) in versions.lock; "
+        "commit that file. A build fails when a locked text changed: publish the change "
+        "as a new version, or record a correction with --correct.",
+    )
     _common(p)
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--check", action="store_true", help="only check that versions.lock is up to date (exit 1 if not)")
-    group.add_argument("--correct", metavar="POLICY/DATE", help="accept the edited text of this locked version as a correction")
+    group.add_argument(
+        "--check",
+        action="store_true",
+        help="only check that versions.lock is up to date (exit 1 if not)",
+    )
+    group.add_argument(
+        "--correct",
+        metavar="POLICY/DATE",
+        help="accept the edited text of this locked version as a correction",
+    )
     p.add_argument("--note", help="with --correct: what was corrected and why (shown to readers)")
     return parser
 
 
 def _project(args: argparse.Namespace) -> Project:
-    return Project.at(Path.cwd(), content=getattr(args, "content", None), templates=getattr(args, "templates", None),
-                      settings=getattr(args, "settings", None), lock=getattr(args, "lock", None))
+    return Project.at(
+        Path.cwd(),
+        content=getattr(args, "content", None),
+        templates=getattr(args, "templates", None),
+        settings=getattr(args, "settings", None),
+        lock=getattr(args, "lock", None),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,12 +257,15 @@ def main(argv: list[str] | None = None) -> int:
         if found is not None and found.up_to_date:
             for warning in found.stamp.warnings:
                 print(f"warning: {warning}", file=sys.stderr)
-            print(f"up to date: {found.stamp.summary}, nothing changed since the last build -> {args.out}")
+            print(
+                f"up to date: {found.stamp.summary}, nothing changed since the last build -> {args.out}"
+            )
             return 0
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
         return 130
     from .commands import run
+
     return run(args, _project(args), found)
 
 
@@ -158,6 +277,8 @@ def entry() -> None:
 def _check(args: argparse.Namespace) -> stamp.Check | None:
     """The last build's stamp against the inputs and output now (stamp.py); None if unreadable."""
     try:
-        return stamp.check(_project(args), args.out, timeline.build_day(args.as_of), args.drafts, args.cache)
+        return stamp.check(
+            _project(args), args.out, timeline.build_day(args.as_of), args.drafts, args.cache
+        )
     except (OSError, ValueError):
         return None  # let the build itself report what is wrong

@@ -15,7 +15,16 @@ from .model import ContentErrors, Site
 from .newversion import NewVersionError, new_version
 from .output import OutputError, write_file
 from .parallel import default_jobs
-from .pipeline import Project, Request, load_policies, load_settings, load_site, publish, render, warnings
+from .pipeline import (
+    Project,
+    Request,
+    load_policies,
+    load_settings,
+    load_site,
+    publish,
+    render,
+    warnings,
+)
 from .render import load_theme
 from .settings import load_settings as read_settings
 from .stamp import check as check_stamp
@@ -26,7 +35,9 @@ def run(args: argparse.Namespace, project: Project, found=None) -> int:
     """Carry out the command; ``found``: what cli.py's stamp check found (a build)."""
     try:
         if args.command == "build":
-            request = Request(project, timeline.build_day(args.as_of), args.drafts, jobs=_jobs(args))
+            request = Request(
+                project, timeline.build_day(args.as_of), args.drafts, jobs=_jobs(args)
+            )
             if args.cache is not None and found is None:
                 found = check_stamp(project, args.out, request.today, args.drafts, args.cache)
             result = publish(request, args.out, args.cache, found)
@@ -40,9 +51,12 @@ def run(args: argparse.Namespace, project: Project, found=None) -> int:
             print(f"ok: {result.summary(None)}")
         elif args.command == "serve":
             from .preview import serve  # the server and watchdog load only for this command
+
             return serve(project, args.host, args.port, args.open, args.as_of)
         elif args.command == "audit":
-            return audit_command(args.site_dir, args.settings or Path("site.toml"), tracker=not args.no_tracker)
+            return audit_command(
+                args.site_dir, args.settings or Path("site.toml"), tracker=not args.no_tracker
+            )
         elif args.command == "new":
             project = Project.at(Path.cwd(), content=args.content)
             effective = args.effective or timeline.build_day() + dt.timedelta(days=1)
@@ -66,7 +80,10 @@ def run(args: argparse.Namespace, project: Project, found=None) -> int:
 def audit_command(site_dir: Path, settings_path: Path, tracker: bool = True) -> int:
     """``build.py audit SITE_DIR``: findings on stdout as ``file:line: what``; 1 if any."""
     if not site_dir.is_dir():
-        print(f"error: {site_dir} is not a folder: build the site first (python build.py --out {site_dir})", file=sys.stderr)
+        print(
+            f"error: {site_dir} is not a folder: build the site first (python build.py --out {site_dir})",
+            file=sys.stderr,
+        )
         return 1
     settings = read_settings(settings_path, settings_path.as_posix())
     site = Site(settings=settings, policies=(), today=dt.date.today(), tracker=tracker)
@@ -76,8 +93,11 @@ def audit_command(site_dir: Path, settings_path: Path, tracker: bool = True) -> 
     for finding in findings:
         print(finding)
     if findings:
-        print(f"{len(findings)} problem{'s' if len(findings) != 1 else ''} found in {site_dir}: "
-              "nothing on the site may contact another origin", file=sys.stderr)
+        print(
+            f"{len(findings)} problem{'s' if len(findings) != 1 else ''} found in {site_dir}: "
+            "nothing on the site may contact another origin",
+            file=sys.stderr,
+        )
         return 1
     print(f"ok: {len(files)} files in {site_dir}, nothing contacts another origin")
     return 0
@@ -110,12 +130,18 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
     display = project.display(project.lock)
     if args.correct:
         if not args.note or not args.note.strip():
-            raise UsageError("--correct needs --note \"what was corrected and why\" (readers see it)")
-        version = next((v for p in loaded.policies for v in p.versions if v.key == args.correct), None)
+            raise UsageError('--correct needs --note "what was corrected and why" (readers see it)')
+        version = next(
+            (v for p in loaded.policies for v in p.versions if v.key == args.correct), None
+        )
         if version is None or args.correct not in loaded.lock.entries:
-            raise UsageError(f"{args.correct} is not a locked version: use POLICY/DATE as listed in {display}")
+            raise UsageError(
+                f"{args.correct} is not a locked version: use POLICY/DATE as listed in {display}"
+            )
         if version.source_sha256 == loaded.lock.entries[args.correct].current_sha256:
-            raise UsageError(f"{args.correct} has not changed since it was locked: there is nothing to correct")
+            raise UsageError(
+                f"{args.correct} has not changed since it was locked: there is nothing to correct"
+            )
         new = locking.corrected(loaded.lock, version, args.note.strip(), today)
         write_file(project.lock, new.to_json().encode("utf-8"))
         print(f"{display}: recorded the correction of {args.correct} on {today.isoformat()}")
@@ -127,8 +153,11 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
     added = sorted(set(new.entries) - set(loaded.lock.entries))
     if args.check:
         if added or not project.lock.exists():
-            print(f"{display} is out of date: not yet locked: {', '.join(added) or 'no file'}. "
-                  "Run 'python build.py lock' and commit the file.", file=sys.stderr)
+            print(
+                f"{display} is out of date: not yet locked: {', '.join(added) or 'no file'}. "
+                "Run 'python build.py lock' and commit the file.",
+                file=sys.stderr,
+            )
             return 1
         print(f"{display} is up to date ({len(new.entries)} versions locked)")
         return 0
@@ -148,6 +177,8 @@ def _report(errors: ContentErrors) -> int:
     for error in errors.errors:
         print(error, file=sys.stderr)
     count = len(errors.errors)
-    print(f"{count} problem{'s' if count != 1 else ''} found; nothing was written. Fix them and run the command again.",
-          file=sys.stderr)
+    print(
+        f"{count} problem{'s' if count != 1 else ''} found; nothing was written. Fix them and run the command again.",
+        file=sys.stderr,
+    )
     return 1

@@ -24,7 +24,11 @@ from .model import ContentError, ContentErrors, Policy, Settings, Version
 from .store import Store
 
 # Top-level folders of the built site that are not policies.
-RESERVED = {"assets": "stylesheet and images folder", "changelog": "changelog page", "schemas": "JSON Schema folder"}
+RESERVED = {
+    "assets": "stylesheet and images folder",
+    "changelog": "changelog page",
+    "schemas": "JSON Schema folder",
+}
 FIELDS = ("title", "effective", "summary", "draft", "date_precision", "retitled", "notice_waived")
 _POLICY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _VERSION_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.md$")
@@ -51,8 +55,12 @@ class _Parsed:
     lines: dict[str, int]  # field -> line, for policy-level messages
 
 
-def parse_policies(sources: dict[str, bytes], content_prefix: str, placeholders: dict[str, str],
-                  store: Store | None = None) -> tuple[Policy, ...]:
+def parse_policies(
+    sources: dict[str, bytes],
+    content_prefix: str,
+    placeholders: dict[str, str],
+    store: Store | None = None,
+) -> tuple[Policy, ...]:
     """Parse and validate all sources; raise ContentErrors listing every problem.
 
     ``content_prefix`` is the content directory as it appears in the keys of
@@ -68,17 +76,26 @@ def parse_policies(sources: dict[str, bytes], content_prefix: str, placeholders:
     by_policy: dict[str, list[_Parsed]] = {}
     prefix = content_prefix.rstrip("/") + "/" if content_prefix else ""
     for path, raw in sorted(sources.items()):
-        relative = path[len(prefix):] if path.startswith(prefix) else path
+        relative = path[len(prefix) :] if path.startswith(prefix) else path
         parts = relative.split("/")
         if len(parts) != 2 or not _VERSION_NAME.match(parts[1]) or not _POLICY_SLUG.match(parts[0]):
             errors.append(ContentError(path, 1, _placement_message(parts)))
             continue
         if parts[0] in RESERVED:
-            errors.append(ContentError(path, 1, f"policy folder '{parts[0]}' has the name of the site's own "
-                                                f"{RESERVED[parts[0]]}: rename the folder, e.g. '{parts[0]}-policy'"))
+            errors.append(
+                ContentError(
+                    path,
+                    1,
+                    f"policy folder '{parts[0]}' has the name of the site's own "
+                    f"{RESERVED[parts[0]]}: rename the folder, e.g. '{parts[0]}-policy'",
+                )
+            )
             continue
-        parsed, found = store.get("parse", parse_key(path, raw, placeholders),
-                                  lambda: _parse_alone(path, parts[0], raw, md, sections))
+        parsed, found = store.get(
+            "parse",
+            parse_key(path, raw, placeholders),
+            lambda: _parse_alone(path, parts[0], raw, md, sections),
+        )
         errors.extend(found)
         if parsed is not None:
             by_policy.setdefault(parts[0], []).append(parsed)
@@ -108,23 +125,31 @@ def settings_key(placeholders: dict[str, str]) -> tuple:
 def policy_of(path: str, content_prefix: str) -> str | None:
     """The policy a source belongs to, or None for a misplaced file."""
     prefix = content_prefix.rstrip("/") + "/" if content_prefix else ""
-    parts = (path[len(prefix):] if path.startswith(prefix) else path).split("/")
+    parts = (path[len(prefix) :] if path.startswith(prefix) else path).split("/")
     if len(parts) != 2 or not _VERSION_NAME.match(parts[1]) or not _POLICY_SLUG.match(parts[0]):
         return None
     return parts[0]
 
 
-def parse_group(items: list[tuple[str, bytes]], placeholders: dict[str, str]
-                ) -> tuple[list[tuple[str, object]], list[tuple[str, bytes]]]:
+def parse_group(
+    items: list[tuple[str, bytes]], placeholders: dict[str, str]
+) -> tuple[list[tuple[str, object]], list[tuple[str, bytes]]]:
     """Parse several files of one policy with one Markdown instance (for parallel.py,
     in a worker process); returns each file's store key and result as parse_policies
     stores them, and the blocks rendered meanwhile as (store key, pickle)."""
     md = make_markdown(placeholders)
     store = Store()  # the worker's own, in memory: the build's store takes what it returns
     sections = StoredSections(store, placeholders)
-    results = [(store.key("parse", *parse_key(path, raw, placeholders)),
-                _parse_alone(path, path.split("/")[-2], raw, md, sections)) for path, raw in items]
-    return results, [(key, pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)) for key, part in sections.made]
+    results = [
+        (
+            store.key("parse", *parse_key(path, raw, placeholders)),
+            _parse_alone(path, path.split("/")[-2], raw, md, sections),
+        )
+        for path, raw in items
+    ]
+    return results, [
+        (key, pickle.dumps(part, protocol=pickle.HIGHEST_PROTOCOL)) for key, part in sections.made
+    ]
 
 
 class StoredSections:
@@ -138,10 +163,14 @@ class StoredSections:
     def __init__(self, store: Store, placeholders: dict[str, str]):
         self._store = store
         self._settings = settings_key(placeholders)
-        self.made: list[tuple[str, object]] = []  # (key, block) rendered here: what a worker hands back
+        self.made: list[
+            tuple[str, object]
+        ] = []  # (key, block) rendered here: what a worker hands back
 
     def get(self, text: str, default=None):
-        found, part = self._store.lookup("section", self._store.key("section", text, self._settings))
+        found, part = self._store.lookup(
+            "section", self._store.key("section", text, self._settings)
+        )
         return part if found else default
 
     def __setitem__(self, text: str, part) -> None:
@@ -160,13 +189,17 @@ def _placement_message(parts: list[str]) -> str:
     return f"file name '{parts[1]}' must be the effective date, e.g. 2026-04-01.md"
 
 
-def _parse_alone(path: str, policy: str, raw: bytes, md, sections: dict) -> tuple[_Parsed | None, tuple[ContentError, ...]]:
+def _parse_alone(
+    path: str, policy: str, raw: bytes, md, sections: dict
+) -> tuple[_Parsed | None, tuple[ContentError, ...]]:
     """One file's result and its own errors, so that the store can keep both."""
     errors: list[ContentError] = []
     return _parse_file(path, policy, raw, md, sections, errors), tuple(errors)
 
 
-def _parse_file(path: str, policy: str, raw: bytes, md, sections: dict, errors: list[ContentError]) -> _Parsed | None:
+def _parse_file(
+    path: str, policy: str, raw: bytes, md, sections: dict, errors: list[ContentError]
+) -> _Parsed | None:
     def err(line: int, message: str) -> None:
         errors.append(ContentError(path, line, message))
 
@@ -177,7 +210,10 @@ def _parse_file(path: str, policy: str, raw: bytes, md, sections: dict, errors: 
         return None
     text = text.removeprefix("\ufeff")
     if not _HANDLER.detect(text):
-        err(1, "missing front matter: the file must start with a line '---', then title, effective and summary, then '---'")
+        err(
+            1,
+            "missing front matter: the file must start with a line '---', then title, effective and summary, then '---'",
+        )
         return None
     try:
         fm, body = _HANDLER.split(text)
@@ -193,7 +229,9 @@ def _parse_file(path: str, policy: str, raw: bytes, md, sections: dict, errors: 
     for key in meta:
         if key not in FIELDS:
             hint = difflib.get_close_matches(str(key), FIELDS, n=1)
-            fix = f"did you mean '{hint[0]}'?" if hint else f"allowed fields are {', '.join(FIELDS)}"
+            fix = (
+                f"did you mean '{hint[0]}'?" if hint else f"allowed fields are {', '.join(FIELDS)}"
+            )
             err(lines[key], f"unknown field '{key}': {fix}")
 
     title = meta.get("title")
@@ -208,7 +246,10 @@ def _parse_file(path: str, policy: str, raw: bytes, md, sections: dict, errors: 
     if summary is None:
         summary = ""
     if not isinstance(summary, str):
-        err(lines["summary"], "summary must be text in plain words, e.g. 'summary: We now keep logs for 30 days instead of 90.'")
+        err(
+            lines["summary"],
+            "summary must be text in plain words, e.g. 'summary: We now keep logs for 30 days instead of 90.'",
+        )
         summary = ""
 
     flags = {}
@@ -221,7 +262,10 @@ def _parse_file(path: str, policy: str, raw: bytes, md, sections: dict, errors: 
 
     waived = meta.get("notice_waived", "")
     if not isinstance(waived, str) or ("notice_waived" in meta and not waived.strip()):
-        err(lines["notice_waived"], "notice_waived must say why this version takes effect with less notice, e.g. 'notice_waived: Required by a court order of 2026-05-02'")
+        err(
+            lines["notice_waived"],
+            "notice_waived must say why this version takes effect with less notice, e.g. 'notice_waived: Required by a court order of 2026-05-02'",
+        )
         waived = ""
 
     precision = meta.get("date_precision", "day")
@@ -235,10 +279,16 @@ def _parse_file(path: str, policy: str, raw: bytes, md, sections: dict, errors: 
     rendered = render_body(md, body, sections)
     body_lines = body.split("\n")
     if rendered.has_h1:
-        err(body_first_line - 1 + _first_h1_line(body_lines), "a level-1 heading ('# …') is not allowed: the page title comes from 'title'; use '## ' for sections")
+        err(
+            body_first_line - 1 + _first_h1_line(body_lines),
+            "a level-1 heading ('# …') is not allowed: the page title comes from 'title'; use '## ' for sections",
+        )
     for token in rendered.unknown_settings:
         known = ", ".join("{{ %s }}" % name for name in md.setting_names) or "none"
-        err(body_first_line - 1 + locate(body_lines, token), f"unknown setting {token}: policy text can use {known}")
+        err(
+            body_first_line - 1 + locate(body_lines, token),
+            f"unknown setting {token}: policy text can use {known}",
+        )
     for n, finding in enumerate(rendered.findings):  # the nth of a needle: its nth line
         skip = sum(f.needle == finding.needle for f in rendered.findings[:n])
         err(body_first_line - 1 + locate(body_lines, finding.needle, skip), finding.message)
@@ -300,7 +350,10 @@ def _parse_front_matter(fm: str, err) -> tuple[dict | None, dict[str, int]]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problem = exc.problem or "invalid YAML"
-        err(line, f"front matter is not valid YAML: {problem}; check quotes and colons (a value containing ': ' needs quotes)")
+        err(
+            line,
+            f"front matter is not valid YAML: {problem}; check quotes and colons (a value containing ': ' needs quotes)",
+        )
         return None, {}
     if node is None:
         err(1, "front matter is empty: add title, effective and summary")
@@ -314,7 +367,10 @@ def _parse_front_matter(fm: str, err) -> tuple[dict | None, dict[str, int]]:
     for key_node, value_node in node.value:
         line = key_node.start_mark.line + 1
         if not isinstance(key_node, yaml.ScalarNode):
-            err(line, "a field name must be a plain word before the colon, e.g. 'title: Privacy Policy'")
+            err(
+                line,
+                "a field name must be a plain word before the colon, e.g. 'title: Privacy Policy'",
+            )
             continue
         key = key_node.value
         if key in lines:
@@ -338,7 +394,10 @@ class _Invalid:
 
 def _check_effective(meta: dict, lines: dict[str, int], path: str, err) -> dt.date | None:
     if "effective" not in meta:
-        err(1, "missing field 'effective': add the date this version takes effect, e.g. 'effective: 2026-04-01'")
+        err(
+            1,
+            "missing field 'effective': add the date this version takes effect, e.g. 'effective: 2026-04-01'",
+        )
         return None
     value = meta["effective"]
     line = lines["effective"]
@@ -349,11 +408,17 @@ def _check_effective(meta: dict, lines: dict[str, int], path: str, err) -> dt.da
         err(line, "effective must be a date without a time: write YYYY-MM-DD")
         return None
     if not isinstance(value, dt.date):
-        err(line, f"effective {str(value)!r} is not a date: write it as YYYY-MM-DD without quotes, e.g. 'effective: 2026-04-01'")
+        err(
+            line,
+            f"effective {str(value)!r} is not a date: write it as YYYY-MM-DD without quotes, e.g. 'effective: 2026-04-01'",
+        )
         return None
     expected = Path(path).name
     if expected != f"{value.isoformat()}.md":
-        err(line, f"effective {value.isoformat()} does not match the file name {expected}: rename the file to {value.isoformat()}.md or fix the date")
+        err(
+            line,
+            f"effective {value.isoformat()} does not match the file name {expected}: rename the file to {value.isoformat()}.md or fix the date",
+        )
         return None
     return value
 
@@ -374,13 +439,31 @@ def _check_policy(parsed: list[_Parsed], errors: list[ContentError]) -> tuple[Ve
     for item in parsed:
         v = item.version
         if v.effective in seen:
-            errors.append(ContentError(v.source_path, item.lines["effective"], f"two versions take effect on {v.effective.isoformat()} (the other is {seen[v.effective]}): give each version its own date"))
+            errors.append(
+                ContentError(
+                    v.source_path,
+                    item.lines["effective"],
+                    f"two versions take effect on {v.effective.isoformat()} (the other is {seen[v.effective]}): give each version its own date",
+                )
+            )
         seen.setdefault(v.effective, v.source_path)
     for previous, item in zip(parsed, parsed[1:]):
         v = item.version
         if not v.summary and not v.draft:
             line = item.lines.get("summary", 1)
-            errors.append(ContentError(v.source_path, line, "summary is missing: say in plain words what changed since the previous version, e.g. 'summary: We now keep API logs for 30 days instead of 90.'"))
+            errors.append(
+                ContentError(
+                    v.source_path,
+                    line,
+                    "summary is missing: say in plain words what changed since the previous version, e.g. 'summary: We now keep API logs for 30 days instead of 90.'",
+                )
+            )
         if v.title != previous.version.title and not v.retitled:
-            errors.append(ContentError(v.source_path, item.lines["title"], f"title changed from '{previous.version.title}' to '{v.title}': if that is intended add 'retitled: true', otherwise restore the title"))
+            errors.append(
+                ContentError(
+                    v.source_path,
+                    item.lines["title"],
+                    f"title changed from '{previous.version.title}' to '{v.title}': if that is intended add 'retitled: true', otherwise restore the title",
+                )
+            )
     return tuple(p.version for p in parsed)

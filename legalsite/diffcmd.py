@@ -44,14 +44,21 @@ def pick(site: Site, slug: str, old: dt.date | None, new: dt.date | None) -> Dif
         older = by_date[old]
     else:
         current = timeline.in_force(policy, site.today)
-        older = current if current is not None and current is not newer else timeline.previous(policy, newer)
+        older = (
+            current
+            if current is not None and current is not newer
+            else timeline.previous(policy, newer)
+        )
     if older is None:
-        raise DiffError(f"{slug} has only one version before {newer.effective.isoformat()}: nothing to compare it with")
+        raise DiffError(
+            f"{slug} has only one version before {newer.effective.isoformat()}: nothing to compare it with"
+        )
     return Diff(policy, older, newer, redline(older.body_html, newer.body_html))
 
 
 def standalone_html(diff: Diff, site: Site, theme: Theme) -> bytes:
     css = dict(theme.assets)[theme.stylesheet].decode("utf-8")
     html = theme.env.get_template("diff-standalone.html").render(
-        diff=diff, settings=site.settings, css=css, today=site.today)
+        diff=diff, settings=site.settings, css=css, today=site.today
+    )
     return html.encode("utf-8")

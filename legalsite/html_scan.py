@@ -60,7 +60,7 @@ def classify(url: str, site_origin: str = "") -> str:
     if site_origin and url.startswith(site_origin + "/"):
         return "self"  # as decided below: after the slash, no noise can change the host
     url = browser_url(url)
-    if site_origin and url.startswith(site_origin) and url[len(site_origin):][:1] in ("", "/"):
+    if site_origin and url.startswith(site_origin) and url[len(site_origin) :][:1] in ("", "/"):
         return "self"  # the common case, decided as below would decide it, without parsing
     if url.startswith("//"):
         host = urlsplit("https:" + url).netloc.lower()
@@ -121,7 +121,9 @@ _HTML_OR_BODY = re.compile(r"<(html|body)(?=[\s/>])", re.IGNORECASE)
 def _keep_misplaced(root, html: str, line: int) -> None:
     start = sum(len(text) + 1 for text in html.split("\n")[: line - 1])
     for match in _HTML_OR_BODY.finditer(html, start, html.find("\n", start) % (len(html) + 1)):
-        copy = etree.fromstring("<html><body><span" + html[match.end():match.end() + 4000], etree.HTMLParser())
+        copy = etree.fromstring(
+            "<html><body><span" + html[match.end() : match.end() + 4000], etree.HTMLParser()
+        )
         element = copy.find("body/span")
         if element is not None and len(element.attrib):
             kept = etree.SubElement(root, match.group(1).lower(), dict(element.attrib))
@@ -167,11 +169,15 @@ def _walk_css(tokens, found: list, what: str) -> None:
             found.append(("@import" if importing else "url()", token.value, token.source_line))
         elif kind == "function" and token.lower_name == "url":
             strings = [t.value for t in token.arguments if t.type == "string"]
-            found += [("@import" if importing else "url()", s, token.source_line) for s in strings[:1]]
+            found += [
+                ("@import" if importing else "url()", s, token.source_line) for s in strings[:1]
+            ]
         elif kind == "string" and (importing or what == "image-set()"):
             found.append(("@import" if importing else what, token.value, token.source_line))
         elif kind == "function":
-            _walk_css(token.arguments, found, "image-set()" if token.lower_name in _IMAGE_SETS else what)
+            _walk_css(
+                token.arguments, found, "image-set()" if token.lower_name in _IMAGE_SETS else what
+            )
         elif kind in ("() block", "[] block", "{} block"):
             _walk_css(token.content, found, what)
         if kind not in ("whitespace", "comment"):

@@ -54,31 +54,47 @@ class Lock:
             if entry.announced:
                 item["announced"] = entry.announced.isoformat()
             if entry.corrections:
-                item["corrections"] = [{"date": c.date.isoformat(), "note": c.note, "sha256": c.sha256}
-                                       for c in entry.corrections]
+                item["corrections"] = [
+                    {"date": c.date.isoformat(), "note": c.note, "sha256": c.sha256}
+                    for c in entry.corrections
+                ]
             data["versions"][key] = item
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def parse_lock(text: str, display: str) -> Lock:
     """Read the lock; a malformed file is a content error (it guards publication)."""
+
     def fail(line: int, message: str) -> ContentErrors:
         return ContentErrors([ContentError(display, line, message)])
 
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise fail(exc.lineno, f"not valid JSON ({exc.msg}): restore it from git, or run 'python build.py lock'") from None
-    if not isinstance(data, dict) or data.get("format") != LOCK_FORMAT or not isinstance(data.get("versions"), dict):
+        raise fail(
+            exc.lineno,
+            f"not valid JSON ({exc.msg}): restore it from git, or run 'python build.py lock'",
+        ) from None
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != LOCK_FORMAT
+        or not isinstance(data.get("versions"), dict)
+    ):
         raise fail(1, f"not a versions.lock of format {LOCK_FORMAT}: restore it from git")
     entries = {}
     try:
         for key, item in data["versions"].items():
             entries[key] = Entry(
                 sha256=str(item["sha256"]),
-                announced=dt.date.fromisoformat(item["announced"]) if item.get("announced") else None,
-                corrections=tuple(LockedCorrection(dt.date.fromisoformat(c["date"]), str(c["note"]), str(c["sha256"]))
-                                  for c in item.get("corrections", [])),
+                announced=dt.date.fromisoformat(item["announced"])
+                if item.get("announced")
+                else None,
+                corrections=tuple(
+                    LockedCorrection(
+                        dt.date.fromisoformat(c["date"]), str(c["note"]), str(c["sha256"])
+                    )
+                    for c in item.get("corrections", [])
+                ),
             )
     except (KeyError, TypeError, ValueError) as exc:
         raise fail(1, f"entry {key!r} is malformed ({exc}): restore the file from git") from None
@@ -91,7 +107,9 @@ def read_lock(path: Path, display: str) -> Lock:
     return parse_lock(path.read_text(encoding="utf-8"), display)
 
 
-def verify(policies: tuple[Policy, ...], lock: Lock, lock_display: str) -> tuple[tuple[Policy, ...], list[ContentError]]:
+def verify(
+    policies: tuple[Policy, ...], lock: Lock, lock_display: str
+) -> tuple[tuple[Policy, ...], list[ContentError]]:
     """Check every locked version against its source; attach recorded corrections."""
     errors: list[ContentError] = []
     present = {v.key: v for p in policies for v in p.versions}
@@ -99,26 +117,44 @@ def verify(policies: tuple[Policy, ...], lock: Lock, lock_display: str) -> tuple
         version = present.get(key)
         if version is None:
             policy, _, day = key.partition("/")
-            errors.append(ContentError(lock_display, 1, f"{key} is published but content/{policy}/{day}.md is missing: "
-                                       "restore the file from git (a published version cannot be withdrawn silently)"))
+            errors.append(
+                ContentError(
+                    lock_display,
+                    1,
+                    f"{key} is published but content/{policy}/{day}.md is missing: "
+                    "restore the file from git (a published version cannot be withdrawn silently)",
+                )
+            )
         elif version.source_sha256 != entry.current_sha256:
-            errors.append(ContentError(version.source_path, 1, (
-                f"the published text of {key} changed after it was locked in {lock_display}: "
-                f"undo the edit and publish it as a new version (python build.py new {version.policy}), "
-                f"or record a correction: python build.py lock --correct {key} --note \"what was corrected and why\"")))
+            errors.append(
+                ContentError(
+                    version.source_path,
+                    1,
+                    (
+                        f"the published text of {key} changed after it was locked in {lock_display}: "
+                        f"undo the edit and publish it as a new version (python build.py new {version.policy}), "
+                        f'or record a correction: python build.py lock --correct {key} --note "what was corrected and why"'
+                    ),
+                )
+            )
     result = []
     for policy in policies:
         versions = []
         for version in policy.versions:
             entry = lock.entries.get(version.key)
             if entry and entry.corrections:
-                version = dataclasses.replace(version, corrections=tuple(Correction(c.date, c.note) for c in entry.corrections))
+                version = dataclasses.replace(
+                    version,
+                    corrections=tuple(Correction(c.date, c.note) for c in entry.corrections),
+                )
             versions.append(version)
         result.append(dataclasses.replace(policy, versions=tuple(versions)))
     return tuple(result), errors
 
 
-def check_notice(policies: tuple[Policy, ...], lock: Lock, today: dt.date, notice_days: int) -> list[ContentError]:
+def check_notice(
+    policies: tuple[Policy, ...], lock: Lock, today: dt.date, notice_days: int
+) -> list[ContentError]:
     """A published version must be announced ``notice_days`` before it takes effect.
 
     The announcement day is the one recorded in the lock; a version not yet
@@ -140,11 +176,18 @@ def check_notice(policies: tuple[Policy, ...], lock: Lock, today: dt.date, notic
                 continue
             notice = (version.effective - announced).days
             if notice < notice_days:
-                errors.append(ContentError(version.source_path, version.effective_line, (
-                    f"{version.key} takes effect {notice} day{'s' if notice != 1 else ''} after it is announced "
-                    f"on {announced.isoformat()}, less than the notice period of {notice_days} days: choose "
-                    f"'effective: {(announced + dt.timedelta(days=notice_days)).isoformat()}' or later, or say why "
-                    "with 'notice_waived: <reason>'")))
+                errors.append(
+                    ContentError(
+                        version.source_path,
+                        version.effective_line,
+                        (
+                            f"{version.key} takes effect {notice} day{'s' if notice != 1 else ''} after it is announced "
+                            f"on {announced.isoformat()}, less than the notice period of {notice_days} days: choose "
+                            f"'effective: {(announced + dt.timedelta(days=notice_days)).isoformat()}' or later, or say why "
+                            "with 'notice_waived: <reason>'"
+                        ),
+                    )
+                )
     return errors
 
 

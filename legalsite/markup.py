@@ -7,11 +7,11 @@ become ``#data-sharing``), so links into a policy keep working across versions.
 
 from __future__ import annotations
 
+import dataclasses
 import html as htmllib
 import re
 import unicodedata
 import xml.etree.ElementTree as etree
-import dataclasses
 from dataclasses import dataclass
 
 import markdown
@@ -30,7 +30,9 @@ from markdown.inlinepatterns import InlineProcessor
 from .html_scan import classify, elements, parse, scheme_of, srcset_urls
 from .model import Heading
 
-_LEADING_NUMBER = re.compile(r"^\s*(?:(?:section|§)\s*)?(?:\d+|[ivxlc]+|[a-z])(?:\.\d+)*[.)]?\s+", re.IGNORECASE)
+_LEADING_NUMBER = re.compile(
+    r"^\s*(?:(?:section|§)\s*)?(?:\d+|[ivxlc]+|[a-z])(?:\.\d+)*[.)]?\s+", re.IGNORECASE
+)
 
 
 def heading_slug(text: str, separator: str = "-") -> str:
@@ -84,7 +86,9 @@ class SettingsExtension(Extension):
     def extendMarkdown(self, md):  # noqa: N802
         md.unknown_settings = []
         md.setting_names = sorted(self.values)
-        md.inlinePatterns.register(_SettingProcessor(PLACEHOLDER_PATTERN, md, self.values), "site_setting", 175)
+        md.inlinePatterns.register(
+            _SettingProcessor(PLACEHOLDER_PATTERN, md, self.values), "site_setting", 175
+        )
 
     def reset(self):
         pass
@@ -99,9 +103,18 @@ def make_markdown(settings: dict[str, str] | None = None) -> markdown.Markdown:
     that registers the same name replace ours. The first seven are what "extra"
     loads, in its order."""
     return markdown.Markdown(
-        extensions=[FencedCodeExtension(), FootnoteExtension(), AttrListExtension(), DefListExtension(),
-                    TableExtension(), AbbrExtension(), MarkdownInHtmlExtension(), SaneListExtension(),
-                    TocExtension(slugify=heading_slug, permalink=False), SettingsExtension(settings or {})],
+        extensions=[
+            FencedCodeExtension(),
+            FootnoteExtension(),
+            AttrListExtension(),
+            DefListExtension(),
+            TableExtension(),
+            AbbrExtension(),
+            MarkdownInHtmlExtension(),
+            SaneListExtension(),
+            TocExtension(slugify=heading_slug, permalink=False),
+            SettingsExtension(settings or {}),
+        ],
         output_format="html",
     )
 
@@ -121,7 +134,9 @@ class Rendered:
 def _flatten(tokens: list[dict]) -> list[Heading]:
     out: list[Heading] = []
     for token in tokens:
-        out.append(Heading(level=token["level"], id=token["id"], text=htmllib.unescape(token["name"])))
+        out.append(
+            Heading(level=token["level"], id=token["id"], text=htmllib.unescape(token["name"]))
+        )
         out.extend(_flatten(token["children"]))
     return out
 
@@ -145,8 +160,12 @@ _ID = re.compile(r' id="([^"]*)"')
 # next one plainly starts a new paragraph, heading or table (not a list item, a
 # continuation, a definition or a quote), and the section has no definition
 # lists or setext underlines, whose meaning spans blank lines.
-_BLOCK_START = re.compile(r"\n\n+(?=(?!(?:[-*+]|\d+[.)])[ \t])(?:[A-Za-z0-9(\"'_\[{|]|\*\S|#{3,6} ))")
-_SPANS_BLANK_LINES = re.compile(r"\n(?::|=+\s*$|-+\s*$)", re.MULTILINE)  # "\n": a line start, as above
+_BLOCK_START = re.compile(
+    r"\n\n+(?=(?!(?:[-*+]|\d+[.)])[ \t])(?:[A-Za-z0-9(\"'_\[{|]|\*\S|#{3,6} ))"
+)
+_SPANS_BLANK_LINES = re.compile(
+    r"\n(?::|=+\s*$|-+\s*$)", re.MULTILINE
+)  # "\n": a line start, as above
 
 
 def _sections(text: str) -> list[str]:
@@ -212,15 +231,17 @@ def _unique_anchors(parts: list[Rendered], text: str) -> list[Rendered] | None:
             continue
         renamed = dict(zip(own, ids))  # distinct keys: a repeat inside a part would have a "_"
         fresh = iter(ids)
-        out.append(Rendered(
-            html=_ID.sub(lambda m: f' id="{next(fresh)}"', part.html),
-            headings=tuple(Heading(h.level, renamed[h.id], h.text) for h in part.headings),
-            has_h1=part.has_h1,
-            unknown_settings=part.unknown_settings,
-            findings=part.findings,
-            anchors=tuple(Heading(h.level, renamed[h.id], h.text) for h in part.anchors),
-            plain_ids=False,
-        ))
+        out.append(
+            Rendered(
+                html=_ID.sub(lambda m: f' id="{next(fresh)}"', part.html),
+                headings=tuple(Heading(h.level, renamed[h.id], h.text) for h in part.headings),
+                has_h1=part.has_h1,
+                unknown_settings=part.unknown_settings,
+                findings=part.findings,
+                anchors=tuple(Heading(h.level, renamed[h.id], h.text) for h in part.anchors),
+                plain_ids=False,
+            )
+        )
     return out
 
 
@@ -243,7 +264,8 @@ def render_markdown(md: markdown.Markdown, text: str) -> Rendered:
         unknown_settings=tuple(md.unknown_settings),
         findings=tuple(scan_html(html)),
         anchors=tuple(headings),
-        plain_ids=_ID.findall(html) == own and all("_" not in h.id and h.id == heading_slug(h.text) for h in headings),
+        plain_ids=_ID.findall(html) == own
+        and all("_" not in h.id and h.id == heading_slug(h.text) for h in headings),
     )
 
 
@@ -259,11 +281,22 @@ ALLOWED_ELEMENTS = frozenset(
 )
 GLOBAL_ATTRS = frozenset("id class title lang dir role translate".split())  # and aria-*, data-*
 ELEMENT_ATTRS = {
-    "a": {"href", "rel", "hreflang", "type"}, "img": {"src", "srcset", "sizes", "alt", "width", "height", "loading", "decoding"},
-    "source": {"srcset", "sizes", "type", "media"}, "ol": {"start", "type", "reversed"}, "li": {"value"},
-    "td": {"colspan", "rowspan", "headers"}, "th": {"colspan", "rowspan", "headers", "scope", "abbr"},
-    "col": {"span"}, "colgroup": {"span"}, "time": {"datetime"}, "data": {"value"}, "details": {"open"},
-    "q": {"cite"}, "blockquote": {"cite"}, "del": {"cite", "datetime"}, "ins": {"cite", "datetime"},
+    "a": {"href", "rel", "hreflang", "type"},
+    "img": {"src", "srcset", "sizes", "alt", "width", "height", "loading", "decoding"},
+    "source": {"srcset", "sizes", "type", "media"},
+    "ol": {"start", "type", "reversed"},
+    "li": {"value"},
+    "td": {"colspan", "rowspan", "headers"},
+    "th": {"colspan", "rowspan", "headers", "scope", "abbr"},
+    "col": {"span"},
+    "colgroup": {"span"},
+    "time": {"datetime"},
+    "data": {"value"},
+    "details": {"open"},
+    "q": {"cite"},
+    "blockquote": {"cite"},
+    "del": {"cite", "datetime"},
+    "ins": {"cite", "datetime"},
 }
 FORBIDDEN_TAGS = {
     "script": "raw <script> is not allowed in a policy: remove it (the site's only script is the analytics tracker, added by the template)",
@@ -302,17 +335,32 @@ def _loads(tag: str, name: str, value: str) -> list[Finding]:
     urls = srcset_urls(value) if name == "srcset" else [value]
     scheme = next((s for s in map(scheme_of, urls) if s in BAD_SCHEMES), "")
     if scheme:
-        return [Finding(f"{scheme}:", f"'{scheme}:' URLs are not allowed in {name}=: link to a real page instead")]
+        return [
+            Finding(
+                f"{scheme}:",
+                f"'{scheme}:' URLs are not allowed in {name}=: link to a real page instead",
+            )
+        ]
     if (tag, name) in _LINKS or name == "cite" or all(classify(url) == "self" for url in urls):
         return []
     first = value.strip().split()[0].split(",")[0] if value.strip() else value
-    return [Finding(first, f"{tag} loads '{value.strip()}' from another site: copy the file into the site or link to it instead")]
+    return [
+        Finding(
+            first,
+            f"{tag} loads '{value.strip()}' from another site: copy the file into the site or link to it instead",
+        )
+    ]
 
 
 def _danger(tag: str, name: str, value: str) -> list[Finding]:
     """What an attribute would run or load, on any element."""
     if name.startswith("on"):
-        return [Finding(name, f"event handler attribute '{name}' is not allowed: remove it (pages run no inline script)")]
+        return [
+            Finding(
+                name,
+                f"event handler attribute '{name}' is not allowed: remove it (pages run no inline script)",
+            )
+        ]
     return _loads(tag, name, value) if name in URL_ATTRS else []
 
 
@@ -322,10 +370,23 @@ def _attribute(tag: str, name: str, value: str) -> list[Finding]:
     if found:
         return found
     if name == "style":
-        return [Finding("style=", "inline style attributes are blocked by the Content-Security-Policy: use a class and templates/assets/*.css")]
+        return [
+            Finding(
+                "style=",
+                "inline style attributes are blocked by the Content-Security-Policy: use a class and templates/assets/*.css",
+            )
+        ]
     if name == "ping":
-        return [Finding("ping", "<a ping> would report clicks to another server: remove the ping attribute")]
-    if name in GLOBAL_ATTRS or name.startswith(("aria-", "data-")) or name in ELEMENT_ATTRS.get(tag, ()):
+        return [
+            Finding(
+                "ping", "<a ping> would report clicks to another server: remove the ping attribute"
+            )
+        ]
+    if (
+        name in GLOBAL_ATTRS
+        or name.startswith(("aria-", "data-"))
+        or name in ELEMENT_ATTRS.get(tag, ())
+    ):
         return []
     return [Finding(name, f"attribute '{name}' is not allowed on <{tag}> in a policy: remove it")]
 
@@ -346,8 +407,18 @@ def scan_html(html: str) -> list[Finding]:
             findings.append(Finding(f"<{tag}", FORBIDDEN_TAGS[tag]))
         elif refused is not None or tag not in ALLOWED_ELEMENTS:
             danger = [f for name, value in attrs.items() for f in _danger(tag, name, value)]
-            findings += danger or ([] if refused is not None else [Finding(f"<{tag}", (
-                f"<{tag}> is not allowed in a policy: use Markdown, or the HTML a policy needs (README, 'What the text may contain')"))])
+            findings += danger or (
+                []
+                if refused is not None
+                else [
+                    Finding(
+                        f"<{tag}",
+                        (
+                            f"<{tag}> is not allowed in a policy: use Markdown, or the HTML a policy needs (README, 'What the text may contain')"
+                        ),
+                    )
+                ]
+            )
         else:
             findings += [f for name, value in attrs.items() for f in _attribute(tag, name, value)]
             continue

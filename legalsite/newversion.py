@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import frontmatter
 
@@ -27,31 +27,46 @@ class NewVersionError(Exception):
     """The new version cannot be created; nothing was written."""
 
 
-def new_version(content_dir: Path, policy: str, effective: dt.date,
-                display: Callable[[Path], str] = str) -> Path:
+def new_version(
+    content_dir: Path, policy: str, effective: dt.date, display: Callable[[Path], str] = str
+) -> Path:
     """Write the new draft and return its path; ``display`` shows paths in messages."""
     if not _POLICY_SLUG.match(policy):
-        raise NewVersionError(f"policy name '{policy}' must be lowercase letters, digits and hyphens, e.g. privacy")
+        raise NewVersionError(
+            f"policy name '{policy}' must be lowercase letters, digits and hyphens, e.g. privacy"
+        )
     folder = content_dir / policy
     target = folder / f"{effective.isoformat()}.md"
     if target.exists():
-        raise NewVersionError(f"{display(target)} already exists: edit it, or choose another date with --effective")
-    existing = sorted(p for p in folder.glob("*.md") if _VERSION_NAME.match(p.name)) if folder.is_dir() else []
+        raise NewVersionError(
+            f"{display(target)} already exists: edit it, or choose another date with --effective"
+        )
+    existing = (
+        sorted(p for p in folder.glob("*.md") if _VERSION_NAME.match(p.name))
+        if folder.is_dir()
+        else []
+    )
     if existing:
         newest = existing[-1]
         if newest.name > target.name:
-            raise NewVersionError(f"the newest version {display(newest)} takes effect after {effective.isoformat()}: "
-                                  "choose a later date with --effective")
+            raise NewVersionError(
+                f"the newest version {display(newest)} takes effect after {effective.isoformat()}: "
+                "choose a later date with --effective"
+            )
         try:
             post = frontmatter.loads(newest.read_text(encoding="utf-8"), handler=_HANDLER)
         except Exception as exc:  # any parse problem: point at `check`
-            raise NewVersionError(f"cannot read {display(newest)} ({exc}): run 'python build.py check' and fix it first") from None
+            raise NewVersionError(
+                f"cannot read {display(newest)} ({exc}): run 'python build.py check' and fix it first"
+            ) from None
         title = post.metadata.get("title", policy)
         body = post.content
     else:
         title = " ".join(word.capitalize() for word in re.split(r"-+", policy))
         body = NEW_POLICY_BODY
-    post = frontmatter.Post(body, handler=_HANDLER, title=title, effective=effective, summary="", draft=True)
+    post = frontmatter.Post(
+        body, handler=_HANDLER, title=title, effective=effective, summary="", draft=True
+    )
     folder.mkdir(parents=True, exist_ok=True)
     text = frontmatter.dumps(post, handler=_HANDLER, sort_keys=False)
     with open(target, "x", encoding="utf-8") as handle:

@@ -34,7 +34,9 @@ def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths; False where the OS cannot."""
     import ctypes  # only when a whole folder is swapped: the import is 10 ms of every build
 
-    libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols, the C library's among them
+    libc = ctypes.CDLL(
+        None, use_errno=True
+    )  # the process's own symbols, the C library's among them
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is None:
         return False
@@ -48,11 +50,17 @@ def check_output_dir(out_dir: Path, protected: list[Path]) -> None:
     for path in protected:
         path = path.resolve()
         if target == path or target in path.parents:
-            raise OutputError(f"output directory {out_dir} contains {path}: choose a separate folder such as _site")
+            raise OutputError(
+                f"output directory {out_dir} contains {path}: choose a separate folder such as _site"
+            )
     if target == Path(target.anchor) or target == Path.home().resolve():
-        raise OutputError(f"output directory {out_dir} is not a build folder: choose a separate folder such as _site")
+        raise OutputError(
+            f"output directory {out_dir} is not a build folder: choose a separate folder such as _site"
+        )
     if target.exists() and not target.is_dir():
-        raise OutputError(f"output path {out_dir} exists and is not a directory: remove it or choose another")
+        raise OutputError(
+            f"output path {out_dir} exists and is not a directory: remove it or choose another"
+        )
 
 
 def write_file(path: Path, data: bytes) -> None:
@@ -82,8 +90,9 @@ def _same_file(path: Path, data: bytes) -> bool:
 FOLDER, OTHER = -1, -2  # the size listing() gives a folder, and anything but a file or folder
 
 
-def listing(out_dir: Path, since: tuple[tuple[tuple[str, int, int, int, int], ...], int] | None = None
-            ) -> tuple[tuple[str, int, int, int, int], ...]:
+def listing(
+    out_dir: Path, since: tuple[tuple[tuple[str, int, int, int, int], ...], int] | None = None
+) -> tuple[tuple[str, int, int, int, int], ...]:
     """Every entry under ``out_dir`` with what identifies its state: size (FOLDER for a
     folder, OTHER for a symbolic link or special file), modification and change times,
     inode; sorted by path. Links are not followed.
@@ -134,7 +143,9 @@ def in_place_safe(entries: tuple[tuple[str, int, int, int, int], ...], paths) ->
     if not paths:
         return True
     files = {path for path, size, *_ in entries if size != FOLDER}
-    return not any(path[:i] in files for path in paths for i, char in enumerate(path) if char == "/")
+    return not any(
+        path[:i] in files for path in paths for i, char in enumerate(path) if char == "/"
+    )
 
 
 def _check_paths(files: dict[str, bytes]) -> None:
@@ -146,8 +157,12 @@ def _check_paths(files: dict[str, bytes]) -> None:
 SMALL_CHANGE = 0.1  # share of files up to which an existing site is updated in place
 
 
-def write_site(files: dict[str, bytes], out_dir: Path, keep: frozenset[str] = frozenset(),
-               entries: tuple[tuple[str, int, int, int, int], ...] | None = None) -> frozenset[str] | None:
+def write_site(
+    files: dict[str, bytes],
+    out_dir: Path,
+    keep: frozenset[str] = frozenset(),
+    entries: tuple[tuple[str, int, int, int, int], ...] | None = None,
+) -> frozenset[str] | None:
     """Make ``out_dir`` hold exactly ``files`` (relative POSIX paths -> bytes).
 
     A new site, or one where many files change, is written beside the old one
@@ -172,7 +187,9 @@ def write_site(files: dict[str, bytes], out_dir: Path, keep: frozenset[str] = fr
     entries = listing(out_dir) if entries is None else entries
     if not in_place_safe(entries, files):
         if keep:
-            raise OutputError(f"{out_dir} holds a link or a file in the way: delete the folder and build again")
+            raise OutputError(
+                f"{out_dir} holds a link or a file in the way: delete the folder and build again"
+            )
         _swap(files, out_dir)
         return None
     removed = sorted({path for path, size, *_ in entries if size != FOLDER} - set(files) - keep)
@@ -186,8 +203,9 @@ def write_site(files: dict[str, bytes], out_dir: Path, keep: frozenset[str] = fr
     return frozenset(changed) | frozenset(removed)
 
 
-def relist(entries: tuple[tuple[str, int, int, int, int], ...], out_dir: Path,
-           touched: frozenset[str]) -> tuple[tuple[str, int, int, int, int], ...]:
+def relist(
+    entries: tuple[tuple[str, int, int, int, int], ...], out_dir: Path, touched: frozenset[str]
+) -> tuple[tuple[str, int, int, int, int], ...]:
     """listing(out_dir) after write_site changed only ``touched`` in a folder listed as
     ``entries``: those files and every folder above them are looked at again. Anything
     else that changed meanwhile is still listed as it was, so the next build sees it
@@ -208,7 +226,13 @@ def relist(entries: tuple[tuple[str, int, int, int, int], ...], out_dir: Path,
 
 
 def _entry(path: str, info: os.stat_result) -> tuple[str, int, int, int, int]:
-    size = FOLDER if stat.S_ISDIR(info.st_mode) else info.st_size if stat.S_ISREG(info.st_mode) else OTHER
+    size = (
+        FOLDER
+        if stat.S_ISDIR(info.st_mode)
+        else info.st_size
+        if stat.S_ISREG(info.st_mode)
+        else OTHER
+    )
     return (path, size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
 
@@ -218,7 +242,11 @@ def _update(changed: dict[str, bytes], removed: list[str], out_dir: Path) -> Non
     try:
         for relative, data in changed.items():
             target = out_dir / relative
-            missing = [p for p in [target.parent, *target.parent.parents] if not p.exists() and out_dir in p.parents]
+            missing = [
+                p
+                for p in [target.parent, *target.parent.parents]
+                if not p.exists() and out_dir in p.parents
+            ]
             for folder in reversed(missing):
                 folder.mkdir(mode=0o755)
                 made.append(folder)
@@ -263,11 +291,15 @@ class Staging:
         # folders made for it, removed again if it is discarded (deepest first)
         self._made = [p for p in self.out_dir.parents if not p.exists()]
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-        self.folder = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.new-", dir=self.out_dir.parent))
+        self.folder = Path(
+            tempfile.mkdtemp(prefix=f".{self.out_dir.name}.new-", dir=self.out_dir.parent)
+        )
         self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         if background:
-            self._thread = threading.Thread(target=self._write, args=(files,), name="staging", daemon=True)
+            self._thread = threading.Thread(
+                target=self._write, args=(files,), name="staging", daemon=True
+            )
             self._thread.start()
         else:
             self._write(files)
@@ -312,7 +344,11 @@ class Staging:
         try:
             if self.out_dir.exists():
                 if not _exchange(staging, self.out_dir):
-                    old = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.old-", dir=self.out_dir.parent))
+                    old = Path(
+                        tempfile.mkdtemp(
+                            prefix=f".{self.out_dir.name}.old-", dir=self.out_dir.parent
+                        )
+                    )
                     old.rmdir()
                     self.out_dir.rename(old)
                     try:

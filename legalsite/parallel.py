@@ -51,17 +51,26 @@ def workers(jobs: int) -> ProcessPoolExecutor:
     return pool
 
 
-def warm_parse(pool: ProcessPoolExecutor, store: Store, sources: dict[str, bytes], content_prefix: str,
-               placeholders: dict[str, str], jobs: int) -> None:
-    wanted = {store.key("parse", *parse_key(path, raw, placeholders)): (path, raw) for path, raw in sources.items()
-              if policy_of(path, content_prefix)}
+def warm_parse(
+    pool: ProcessPoolExecutor,
+    store: Store,
+    sources: dict[str, bytes],
+    content_prefix: str,
+    placeholders: dict[str, str],
+    jobs: int,
+) -> None:
+    wanted = {
+        store.key("parse", *parse_key(path, raw, placeholders)): (path, raw)
+        for path, raw in sources.items()
+        if policy_of(path, content_prefix)
+    }
     todo = sorted(item for key, item in wanted.items() if not store.has("parse", key))
     if jobs < 2 or len(todo) < MIN_ITEMS:
         return
     groups = [list(items) for _, items in groupby(todo, key=lambda item: item[0].rsplit("/", 1)[0])]
     # Split big policies so that both cores stay busy; each group keeps its own block memo.
     size = max(4, len(todo) // (jobs * 4))
-    chunks = [group[i:i + size] for group in groups for i in range(0, len(group), size)]
+    chunks = [group[i : i + size] for group in groups for i in range(0, len(group), size)]
     for results, sections in pool.map(parse_group, chunks, [placeholders] * len(chunks)):
         for key, value in results:
             store.put("parse", key, value, once=True)
@@ -73,8 +82,9 @@ def _redlines(pairs: list[tuple[str, str]]):
     return redlines(pairs)
 
 
-def warm_redlines(pool: ProcessPoolExecutor, store: Store, pairs: list[tuple[tuple, tuple[str, str]]],
-                  jobs: int) -> None:
+def warm_redlines(
+    pool: ProcessPoolExecutor, store: Store, pairs: list[tuple[tuple, tuple[str, str]]], jobs: int
+) -> None:
     """Start the redlines on the workers and return at once: pages without a redline
     render meanwhile, and a page that needs one waits for its chunk (Store.expect).
     ``pairs``: (store key parts, the two bodies), as render.redline_pairs gives them."""
@@ -84,7 +94,12 @@ def warm_redlines(pool: ProcessPoolExecutor, store: Store, pairs: list[tuple[tup
         return
     size = max(1, len(todo) // (jobs * 8))
     for start in range(0, len(todo), size):
-        keys = [key for key, _ in todo[start:start + size]]
-        future = pool.submit(_redlines, [pair for _, pair in todo[start:start + size]])
-        store.expect(keys, lambda keys=keys, future=future: [
-            store.put("redline", key, value, once=True) for key, value in zip(keys, future.result())])
+        keys = [key for key, _ in todo[start : start + size]]
+        future = pool.submit(_redlines, [pair for _, pair in todo[start : start + size]])
+        store.expect(
+            keys,
+            lambda keys=keys, future=future: [
+                store.put("redline", key, value, once=True)
+                for key, value in zip(keys, future.result())
+            ],
+        )

@@ -63,7 +63,9 @@ class Partial:
     reuse: tuple[Policy, ...]
     kept: dict[str, str]  # output path -> SHA-256 of the pages left as they are
     common: str  # render.site_digest of the last build: anything else renders everything
-    last: dict[str, tuple[str, str]]  # output path -> (page key digest, SHA-256) of the folder's pages
+    last: dict[
+        str, tuple[str, str]
+    ]  # output path -> (page key digest, SHA-256) of the folder's pages
 
 
 @dataclass(frozen=True)
@@ -86,8 +88,10 @@ class Built:
 
     def contents(self) -> str:
         versions = sum(len(p.versions) for p in self.site.policies)
-        return (f"{len(self.site.policies)} policies, {versions} versions, {self.pages} pages, "
-                f"{len(self.files) + len(self.kept)} files")
+        return (
+            f"{len(self.site.policies)} policies, {versions} versions, {self.pages} pages, "
+            f"{len(self.files) + len(self.kept)} files"
+        )
 
     def summary(self, out_dir: Path | None) -> str:
         where = f" -> {out_dir}" if out_dir else " (nothing written)"
@@ -100,13 +104,25 @@ class Built:
 def load_settings(project: Project) -> Settings:
     """Stage 1: site.toml, validated (defaults when it does not exist); raises ContentErrors."""
     if not project.content.is_dir():
-        raise ContentErrors([ContentError(project.display(project.content), 1,
-                                          "content folder not found: create it, or pass --content PATH")])
+        raise ContentErrors(
+            [
+                ContentError(
+                    project.display(project.content),
+                    1,
+                    "content folder not found: create it, or pass --content PATH",
+                )
+            ]
+        )
     return read_settings(project.settings, project.display(project.settings))
 
 
-def load_policies(project: Project, settings: Settings, store: Store, sources: dict[str, bytes] | None = None,
-                  reuse: tuple[Policy, ...] = ()) -> Loaded:
+def load_policies(
+    project: Project,
+    settings: Settings,
+    store: Store,
+    sources: dict[str, bytes] | None = None,
+    reuse: tuple[Policy, ...] = (),
+) -> Loaded:
     """Stage 2: every content file parsed and validated, and the lock read; raises ContentErrors.
 
     ``sources``: the content already read (project.read_sources), else it is read here.
@@ -117,7 +133,9 @@ def load_policies(project: Project, settings: Settings, store: Store, sources: d
     prefix = project.display(project.content)
     skipped = {p.slug for p in reuse}
     if skipped:
-        sources = {path: raw for path, raw in sources.items() if policy_of(path, prefix) not in skipped}
+        sources = {
+            path: raw for path, raw in sources.items() if policy_of(path, prefix) not in skipped
+        }
     policies = parse_policies(sources, prefix, placeholders(settings), store)
     if reuse:
         policies = tuple(sorted(policies + reuse, key=lambda p: p.slug))
@@ -135,14 +153,22 @@ def apply_lock(loaded: Loaded, request: Request) -> Site:
     if not request.drafts:
         policies = tuple(
             dataclasses.replace(p, versions=tuple(v for v in p.versions if not v.draft))
-            for p in policies if any(not v.draft for v in p.versions)
+            for p in policies
+            if any(not v.draft for v in p.versions)
         )
     # The tracker loads only in production builds (and only when [analytics] is set).
-    return Site(settings=loaded.settings, policies=policies, today=request.today, drafts=request.drafts,
-                tracker=request.tracker and not request.drafts)
+    return Site(
+        settings=loaded.settings,
+        policies=policies,
+        today=request.today,
+        drafts=request.drafts,
+        tracker=request.tracker and not request.drafts,
+    )
 
 
-def audit_site(site: Site, files: dict[str, bytes], store: Store, pages: dict[str, str], pool=None) -> None:
+def audit_site(
+    site: Site, files: dict[str, bytes], store: Store, pages: dict[str, str], pool=None
+) -> None:
     """Stage 5: the privacy audit of every output file (audit.py); raises ContentErrors.
 
     Each file is audited once (store.py), under its path and bytes, or, for a page,
@@ -150,16 +176,22 @@ def audit_site(site: Site, files: dict[str, bytes], store: Store, pages: dict[st
     the store holds under that key, so the key stands for them without hashing
     them again. The files the store lacks are audited in audit.py's chunks, on
     ``pool`` when given."""
+
     def stored_map(audit_chunk, chunks, policies):
         out, todo = [], []
         for chunk, policy in zip(chunks, policies):
-            keys = {path: store.key("audit", policy, path, pages.get(path) or data) for path, data in chunk}
+            keys = {
+                path: store.key("audit", policy, path, pages.get(path) or data)
+                for path, data in chunk
+            }
             found = {path: store.lookup("audit", key) for path, key in keys.items()}
             out.append([f for found_, findings in found.values() if found_ for f in findings])
             missing = [(path, data) for path, data in chunk if not found[path][0]]
             if missing:
                 todo.append((len(out) - 1, missing, policy, keys))
-        made = (pool.map if pool is not None else map)(audit_chunk, [t[1] for t in todo], [t[2] for t in todo])
+        made = (pool.map if pool is not None else map)(
+            audit_chunk, [t[1] for t in todo], [t[2] for t in todo]
+        )
         for (index, missing, _policy, keys), findings in zip(todo, made):
             for path, _data in missing:
                 store.put("audit", keys[path], [f for f in findings if f.path == path])
@@ -178,8 +210,13 @@ def load_site(project: Project, today: dt.date, drafts: bool, store: Store | Non
     return apply_lock(load_policies(project, load_settings(project), store), request)
 
 
-def run(request: Request, store: Store, sources: dict[str, bytes] | None = None, partial: Partial | None = None,
-        stage: Path | None = None) -> Built:
+def run(
+    request: Request,
+    store: Store,
+    sources: dict[str, bytes] | None = None,
+    partial: Partial | None = None,
+    stage: Path | None = None,
+) -> Built:
     """Stages 1-5: everything up to, not including, writing.
 
     ``request.jobs`` > 1 computes Markdown, redlines and the audit on that many
@@ -196,9 +233,17 @@ def run(request: Request, store: Store, sources: dict[str, bytes] | None = None,
     try:
         with _workers(request, store, len(sources)) as pool:
             if pool is not None:
-                parallel.warm_parse(pool, store, sources, project.display(project.content), placeholders(settings),
-                                    request.jobs)
-            loaded = load_policies(project, settings, store, sources, partial.reuse if partial else ())
+                parallel.warm_parse(
+                    pool,
+                    store,
+                    sources,
+                    project.display(project.content),
+                    placeholders(settings),
+                    request.jobs,
+                )
+            loaded = load_policies(
+                project, settings, store, sources, partial.reuse if partial else ()
+            )
             sources = None  # the parsed site holds what is needed from here on
             site = apply_lock(loaded, request)
             theme = load_theme(project.templates, store)
@@ -208,11 +253,19 @@ def run(request: Request, store: Store, sources: dict[str, bytes] | None = None,
             if pool is not None:
                 parallel.warm_redlines(pool, store, redline_pairs(site), request.jobs)
             skip = frozenset(p.slug for p in partial.reuse) if partial else frozenset()
-            output = render_site(site, theme, store, skip, partial.kept if partial else None,
-                                 partial.last if partial else None)
+            output = render_site(
+                site,
+                theme,
+                store,
+                skip,
+                partial.kept if partial else None,
+                partial.last if partial else None,
+            )
             store.receive_all()
             loaded = loaded.policies
-            if not store.remember:  # the pages are made: let the texts go before the audit, when memory peaks
+            if (
+                not store.remember
+            ):  # the pages are made: let the texts go before the audit, when memory peaks
                 site = dataclasses.replace(site, policies=outline_of(site.policies))
                 loaded = outline_of(loaded)
             staged = Staging(output.files, stage) if stage is not None else None
@@ -221,9 +274,16 @@ def run(request: Request, store: Store, sources: dict[str, bytes] | None = None,
         if staged is not None:
             staged.discard()  # nothing of a failed build stays beside the output folder
         raise
-    return Built(site=site, files=output.files, seconds=time.perf_counter() - started, loaded=loaded,
-                 kept={**(partial.kept if partial else {}), **output.kept}, common=common, keys=output.keys,
-                 staged=staged)
+    return Built(
+        site=site,
+        files=output.files,
+        seconds=time.perf_counter() - started,
+        loaded=loaded,
+        kept={**(partial.kept if partial else {}), **output.kept},
+        common=common,
+        keys=output.keys,
+        staged=staged,
+    )
 
 
 def _workers(request: Request, store: Store, files: int):
@@ -234,24 +294,44 @@ def _workers(request: Request, store: Store, files: int):
     return parallel.workers(request.jobs)
 
 
-def render(project: Project, today: dt.date, drafts: bool, tracker: bool = True, jobs: int = 1,
-           store: Store | None = None) -> Built:
+def render(
+    project: Project,
+    today: dt.date,
+    drafts: bool,
+    tracker: bool = True,
+    jobs: int = 1,
+    store: Store | None = None,
+) -> Built:
     """Stages 1-5 with a fresh store in memory, if none is given (``check``, the tests)."""
-    return run(Request(project, today, drafts, tracker, jobs), store if store is not None else Store())
+    return run(
+        Request(project, today, drafts, tracker, jobs), store if store is not None else Store()
+    )
 
 
 # -- the writer -----------------------------------------------------------------------
 
 
-def build(project: Project, out_dir: Path, today: dt.date | None = None, drafts: bool = False, jobs: int = 1,
-          cache_dir: Path | None = None) -> Built:
+def build(
+    project: Project,
+    out_dir: Path,
+    today: dt.date | None = None,
+    drafts: bool = False,
+    jobs: int = 1,
+    cache_dir: Path | None = None,
+) -> Built:
     """The whole build, written; on any error nothing is written and ``out_dir`` is untouched."""
     request = Request(project, timeline.build_day(today), drafts, jobs=jobs)
-    found = None if cache_dir is None else stamp.check(project, out_dir, request.today, drafts, cache_dir)
+    found = (
+        None
+        if cache_dir is None
+        else stamp.check(project, out_dir, request.today, drafts, cache_dir)
+    )
     return publish(request, out_dir, cache_dir, found)
 
 
-def publish(request: Request, out_dir: Path, cache_dir: Path | None, found: stamp.Check | None) -> Built:
+def publish(
+    request: Request, out_dir: Path, cache_dir: Path | None, found: stamp.Check | None
+) -> Built:
     """Build and write ``out_dir``; ``found``: stamp.check of this build (with a store in ``cache_dir``).
 
     With a store, the build leaves a stamp there (stamp.py) by which the next one
@@ -261,7 +341,9 @@ def publish(request: Request, out_dir: Path, cache_dir: Path | None, found: stam
     changed (render.py), and leaves every other page in ``out_dir`` as it is."""
     project = request.project
     check_output_dir(out_dir, [project.root, project.content, project.templates])
-    stage = None if out_dir.exists() or out_dir.is_symlink() else out_dir  # a new site: written during the audit
+    stage = (
+        None if out_dir.exists() or out_dir.is_symlink() else out_dir
+    )  # a new site: written during the audit
     if cache_dir is None:
         result = run(request, Store(), stage=stage)
         _write(result, out_dir)
@@ -269,12 +351,20 @@ def publish(request: Request, out_dir: Path, cache_dir: Path | None, found: stam
     used = found.inputs  # the content is built from exactly the bytes the stamp describes
     with Store(cache_dir) as store:
         result = _partial(request, out_dir, store, found)
-        entries = found.files if result is not None else None  # a partial build: the folder is as listed
+        entries = (
+            found.files if result is not None else None
+        )  # a partial build: the folder is as listed
         if result is None:
             result = run(request, store, used.take_raw(), stage=stage)
     touched = _write(result, out_dir, entries)
-    if stamp.rest_digest(project, request.today, request.drafts) == used.rest:  # nothing else changed meanwhile
-        after = relist(entries, out_dir.absolute(), touched) if entries is not None and touched is not None else None
+    if (
+        stamp.rest_digest(project, request.today, request.drafts) == used.rest
+    ):  # nothing else changed meanwhile
+        after = (
+            relist(entries, out_dir.absolute(), touched)
+            if entries is not None and touched is not None
+            else None
+        )
         stamp.record(cache_dir, out_dir, used, _left(result, found), after, found.listed_at)
     return result
 
@@ -283,22 +373,42 @@ def _left(result: Built, found: stamp.Check) -> stamp.Left:
     """What the stamp records of a build that was just written."""
     pages = dict(result.kept)
     pages.update((path, hashlib.sha256(data).hexdigest()) for path, data in result.files.items())
-    keys = {path: key for path, key in (found.stamp.keys if found.stamp else {}).items() if path in result.kept}
+    keys = {
+        path: key
+        for path, key in (found.stamp.keys if found.stamp else {}).items()
+        if path in result.kept
+    }
     keys.update(result.keys)  # skipped policies' pages keep theirs
-    return stamp.Left(pages, keys, result.common, outline_of(result.loaded), result.contents(),
-                      tuple(warnings(result.site)))
+    return stamp.Left(
+        pages,
+        keys,
+        result.common,
+        outline_of(result.loaded),
+        result.contents(),
+        tuple(warnings(result.site)),
+    )
 
 
 def outline_of(policies: tuple[Policy, ...]) -> tuple[Policy, ...]:
     """The policies without their versions' texts: what the site-wide pages and the next
     build's stamp need of them. Policies already in outline (a partial rebuild takes
     all but the edited one from the last stamp) are returned as they are."""
+
     def bare(version) -> bool:
         return not version.body_html and not version.headings
 
-    return tuple(p if all(map(bare, p.versions)) else dataclasses.replace(
-        p, versions=tuple(v if bare(v) else dataclasses.replace(v, body_html="", headings=()) for v in p.versions))
-        for p in policies)
+    return tuple(
+        p
+        if all(map(bare, p.versions))
+        else dataclasses.replace(
+            p,
+            versions=tuple(
+                v if bare(v) else dataclasses.replace(v, body_html="", headings=())
+                for v in p.versions
+            ),
+        )
+        for p in policies
+    )
 
 
 def _write(result: Built, out_dir: Path, entries=None) -> frozenset[str] | None:
@@ -324,10 +434,19 @@ def _partial(request: Request, out_dir: Path, store: Store, found: stamp.Check) 
     what every page depends on (a policy's title, the list of policies) raises
     NotPartial inside run and the build renders everything."""
     last, used = found.stamp, found.inputs
-    if last is None or last.rest != used.rest or found.files != last.files or not in_place_safe(found.files, ()):
+    if (
+        last is None
+        or last.rest != used.rest
+        or found.files != last.files
+        or not in_place_safe(found.files, ())
+    ):
         return None
     prefix = request.project.display(request.project.content)
-    changed = {path for path in used.sources.keys() | last.sources.keys() if used.sources.get(path) != last.sources.get(path)}
+    changed = {
+        path
+        for path in used.sources.keys() | last.sources.keys()
+        if used.sources.get(path) != last.sources.get(path)
+    }
     touched = {policy_of(path, prefix) for path in changed}
     outline = stamp.read_outline(store.folder, out_dir, last)
     if None in touched or outline is None:
@@ -338,7 +457,12 @@ def _partial(request: Request, out_dir: Path, store: Store, found: stamp.Check) 
     pages = {path: (key, last.pages[path]) for path, key in last.keys.items() if path in last.pages}
     sources = used.read([path for path in used.sources if policy_of(path, prefix) in touched])
     try:
-        return run(dataclasses.replace(request, jobs=1), store, sources, Partial(reuse, kept, last.common, pages))
+        return run(
+            dataclasses.replace(request, jobs=1),
+            store,
+            sources,
+            Partial(reuse, kept, last.common, pages),
+        )
     except NotPartial:
         return None
 
@@ -347,7 +471,11 @@ def warnings(site: Site) -> list[str]:
     """Things that are allowed but that someone should fix before publishing."""
     out = []
     if not site.settings.contact_email:
-        out.append(f"{site.settings.source_path}: contact_email is not set: pages show a highlighted placeholder where the address belongs")
+        out.append(
+            f"{site.settings.source_path}: contact_email is not set: pages show a highlighted placeholder where the address belongs"
+        )
     if site.settings.base_url.endswith(".example") or ".example/" in site.settings.base_url:
-        out.append(f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: set the real address before publishing")
+        out.append(
+            f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: set the real address before publishing"
+        )
     return out

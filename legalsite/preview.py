@@ -42,8 +42,15 @@ import jinja2
 from . import timeline
 from .model import ContentError, ContentErrors, Site
 from .pipeline import Project, render
-from .preview_http import (CONTENT_TYPES, Response, Server, _content_type, error_page, inject,  # noqa: F401
-                           relax_csp)
+from .preview_http import (
+    CONTENT_TYPES,
+    Response,
+    Server,
+    _content_type,
+    error_page,
+    inject,  # noqa: F401  (re-exported for the tests)
+    relax_csp,  # noqa: F401
+)
 from .store import Store
 from .watch import Watcher
 
@@ -63,7 +70,9 @@ class Outcome:
     site: Site | None
     seconds: float
     parsed: int  # source files that went through Markdown
-    pages_rendered: int  # pages rendered (not taken from the store); versions.json is always rendered
+    pages_rendered: (
+        int  # pages rendered (not taken from the store); versions.json is always rendered
+    )
 
     @property
     def ok(self) -> bool:
@@ -84,30 +93,45 @@ class Builder:
         self.store.begin()
         files, site, errors = None, None, ()
         try:
-            result = render(self.project, timeline.build_day(self.as_of), True, tracker=False, store=self.store)
+            result = render(
+                self.project, timeline.build_day(self.as_of), True, tracker=False, store=self.store
+            )
             files, site = result.files, result.site
             self.store.prune()
         except ContentErrors as exc:
             errors = tuple(exc.errors)
         except Exception as exc:  # a template or asset problem: report it like content errors
             errors = (self._describe(exc),)
-        return Outcome(files=files, errors=errors, site=site, seconds=time.perf_counter() - started,
-                       parsed=self.store.misses["parse"], pages_rendered=self.store.misses["page"])
+        return Outcome(
+            files=files,
+            errors=errors,
+            site=site,
+            seconds=time.perf_counter() - started,
+            parsed=self.store.misses["parse"],
+            pages_rendered=self.store.misses["page"],
+        )
 
     def _describe(self, exc: Exception) -> ContentError:
         """``path:line: message`` for an exception raised while loading templates or rendering."""
         templates = self.project.templates
         if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
-            return ContentError(self.project.display(Path(exc.filename)), exc.lineno or 1,
-                                f"template syntax error: {exc.message}")
+            return ContentError(
+                self.project.display(Path(exc.filename)),
+                exc.lineno or 1,
+                f"template syntax error: {exc.message}",
+            )
         message = f"{type(exc).__name__}: {exc}"
         if isinstance(exc, jinja2.TemplateNotFound):
             message = f"template not found: {exc.name}"
         for frame, line in reversed(list(traceback.walk_tb(exc.__traceback__))):
             filename = Path(frame.f_code.co_filename)
             if filename.is_absolute() and templates in filename.parents:
-                return ContentError(self.project.display(filename), line, f"template error: {message}")
-        return ContentError(self.project.display(templates), 1, f"the templates could not be rendered: {message}")
+                return ContentError(
+                    self.project.display(filename), line, f"template error: {message}"
+                )
+        return ContentError(
+            self.project.display(templates), 1, f"the templates could not be rendered: {message}"
+        )
 
 
 @dataclass
@@ -116,15 +140,22 @@ class State:
 
     files: dict[str, bytes] = field(default_factory=dict)  # the last good build
     errors: tuple[ContentError, ...] = ()
-    error_scope: frozenset[str] | None = None  # policy folders ("privacy/") hit by errors; None = all
+    error_scope: frozenset[str] | None = (
+        None  # policy folders ("privacy/") hit by errors; None = all
+    )
     generation: int = 0
 
 
 class Preview:
     """The builder, the current state, and the waiting reload connections."""
 
-    def __init__(self, project: Project, as_of: dt.date | None = None, out: TextIO | None = None,
-                 err: TextIO | None = None):
+    def __init__(
+        self,
+        project: Project,
+        as_of: dt.date | None = None,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+    ):
         self.project = project
         self.builder = Builder(project, as_of=as_of)
         self.out = out or sys.stdout
@@ -145,8 +176,12 @@ class Preview:
                 if outcome.ok:
                     new = State(files=outcome.files, generation=old.generation + 1)
                 else:
-                    new = State(files=old.files, errors=outcome.errors, error_scope=self._scope(outcome.errors),
-                                generation=old.generation + 1)
+                    new = State(
+                        files=old.files,
+                        errors=outcome.errors,
+                        error_scope=self._scope(outcome.errors),
+                        generation=old.generation + 1,
+                    )
                 self.state = new
                 self.condition.notify_all()
         self._report(old, new, outcome)
@@ -156,7 +191,7 @@ class Preview:
         content = self.project.display(self.project.content).rstrip("/") + "/"
         scope = set()
         for error in errors:
-            parts = error.path[len(content):].split("/") if error.path.startswith(content) else []
+            parts = error.path[len(content) :].split("/") if error.path.startswith(content) else []
             if len(parts) != 2 or not _POLICY_PATH.match(parts[0]):
                 return None
             scope.add(parts[0] + "/")
@@ -168,19 +203,31 @@ class Preview:
             for error in outcome.errors:
                 print(error, file=self.err)
             count = len(outcome.errors)
-            print(f"{count} problem{'s' if count != 1 else ''} ({ms}): the browser shows "
-                  f"{'them' if count != 1 else 'it'}; other pages show the last good build", file=self.err)
+            print(
+                f"{count} problem{'s' if count != 1 else ''} ({ms}): the browser shows "
+                f"{'them' if count != 1 else 'it'}; other pages show the last good build",
+                file=self.err,
+            )
             self.err.flush()
             return
-        files = [p for p in new.files if old.files.get(p) is not new.files[p] and old.files.get(p) != new.files[p]]
+        files = [
+            p
+            for p in new.files
+            if old.files.get(p) is not new.files[p] and old.files.get(p) != new.files[p]
+        ]
         removed = [p for p in old.files if p not in new.files]
         fixed = "fixed; " if old.errors else ""
         if old.generation == 0:
             print(f"built {len(new.files)} files in {ms}", file=self.out)
         else:
-            shown = ", ".join((files + removed)[:3]) + (", …" if len(files) + len(removed) > 3 else "")
-            print(f"{fixed}rebuilt in {ms}: {len(files)} changed, {len(removed)} removed"
-                  f"{': ' + shown if shown else ''}", file=self.out)
+            shown = ", ".join((files + removed)[:3]) + (
+                ", …" if len(files) + len(removed) > 3 else ""
+            )
+            print(
+                f"{fixed}rebuilt in {ms}: {len(files)} changed, {len(removed)} removed"
+                f"{': ' + shown if shown else ''}",
+                file=self.out,
+            )
         self.out.flush()
 
     # -- serving ----------------------------------------------------------
@@ -198,23 +245,31 @@ class Preview:
         if key == "" or key.endswith("/"):
             key += "index.html"
         if key in state.files and not self._broken(key, state):
-            return Response(HTTPStatus.OK, state.files[key], _content_type(key), inject=key.endswith(".html"))
+            return Response(
+                HTTPStatus.OK, state.files[key], _content_type(key), inject=key.endswith(".html")
+            )
         if key in state.files or (key.endswith(".html") and self._broken(key, state)):
             return self._errors(state)
         if f"{key}/index.html" in state.files or self._broken(f"{key}/index.html", state):
-            return Response(HTTPStatus.MOVED_PERMANENTLY, b"", "text/plain; charset=utf-8", location=path + "/")
+            return Response(
+                HTTPStatus.MOVED_PERMANENTLY, b"", "text/plain; charset=utf-8", location=path + "/"
+            )
         return self._not_found(state)
 
     def _broken(self, key: str, state: State) -> bool:
         if not state.errors or not key.endswith(".html"):
             return False
-        return state.error_scope is None or any(key.startswith(prefix) for prefix in state.error_scope)
+        return state.error_scope is None or any(
+            key.startswith(prefix) for prefix in state.error_scope
+        )
 
     def _errors(self, state: State) -> Response:
         cached = self._error_page  # one read: request threads may replace it meanwhile
         if cached[0] != state.generation:
             cached = self._error_page = (state.generation, error_page(state.errors))
-        return Response(HTTPStatus.INTERNAL_SERVER_ERROR, cached[1], CONTENT_TYPES[".html"], inject=True)
+        return Response(
+            HTTPStatus.INTERNAL_SERVER_ERROR, cached[1], CONTENT_TYPES[".html"], inject=True
+        )
 
     def _not_found(self, state: State) -> Response:
         if state.errors and state.error_scope is None:
@@ -227,7 +282,9 @@ class Preview:
     def wait(self, generation: int, timeout: float) -> tuple[State, bool]:
         """Block until the state is newer than ``generation`` (or time out, or the server stops)."""
         with self.condition:
-            self.condition.wait_for(lambda: self.stopping or self.state.generation != generation, timeout)
+            self.condition.wait_for(
+                lambda: self.stopping or self.state.generation != generation, timeout
+            )
             return self.state, self.stopping
 
     def stop(self) -> None:
@@ -243,8 +300,15 @@ class PreviewServer:
     Usable as a context manager (the tests start it on port 0 and read ``url``).
     """
 
-    def __init__(self, project: Project, host: str = "127.0.0.1", port: int = 8000, as_of: dt.date | None = None,
-                 out: TextIO | None = None, err: TextIO | None = None):
+    def __init__(
+        self,
+        project: Project,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        as_of: dt.date | None = None,
+        out: TextIO | None = None,
+        err: TextIO | None = None,
+    ):
         self.project = project
         self.preview = Preview(project, as_of=as_of, out=out, err=err)
         self.host, self.port = host, port
@@ -258,24 +322,35 @@ class PreviewServer:
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}/"
 
-    def start(self) -> "PreviewServer":
+    def start(self) -> PreviewServer:
         try:
             self._server = Server((self.host, self.port), self.preview)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise PreviewError(f"port {self.port} on {self.host} is already in use (another preview?): "
-                                   f"stop the other server or pick another port, e.g. --port {self.port + 1}") from None
+                raise PreviewError(
+                    f"port {self.port} on {self.host} is already in use (another preview?): "
+                    f"stop the other server or pick another port, e.g. --port {self.port + 1}"
+                ) from None
             if exc.errno == errno.EACCES:
-                raise PreviewError(f"not allowed to use port {self.port}: pick a port above 1023, e.g. --port 8000") from None
-            raise PreviewError(f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}") from None
+                raise PreviewError(
+                    f"not allowed to use port {self.port}: pick a port above 1023, e.g. --port 8000"
+                ) from None
+            raise PreviewError(
+                f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
+            ) from None
         try:
             self.preview.rebuild()
             watched = [self.project.content, self.project.templates]
-            files = [self.project.settings] + [p for p in [getattr(self.project, "lock", None)] if p]
+            files = [self.project.settings] + [
+                p for p in [getattr(self.project, "lock", None)] if p
+            ]
             self._watcher = Watcher(watched, files, self.preview.rebuild)
             self._watcher.start()
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1},
-                                            name="preview-http")
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="preview-http",
+            )
             self._thread.start()
         except BaseException:
             self.stop()
@@ -299,7 +374,7 @@ class PreviewServer:
             self._server.close()
             self._server = None
 
-    def __enter__(self) -> "PreviewServer":
+    def __enter__(self) -> PreviewServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -310,8 +385,13 @@ def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
 
 
-def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, open_browser: bool = False,
-          as_of: dt.date | None = None) -> int:
+def serve(
+    project: Project,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    open_browser: bool = False,
+    as_of: dt.date | None = None,
+) -> int:
     """Run the preview until Ctrl-C; returns the exit status."""
     server = PreviewServer(project, host, port, as_of=as_of)
     if threading.current_thread() is threading.main_thread():
@@ -326,7 +406,10 @@ def serve(project: Project, host: str = "127.0.0.1", port: int = 8000, open_brow
         print("stopped", file=sys.stderr)
         return 0
     try:
-        print(f"Preview (drafts included) at {server.url}  — edits show up on save; Ctrl-C to stop", flush=True)
+        print(
+            f"Preview (drafts included) at {server.url}  — edits show up on save; Ctrl-C to stop",
+            flush=True,
+        )
         if open_browser:
             webbrowser.open(server.url)
         stop = threading.Event()

@@ -117,7 +117,10 @@ RELOAD_JS = """\
 })();
 """
 
-_CSP_META = re.compile(rb'(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(")', re.IGNORECASE)
+_CSP_META = re.compile(
+    rb'(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(")', re.IGNORECASE
+)
+
 
 def relax_csp(policy: str) -> str:
     """The page's CSP with ``'self'`` allowed for scripts and connections (the reload script)."""
@@ -139,7 +142,7 @@ def inject(page: bytes, etag: str) -> bytes:
     match = _CSP_META.search(page)
     if match:
         policy = relax_csp(html.unescape(match.group(2).decode("utf-8")))
-        page = page[:match.start(2)] + html.escape(policy).encode("utf-8") + page[match.end(2):]
+        page = page[: match.start(2)] + html.escape(policy).encode("utf-8") + page[match.end(2) :]
     tag = f'<script src="{SCRIPT_PATH}" data-etag="{html.escape(etag)}" defer></script>\n'.encode()
     index = page.lower().find(b"</head>")
     return page + tag if index < 0 else page[:index] + tag + page[index:]
@@ -153,14 +156,15 @@ def error_page(errors: tuple[ContentError, ...]) -> bytes:
     count = len(errors)
     items = "\n".join(
         f'<li><code><span class="where">{html.escape(e.path)}:{e.line}</span>: {html.escape(e.message)}</code></li>'
-        for e in errors)
+        for e in errors
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
-<title>{count} problem{'s' if count != 1 else ''} · preview</title>
+<title>{count} problem{"s" if count != 1 else ""} · preview</title>
 <style>
 body {{ font: 1rem/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem; }}
 h1 {{ color: #b00020; font-size: 1.5rem; }}
@@ -171,7 +175,7 @@ code {{ white-space: pre-wrap; font-size: .95rem; }}
 </head>
 <body>
 <main>
-<h1 id="problems">This page cannot be built: {count} problem{'s' if count != 1 else ''}</h1>
+<h1 id="problems">This page cannot be built: {count} problem{"s" if count != 1 else ""}</h1>
 <ol class="problems" aria-labelledby="problems">
 {items}
 </ol>
@@ -179,7 +183,7 @@ code {{ white-space: pre-wrap; font-size: .95rem; }}
 </main>
 </body>
 </html>
-""".encode("utf-8")
+""".encode()
 
 
 @dataclass(frozen=True)
@@ -201,7 +205,7 @@ def _content_type(key: str) -> str:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: "Server"
+    server: Server
     server_version = "legalsite-preview"
     timeout = 60  # an idle connection does not hold a thread for ever
 
@@ -239,7 +243,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(Response(HTTPStatus.OK, body, CONTENT_TYPES[".js"]), head)
         if path == STATUS_PATH:
             state = preview.state
-            body = json.dumps({"generation": state.generation, "errors": [str(e) for e in state.errors]}).encode()
+            body = json.dumps(
+                {"generation": state.generation, "errors": [str(e) for e in state.errors]}
+            ).encode()
             return self._send(Response(HTTPStatus.OK, body, CONTENT_TYPES[".json"]), head)
         self._send(preview.lookup(self.path), head)
 
@@ -261,7 +267,9 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        if response.status == HTTPStatus.OK and etag in _etags(self.headers.get("If-None-Match", "")):
+        if response.status == HTTPStatus.OK and etag in _etags(
+            self.headers.get("If-None-Match", "")
+        ):
             self.send_response(HTTPStatus.NOT_MODIFIED)
             self.send_header("ETag", etag)
             self.send_header("Cache-Control", "no-cache")
@@ -331,8 +339,12 @@ class Server(ThreadingHTTPServer):
                 self.shutdown_request(request)
                 return
             self._connections.add(request)
-            thread = threading.Thread(target=self.process_request_thread, args=(request, client_address),
-                                      name="preview-request", daemon=True)
+            thread = threading.Thread(
+                target=self.process_request_thread,
+                args=(request, client_address),
+                name="preview-request",
+                daemon=True,
+            )
             self._requests = [t for t in self._requests if t.is_alive()] + [thread]
         thread.start()
 

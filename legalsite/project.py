@@ -27,8 +27,14 @@ class Project:
     lock: Path
 
     @classmethod
-    def at(cls, root: Path, content: Path | None = None, templates: Path | None = None,
-           settings: Path | None = None, lock: Path | None = None) -> "Project":
+    def at(
+        cls,
+        root: Path,
+        content: Path | None = None,
+        templates: Path | None = None,
+        settings: Path | None = None,
+        lock: Path | None = None,
+    ) -> Project:
         """Defaults: content/, templates/ and site.toml in ``root``; versions.lock beside content/."""
         root = root.absolute()
         content = (content or root / "content").absolute()
@@ -116,10 +122,12 @@ def list_sources(content_dir: Path, root: Path) -> dict[str, SourceFile]:
                 continue  # a broken link or a loop of links (as os.path.isfile), or removed meanwhile
             if not stat.S_ISREG(info.st_mode):
                 continue
-            key = full[len(root_prefix):] if full.startswith(root_prefix) else full
+            key = full[len(root_prefix) :] if full.startswith(root_prefix) else full
             found[key.replace(os.sep, "/")] = SourceFile(
-                full, (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino),
-                settled(info.st_mtime_ns, info.st_ctime_ns, now))
+                full,
+                (info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino),
+                settled(info.st_mtime_ns, info.st_ctime_ns, now),
+            )
     return dict(sorted(found.items()))
 
 

@@ -8,6 +8,7 @@ table rows, ...) and marks word-level changes with ``<ins>``/``<del>`` carrying 
 ``<details>``. Output: an escaped, balanced HTML fragment plus a plain-text rendering.
 Pure and deterministic: same input, same bytes.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -35,14 +36,16 @@ class RedlineStats:
 
 @dataclass(frozen=True)
 class Redline:
-    html: str   # HTML fragment (no <html>/<body>), escaped and balanced: safe for Jinja's |safe
-    text: str   # plain-text summary with [-deleted-]{+inserted+} markers
+    html: str  # HTML fragment (no <html>/<body>), escaped and balanced: safe for Jinja's |safe
+    text: str  # plain-text summary with [-deleted-]{+inserted+} markers
     stats: RedlineStats
 
 
 def _label_html(label):
-    return (f'<span class="rl-label"><span class="visually-hidden">(</span>{esc(label)}'
-            f'<span class="visually-hidden">)</span></span>')
+    return (
+        f'<span class="rl-label"><span class="visually-hidden">(</span>{esc(label)}'
+        f'<span class="visually-hidden">)</span></span>'
+    )
 
 
 def _capture(out, fn):
@@ -80,12 +83,17 @@ def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
     for old_html, new_html in pairs:
         out.append(redline(old_html, new_html, pieces))
         if len(pieces) > 400:  # a body has 20-40 pieces: keep the new side's
-            pieces = {piece: pieces[piece] for piece in [(new_html,), *cut(new_html)] if piece in pieces}
+            pieces = {
+                piece: pieces[piece] for piece in [(new_html,), *cut(new_html)] if piece in pieces
+            }
     return out
 
 
 def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
-    old_blocks, new_blocks = parse_blocks(old_html, "o", pieces), parse_blocks(new_html, "n", pieces)
+    old_blocks, new_blocks = (
+        parse_blocks(old_html, "o", pieces),
+        parse_blocks(new_html, "n", pieces),
+    )
     level = section_level(old_blocks, new_blocks)
     olds, news = split_sections(old_blocks, level), split_sections(new_blocks, level)
     pairs, stable = align_sections(olds, news)
@@ -119,11 +127,19 @@ def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
             kind = "removed" if new is None else "added"
             status = "del" if new is None else "ins"
             sec = old or new
-            items = [(status, b, None) if status == "del" else (status, None, b) for b in sec.blocks]
+            items = [
+                (status, b, None) if status == "del" else (status, None, b) for b in sec.blocks
+            ]
             labels, collapsed, renumbered_only = [kind], False, False
             counts[kind] += sec.heading is not None  # the special sections are not counted
-            h_html, h_text = _heading(out, sec, sec.heading if status == "del" else None,
-                                      sec.heading if status == "ins" else None, status, True)
+            h_html, h_text = _heading(
+                out,
+                sec,
+                sec.heading if status == "del" else None,
+                sec.heading if status == "ins" else None,
+                status,
+                True,
+            )
             if sec.heading is None:
                 sid = sec.special
             elif new is not None:
@@ -160,29 +176,46 @@ def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
         else:
             sec_id = ids.make(sid)
         label = ", ".join(labels)
-        classes = "rl-section rl-" + kind + "".join(
-            f" rl-{w}" for w in ("changed", "renamed", "renumbered") if w in labels and w != kind)
-        body_h, body_t = _capture(out, lambda: render_blocks(
-            out, items, idmap, text_all=kind in ("added", "removed")))
+        classes = (
+            "rl-section rl-"
+            + kind
+            + "".join(
+                f" rl-{w}"
+                for w in ("changed", "renamed", "renumbered")
+                if w in labels and w != kind
+            )
+        )
+        body_h, body_t = _capture(
+            out, lambda: render_blocks(out, items, idmap, text_all=kind in ("added", "removed"))
+        )
         text.append(f"{TEXT_MARKER[kind]} {h_text} ({label})\n")
         if not collapsed:
             text.append(body_t)
         block = (new or old).heading
         if collapsed:
-            html.append(f'<details class="{classes}" id="{sec_id}">\n<summary><span class="rl-title">'
-                        f'{h_html}</span> {_label_html(label)}</summary>\n'
-                        f'<div class="rl-body">\n{body_h}</div>\n</details>\n')
+            html.append(
+                f'<details class="{classes}" id="{sec_id}">\n<summary><span class="rl-title">'
+                f"{h_html}</span> {_label_html(label)}</summary>\n"
+                f'<div class="rl-body">\n{body_h}</div>\n</details>\n'
+            )
         elif block is None:
-            html.append(f'<div class="{classes}" id="{sec_id}">\n<p class="rl-heading">{h_html} '
-                        f'{_label_html(label)}</p>\n{body_h}</div>\n')
+            html.append(
+                f'<div class="{classes}" id="{sec_id}">\n<p class="rl-heading">{h_html} '
+                f"{_label_html(label)}</p>\n{body_h}</div>\n"
+            )
         else:
             tag = block.kind
-            html.append(f'<section class="{classes}" id="{sec_id}">\n<{tag} class="rl-heading">{h_html} '
-                        f'{_label_html(label)}</{tag}>\n{body_h}</section>\n')
+            html.append(
+                f'<section class="{classes}" id="{sec_id}">\n<{tag} class="rl-heading">{h_html} '
+                f"{_label_html(label)}</{tag}>\n{body_h}</section>\n"
+            )
     html.append("</div>\n")
-    stats = RedlineStats(counts["changed"], counts["added"], counts["removed"], counts["moved"],
-                         out.ins, out.dels)
-    summary = (f"{stats.sections_changed} changed, {stats.sections_added} added, "
-               f"{stats.sections_removed} removed, {stats.sections_moved} moved sections; "
-               f"{stats.words_inserted} words inserted, {stats.words_deleted} deleted\n\n")
+    stats = RedlineStats(
+        counts["changed"], counts["added"], counts["removed"], counts["moved"], out.ins, out.dels
+    )
+    summary = (
+        f"{stats.sections_changed} changed, {stats.sections_added} added, "
+        f"{stats.sections_removed} removed, {stats.sections_moved} moved sections; "
+        f"{stats.words_inserted} words inserted, {stats.words_deleted} deleted\n\n"
+    )
     return Redline("".join(html), summary + "".join(text), stats)

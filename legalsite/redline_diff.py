@@ -4,6 +4,7 @@ Everything is built on difflib.SequenceMatcher, always on small sequences: secti
 aligned by heading, blocks within one aligned section, words within one aligned block (long
 blocks are first aligned by sentence), so the cost stays near-linear in document size.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -12,9 +13,9 @@ from difflib import SequenceMatcher
 
 from .redline_parse import dice
 
-WORD_LIMIT = 1200      # tokens per side above which a block is first aligned by sentence
-PAIR_DP_LIMIT = 2500   # cells of the similarity matrix when pairing replaced blocks
-BLOCK_PAIR_MIN = 0.4   # word-bag similarity for two differing blocks to be shown as one edit
+WORD_LIMIT = 1200  # tokens per side above which a block is first aligned by sentence
+PAIR_DP_LIMIT = 2500  # cells of the similarity matrix when pairing replaced blocks
+BLOCK_PAIR_MIN = 0.4  # word-bag similarity for two differing blocks to be shown as one edit
 SECTION_GAP_MIN = 0.5  # similarity for unmatched sections in the same gap (heading renamed)
 SECTION_ONE_MIN = 0.3  # ... when the gap holds exactly one old and one new section
 SECTION_ANY_MIN = 0.6  # ... anywhere else (a section both renamed and moved)
@@ -84,11 +85,14 @@ def word_ops(old_toks, new_toks):
         if op[0] != "equal" and out and out[-1][0] != "equal":
             prev = out.pop()
             op = ["replace", prev[1], op[2], prev[3], op[4]]
-        while op[0] != "equal" and len(out) >= 2 and out[-1][0] == "equal" and out[-2][0] != "equal":
+        while (
+            op[0] != "equal" and len(out) >= 2 and out[-1][0] == "equal" and out[-2][0] != "equal"
+        ):
             eq, before = out[-1], out[-2]
             size = chars(old_toks, eq[1], eq[2])
-            if size > max(chars(old_toks, before[1], before[2]), chars(new_toks, before[3], before[4])) or \
-               size > max(chars(old_toks, op[1], op[2]), chars(new_toks, op[3], op[4])):
+            if size > max(
+                chars(old_toks, before[1], before[2]), chars(new_toks, before[3], before[4])
+            ) or size > max(chars(old_toks, op[1], op[2]), chars(new_toks, op[3], op[4])):
                 break
             out.pop()
             out.pop()
@@ -146,7 +150,11 @@ def align_blocks(olds, news):
         if tag == "equal":
             out.extend(("eq", olds[i], news[j]) for i, j in zip(range(i1, i2), range(j1, j2)))
             continue
-        pairs = _pair_dp(olds[i1:i2], news[j1:j2], _block_score, BLOCK_PAIR_MIN) if tag == "replace" else []
+        pairs = (
+            _pair_dp(olds[i1:i2], news[j1:j2], _block_score, BLOCK_PAIR_MIN)
+            if tag == "replace"
+            else []
+        )
         i, j = i1, j1
         for pi, pj in pairs + [(i2 - i1, j2 - j1)]:
             out.extend(("del", olds[k], None) for k in range(i, i1 + pi))
@@ -216,8 +224,10 @@ def align_sections(olds, news):
     used_new = set(pairs.values())
     bounds = [(-1, -1)] + stable + [(len(olds), len(news))]
     for (ao, an), (bo, bn) in zip(bounds, bounds[1:]):
-        gap_old = [s for s in olds[ao + 1:bo] if s.index not in pairs and s.heading is not None]
-        gap_new = [s for s in news[an + 1:bn] if s.index not in used_new and s.heading is not None]
+        gap_old = [s for s in olds[ao + 1 : bo] if s.index not in pairs and s.heading is not None]
+        gap_new = [
+            s for s in news[an + 1 : bn] if s.index not in used_new and s.heading is not None
+        ]
         if not gap_old or not gap_new:
             continue
         minimum = SECTION_ONE_MIN if len(gap_old) == len(gap_new) == 1 else SECTION_GAP_MIN
@@ -227,7 +237,9 @@ def align_sections(olds, news):
     rest_old = [s for s in olds if s.index not in pairs and s.heading is not None]
     rest_new = [s for s in news if s.index not in used_new and s.heading is not None]
     if rest_old and rest_new and len(rest_old) * len(rest_new) <= 10000:
-        cands = sorted(((-_section_score(o, w), o.index, w.index) for o in rest_old for w in rest_new))
+        cands = sorted(
+            (-_section_score(o, w), o.index, w.index) for o in rest_old for w in rest_new
+        )
         for neg, i, j in cands:
             if -neg < SECTION_ANY_MIN:
                 break

@@ -5,6 +5,7 @@ A rendered policy body is parsed into a small tree, then flattened into *leaf bl
 chain of block containers it sits in (``ul > li > ul > li``) so the renderer can rebuild
 balanced HTML, and its inline content as word tokens that remember their inline markup.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -25,12 +26,23 @@ LEAF = frozenset("p h1 h2 h3 h4 h5 h6 pre tr hr dt caption".split())
 HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 # attributes worth keeping in the redline; everything else (ids, classes, styles) is dropped
 KEEP_ATTRS = {
-    "a": ("href", "title"), "abbr": ("title",), "ol": ("start", "type", "reversed"),
-    "td": ("colspan", "rowspan"), "th": ("colspan", "rowspan", "scope"),
-    "img": ("src", "alt", "width", "height"), "time": ("datetime",), "data": ("value",),
-    "q": ("cite",), "bdo": ("dir",),
+    "a": ("href", "title"),
+    "abbr": ("title",),
+    "ol": ("start", "type", "reversed"),
+    "td": ("colspan", "rowspan"),
+    "th": ("colspan", "rowspan", "scope"),
+    "img": ("src", "alt", "width", "height"),
+    "time": ("datetime",),
+    "data": ("value",),
+    "q": ("cite",),
+    "bdo": ("dir",),
 }
-SAFE_SCHEMES = {"http", "https", "mailto", "tel"}  # a URL with any other colon is left out of the redline
+SAFE_SCHEMES = {
+    "http",
+    "https",
+    "mailto",
+    "tel",
+}  # a URL with any other colon is left out of the redline
 WS = " \t\n\r\f"
 PAIR_RE = re.compile(r"([ \t\n\r\f]*)(\w+(?:['\u2019.\-]\w+)*|[^\w \t\n\r\f])")
 
@@ -53,8 +65,13 @@ def _node(el) -> Node:
         if type(tag) is str and tag not in DROP:  # comments: only their tails count
             classes = child.get("class")
             classes = classes.split() if classes else ()
-            if not ((tag == "a" and "footnote-backref" in classes) or (tag == "div" and "toc" in classes)):
-                kids.append(_node(child))  # the footnotes' "jump back" arrows and a [TOC] are not content
+            if not (
+                (tag == "a" and "footnote-backref" in classes)
+                or (tag == "div" and "toc" in classes)
+            ):
+                kids.append(
+                    _node(child)
+                )  # the footnotes' "jump back" arrows and a [TOC] are not content
         if child.tail:
             kids.append(child.tail)
     return node
@@ -85,7 +102,11 @@ def keep_attrs(tag, attrs):
     for name in KEEP_ATTRS.get(tag, ()):
         if name in attrs:
             value = attrs[name]
-            if name in ("href", "src", "cite") and ":" in value and scheme_of(value) not in SAFE_SCHEMES:
+            if (
+                name in ("href", "src", "cite")
+                and ":" in value
+                and scheme_of(value) not in SAFE_SCHEMES
+            ):
                 continue
             out.append((name, value))
     return tuple(out)
@@ -93,16 +114,21 @@ def keep_attrs(tag, attrs):
 
 class Inl:
     """An inline element instance (em, a, code...) that tokens sit inside."""
+
     __slots__ = ("tag", "attrs", "uid", "key")
 
     def __init__(self, tag, attrs, uid):
         self.tag, self.attrs, self.uid = tag, attrs, uid
         # in-page targets change when headings are renumbered: not a change of the text
-        self.key = (tag, tuple((k, "#" if k == "href" and v.startswith("#") else v) for k, v in attrs))
+        self.key = (
+            tag,
+            tuple((k, "#" if k == "href" and v.startswith("#") else v) for k, v in attrs),
+        )
 
 
 class Tok:
     """One word or punctuation mark, with the whitespace before it and its inline context."""
+
     __slots__ = ("ws", "text", "style", "void", "key", "is_word")
 
     def __init__(self, ws, text, style, void=None, skey=None):
@@ -113,6 +139,7 @@ class Tok:
 
 class Cont:
     """A block container instance (ul, li, table, tbody, blockquote...)."""
+
     __slots__ = ("tag", "attrs", "uid", "notes")
 
     def __init__(self, tag, attrs, uid, notes=False):
@@ -121,6 +148,7 @@ class Cont:
 
 class Block:
     """A leaf block: kind is a tag name or '' for an anonymous inline run in a container."""
+
     # src: the cached template block this one was instantiated from (TEMPLATE: it is one;
     # None: not cached; a template does not point to itself, so it is freed without the collector);
     # eqh: on a template, its unchanged rendering (see redline_render.Out.same_block)
@@ -173,7 +201,7 @@ class Tokenizer:
                 pend = ""
             tail = len(s) - len(s.rstrip(WS))
             if tail:
-                pend = pend + s[len(s) - tail:] if pre else " "
+                pend = pend + s[len(s) - tail :] if pre else " "
             pending[0] = pend
 
         def walk(items, style):
@@ -213,14 +241,21 @@ class Tokenizer:
                 continue
             flush()
             if ch.tag == "tr":
-                cells = [(c.tag, keep_attrs(c.tag, c.attrs), self.tokens(c.children))
-                         for c in ch.children if not isinstance(c, str) and c.tag in ("td", "th")]
+                cells = [
+                    (c.tag, keep_attrs(c.tag, c.attrs), self.tokens(c.children))
+                    for c in ch.children
+                    if not isinstance(c, str) and c.tag in ("td", "th")
+                ]
                 out.append(Block("tr", chain, cells=cells))
             elif ch.tag in LEAF:
                 toks = self.tokens(ch.children, pre=ch.tag == "pre")
                 out.append(Block(ch.tag, chain, toks, hid=ch.attrs.get("id", "")))
             else:
-                notes = not chain and ch.tag == "div" and "footnote" in ch.attrs.get("class", "").split()
+                notes = (
+                    not chain
+                    and ch.tag == "div"
+                    and "footnote" in ch.attrs.get("class", "").split()
+                )
                 cont = Cont(ch.tag, keep_attrs(ch.tag, ch.attrs), self.uid(), notes)
                 self.blocks(ch.children, chain + (cont,), out)
         flush()
@@ -229,12 +264,19 @@ class Tokenizer:
 
 NUMBERING_RE = re.compile(
     r"^\s*(?:(?:section|article|part|chapter|clause|§)\s*)?"
-    r"(?:\d+(?:\.\d+)*\.?|[ivxlcdm]+[.)]|[a-z][.)]|\(\w{1,4}\))\s+", re.I)
+    r"(?:\d+(?:\.\d+)*\.?|[ivxlcdm]+[.)]|[a-z][.)]|\(\w{1,4}\))\s+",
+    re.I,
+)
 
 
 def heading_key(text: str) -> str:
     """Heading text with leading numbering stripped, normalised for alignment."""
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    text = (
+        text.replace("\u2019", "'")
+        .replace("\u2018", "'")
+        .replace("\u201c", '"')
+        .replace("\u201d", '"')
+    )
     text = NUMBERING_RE.sub("", text, count=1)
     return " ".join(text.lower().split())
 
@@ -242,6 +284,7 @@ def heading_key(text: str) -> str:
 class Section:
     """A heading and the blocks up to the next heading of its level. Without a heading it is
     one of the special sections: 'preamble' (text before the first heading) or 'footnotes'."""
+
     __slots__ = ("heading", "blocks", "index", "key", "_bag", "size", "special")
 
     def __init__(self, heading, blocks, index, special=None):
@@ -266,7 +309,9 @@ class Section:
 
 def section_level(*block_lists) -> str | None:
     """The heading tag that splits sections: the highest level that repeats (else the highest)."""
-    counts = Counter(b.kind for blocks in block_lists for b in blocks if not b.chain and b.kind in HEADINGS)
+    counts = Counter(
+        b.kind for blocks in block_lists for b in blocks if not b.chain and b.kind in HEADINGS
+    )
     if not counts:
         return None
     repeating = [k for k, n in counts.items() if n > 1]
@@ -317,8 +362,19 @@ def dice(a: Counter, b: Counter) -> float:
 # top); and no inline run (text or inline elements outside any block) going on across a cut.
 # Otherwise the whole body is parsed the slow way.
 _CUT_RE = re.compile(r"<h[1-6](?=[\s/>])|</h[1-6]>")
-_UNCUTTABLE = ("<!", "<script", "<style", "<textarea", "<title", "<xmp", "<iframe", "<noembed", "<noframes",
-               "<noscript", "<plaintext")
+_UNCUTTABLE = (
+    "<!",
+    "<script",
+    "<style",
+    "<textarea",
+    "<title",
+    "<xmp",
+    "<iframe",
+    "<noembed",
+    "<noframes",
+    "<noscript",
+    "<plaintext",
+)
 
 TEMPLATE = object()  # Block.src of a template block
 
@@ -351,13 +407,22 @@ def _piece_template(piece):
     if errors:
         return None
     children = _node(body).children if body is not None else []
+
     def is_run(node):  # None: an empty piece, transparent to runs
         return None if node is None else isinstance(node, str) or node.tag in INLINE
-    return _Template(Tokenizer("t").blocks(children), is_run(children[0] if children else None),
-                     is_run(children[-1] if children else None), _top_level(body), _closes_all(piece))
+
+    return _Template(
+        Tokenizer("t").blocks(children),
+        is_run(children[0] if children else None),
+        is_run(children[-1] if children else None),
+        _top_level(body),
+        _closes_all(piece),
+    )
 
 
-_TAG = re.compile(r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:"[^"]*"|'[^']*'|[^'">])*>""")  # quoted values skipped
+_TAG = re.compile(
+    r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:"[^"]*"|'[^']*'|[^'">])*>"""
+)  # quoted values skipped
 
 
 def _closes_all(piece: str) -> bool:
@@ -379,7 +444,14 @@ def _instantiate(tmpl, uid, out):
             out.append(tb)
             continue
         b = new(Block)
-        b.kind, b.toks, b.cells, b.hid, b.key, b.sig = tb.kind, tb.toks, tb.cells, tb.hid, tb.key, tb.sig
+        b.kind, b.toks, b.cells, b.hid, b.key, b.sig = (
+            tb.kind,
+            tb.toks,
+            tb.cells,
+            tb.hid,
+            tb.key,
+            tb.sig,
+        )
         b.chain = tuple([conts[k] for k in idx])
         b._bag, b.src = tb._bag, tb
         out.append(b)
@@ -390,7 +462,7 @@ def cut(html: str) -> list[str]:
     bounds = [0]
     for m in _CUT_RE.finditer(html):
         at = m.end() if html[m.start() + 1] == "/" else m.start()
-        if html[at - 1:at + 1] in ("\n<", ">\n", ">") and at != bounds[-1]:
+        if html[at - 1 : at + 1] in ("\n<", ">\n", ">") and at != bounds[-1]:
             bounds.append(at)
     return [html[a:b] for a, b in zip(bounds, bounds[1:] + [len(html)])]
 
@@ -403,7 +475,9 @@ def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
     whole = lambda: Tokenizer(prefix).blocks(parse_tree(html).children)  # noqa: E731
     # A body is checked once: a redline's new side is the next one's old side.
     checked = pieces is not None and (html,) in pieces
-    if not checked and (pieces is None or any(tag in lowered for lowered in [html.lower()] for tag in _UNCUTTABLE)):
+    if not checked and (
+        pieces is None or any(tag in lowered for lowered in [html.lower()] for tag in _UNCUTTABLE)
+    ):
         return whole()
     tmpls = []
     for p in cut(html):
@@ -422,7 +496,10 @@ def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
     if not checked:
         if not all(t.closed for t in tmpls):
             body, errors = _parse(html)
-            if errors or _top_level(body) != (sum(t.top[0] for t in tmpls), sum(t.top[1] for t in tmpls)):
+            if errors or _top_level(body) != (
+                sum(t.top[0] for t in tmpls),
+                sum(t.top[1] for t in tmpls),
+            ):
                 return whole()
         pieces[(html,)] = True
     counter = itertools.count(1)

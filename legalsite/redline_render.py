@@ -4,6 +4,7 @@ All text is escaped; inline elements are reopened inside each <ins>/<del> and cl
 end, and block containers are rebuilt from each leaf's container chain, so the output is
 always balanced.
 """
+
 from __future__ import annotations
 
 import html as _html
@@ -12,8 +13,10 @@ import re
 from .redline_diff import word_ops
 from .redline_parse import HEADINGS, TEMPLATE
 
-HIDDEN = {"ins": '<span class="visually-hidden">inserted: </span>',
-          "del": '<span class="visually-hidden">deleted: </span>'}
+HIDDEN = {
+    "ins": '<span class="visually-hidden">inserted: </span>',
+    "del": '<span class="visually-hidden">deleted: </span>',
+}
 TEXT_MARK = {"ins": ("{+", "+}"), "del": ("[-", "-]")}
 _ID_SAFE = re.compile(r"[^\w\-.:]+")
 
@@ -82,8 +85,10 @@ class Out:
 
     @staticmethod
     def plain(toks, skip_ws=False):
-        return "".join(("" if skip_ws and k == 0 else t.ws) + (t.text if not t.void else " ")
-                       for k, t in enumerate(toks))
+        return "".join(
+            ("" if skip_ws and k == 0 else t.ws) + (t.text if not t.void else " ")
+            for k, t in enumerate(toks)
+        )
 
     def marked(self, kind, toks, count=True):
         """A whole run inside <ins>/<del> (kind), with its leading space outside."""
@@ -127,7 +132,11 @@ class Out:
                     self.t.append(a + self.plain(toks, skip_ws=True) + b)
                     if count:
                         n = sum(1 for t in toks if t.is_word)
-                        self.ins, self.dels = (self.ins + n, self.dels) if kind == "ins" else (self.ins, self.dels + n)
+                        self.ins, self.dels = (
+                            (self.ins + n, self.dels)
+                            if kind == "ins"
+                            else (self.ins, self.dels + n)
+                        )
                 else:
                     self.marked(kind, toks, count)
 
@@ -171,8 +180,18 @@ def _link_names(block):
 
 # --------------------------------------------------------------------------- block rendering
 BLOCK_CLASS = {"ins": "rl-ins-block", "del": "rl-del-block"}
-TEXT_PREFIX = {"h1": "# ", "h2": "## ", "h3": "### ", "h4": "#### ", "h5": "##### ", "h6": "###### ",
-               "dt": "", "pre": "", "hr": "----", "caption": ""}
+TEXT_PREFIX = {
+    "h1": "# ",
+    "h2": "## ",
+    "h3": "### ",
+    "h4": "#### ",
+    "h5": "##### ",
+    "h6": "###### ",
+    "dt": "",
+    "pre": "",
+    "hr": "----",
+    "caption": "",
+}
 
 
 class Ids:
@@ -218,7 +237,11 @@ def render_blocks(out: Out, items, idmap, count=True, text_all=False):
             h.append(f"</{stack.pop().tag}>\n")
         for c in chain[n:]:
             only = state[c.uid]
-            cls = f' class="{BLOCK_CLASS[next(iter(only))]}"' if len(only) == 1 and only <= {"ins", "del"} else ""
+            cls = (
+                f' class="{BLOCK_CLASS[next(iter(only))]}"'
+                if len(only) == 1 and only <= {"ins", "del"}
+                else ""
+            )
             h.append(f"<{c.tag}{attr_str(c.attrs)}{cls}>")
             stack.append(c)
         block = new if new is not None else old
@@ -234,7 +257,9 @@ def render_blocks(out: Out, items, idmap, count=True, text_all=False):
             if kind == "hr":
                 h.append("<hr>")
             elif kind == "tr":
-                h.append(out.same_block(new, lambda: _render_row(out, status, old, new, cls, count)))
+                h.append(
+                    out.same_block(new, lambda: _render_row(out, status, old, new, cls, count))
+                )
             else:
                 hid = ""
                 if kind in HEADINGS and new.hid in idmap:
@@ -262,7 +287,7 @@ def render_blocks(out: Out, items, idmap, count=True, text_all=False):
                     hid = f' id="{idmap[new.hid]}"'
                 h.append(f"<{tag}{hid}{cls}>")
             elif status in BLOCK_CLASS and stack and len(state[stack[-1].uid]) > 1:
-                h.append(f'<span{cls}>')  # an inserted run inside an otherwise kept container
+                h.append(f"<span{cls}>")  # an inserted run inside an otherwise kept container
                 tag = "span"
             out.content(status, old, new, lambda b: b.toks, count)
             if tag:
@@ -272,7 +297,13 @@ def render_blocks(out: Out, items, idmap, count=True, text_all=False):
         body = "".join(out.t[mark:])
         del out.t[mark:]
         if show_text:
-            bullet = "* " if chain and chain[-1].tag == "li" else "> " if chain and chain[-1].tag == "blockquote" else ""
+            bullet = (
+                "* "
+                if chain and chain[-1].tag == "li"
+                else "> "
+                if chain and chain[-1].tag == "blockquote"
+                else ""
+            )
             prefix = "    " + "  " * max(depth - 1, 0) + bullet + TEXT_PREFIX.get(kind, "")
             if kind == "pre":
                 body = body.replace("\n", "\n    ")

@@ -21,11 +21,11 @@ from urllib.parse import urlsplit
 import jinja2
 
 from . import security, timeline
-from .store import Store, digest_of
 from .model import Policy, Site, Status, Version
 from .project import read_tree
 from .redline import redline
 from .security import content_security_policy
+from .store import Store, digest_of
 
 VERSIONS_SCHEMA = Path(__file__).with_name("versions-1.schema.json")
 VERSIONS_SCHEMA_PATH = "schemas/versions-1.schema.json"  # where the site publishes it
@@ -80,11 +80,15 @@ def load_theme(templates_dir: Path, store: Store | None = None) -> Theme:
     names = [name for name in tree if name.startswith("assets/") and name.count("/") == 1]
     css = b"".join(tree[name].rstrip(b"\n") + b"\n" for name in names if name.endswith(".css"))
     stylesheet = f"assets/site.{hashlib.sha256(css).hexdigest()[:12]}.css"
-    assets = [(stylesheet, css)] + [(name, tree[name]) for name in names if not name.endswith(".css")]
+    assets = [(stylesheet, css)] + [
+        (name, tree[name]) for name in names if not name.endswith(".css")
+    ]
     digest = hashlib.sha256()
     for name, data in tree.items():
         digest.update(name.encode() + b"\0" + data + b"\0")
-    return Theme(env=env, stylesheet=stylesheet, assets=tuple(assets), fingerprint=digest.hexdigest())
+    return Theme(
+        env=env, stylesheet=stylesheet, assets=tuple(assets), fingerprint=digest.hexdigest()
+    )
 
 
 @dataclass(frozen=True)
@@ -104,36 +108,51 @@ class Entry:
 class _Renderer:
     """Holds what every page needs so the page functions stay short."""
 
-    def __init__(self, site: Site, theme: Theme, store: Store, last: dict[str, tuple[str, str]] | None = None):
+    def __init__(
+        self, site: Site, theme: Theme, store: Store, last: dict[str, tuple[str, str]] | None = None
+    ):
         self.site = site
         self.theme = theme
         self.store = store
         self.csp = content_security_policy(site)
         self.tracker = security.tracker(site)
         self.base_path = urlsplit(site.settings.base_url).path.rstrip("/") + "/"
-        self.entries: dict[str, tuple[Entry, ...]] = {p.slug: self._entries(p) for p in site.policies}
+        self.entries: dict[str, tuple[Entry, ...]] = {
+            p.slug: self._entries(p) for p in site.policies
+        }
         # What pages depend on, as short digests (see _cached): everything site-wide...
         self.common = site_digest(site, theme)
         # ... and each policy's versions without their texts: what a page shows of its siblings.
-        self.outline = {p.slug: store.get("outline", (self.common, p.slug) + tuple(_identity(v) for v in p.versions),
-                                          lambda: digest_of(p.slug, tuple(_without_text(v) for v in p.versions)))
-                        for p in site.policies}
+        self.outline = {
+            p.slug: store.get(
+                "outline",
+                (self.common, p.slug) + tuple(_identity(v) for v in p.versions),
+                lambda: digest_of(p.slug, tuple(_without_text(v) for v in p.versions)),
+            )
+            for p in site.policies
+        }
         self.outlines = digest_of(tuple(self.outline.values()))
         self.keys: dict[str, str] = {}  # page URL path -> its store key (_cached)
         self.page_keys: dict[str, str] = {}  # output path -> that key
-        self.last = last or {}  # output path -> (digest, SHA-256) of the page the output folder holds
+        self.last = (
+            last or {}
+        )  # output path -> (digest, SHA-256) of the page the output folder holds
         self.kept: dict[str, str] = {}  # output path -> SHA-256 of each page left as it is
 
     def _entries(self, policy: Policy) -> tuple[Entry, ...]:
         out = []
-        for index, (version, status) in enumerate(zip(policy.versions, timeline.statuses(policy, self.site.today))):
+        for index, (version, status) in enumerate(
+            zip(policy.versions, timeline.statuses(policy, self.site.today))
+        ):
             url = f"{policy.slug}/{version.slug}/"
-            out.append(Entry(
-                version=version,
-                status=status,
-                url=url,
-                changes_url=f"{url}changes/" if index else "",
-            ))
+            out.append(
+                Entry(
+                    version=version,
+                    status=status,
+                    url=url,
+                    changes_url=f"{url}changes/" if index else "",
+                )
+            )
         return tuple(out)
 
     def tag_uri(self, version: Version) -> str:
@@ -190,22 +209,59 @@ class _Renderer:
         coming = [e for e in entries if e.status is Status.UPCOMING]
         current = next((e for e in entries if e.status is Status.IN_FORCE), None)
         for entry in entries:
-            out[entry.url + "index.html"] = self._cached(entry.url, (outline, _identity(entry.version)), lambda: self.page(
-                "version.html", entry.url, policy=policy, entry=entry, current=current, coming=coming,
-                canonical_url=self.absolute(f"{policy.slug}/") if entry.version is canonical else self.absolute(entry.url),
-                noindex=entry.status is Status.SUPERSEDED or entry.version.draft,
-            ))
+            out[entry.url + "index.html"] = self._cached(
+                entry.url,
+                (outline, _identity(entry.version)),
+                lambda: self.page(
+                    "version.html",
+                    entry.url,
+                    policy=policy,
+                    entry=entry,
+                    current=current,
+                    coming=coming,
+                    canonical_url=self.absolute(f"{policy.slug}/")
+                    if entry.version is canonical
+                    else self.absolute(entry.url),
+                    noindex=entry.status is Status.SUPERSEDED or entry.version.draft,
+                ),
+            )
         entry = next(e for e in entries if e.version is canonical)
-        out[f"{policy.slug}/index.html"] = self._cached(f"{policy.slug}/", (outline, _identity(canonical)), lambda: self.page(
-            "version.html", f"{policy.slug}/", policy=policy, entry=entry, current=current, coming=coming,
-            canonical_url=self.absolute(f"{policy.slug}/"), noindex=entry.version.draft,
-        ))
-        out[f"{policy.slug}/history/index.html"] = self._cached(f"{policy.slug}/history/", (outline,), lambda: self.page(
-            "history.html", f"{policy.slug}/history/", policy=policy, current=current,
-            canonical_url=self.absolute(f"{policy.slug}/history/"), noindex=False,
-        ))
-        out[f"{policy.slug}/feed.xml"] = self._cached(f"{policy.slug}/feed.xml", (outline,), lambda: self.feed(
-            f"{policy.slug}/feed.xml", f"{policy.slug}/history/", f"{policy.title} changes", list(entries)))
+        out[f"{policy.slug}/index.html"] = self._cached(
+            f"{policy.slug}/",
+            (outline, _identity(canonical)),
+            lambda: self.page(
+                "version.html",
+                f"{policy.slug}/",
+                policy=policy,
+                entry=entry,
+                current=current,
+                coming=coming,
+                canonical_url=self.absolute(f"{policy.slug}/"),
+                noindex=entry.version.draft,
+            ),
+        )
+        out[f"{policy.slug}/history/index.html"] = self._cached(
+            f"{policy.slug}/history/",
+            (outline,),
+            lambda: self.page(
+                "history.html",
+                f"{policy.slug}/history/",
+                policy=policy,
+                current=current,
+                canonical_url=self.absolute(f"{policy.slug}/history/"),
+                noindex=False,
+            ),
+        )
+        out[f"{policy.slug}/feed.xml"] = self._cached(
+            f"{policy.slug}/feed.xml",
+            (outline,),
+            lambda: self.feed(
+                f"{policy.slug}/feed.xml",
+                f"{policy.slug}/history/",
+                f"{policy.title} changes",
+                list(entries),
+            ),
+        )
         return out
 
     def changes_pages(self, policy: Policy) -> dict[str, bytes]:
@@ -216,13 +272,26 @@ class _Renderer:
         pieces: dict = {}  # parsed pieces of this policy's bodies, which its redlines share (redline.py)
         for previous, entry in zip(entries, entries[1:]):
             out[entry.changes_url + "index.html"] = self._cached(
-                entry.changes_url, self.changes_depends(policy, previous.version, entry.version), lambda: self.page(
-                    "changes.html", entry.changes_url, policy=policy, entry=entry, previous=previous,
-                    current=current, redline=self.store.get(
-                        "redline", redline_key(previous.version, entry.version),
-                        lambda: redline(previous.version.body_html, entry.version.body_html, pieces)),
-                    canonical_url=self.absolute(entry.changes_url), noindex=entry.version.draft,
-                ))
+                entry.changes_url,
+                self.changes_depends(policy, previous.version, entry.version),
+                lambda: self.page(
+                    "changes.html",
+                    entry.changes_url,
+                    policy=policy,
+                    entry=entry,
+                    previous=previous,
+                    current=current,
+                    redline=self.store.get(
+                        "redline",
+                        redline_key(previous.version, entry.version),
+                        lambda: redline(
+                            previous.version.body_html, entry.version.body_html, pieces
+                        ),
+                    ),
+                    canonical_url=self.absolute(entry.changes_url),
+                    noindex=entry.version.draft,
+                ),
+            )
         return out
 
     def changes_depends(self, policy: Policy, old: Version, new: Version) -> tuple[str, ...]:
@@ -232,9 +301,19 @@ class _Renderer:
         """An Atom feed, newest first; ``updated`` is the latest effective or correction day."""
         entries = sorted(entries, key=lambda e: (e.version.effective, e.policy), reverse=True)
         updated = max((self.updated(e.version) for e in entries), default=self.site.today)
-        return self.page("feed.xml", path, title=title, entries_=entries, feed_id=self.absolute(path),
-                         self_url=self.absolute(path), alternate_url=self.absolute(alternate),
-                         updated=updated, updated_of=self.updated, tag_uri=self.tag_uri, absolute=self.absolute)
+        return self.page(
+            "feed.xml",
+            path,
+            title=title,
+            entries_=entries,
+            feed_id=self.absolute(path),
+            self_url=self.absolute(path),
+            alternate_url=self.absolute(alternate),
+            updated=updated,
+            updated_of=self.updated,
+            tag_uri=self.tag_uri,
+            absolute=self.absolute,
+        )
 
     @staticmethod
     def updated(version: Version):
@@ -242,21 +321,41 @@ class _Renderer:
 
     def everything(self) -> list[Entry]:
         """Every version of every policy, newest first."""
-        return sorted((e for entries in self.entries.values() for e in entries),
-                      key=lambda e: (e.version.effective, e.policy), reverse=True)
+        return sorted(
+            (e for entries in self.entries.values() for e in entries),
+            key=lambda e: (e.version.effective, e.policy),
+            reverse=True,
+        )
 
     def site_pages(self) -> dict[str, bytes]:
         pages = {
-            "feed.xml": lambda: self.feed("feed.xml", "changelog/", f"{self.site.settings.name} policy changes",
-                                          self.everything()),
-            "index.html": lambda: self.page("index.html", "", canonical_url=self.absolute(""), noindex=False),
-            "changelog/index.html": lambda: self.page("changelog.html", "changelog/", changes=self.everything(),
-                                                      canonical_url=self.absolute("changelog/"), noindex=False),
+            "feed.xml": lambda: self.feed(
+                "feed.xml",
+                "changelog/",
+                f"{self.site.settings.name} policy changes",
+                self.everything(),
+            ),
+            "index.html": lambda: self.page(
+                "index.html", "", canonical_url=self.absolute(""), noindex=False
+            ),
+            "changelog/index.html": lambda: self.page(
+                "changelog.html",
+                "changelog/",
+                changes=self.everything(),
+                canonical_url=self.absolute("changelog/"),
+                noindex=False,
+            ),
             "404.html": lambda: self.page("404.html", "404.html", canonical_url="", noindex=True),
-            "sitemap.xml": lambda: self.page("sitemap.xml", "sitemap.xml", urls=self.sitemap_urls()),
-            "robots.txt": lambda: self.page("robots.txt", "robots.txt", sitemap=self.absolute("sitemap.xml")),
+            "sitemap.xml": lambda: self.page(
+                "sitemap.xml", "sitemap.xml", urls=self.sitemap_urls()
+            ),
+            "robots.txt": lambda: self.page(
+                "robots.txt", "robots.txt", sitemap=self.absolute("sitemap.xml")
+            ),
         }
-        return {path: self._cached(path, (self.outlines,), compute) for path, compute in pages.items()}
+        return {
+            path: self._cached(path, (self.outlines,), compute) for path, compute in pages.items()
+        }
 
     def sitemap_urls(self) -> list[tuple[str, str]]:
         """Indexable pages with their last change: not superseded, not drafts."""
@@ -268,7 +367,11 @@ class _Renderer:
             for entry in self.entries[policy.slug]:
                 if entry.status is Status.UPCOMING and not entry.version.draft:
                     urls.append((entry.url, entry.version.effective.isoformat()))
-                if entry.changes_url and entry.status is not Status.SUPERSEDED and not entry.version.draft:
+                if (
+                    entry.changes_url
+                    and entry.status is not Status.SUPERSEDED
+                    and not entry.version.draft
+                ):
                     urls.append((entry.changes_url, entry.version.effective.isoformat()))
         return [(self.absolute(path), lastmod) for path, lastmod in urls]
 
@@ -281,11 +384,19 @@ class _Renderer:
         parts = []
         for policy in self.site.policies:
             entries = self.entries[policy.slug]
-            pages = tuple(self._sha256(files, e.url) if e.url + "index.html" in files else known[e.url + "index.html"]
-                          for e in entries)
+            pages = tuple(
+                self._sha256(files, e.url)
+                if e.url + "index.html" in files
+                else known[e.url + "index.html"]
+                for e in entries
+            )
             sources = tuple(v.source_sha256 for v in policy.versions)
             key = (self.common, self.outline[policy.slug], sources, pages)
-            parts.append(self.store.get("versions_json", key, lambda: _indented(self._policy_json(policy, pages), 4)))
+            parts.append(
+                self.store.get(
+                    "versions_json", key, lambda: _indented(self._policy_json(policy, pages), 4)
+                )
+            )
         data = {
             "$schema": self.absolute(VERSIONS_SCHEMA_PATH),
             "schema_version": 1,
@@ -293,12 +404,18 @@ class _Renderer:
             "as_of": self.site.today.isoformat(),
             "policies": [f"\0{n}\0" for n in range(len(parts))],
         }
-        text = _PART.sub(lambda m: parts[int(m[1])], json.dumps(data, indent=2, ensure_ascii=False), count=len(parts))
+        text = _PART.sub(
+            lambda m: parts[int(m[1])],
+            json.dumps(data, indent=2, ensure_ascii=False),
+            count=len(parts),
+        )
         return (text + "\n").encode("utf-8")
 
     def _sha256(self, files: dict[str, bytes], url: str) -> str:
         """A version page's SHA-256, remembered under the page's own key (same key, same bytes)."""
-        return self.store.get("sha256", self.keys[url], lambda: hashlib.sha256(files[url + "index.html"]).hexdigest())
+        return self.store.get(
+            "sha256", self.keys[url], lambda: hashlib.sha256(files[url + "index.html"]).hexdigest()
+        )
 
     def _policy_json(self, policy: Policy, pages: tuple[str, ...]) -> dict:
         current = timeline.in_force(policy, self.site.today)
@@ -309,18 +426,23 @@ class _Renderer:
             "history_url": self.absolute(f"{policy.slug}/history/"),
             "feed_url": self.absolute(f"{policy.slug}/feed.xml"),
             "in_force": current.effective.isoformat() if current else None,
-            "versions": [{
-                "effective": e.version.effective.isoformat(),
-                "status": e.status.value,
-                "draft": e.version.draft,
-                "title": e.version.title,
-                "summary": e.version.summary,
-                "url": self.absolute(e.url),
-                "changes_url": self.absolute(e.changes_url) if e.changes_url else None,
-                "source_sha256": e.version.source_sha256,
-                "page_sha256": page,
-                "corrections": [{"date": c.date.isoformat(), "note": c.note} for c in e.version.corrections],
-            } for e, page in zip(self.entries[policy.slug], pages)],
+            "versions": [
+                {
+                    "effective": e.version.effective.isoformat(),
+                    "status": e.status.value,
+                    "draft": e.version.draft,
+                    "title": e.version.title,
+                    "summary": e.version.summary,
+                    "url": self.absolute(e.url),
+                    "changes_url": self.absolute(e.changes_url) if e.changes_url else None,
+                    "source_sha256": e.version.source_sha256,
+                    "page_sha256": page,
+                    "corrections": [
+                        {"date": c.date.isoformat(), "note": c.note} for c in e.version.corrections
+                    ],
+                }
+                for e, page in zip(self.entries[policy.slug], pages)
+            ],
         }
 
 
@@ -340,13 +462,18 @@ def redline_key(old: Version, new: Version) -> tuple[str, str]:
 def site_digest(site: Site, theme: Theme) -> str:
     """What every page depends on: the theme, settings, day, flags and the list of policies."""
     index = tuple((p.slug, p.title) for p in site.policies)
-    return digest_of("pages", theme.fingerprint, site.settings, site.today, site.drafts, site.tracker, index)
+    return digest_of(
+        "pages", theme.fingerprint, site.settings, site.today, site.drafts, site.tracker, index
+    )
 
 
 def redline_pairs(site: Site) -> list[tuple[tuple, tuple[str, str]]]:
     """Every redline render_site may compute, for parallel.py: (its key, the two bodies)."""
-    return [(redline_key(a, b), (a.body_html, b.body_html))
-            for p in site.policies for a, b in zip(p.versions, p.versions[1:])]
+    return [
+        (redline_key(a, b), (a.body_html, b.body_html))
+        for p in site.policies
+        for a, b in zip(p.versions, p.versions[1:])
+    ]
 
 
 _TEXT_FIELDS = ("body_html", "headings", "source_sha256", "body_sha256")
@@ -368,12 +495,22 @@ def _identity(version: Version) -> tuple[str, str, tuple]:
 @dataclass(frozen=True)
 class SiteOutput:
     files: dict[str, bytes]  # output path -> bytes: what to write
-    kept: dict[str, str]  # output path -> SHA-256: pages the output folder already holds as they should be
-    keys: dict[str, str]  # output path -> the page's store key: what it depends on (the next ``last``)
+    kept: dict[
+        str, str
+    ]  # output path -> SHA-256: pages the output folder already holds as they should be
+    keys: dict[
+        str, str
+    ]  # output path -> the page's store key: what it depends on (the next ``last``)
 
 
-def render_site(site: Site, theme: Theme, store: Store, skip: frozenset[str] = frozenset(),
-                known: dict[str, str] | None = None, last: dict[str, tuple[str, str]] | None = None) -> SiteOutput:
+def render_site(
+    site: Site,
+    theme: Theme,
+    store: Store,
+    skip: frozenset[str] = frozenset(),
+    known: dict[str, str] | None = None,
+    last: dict[str, tuple[str, str]] | None = None,
+) -> SiteOutput:
     """Every output file of the site to write, keyed by its path under the output directory.
 
     ``skip``: policies whose pages are not rendered because the output folder

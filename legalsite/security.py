@@ -15,7 +15,7 @@ from pathlib import Path
 from markupsafe import Markup
 
 from .model import Site
-from .tracker_tag import HOOK_FUNCTION, tracker_tags
+from .tracker_tag import tracker_tags
 
 # The before-send hook of the analytics deployment (umami/tracker/before-send.js),
 # served from the site itself. Umami's tracker calls
@@ -29,10 +29,28 @@ HEADERS_FILE = "_headers"
 # Features a policy page never uses, all turned off (names Chromium recognises;
 # an unknown name is a console error there, which the browser suite checks for).
 PERMISSIONS_OFF = (
-    "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "fullscreen",
-    "geolocation", "gyroscope", "hid", "idle-detection", "magnetometer", "microphone", "midi",
-    "payment", "picture-in-picture", "publickey-credentials-get", "screen-wake-lock", "serial",
-    "sync-xhr", "usb", "xr-spatial-tracking", "browsing-topics",
+    "accelerometer",
+    "autoplay",
+    "camera",
+    "display-capture",
+    "encrypted-media",
+    "fullscreen",
+    "geolocation",
+    "gyroscope",
+    "hid",
+    "idle-detection",
+    "magnetometer",
+    "microphone",
+    "midi",
+    "payment",
+    "picture-in-picture",
+    "publickey-credentials-get",
+    "screen-wake-lock",
+    "serial",
+    "sync-xhr",
+    "usb",
+    "xr-spatial-tracking",
+    "browsing-topics",
 )
 
 
@@ -126,7 +144,7 @@ def caddy_snippet(site: Site) -> bytes:
         "#   \tfile_server",
         "#   }",
         "header {",
-        *(f"\t{name} \"{value}\"" for name, value in security_headers(site)),
+        *(f'\t{name} "{value}"' for name, value in security_headers(site)),
         "\t-Server",
         "}",
         "# The host configuration files are part of the output, not of the site.",

@@ -19,7 +19,9 @@ ANALYTICS_KEYS = {"origin", "website_id", "script_path", "domains"}
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
 _SCRIPT_PATH = re.compile(r"^/[A-Za-z0-9._~/-]+$")
 
 
@@ -62,7 +64,9 @@ def load_settings(path: Path, display: str | None = None) -> Settings:
         data = tomllib.loads(text)
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise ContentErrors([ContentError(display, line, "not valid UTF-8: save the file as UTF-8")])
+        raise ContentErrors(
+            [ContentError(display, line, "not valid UTF-8: save the file as UTF-8")]
+        )
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = int(match.group(1)) if match else 1
@@ -81,43 +85,83 @@ def validate_settings(data: dict, text: str, display: str) -> Settings:
         err(key, key, f"unknown table or key '{key}': use [site] and [analytics]")
     site = data.get("site", {})
     analytics = data.get("analytics", {})
-    for table, values, allowed in (("site", site, SITE_KEYS), ("analytics", analytics, ANALYTICS_KEYS)):
+    for table, values, allowed in (
+        ("site", site, SITE_KEYS),
+        ("analytics", analytics, ANALYTICS_KEYS),
+    ):
         if not isinstance(values, dict):
             err(table, table, f"'{table}' must be a table: write [{table}] on its own line")
             continue
         for key in sorted(set(values) - allowed):
-            err(table, key, f"unknown setting '{key}' in [{table}]: allowed are {', '.join(sorted(allowed))}")
+            err(
+                table,
+                key,
+                f"unknown setting '{key}' in [{table}]: allowed are {', '.join(sorted(allowed))}",
+            )
     if not isinstance(site, dict) or not isinstance(analytics, dict):
         raise ContentErrors(errors)
 
     defaults = Settings()
     name = site.get("name", defaults.name)
     if not isinstance(name, str) or not name.strip():
-        err("site", "name", "name must be a non-empty string, e.g. name = \"1vy\"")
+        err("site", "name", 'name must be a non-empty string, e.g. name = "1vy"')
 
     base_url = site.get("base_url", defaults.base_url)
     if not isinstance(base_url, str):
-        err("site", "base_url", "base_url must be a string, e.g. base_url = \"https://legal.example.com\"")
+        err(
+            "site",
+            "base_url",
+            'base_url must be a string, e.g. base_url = "https://legal.example.com"',
+        )
         base_url = defaults.base_url
     else:
         parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
-            err("site", "base_url", f"base_url '{base_url}' must be an absolute http(s) URL without query or fragment, e.g. \"https://legal.example.com\"")
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.query
+            or parts.fragment
+        ):
+            err(
+                "site",
+                "base_url",
+                f"base_url '{base_url}' must be an absolute http(s) URL without query or fragment, e.g. \"https://legal.example.com\"",
+            )
         elif parts.scheme == "http" and not is_loopback_host(parts.hostname):
-            err("site", "base_url", f"base_url '{base_url}' must use https (plain http is only for localhost)")
+            err(
+                "site",
+                "base_url",
+                f"base_url '{base_url}' must use https (plain http is only for localhost)",
+            )
         base_url = base_url.rstrip("/")
 
     language = site.get("language", defaults.language)
     if not isinstance(language, str) or not _LANGUAGE.match(language):
-        err("site", "language", f"language {language!r} is not a language tag: use e.g. \"en\" or \"en-GB\"")
+        err(
+            "site",
+            "language",
+            f'language {language!r} is not a language tag: use e.g. "en" or "en-GB"',
+        )
 
     contact = site.get("contact_email", defaults.contact_email)
     if not isinstance(contact, str) or (contact and not _EMAIL.match(contact)):
-        err("site", "contact_email", f"contact_email {contact!r} is not an e-mail address: use e.g. \"privacy@example.com\", or \"\" until it is known")
+        err(
+            "site",
+            "contact_email",
+            f'contact_email {contact!r} is not an e-mail address: use e.g. "privacy@example.com", or "" until it is known',
+        )
 
     notice_days = site.get("notice_days", defaults.notice_days)
-    if isinstance(notice_days, bool) or not isinstance(notice_days, int) or not 0 <= notice_days <= 365:
-        err("site", "notice_days", f"notice_days {notice_days!r} must be a whole number of days from 0 to 365, e.g. 30")
+    if (
+        isinstance(notice_days, bool)
+        or not isinstance(notice_days, int)
+        or not 0 <= notice_days <= 365
+    ):
+        err(
+            "site",
+            "notice_days",
+            f"notice_days {notice_days!r} must be a whole number of days from 0 to 365, e.g. 30",
+        )
 
     result_analytics = _validate_analytics(analytics, err)
     if errors:
@@ -136,18 +180,36 @@ def validate_settings(data: dict, text: str, display: str) -> Settings:
 def _validate_analytics(values: dict, err) -> Analytics:
     origin = values.get("origin", "")
     if not isinstance(origin, str):
-        err("analytics", "origin", "origin must be a string such as \"https://stats.example.com\"")
+        err("analytics", "origin", 'origin must be a string such as "https://stats.example.com"')
         return Analytics()
     if not origin:
         for key in sorted(set(values) & (ANALYTICS_KEYS - {"origin"})):
             if values[key] not in ("", [], None):
-                err("analytics", key, f"'{key}' is set but origin is empty: set origin to turn analytics on, or remove '{key}'")
+                err(
+                    "analytics",
+                    key,
+                    f"'{key}' is set but origin is empty: set origin to turn analytics on, or remove '{key}'",
+                )
         return Analytics()
     parts = urlsplit(origin)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/") or parts.query or parts.fragment:
-        err("analytics", "origin", f"origin '{origin}' must be a scheme and host only, e.g. \"https://stats.example.com\"")
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        err(
+            "analytics",
+            "origin",
+            f"origin '{origin}' must be a scheme and host only, e.g. \"https://stats.example.com\"",
+        )
     elif parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        err("analytics", "origin", f"origin '{origin}' must use https (plain http is only for a loopback address)")
+        err(
+            "analytics",
+            "origin",
+            f"origin '{origin}' must use https (plain http is only for a loopback address)",
+        )
     origin = origin.rstrip("/")
 
     import uuid  # only [analytics] needs it (and platform, which it imports: 5 ms)
@@ -158,14 +220,39 @@ def _validate_analytics(values: dict, err) -> Analytics:
             raise ValueError
         website_id = str(uuid.UUID(website_id))
     except ValueError:
-        err("analytics", "website_id", f"website_id {website_id!r} must be the website's UUID from Umami (umami/README.md tells how to get it)")
+        err(
+            "analytics",
+            "website_id",
+            f"website_id {website_id!r} must be the website's UUID from Umami (umami/README.md tells how to get it)",
+        )
 
     script_path = values.get("script_path", Analytics.script_path)
-    if not isinstance(script_path, str) or not _SCRIPT_PATH.match(script_path) or not script_path.endswith(".js"):
-        err("analytics", "script_path", f"script_path {script_path!r} must be an absolute path ending in .js, matching Umami's TRACKER_SCRIPT_NAME, e.g. \"/script.js\"")
+    if (
+        not isinstance(script_path, str)
+        or not _SCRIPT_PATH.match(script_path)
+        or not script_path.endswith(".js")
+    ):
+        err(
+            "analytics",
+            "script_path",
+            f'script_path {script_path!r} must be an absolute path ending in .js, matching Umami\'s TRACKER_SCRIPT_NAME, e.g. "/script.js"',
+        )
 
     domains = values.get("domains", [])
-    if not isinstance(domains, list) or not domains or not all(isinstance(d, str) and _HOSTNAME.match(d) for d in domains):
-        err("analytics", "domains", f"domains {domains!r} must be a non-empty list of host names to count, e.g. [\"legal.example.com\"]")
+    if (
+        not isinstance(domains, list)
+        or not domains
+        or not all(isinstance(d, str) and _HOSTNAME.match(d) for d in domains)
+    ):
+        err(
+            "analytics",
+            "domains",
+            f'domains {domains!r} must be a non-empty list of host names to count, e.g. ["legal.example.com"]',
+        )
         domains = []
-    return Analytics(origin=origin, website_id=str(website_id), script_path=str(script_path), domains=tuple(domains))
+    return Analytics(
+        origin=origin,
+        website_id=str(website_id),
+        script_path=str(script_path),
+        domains=tuple(domains),
+    )

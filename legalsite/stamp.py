@@ -32,11 +32,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .store import CODE_DIGEST
 from .model import ContentError, ContentErrors
 from .output import listing, write_file
 from .project import Project, SourceFile, list_sources, read_tree
 from .security import HOOK_SOURCE
+from .store import CODE_DIGEST
 
 _FORMAT = "legalsite-build-stamp-7"
 
@@ -47,8 +47,12 @@ class Inputs:
 
     rest: str  # code, day, drafts, paths, settings, lock, tracker hook, templates
     sources: dict[str, str]  # content path -> SHA-256 of its bytes
-    identities: dict[str, tuple[int, int, int, int]] = field(default_factory=dict, compare=False)  # trusted ones
-    raw: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)  # the bytes read so far
+    identities: dict[str, tuple[int, int, int, int]] = field(
+        default_factory=dict, compare=False
+    )  # trusted ones
+    raw: dict[str, bytes] = field(
+        default_factory=dict, repr=False, compare=False
+    )  # the bytes read so far
     found: dict[str, SourceFile] = field(default_factory=dict, repr=False, compare=False)
 
     def read(self, paths) -> dict[str, bytes]:
@@ -65,8 +69,16 @@ class Inputs:
                 try:
                     data = self.found[path].read()
                 except OSError as exc:
-                    raise ContentErrors([ContentError(path, 1, f"the file changed while the site was built "
-                                                               f"({exc.strerror}): run the build again")]) from None
+                    raise ContentErrors(
+                        [
+                            ContentError(
+                                path,
+                                1,
+                                f"the file changed while the site was built "
+                                f"({exc.strerror}): run the build again",
+                            )
+                        ]
+                    ) from None
                 digest = hashlib.sha256(data).hexdigest()
                 if digest != self.sources[path]:
                     self.sources[path] = digest
@@ -89,9 +101,13 @@ class Stamp:
     keys: dict[str, str]  # output path -> digest of what the page was rendered from (render.py)
     common: str  # render.site_digest: what every page depends on
     outline: str  # SHA-256 of the pickle beside the stamp (record)
-    identities: dict[str, tuple[int, int, int, int]]  # content path -> size, times, inode when it had its digest
+    identities: dict[
+        str, tuple[int, int, int, int]
+    ]  # content path -> size, times, inode when it had its digest
     files: tuple[tuple[str, int, int, int, int], ...]  # path, size, mtime_ns, ctime_ns, inode
-    listed_at: int  # time.time_ns() just before the output folder was listed (output.listing's since)
+    listed_at: (
+        int  # time.time_ns() just before the output folder was listed (output.listing's since)
+    )
     summary: str  # what the build printed
     warnings: tuple[str, ...]
 
@@ -123,8 +139,13 @@ def inputs(project: Project, today, drafts: bool, last: Stamp | None = None) -> 
         sources[path] = hashlib.sha256(data).hexdigest()
         if source.trusted(data):
             identities[path] = source.identity
-    return Inputs(rest=rest_digest(project, today, drafts), sources=sources, identities=identities, raw=raw,
-                  found=found)
+    return Inputs(
+        rest=rest_digest(project, today, drafts),
+        sources=sources,
+        identities=identities,
+        raw=raw,
+        found=found,
+    )
 
 
 def rest_digest(project: Project, today, drafts: bool) -> str:
@@ -134,7 +155,9 @@ def rest_digest(project: Project, today, drafts: bool) -> str:
     _file(digest, str(project.settings), project.settings)
     _file(digest, str(project.lock), project.lock)
     _file(digest, "hook", HOOK_SOURCE)
-    templates = read_tree(project.templates) if project.templates.is_dir() else {}  # as load_theme reads them
+    templates = (
+        read_tree(project.templates) if project.templates.is_dir() else {}
+    )  # as load_theme reads them
     digest.update(f"templates\0{len(templates)}\0".encode())
     for name, data in templates.items():
         digest.update(name.encode() + b"\0%d:" % len(data) + data)
@@ -142,8 +165,17 @@ def rest_digest(project: Project, today, drafts: bool) -> str:
 
 
 # What reading a stamp or outline that is damaged, or of another version, can raise.
-_UNREADABLE = (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError, KeyError,
-               TypeError, IndexError)
+_UNREADABLE = (
+    OSError,
+    pickle.UnpicklingError,
+    EOFError,
+    AttributeError,
+    ImportError,
+    ValueError,
+    KeyError,
+    TypeError,
+    IndexError,
+)
 
 
 def _stamp_path(cache_dir: Path, out_dir: Path, suffix: str = ".stamp") -> Path:
@@ -186,15 +218,23 @@ class Check:
 
     @property
     def up_to_date(self) -> bool:
-        return (self.stamp is not None and self.files == self.stamp.files
-                and self.inputs.rest == self.stamp.rest and self.inputs.sources == self.stamp.sources)
+        return (
+            self.stamp is not None
+            and self.files == self.stamp.files
+            and self.inputs.rest == self.stamp.rest
+            and self.inputs.sources == self.stamp.sources
+        )
 
 
 def check(project: Project, out_dir: Path, today, drafts: bool, cache_dir: Path) -> Check:
     last = read(cache_dir, out_dir)
     now = inputs(project, today, drafts, last)
     taken = time.time_ns()
-    files = listing(out_dir, (last.files, last.listed_at) if last else None) if out_dir.is_dir() else None
+    files = (
+        listing(out_dir, (last.files, last.listed_at) if last else None)
+        if out_dir.is_dir()
+        else None
+    )
     return Check(last, now, files, taken)
 
 
@@ -210,8 +250,14 @@ class Left:
     warnings: tuple[str, ...]
 
 
-def record(cache_dir: Path, out_dir: Path, used: Inputs, left: Left,
-           files: tuple[tuple[str, int, int, int, int], ...] | None = None, listed_at: int = 0) -> None:
+def record(
+    cache_dir: Path,
+    out_dir: Path,
+    used: Inputs,
+    left: Left,
+    files: tuple[tuple[str, int, int, int, int], ...] | None = None,
+    listed_at: int = 0,
+) -> None:
     """Remember a build that just wrote ``out_dir`` from ``used``: the stamp, and the
     policies it loaded without their texts (``left.outline``), from which the next build
     can take the policies whose files did not change (pipeline.publish). ``files``:
@@ -222,8 +268,20 @@ def record(cache_dir: Path, out_dir: Path, used: Inputs, left: Left,
         files = listing(out_dir)
     pickled = pickle.dumps(left.outline, protocol=pickle.HIGHEST_PROTOCOL)
     write_file(_stamp_path(cache_dir, out_dir, ".pickle"), pickled)
-    data = {"format": _FORMAT, "rest": used.rest, "sources": used.sources, "pages": left.pages, "keys": left.keys,
-            "common": left.common, "outline": hashlib.sha256(pickled).hexdigest(), "summary": left.summary,
-            "identities": used.identities, "warnings": left.warnings,
-            "files": files, "listed_at": listed_at}
-    write_file(_stamp_path(cache_dir, out_dir), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL))
+    data = {
+        "format": _FORMAT,
+        "rest": used.rest,
+        "sources": used.sources,
+        "pages": left.pages,
+        "keys": left.keys,
+        "common": left.common,
+        "outline": hashlib.sha256(pickled).hexdigest(),
+        "summary": left.summary,
+        "identities": used.identities,
+        "warnings": left.warnings,
+        "files": files,
+        "listed_at": listed_at,
+    }
+    write_file(
+        _stamp_path(cache_dir, out_dir), pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
+    )

@@ -40,13 +40,22 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
 _PACKAGE = Path(__file__).resolve().parent
-_LIBRARIES = ("markdown", "jinja2", "markupsafe", "yaml", "frontmatter", "lxml", "tinycss2")  # they shape the output
+_LIBRARIES = (
+    "markdown",
+    "jinja2",
+    "markupsafe",
+    "yaml",
+    "frontmatter",
+    "lxml",
+    "tinycss2",
+)  # they shape the output
 
 
 def _code_digest() -> str:
@@ -60,12 +69,17 @@ def _code_digest() -> str:
     for name in _LIBRARIES:
         spec = importlib.util.find_spec(name)  # finds without importing
         origin = spec.origin if spec and spec.origin else name
-        folders.add(os.path.dirname(os.path.dirname(origin)) if spec and spec.submodule_search_locations
-                    else os.path.dirname(origin))
+        folders.add(
+            os.path.dirname(os.path.dirname(origin))
+            if spec and spec.submodule_search_locations
+            else os.path.dirname(origin)
+        )
         digest.update(origin.encode() + b"\0")
     for folder in sorted(folders):
         try:
-            installed = sorted(n for n in os.listdir(folder) if n.endswith((".dist-info", ".egg-info")))
+            installed = sorted(
+                n for n in os.listdir(folder) if n.endswith((".dist-info", ".egg-info"))
+            )
         except OSError:
             installed = []
         digest.update("\0".join(installed).encode() + b"\0")
@@ -90,11 +104,22 @@ def digest_of(*parts: object, code: str = CODE_DIGEST) -> str:
 
 
 SHARED = frozenset({"section"})  # asked for many times in one build: kept in memory by every store
-MEMORY_ONLY = frozenset({"page", "outline", "sha256"})  # cheaper to make again than to read from disk
+MEMORY_ONLY = frozenset(
+    {"page", "outline", "sha256"}
+)  # cheaper to make again than to read from disk
 LIMIT = 1 << 30  # bytes of entries on disk; beyond it the least recently used go
 _WAIT = 2  # seconds a statement waits for another build's lock on the database
-_UNREADABLE = (sqlite3.DatabaseError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
-               ValueError, TypeError, IndexError, KeyError)
+_UNREADABLE = (
+    sqlite3.DatabaseError,
+    pickle.UnpicklingError,
+    EOFError,
+    AttributeError,
+    ImportError,
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+)
 
 
 class Store:
@@ -175,11 +200,17 @@ class Store:
         db = self._connection() if kind not in MEMORY_ONLY else None
         try:
             with self._lock:
-                return db is not None and db.execute("SELECT 1 FROM entries WHERE key = ?", (key,)).fetchone() is not None
+                return (
+                    db is not None
+                    and db.execute("SELECT 1 FROM entries WHERE key = ?", (key,)).fetchone()
+                    is not None
+                )
         except sqlite3.DatabaseError:
             return False
 
-    def put(self, kind: str, key: str, value: object, pickled: bytes | None = None, once: bool = False) -> None:
+    def put(
+        self, kind: str, key: str, value: object, pickled: bytes | None = None, once: bool = False
+    ) -> None:
         """Store ``value`` (``pickled``: as another process already pickled it). ``once``: a
         result computed ahead (parallel.py), kept in memory until asked for at least once."""
         if self._keeps(kind):
@@ -194,19 +225,25 @@ class Store:
         """Store ``value`` on disk only (``pickled``: it is a pickle another process made)."""
         if self._connection() is None:
             return
-        data = key.encode("ascii") + (value if pickled else pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        data = key.encode("ascii") + (
+            value if pickled else pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        )
         self._pending[key] = data
         if self._writer is None:
-            self._writer = threading.Thread(target=self._insert_all, name="legalsite-store", daemon=True)
+            self._writer = threading.Thread(
+                target=self._insert_all, name="legalsite-store", daemon=True
+            )
             self._writer.start()
         self._queue.put((key, kind, data, len(data), time.time_ns()))
 
     def expect(self, keys: list[str], receive: Callable[[], None]) -> None:
         """``receive()`` will put the results of ``keys`` (parallel.py, computed by a worker)."""
+
         def once() -> None:
             for key in keys:
                 self._coming.pop(key, None)
             receive()
+
         for key in keys:
             self._coming[key] = once
 
@@ -237,7 +274,9 @@ class Store:
     def prune(self) -> None:
         """Forget, in memory, everything the last build did not use (the preview, after a good build)."""
         self._memory = {key: value for key, value in self._memory.items() if key in self._used}
-        self._children = {key: value for key, value in self._children.items() if key in self._memory}
+        self._children = {
+            key: value for key, value in self._children.items() if key in self._memory
+        }
 
     # -- the disk --------------------------------------------------------------
 
@@ -251,7 +290,9 @@ class Store:
         for attempt in (1, 2):
             try:
                 self.folder.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(path, timeout=_WAIT, isolation_level=None, check_same_thread=False)
+                db = sqlite3.connect(
+                    path, timeout=_WAIT, isolation_level=None, check_same_thread=False
+                )
                 # A write-ahead log, so that builds reading the store never block the one
                 # writing it, but no fsync: a store need not survive a power cut (a damaged
                 # one is replaced, and each value starts with its own key).
@@ -259,8 +300,10 @@ class Store:
                 db.execute("PRAGMA synchronous=OFF")
                 # The value last: SQLite reads a row's columns in order, and a value is often
                 # larger than a page (its overflow pages are not read for size or used).
-                db.execute("CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, kind TEXT, size INTEGER,"
-                           " used INTEGER, value BLOB)")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS entries (key TEXT PRIMARY KEY, kind TEXT, size INTEGER,"
+                    " used INTEGER, value BLOB)"
+                )
                 db.execute("BEGIN")
                 self._db = db
                 return db
@@ -288,8 +331,8 @@ class Store:
                     return False, None
                 data = row[0]
                 self._touched.add(key)
-            if data[:len(key)] == key.encode("ascii"):
-                return True, pickle.loads(data[len(key):])
+            if data[: len(key)] == key.encode("ascii"):
+                return True, pickle.loads(data[len(key) :])
         except _UNREADABLE:
             pass
         return False, None
@@ -300,8 +343,11 @@ class Store:
             try:
                 if not refused:
                     with self._lock:
-                        db.execute("INSERT OR REPLACE INTO entries (key, kind, value, size, used)"
-                                   " VALUES (?, ?, ?, ?, ?)", item)
+                        db.execute(
+                            "INSERT OR REPLACE INTO entries (key, kind, value, size, used)"
+                            " VALUES (?, ?, ?, ?, ?)",
+                            item,
+                        )
             except Exception:  # noqa: BLE001  never stop taking entries (put() would wait forever)
                 refused = True  # another build holds the database, or it is damaged: store no more
             self._pending.pop(item[0], None)
@@ -316,10 +362,15 @@ class Store:
         if db is not None:
             try:
                 now = time.time_ns()
-                db.executemany("UPDATE entries SET used = ? WHERE key = ?", ((now, k) for k in self._touched))
+                db.executemany(
+                    "UPDATE entries SET used = ? WHERE key = ?", ((now, k) for k in self._touched)
+                )
                 # The pages in use, at once (summing the rows' sizes read the whole table:
                 # a third of a one-edit rebuild on 1,000 versions); close to the entries' sizes.
-                pages = db.execute("PRAGMA page_count").fetchone()[0] - db.execute("PRAGMA freelist_count").fetchone()[0]
+                pages = (
+                    db.execute("PRAGMA page_count").fetchone()[0]
+                    - db.execute("PRAGMA freelist_count").fetchone()[0]
+                )
                 total = pages * db.execute("PRAGMA page_size").fetchone()[0]
                 if total > LIMIT:
                     self._shrink(db, total)
@@ -341,7 +392,7 @@ class Store:
             excess -= size
         db.executemany("DELETE FROM entries WHERE key = ?", doomed)
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -11,8 +11,20 @@ import os
 
 from .model import Policy, Status, Version
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July",
-          "August", "September", "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 class DayError(ValueError):
@@ -26,11 +38,13 @@ def build_day(as_of: dt.date | None = None) -> dt.date:
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         try:
-            return dt.datetime.fromtimestamp(int(epoch), tz=dt.timezone.utc).date()
+            return dt.datetime.fromtimestamp(int(epoch), tz=dt.UTC).date()
         except (ValueError, OverflowError, OSError):
-            raise DayError(f"SOURCE_DATE_EPOCH={epoch!r} is not a time: give seconds since 1970 "
-                           "(e.g. 1767225600), or unset it, or pass --as-of YYYY-MM-DD") from None
-    return dt.datetime.now(tz=dt.timezone.utc).date()
+            raise DayError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is not a time: give seconds since 1970 "
+                "(e.g. 1767225600), or unset it, or pass --as-of YYYY-MM-DD"
+            ) from None
+    return dt.datetime.now(tz=dt.UTC).date()
 
 
 def in_force(policy: Policy, today: dt.date) -> Version | None:
@@ -80,4 +94,6 @@ def human_date(version_or_date: Version | dt.date) -> str:
 
 def machine_date(version: Version) -> str:
     """The ``datetime`` attribute: a valid HTML date or month string."""
-    return version.effective.strftime("%Y-%m") if version.month_only else version.effective.isoformat()
+    return (
+        version.effective.strftime("%Y-%m") if version.month_only else version.effective.isoformat()
+    )

@@ -14,12 +14,20 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable, Iterable
 
 from watchdog.events import (
-    DirCreatedEvent, DirDeletedEvent, DirMovedEvent, FileClosedEvent, FileCreatedEvent,
-    FileDeletedEvent, FileModifiedEvent, FileMovedEvent, FileSystemEvent, FileSystemEventHandler,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
 )
 from watchdog.observers import Observer
 
@@ -29,15 +37,29 @@ from .project import is_ignored
 # reads: every rebuild reads every source, and on a 1,000-file site those events alone
 # kept the watcher thread busy enough to double the rebuild time. Not a folder's own
 # "modified" either: what changed in it comes as its own event.
-_CHANGES = [FileCreatedEvent, FileModifiedEvent, FileDeletedEvent, FileMovedEvent, FileClosedEvent,
-            DirCreatedEvent, DirDeletedEvent, DirMovedEvent]
+_CHANGES = [
+    FileCreatedEvent,
+    FileModifiedEvent,
+    FileDeletedEvent,
+    FileMovedEvent,
+    FileClosedEvent,
+    DirCreatedEvent,
+    DirDeletedEvent,
+    DirMovedEvent,
+]
 
 
 class Watcher:
     """Watches ``folders`` recursively and ``files`` (each by its parent folder, not recursively)."""
 
-    def __init__(self, folders: Iterable[Path], files: Iterable[Path], on_change: Callable[[], object],
-                 debounce: float = 0.03, max_delay: float = 0.5):
+    def __init__(
+        self,
+        folders: Iterable[Path],
+        files: Iterable[Path],
+        on_change: Callable[[], object],
+        debounce: float = 0.03,
+        max_delay: float = 0.5,
+    ):
         self.folders = [Path(f).absolute() for f in folders]
         self.files = {Path(f).absolute() for f in files}
         self.on_change = on_change
@@ -50,7 +72,9 @@ class Watcher:
         self._wake = threading.Event()
         self._stopping = False
         self._observer = Observer()
-        self._thread = threading.Thread(target=self._run, name="preview-watch-debounce", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name="preview-watch-debounce", daemon=True
+        )
         self.bursts = 0  # how many times on_change was called
 
     def relevant(self, path: str) -> bool:
@@ -107,7 +131,9 @@ class Watcher:
             if folder.is_dir():
                 watched.add((folder, True))
         for file in self.files:
-            if file.parent.is_dir() and not any(file.parent == f or f in file.parent.parents for f, _ in watched):
+            if file.parent.is_dir() and not any(
+                file.parent == f or f in file.parent.parents for f, _ in watched
+            ):
                 watched.add((file.parent, False))
         for path, recursive in sorted(watched):
             self._observer.schedule(handler, str(path), recursive=recursive, event_filter=_CHANGES)
@@ -121,4 +147,6 @@ class Watcher:
         self._stopping = True
         self._wake.set()
         if self._thread.is_alive():
-            self._thread.join(1.0)  # a rebuild under way may finish later (a daemon thread): stop now
+            self._thread.join(
+                1.0
+            )  # a rebuild under way may finish later (a daemon thread): stop now
