@@ -3,7 +3,7 @@
 Written for legal as much as for CI: every command says what it did in one
 line, every error says where (``path:line``) and how to fix it, and the exit
 status is 0 only when everything is right. This module parses the command
-line and answers a build with nothing to do (stamp.py); the commands
+line and answers a build with nothing to do (stamp.py, from the store); the commands
 themselves, and Markdown, Jinja and the rest, load only when there is work
 (commands.py).
 """
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from . import stamp, timeline
 from .project import Project
+from .store import Store
 
 DESCRIPTION = """\
 Build the 1vy legal site from the Markdown policies in content/.
@@ -252,21 +253,24 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "build")
     args = make_parser().parse_args(argv)
-    try:
-        found = _check(args) if args.command == "build" and args.cache is not None else None
-        if found is not None and found.up_to_date:
-            for warning in found.stamp.warnings:
-                print(f"warning: {warning}", file=sys.stderr)
-            print(
-                f"up to date: {found.stamp.summary}, nothing changed since the last build -> {args.out}"
-            )
-            return 0
-    except KeyboardInterrupt:
-        print("stopped", file=sys.stderr)
-        return 130
-    from .commands import run
+    cached = args.command == "build" and args.cache is not None
+    with Store(args.cache if cached else None) as store:
+        try:
+            found = _check(args, store) if cached else None
+            if found is not None and found.up_to_date:
+                for warning in found.stamp.warnings:
+                    print(f"warning: {warning}", file=sys.stderr)
+                print(
+                    f"up to date: {found.stamp.summary}, nothing changed since the last build"
+                    f" -> {args.out}"
+                )
+                return 0
+        except KeyboardInterrupt:
+            print("stopped", file=sys.stderr)
+            return 130
+        from .commands import run
 
-    return run(args, _project(args), found)
+        return run(args, _project(args), found, store if cached else None)
 
 
 def entry() -> None:
@@ -274,11 +278,11 @@ def entry() -> None:
     sys.exit(main())
 
 
-def _check(args: argparse.Namespace) -> stamp.Check | None:
+def _check(args: argparse.Namespace, store: Store) -> stamp.Check | None:
     """The last build's stamp against the inputs and output now (stamp.py); None if unreadable."""
     try:
         return stamp.check(
-            _project(args), args.out, timeline.build_day(args.as_of), args.drafts, args.cache
+            _project(args), args.out, timeline.build_day(args.as_of), args.drafts, store
         )
     except (OSError, ValueError):
         return None  # let the build itself report what is wrong

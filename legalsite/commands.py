@@ -31,16 +31,20 @@ from .stamp import check as check_stamp
 from .store import Store
 
 
-def run(args: argparse.Namespace, project: Project, found=None) -> int:
-    """Carry out the command; ``found``: what cli.py's stamp check found (a build)."""
+def run(args: argparse.Namespace, project: Project, found=None, store: Store | None = None) -> int:
+    """Carry out the command; ``found``: what cli.py's stamp check found in ``store`` (a build
+    with --cache; without ``store``, a build opens the one in --cache itself)."""
     try:
         if args.command == "build":
             request = Request(
                 project, timeline.build_day(args.as_of), args.drafts, jobs=_jobs(args)
             )
-            if args.cache is not None and found is None:
-                found = check_stamp(project, args.out, request.today, args.drafts, args.cache)
-            result = publish(request, args.out, args.cache, found)
+            if args.cache is not None and store is None:
+                with Store(args.cache) as own:
+                    return run(args, project, None, own)
+            if store is not None and found is None:
+                found = check_stamp(project, args.out, request.today, args.drafts, store)
+            result = publish(request, args.out, store, found)
             for warning in warnings(result.site):
                 print(f"warning: {warning}", file=sys.stderr)
             print(f"built {result.summary(args.out)}")

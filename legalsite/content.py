@@ -13,6 +13,7 @@ import difflib
 import hashlib
 import pickle
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,10 +57,11 @@ class _Parsed:
 
 
 def parse_policies(
-    sources: dict[str, bytes],
+    sources: Mapping[str, bytes],
     content_prefix: str,
     placeholders: dict[str, str],
     store: Store | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> tuple[Policy, ...]:
     """Parse and validate all sources; raise ContentErrors listing every problem.
 
@@ -68,6 +70,8 @@ def parse_policies(
     is policy ``privacy``. ``placeholders`` are the settings policy text may
     name as ``{{ name }}``. ``store``: where each file's result and each
     rendered block are kept (store.py); a fresh one in memory if None.
+    ``digests``: the SHA-256 of each source, if known (stamp.Inputs): a file's parse is
+    then found in the store without reading the file.
     """
     store = store if store is not None else Store()
     errors: list[ContentError] = []
@@ -75,7 +79,8 @@ def parse_policies(
     sections = StoredSections(store, placeholders)  # blocks shared by versions (markup.render_body)
     by_policy: dict[str, list[_Parsed]] = {}
     prefix = content_prefix.rstrip("/") + "/" if content_prefix else ""
-    for path, raw in sorted(sources.items()):
+    settings = settings_key(placeholders)
+    for path in sorted(sources):
         relative = path[len(prefix) :] if path.startswith(prefix) else path
         parts = relative.split("/")
         if len(parts) != 2 or not _VERSION_NAME.match(parts[1]) or not _POLICY_SLUG.match(parts[0]):
@@ -91,10 +96,11 @@ def parse_policies(
                 )
             )
             continue
+        digest = digests[path] if digests else hashlib.sha256(sources[path]).hexdigest()
         parsed, found = store.get(
             "parse",
-            parse_key(path, raw, placeholders),
-            lambda: _parse_alone(path, parts[0], raw, md, sections),
+            (path, digest, settings),
+            lambda: _parse_alone(path, parts[0], sources[path], md, sections),
         )
         errors.extend(found)
         if parsed is not None:
@@ -115,7 +121,7 @@ def placeholders(settings: Settings) -> dict[str, str]:
 
 def parse_key(path: str, raw: bytes, placeholders: dict[str, str]) -> tuple:
     """Everything one file's parse result depends on (besides the code)."""
-    return (path, raw, settings_key(placeholders))
+    return (path, hashlib.sha256(raw).hexdigest(), settings_key(placeholders))
 
 
 def settings_key(placeholders: dict[str, str]) -> tuple:

@@ -19,17 +19,18 @@ import dataclasses
 import datetime as dt
 import hashlib
 import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import parallel, stamp, timeline
 from .audit import audit_files, audit_policy
-from .content import parse_policies, placeholders, policy_of
+from .content import parse_policies, placeholders
 from .lock import Lock, check_notice, read_lock, verify
 from .model import ContentError, ContentErrors, Policy, Settings, Site
-from .output import Staging, check_output_dir, in_place_safe, relist, write_site
+from .output import Staging, check_output_dir, listing, relist, write_site
 from .project import Project, read_sources
-from .render import load_theme, redline_pairs, render_site, site_digest
+from .render import load_theme, redline_pairs, render_site
 from .settings import load_settings as read_settings
 from .store import Store
 
@@ -56,30 +57,15 @@ class Loaded:
 
 
 @dataclass(frozen=True)
-class Partial:
-    """A rebuild of only some policies (see publish): the others are taken as the last build
-    left them, their versions without texts (``reuse``) and their pages on disk (``kept``)."""
-
-    reuse: tuple[Policy, ...]
-    kept: dict[str, str]  # output path -> SHA-256 of the pages left as they are
-    common: str  # render.site_digest of the last build: anything else renders everything
-    last: dict[
-        str, tuple[str, str]
-    ]  # output path -> (page key digest, SHA-256) of the folder's pages
-
-
-@dataclass(frozen=True)
 class Built:
-    """What a build made. Outside the preview, ``site`` and ``loaded`` come without the
-    versions' texts (outline_of): they are let go once the pages are rendered."""
+    """What a build made. Outside the preview, ``site`` comes without the versions' texts
+    (outline_of): they are let go once the pages are rendered."""
 
     site: Site
-    files: dict[str, bytes]
+    files: dict[str, bytes]  # output path -> bytes to write
     seconds: float
-    loaded: tuple[Policy, ...] = ()  # as loaded, drafts included, before the lock's corrections
-    kept: dict[str, str] = field(default_factory=dict)  # files left as they were -> SHA-256
-    common: str = ""  # render.site_digest of the site and theme
-    keys: dict[str, str] = field(default_factory=dict)  # page -> its store key (what it depends on)
+    kept: dict[str, str]  # pages the output folder holds as they should be -> SHA-256
+    keys: dict[str, str]  # page -> its store key (what it depends on)
     staged: Staging | None = None  # the files, already written beside the output folder
 
     @property
@@ -120,25 +106,16 @@ def load_policies(
     project: Project,
     settings: Settings,
     store: Store,
-    sources: dict[str, bytes] | None = None,
-    reuse: tuple[Policy, ...] = (),
+    sources: Mapping[str, bytes] | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> Loaded:
     """Stage 2: every content file parsed and validated, and the lock read; raises ContentErrors.
-
-    ``sources``: the content already read (project.read_sources), else it is read here.
-    ``reuse``: policies already loaded from exactly the files now in their folders
-    (a Partial rebuild); their files are not parsed again."""
+    ``sources``: the content (project.read_sources, stamp.Inputs), else it is read here;
+    ``digests``: their SHA-256, if known (content.parse_policies)."""
     if sources is None:
         sources = read_sources(project.content, project.root)
     prefix = project.display(project.content)
-    skipped = {p.slug for p in reuse}
-    if skipped:
-        sources = {
-            path: raw for path, raw in sources.items() if policy_of(path, prefix) not in skipped
-        }
-    policies = parse_policies(sources, prefix, placeholders(settings), store)
-    if reuse:
-        policies = tuple(sorted(policies + reuse, key=lambda p: p.slug))
+    policies = parse_policies(sources, prefix, placeholders(settings), store, digests)
     return Loaded(settings, policies, read_lock(project.lock, project.display(project.lock)))
 
 
@@ -180,8 +157,9 @@ def audit_site(
     def stored_map(audit_chunk, chunks, policies):
         out, todo = [], []
         for chunk, policy in zip(chunks, policies):
+            named = store.key("audit", policy)  # the policy once, not with every file
             keys = {
-                path: store.key("audit", policy, path, pages.get(path) or data)
+                path: store.key("audit", named, path, pages.get(path) or data)
                 for path, data in chunk
             }
             found = {path: store.lookup("audit", key) for path, key in keys.items()}
@@ -213,83 +191,56 @@ def load_site(project: Project, today: dt.date, drafts: bool, store: Store | Non
 def run(
     request: Request,
     store: Store,
-    sources: dict[str, bytes] | None = None,
-    partial: Partial | None = None,
+    sources: Mapping[str, bytes] | None = None,
+    last: dict[str, tuple[str, str]] | None = None,
     stage: Path | None = None,
+    digests: Mapping[str, str] | None = None,
 ) -> Built:
     """Stages 1-5: everything up to, not including, writing.
 
     ``request.jobs`` > 1 computes Markdown, redlines and the audit on that many
     processes first (parallel.py), into the store; neither changes a byte.
-    ``sources``: the content already read. ``partial``: see Partial; raises
-    NotPartial when what every page depends on changed. ``stage``: a new output
-    folder; the files are written beside it while the audit runs (output.Staging),
-    removed if it fails, and the caller commits them."""
+    ``sources``, ``digests``: the content and its SHA-256 (load_policies). ``last``: the pages the output folder
+    holds, by store key and SHA-256 (stamp.py); one whose key is the same is left
+    there, not rendered (render_site). ``stage``: a new output folder; the files
+    are written beside it while the audit runs (output.Staging), removed if it
+    fails, and the caller commits them."""
     started = time.perf_counter()
     project, staged = request.project, None
     settings = load_settings(project)
     if sources is None:
         sources = read_sources(project.content, project.root)
     try:
-        with _workers(request, store, len(sources)) as pool:
+        with _workers(request, store, len(sources), last) as pool:
             if pool is not None:
-                parallel.warm_parse(
-                    pool,
-                    store,
-                    sources,
-                    project.display(project.content),
-                    placeholders(settings),
-                    request.jobs,
-                )
-            loaded = load_policies(
-                project, settings, store, sources, partial.reuse if partial else ()
-            )
+                prefix, names = project.display(project.content), placeholders(settings)
+                parallel.warm_parse(pool, store, sources, prefix, names, request.jobs)
+            loaded = load_policies(project, settings, store, sources, digests)
             sources = None  # the parsed site holds what is needed from here on
             site = apply_lock(loaded, request)
             theme = load_theme(project.templates, store)
-            common = site_digest(site, theme)
-            if partial is not None and common != partial.common:
-                raise NotPartial
             if pool is not None:
                 parallel.warm_redlines(pool, store, redline_pairs(site), request.jobs)
-            skip = frozenset(p.slug for p in partial.reuse) if partial else frozenset()
-            output = render_site(
-                site,
-                theme,
-                store,
-                skip,
-                partial.kept if partial else None,
-                partial.last if partial else None,
-            )
+            output = render_site(site, theme, store, frozenset(), None, last)
             store.receive_all()
-            loaded = loaded.policies
-            if (
-                not store.remember
-            ):  # the pages are made: let the texts go before the audit, when memory peaks
+            if not store.remember:  # the pages are made: let the texts go before the audit
                 site = dataclasses.replace(site, policies=outline_of(site.policies))
-                loaded = outline_of(loaded)
             staged = Staging(output.files, stage) if stage is not None else None
             audit_site(site, output.files, store, output.keys, pool)
     except BaseException:
         if staged is not None:
             staged.discard()  # nothing of a failed build stays beside the output folder
         raise
-    return Built(
-        site=site,
-        files=output.files,
-        seconds=time.perf_counter() - started,
-        loaded=loaded,
-        kept={**(partial.kept if partial else {}), **output.kept},
-        common=common,
-        keys=output.keys,
-        staged=staged,
-    )
+    seconds = time.perf_counter() - started
+    return Built(site, output.files, seconds, output.kept, output.keys, staged)
 
 
-def _workers(request: Request, store: Store, files: int):
+def _workers(request: Request, store: Store, files: int, last: dict | None):
     """The process pool of a cold build (parallel.py), or nothing: one process is enough for
-    the preview (its store remembers) and for a site too small to gain from more."""
-    if request.jobs < 2 or store.remember or files < parallel.MIN_ITEMS:
+    the preview (its store remembers), for a site too small to gain from more, and for a
+    rebuild over the folder the last build left (``last``: the store holds nearly all
+    results; starting the pool was a fifth of a one-edit rebuild)."""
+    if request.jobs < 2 or store.remember or files < parallel.MIN_ITEMS or last is not None:
         return contextlib.nullcontext()
     return parallel.workers(request.jobs)
 
@@ -321,72 +272,55 @@ def build(
 ) -> Built:
     """The whole build, written; on any error nothing is written and ``out_dir`` is untouched."""
     request = Request(project, timeline.build_day(today), drafts, jobs=jobs)
-    found = (
-        None
-        if cache_dir is None
-        else stamp.check(project, out_dir, request.today, drafts, cache_dir)
-    )
-    return publish(request, out_dir, cache_dir, found)
+    if cache_dir is None:
+        return publish(request, out_dir, None, None)
+    with Store(cache_dir) as store:
+        found = stamp.check(project, out_dir, request.today, drafts, store)
+        return publish(request, out_dir, store, found)
 
 
 def publish(
-    request: Request, out_dir: Path, cache_dir: Path | None, found: stamp.Check | None
+    request: Request, out_dir: Path, store: Store | None, found: stamp.Check | None
 ) -> Built:
-    """Build and write ``out_dir``; ``found``: stamp.check of this build (with a store in ``cache_dir``).
+    """Build and write ``out_dir``; ``found``: stamp.check of this build, in ``store``.
 
-    With a store, the build leaves a stamp there (stamp.py) by which the next one
-    can tell, without rendering, that it would change nothing; only when no input
-    changed while this one ran. When only content files changed, the next build
-    loads only the policies they belong to, renders only the pages whose key
-    changed (render.py), and leaves every other page in ``out_dir`` as it is."""
+    With a store, the build leaves its stamp there (stamp.py), by which the next
+    one can tell, without rendering, that it would change nothing (only when no
+    input changed while this one ran), and leave in ``out_dir`` the pages that
+    would be rendered the same."""
     project = request.project
     check_output_dir(out_dir, [project.root, project.content, project.templates])
     stage = (
         None if out_dir.exists() or out_dir.is_symlink() else out_dir
-    )  # a new site: written during the audit
-    if cache_dir is None:
+    )  # written during the audit
+    if store is None:
         result = run(request, Store(), stage=stage)
         _write(result, out_dir)
         return result
-    used = found.inputs  # the content is built from exactly the bytes the stamp describes
-    with Store(cache_dir) as store:
-        result = _partial(request, out_dir, store, found)
-        entries = (
-            found.files if result is not None else None
-        )  # a partial build: the folder is as listed
-        if result is None:
-            result = run(request, store, used.take_raw(), stage=stage)
+    used, last = found.inputs, found.last_pages()
+    result = run(request, store, used, last, stage, used.sources)
+    entries = found.files if last is not None else None  # the folder as listed by the check
     touched = _write(result, out_dir, entries)
-    if (
-        stamp.rest_digest(project, request.today, request.drafts) == used.rest
-    ):  # nothing else changed meanwhile
-        after = (
-            relist(entries, out_dir.absolute(), touched)
-            if entries is not None and touched is not None
-            else None
-        )
-        stamp.record(cache_dir, out_dir, used, _left(result, found), after, found.listed_at)
-    return result
-
-
-def _left(result: Built, found: stamp.Check) -> stamp.Left:
-    """What the stamp records of a build that was just written."""
-    pages = dict(result.kept)
-    pages.update((path, hashlib.sha256(data).hexdigest()) for path, data in result.files.items())
-    keys = {
-        path: key
-        for path, key in (found.stamp.keys if found.stamp else {}).items()
-        if path in result.kept
+    if stamp.rest_digest(project, request.today, request.drafts) != used.rest:
+        return result  # something else changed meanwhile: the next build builds
+    if entries is not None and touched is not None:
+        files, listed_at = relist(entries, out_dir.absolute(), touched), found.listed_at
+    else:
+        listed_at = time.time_ns()
+        files = listing(out_dir)
+    pages = {
+        path: (key, result.kept.get(path) or hashlib.sha256(result.files[path]).hexdigest())
+        for path, key in result.keys.items()
     }
-    keys.update(result.keys)  # skipped policies' pages keep theirs
-    return stamp.Left(
-        pages,
-        keys,
-        result.common,
-        outline_of(result.loaded),
-        result.contents(),
-        tuple(warnings(result.site)),
+    summary, notes = result.contents(), tuple(warnings(result.site))
+    stamp.record(
+        store,
+        out_dir,
+        stamp.Stamp(
+            used.rest, used.sources, used.identities, pages, files, listed_at, summary, notes
+        ),
     )
+    return result
 
 
 def outline_of(policies: tuple[Policy, ...]) -> tuple[Policy, ...]:
@@ -417,54 +351,6 @@ def _write(result: Built, out_dir: Path, entries=None) -> frozenset[str] | None:
         result.staged.commit()  # removes the staged site itself if it fails
         return None
     return write_site(result.files, out_dir, keep=frozenset(result.kept), entries=entries)
-
-
-class NotPartial(Exception):
-    """Something every page depends on changed: a partial rebuild cannot be done."""
-
-
-def _partial(request: Request, out_dir: Path, store: Store, found: stamp.Check) -> Built | None:
-    """A rebuild of only the policies whose files changed since the last build, or None.
-
-    It is possible when the last build's stamp shows that nothing but content
-    files changed (not templates, settings, lock, day, code) and that the output
-    folder is exactly as that build left it. The other policies are taken from
-    the stamp's outline (their versions without texts: all that site-wide pages
-    and the rules of publication need) and their pages stay on disk; a change to
-    what every page depends on (a policy's title, the list of policies) raises
-    NotPartial inside run and the build renders everything."""
-    last, used = found.stamp, found.inputs
-    if (
-        last is None
-        or last.rest != used.rest
-        or found.files != last.files
-        or not in_place_safe(found.files, ())
-    ):
-        return None
-    prefix = request.project.display(request.project.content)
-    changed = {
-        path
-        for path in used.sources.keys() | last.sources.keys()
-        if used.sources.get(path) != last.sources.get(path)
-    }
-    touched = {policy_of(path, prefix) for path in changed}
-    outline = stamp.read_outline(store.folder, out_dir, last)
-    if None in touched or outline is None:
-        return None  # a misplaced file: the full build reports it
-    reuse = tuple(p for p in outline if p.slug not in touched)
-    reused = {p.slug for p in reuse}
-    kept = {path: sha for path, sha in last.pages.items() if path.split("/", 1)[0] in reused}
-    pages = {path: (key, last.pages[path]) for path, key in last.keys.items() if path in last.pages}
-    sources = used.read([path for path in used.sources if policy_of(path, prefix) in touched])
-    try:
-        return run(
-            dataclasses.replace(request, jobs=1),
-            store,
-            sources,
-            Partial(reuse, kept, last.common, pages),
-        )
-    except NotPartial:
-        return None
 
 
 def warnings(site: Site) -> list[str]:

@@ -1,4 +1,6 @@
-"""A build with nothing to do answers at once, and any change to what it reads builds again."""
+"""A build with nothing to do answers at once, and any change to what it reads builds again.
+
+The stamp of the last build is an entry of the store (store.py), not a file of its own."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ import pytest
 
 from conftest import FIXTURE, FIXTURE_DAY, REPO
 from legalsite import stamp
+from legalsite import store as store_module
 from legalsite.output import listing
+from legalsite.store import Store
 
 
 @pytest.fixture
@@ -42,6 +46,35 @@ def version(effective, title=None):
     title = title or re.search(r"^title: (.*)$", sorted((FIXTURE / "content" / "terms").glob("*.md"))[-1].read_text(), re.M)[1]
     return (f"---\ntitle: {title}\neffective: {effective}\nsummary: Clearer wording.\n---\n"
             "## 1. Scope\n\nThese terms apply to the API.\n")
+
+
+def recorded(site):
+    """The stamp the last build into _site left in the store."""
+    with Store(site / ".cache") as store:
+        return stamp.read(store, site / "_site")
+
+
+def damage_stamp(site):
+    """Cut the end off the stamp's entry in the store's database."""
+    import sqlite3
+
+    db = sqlite3.connect(site / ".cache" / "store.sqlite3")
+    with db:
+        changed = db.execute(
+            "UPDATE entries SET value = substr(value, 1, length(value) - 10) WHERE kind = 'stamp'"
+        ).rowcount
+    db.close()
+    assert changed == 1
+
+
+def forget_parses(site):
+    """Remove every parsed source from the store: the next build reads the files it needs."""
+    import sqlite3
+
+    db = sqlite3.connect(site / ".cache" / "store.sqlite3")
+    with db:
+        db.execute("DELETE FROM entries WHERE kind = 'parse'")
+    db.close()
 
 
 def build(cli, *extra):
@@ -95,7 +128,7 @@ def test_any_change_to_what_the_build_reads_builds_again(site, tmp_path, cli, mo
     elif change == "drafts":
         extra = ["--drafts"]
     elif change == "new code":
-        monkeypatch.setattr(stamp, "CODE_DIGEST", "another version of the generator")
+        monkeypatch.setattr(store_module, "CODE_DIGEST", "another version of the generator")
     out, _ = build(cli, *extra)
     assert out.startswith("built "), change
     assert tree(site / "_site") == reference(site, tmp_path, cli, *extra)
@@ -122,6 +155,12 @@ def test_a_touched_output_folder_is_built_again(site, tmp_path, cli, change):
     assert tree(site / "_site") == reference(site, tmp_path, cli)
 
 
+def test_the_stamp_is_in_the_store_and_nothing_else_is_kept(site, cli):
+    build(cli)
+    assert [p.name for p in (site / ".cache").iterdir()] == ["store.sqlite3"]
+    assert recorded(site).files == listing(site / "_site")
+
+
 def test_no_cache_means_no_stamp_and_a_real_build(site, cli):
     build(cli, "--no-cache")
     out, _ = build(cli, "--no-cache")
@@ -131,11 +170,10 @@ def test_no_cache_means_no_stamp_and_a_real_build(site, cli):
 
 def test_a_missing_or_damaged_stamp_builds_again(site, cli):
     build(cli)
-    (stamp_file,) = (site / ".cache" / "stamps").glob("*.stamp")
-    stamp_file.write_bytes(stamp_file.read_bytes()[:-10])
+    damage_stamp(site)
     assert build(cli)[0].startswith("built ")
     assert build(cli)[0].startswith("up to date")
-    stamp_file.unlink()
+    (site / ".cache" / "store.sqlite3").unlink()
     assert build(cli)[0].startswith("built ")
 
 
@@ -154,17 +192,19 @@ def test_a_failed_build_leaves_the_site_and_is_not_taken_for_up_to_date(site, cl
 
 @pytest.fixture
 def partial(monkeypatch):
-    """Records, for each build, whether it rebuilt only the changed policies."""
+    """Records, for each build, whether it could leave in the output folder the pages the
+    last build wrote there (render_site's ``last``): the whole site is built in memory, and
+    only pages whose store key changed are rendered and written."""
     from legalsite import pipeline
+
     taken = []
-    real = pipeline._partial
+    real = pipeline.render_site
 
-    def spy(*args, **kwargs):
-        result = real(*args, **kwargs)
-        taken.append(result is not None)
-        return result
+    def spy(site, theme, store, skip=frozenset(), known=None, last=None):
+        taken.append(last is not None)
+        return real(site, theme, store, skip, known, last)
 
-    monkeypatch.setattr(pipeline, "_partial", spy)
+    monkeypatch.setattr(pipeline, "render_site", spy)
     return taken
 
 
@@ -213,33 +253,34 @@ def test_only_the_policies_whose_files_changed_are_rebuilt_and_the_site_equals_a
         assert out.startswith("built 2 policies"), name
         assert partial[-1] is True, name
         assert tree(site / "_site") == reference(site, tmp_path, cli), name
-        recorded = stamp.read(site / ".cache", site / "_site")
-        assert recorded.files == listing(site / "_site"), "the stamp lists the folder as the build left it"
+        assert recorded(site).files == listing(site / "_site"), "the stamp lists the folder as the build left it"
         if name != "two policies":
             assert privacy_page.stat().st_ino == before.st_ino and privacy_page.stat().st_mtime_ns == before.st_mtime_ns
     assert "terms/2032-01-01/index.html" not in tree(site / "_site")
 
 
-@pytest.mark.parametrize("change", ["a policy's title", "a new policy", "a damaged outline", "the output touched"])
-def test_when_every_page_may_change_the_whole_site_is_rebuilt(site, tmp_path, cli, partial, change):
+@pytest.mark.parametrize("change", ["a policy's title", "a new policy", "a damaged stamp", "the output touched"])
+def test_when_every_page_may_change_the_whole_site_is_rebuilt(site, tmp_path, cli, partial, rendered, change):
     terms = site / "content" / "terms"
     (terms / "2031-01-01.md").write_text(version("2031-01-01"))
     build(cli)
+    every = set(rendered)
     if change == "a policy's title":
         (terms / "2031-01-01.md").write_text(
             version("2031-01-01", "Terms of Use").replace("summary:", "retitled: true\nsummary:"))
     elif change == "a new policy":
         (site / "content" / "cookies").mkdir()
         (site / "content" / "cookies" / "2031-01-01.md").write_text(version("2031-01-01", "Cookie Policy"))
-    elif change == "a damaged outline":
+    elif change == "a damaged stamp":
         (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))
-        (outline,) = (site / ".cache" / "stamps").glob("*.pickle")
-        outline.write_bytes(outline.read_bytes()[:-10])
+        damage_stamp(site)
     else:
         (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))
         (site / "_site" / "privacy" / "index.html").write_text("edited by hand")
+    rendered.clear()
     build(cli)
-    assert partial[-1] is False
+    assert every <= set(rendered)  # the store key of every page changed, or the folder cannot be trusted
+    assert partial[-1] is (change in ("a policy's title", "a new policy"))
     assert tree(site / "_site") == reference(site, tmp_path, cli)
 
 
@@ -295,9 +336,8 @@ def test_content_files_unchanged_since_the_last_build_are_not_read_again(site, t
     (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))
     build(cli)
     assert partial[-1] is True
-    # the edited file by the check, then the other versions of its policy for the rebuild: each once, no other policy
-    assert settled_at_once[0] == "content/terms/2031-01-01.md"
-    assert sorted(settled_at_once) == sorted(f"content/terms/{p.name}" for p in terms.glob("*.md"))
+    # the edited file, by the check; the others' parses come from the store under their digests
+    assert settled_at_once == ["content/terms/2031-01-01.md"]
     assert tree(site / "_site") == reference(site, tmp_path, cli)
     settled_at_once.clear()
     assert build(cli)[0].startswith("up to date") and settled_at_once == []
@@ -318,30 +358,33 @@ def test_a_content_file_rewritten_with_the_same_size_and_times_put_back_is_built
     assert tree(site / "_site") == reference(site, tmp_path, cli)
 
 
-def test_a_file_changed_while_the_build_runs_is_recorded_as_it_was_built(site, cli, settled_at_once, monkeypatch):
-    import hashlib
-
+def test_a_file_changed_while_the_build_runs_is_an_error_and_the_next_build_builds_it(site, cli, settled_at_once,
+                                                                                     monkeypatch):
     from legalsite import project
     terms = site / "content" / "terms"
     (terms / "2031-01-01.md").write_text(version("2031-01-01"))
     (terms / "2032-01-01.md").write_text(version("2032-01-01"))
     build(cli)
+    forget_parses(site)  # so that the build reads the files, not only the check
     time.sleep(0.05)  # past a tick of the file system's clock: the edit gets other times
+    before = tree(site / "_site")
     (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))
     later = version("2032-01-01").replace("apply", "also apply")
     real = project.SourceFile.read
 
     def edited_meanwhile(self):
-        if self.path.endswith("2032-01-01.md"):  # not read by the check (trusted): read by the rebuild
+        if self.path.endswith("2032-01-01.md"):  # not read by the check (trusted): read by the build
             (terms / "2032-01-01.md").write_text(later)
         return real(self)
 
     monkeypatch.setattr(project.SourceFile, "read", edited_meanwhile)
+    code, _, err = cli("build", "--as-of", FIXTURE_DAY)
+    assert code == 1
+    assert err.splitlines()[0] == ("content/terms/2032-01-01.md:1: the file changed while the site was built "
+                                   "(edited): run the build again")
+    assert tree(site / "_site") == before
     build(cli)
     assert "also apply" in (site / "_site" / "terms" / "2032-01-01" / "index.html").read_text()
-    recorded = stamp.read(site / ".cache", site / "_site")
-    assert recorded.sources["content/terms/2032-01-01.md"] == hashlib.sha256(later.encode()).hexdigest()
-    assert "content/terms/2032-01-01.md" not in recorded.identities
 
 
 @pytest.mark.parametrize("change", ["add a file", "add a folder", "delete a page", "rename a page"])
@@ -376,6 +419,7 @@ def test_a_content_file_removed_after_the_check_is_an_error_and_nothing_is_writt
     (terms / "2031-01-01.md").write_text(version("2031-01-01"))
     (terms / "2032-01-01.md").write_text(version("2032-01-01"))
     build(cli)
+    forget_parses(site)  # so that the build reads the files, not only the check
     time.sleep(0.05)  # past a tick of the file system's clock: the edit gets other times
     before = tree(site / "_site")
     (terms / "2031-01-01.md").write_text(version("2031-01-01").replace("apply", "now apply"))

@@ -7,9 +7,9 @@ import hashlib
 import shutil
 import signal
 import sqlite3
+import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -27,11 +27,33 @@ def corpus(tmp_path_factory):
     return root
 
 
-def cli(root, out, cache, *extra):
-    cmd = [sys.executable, str(REPO / "build.py"), "build", "--content", str(root / "content"),
+# build.py, killed (SIGKILL) by itself once KILL_AFTER entries are in the store's open
+# transaction and none is committed: exactly in the middle of storing, on any machine.
+KILLED = """
+import os, signal, sys, time
+sys.path.insert(0, sys.argv.pop(1))
+from legalsite import cli, store
+
+real = store.Store.save
+def save(self, *args, **kwargs):
+    real(self, *args, **kwargs)
+    self.saved = getattr(self, "saved", 0) + 1
+    if self.saved == int(os.environ["KILL_AFTER"]):
+        while self._pending:  # the writer thread has inserted them all
+            time.sleep(0.001)
+        os.kill(os.getpid(), signal.SIGKILL)
+store.Store.save = save
+sys.exit(cli.main())
+"""
+
+
+def cli(root, out, cache, *extra, kill_after=0):
+    start = [sys.executable, "-c", KILLED, str(REPO)] if kill_after else [sys.executable, str(REPO / "build.py")]
+    cmd = [*start, "build", "--content", str(root / "content"),
            "--settings", str(root / "site.toml"), "--templates", str(REPO / "templates"), "--out", str(out),
            "--cache", str(cache), "--as-of", AS_OF.isoformat(), *extra]
-    return subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "KILL_AFTER": str(kill_after)}
+    return subprocess.Popen(cmd, cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def built(root, out, cache, *extra) -> dict[str, str]:
@@ -96,14 +118,23 @@ def test_two_builds_at_once_share_the_store(corpus, tmp_path):
 def test_a_killed_build_leaves_the_store_usable(corpus, tmp_path):
     cache = tmp_path / "cache"
     reference = built(corpus, tmp_path / "reference", tmp_path / "unused", "--no-cache")
-    process = cli(corpus, tmp_path / "killed", cache, "--jobs", "1")
-    deadline = time.monotonic() + 60
-    while not (cache / "store.sqlite3").exists() and time.monotonic() < deadline and process.poll() is None:
-        time.sleep(0.01)
-    time.sleep(0.3)  # in the middle of storing, on most machines
-    process.send_signal(signal.SIGKILL)
-    process.communicate()
+    process = cli(corpus, tmp_path / "killed", cache, "--jobs", "1", kill_after=20)
+    process.communicate(timeout=300)
+    assert process.returncode == -signal.SIGKILL
+    with sqlite3.connect(cache / "store.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM entries").fetchone()[0] == 0, "nothing was committed"
     assert built(corpus, tmp_path / "after", cache) == reference
     assert not (tmp_path / "killed").exists() or tree(tmp_path / "killed") in ({}, reference)
     shutil.rmtree(tmp_path / "after")
     assert built(corpus, tmp_path / "after", cache) == reference
+
+
+def test_the_code_digest_names_only_the_libraries_that_shape_the_output(monkeypatch):
+    """Installing or removing any other package keeps the store; upgrading Jinja misses it."""
+    real = os.listdir
+    base = store_module._code_digest()
+    monkeypatch.setattr(os, "listdir", lambda folder: real(folder) + ["requests-9.9.9.dist-info"])
+    assert store_module._code_digest() == base
+    monkeypatch.setattr(os, "listdir", lambda folder: [n for n in real(folder) if not n.startswith("jinja2-")]
+                        + ["jinja2-9.9.9.dist-info"])
+    assert store_module._code_digest() != base
