@@ -15,11 +15,8 @@ import pickle
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
-import frontmatter
-import yaml
-
+from .front_matter import HANDLER, check_effective, parse_front_matter
 from .markup import locate, make_markdown, render_body
 from .model import ContentError, ContentErrors, Policy, Settings, Version
 from .store import Store
@@ -33,19 +30,6 @@ RESERVED = {
 FIELDS = ("title", "effective", "summary", "draft", "date_precision", "retitled", "notice_waived")
 _POLICY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _VERSION_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.md$")
-
-
-class _StrictYAMLHandler(frontmatter.YAMLHandler):
-    """python-frontmatter's YAML handler, with a delimiter that never eats a blank line.
-
-    The stock pattern ``^-{3,}\\s*$`` can swallow the newline of an empty line
-    after ``---``, which would shift every line number we report.
-    """
-
-    FM_BOUNDARY = re.compile(r"^-{3,}[ \t]*\r?$", re.MULTILINE)
-
-
-_HANDLER = _StrictYAMLHandler()
 
 
 @dataclass(frozen=True)
@@ -215,20 +199,20 @@ def _parse_file(
         err(raw[: exc.start].count(b"\n") + 1, "not valid UTF-8: save the file with UTF-8 encoding")
         return None
     text = text.removeprefix("\ufeff")
-    if not _HANDLER.detect(text):
+    if not HANDLER.detect(text):
         err(
             1,
             "missing front matter: the file must start with a line '---', then title, effective and summary, then '---'",
         )
         return None
     try:
-        fm, body = _HANDLER.split(text)
+        fm, body = HANDLER.split(text)
     except ValueError:
         err(1, "front matter is not closed: add a line '---' after the last field")
         return None
     body_first_line = 1 + fm.count("\n")  # the closing '---' line; the body starts on it
 
-    meta, lines = _parse_front_matter(fm, err)
+    meta, lines = parse_front_matter(fm, err)
     if meta is None:
         return None
 
@@ -246,7 +230,7 @@ def _parse_file(
     elif not isinstance(title, str) or not title.strip():
         err(lines["title"], "title must be text, e.g. 'title: Privacy Policy'")
 
-    effective = _check_effective(meta, lines, path, err)
+    effective = check_effective(meta, lines, path, err)
 
     summary = meta.get("summary", "")
     if summary is None:
@@ -318,115 +302,6 @@ def _parse_file(
         effective_line=lines["effective"],
     )
     return _Parsed(version=version, lines=lines)
-
-
-# libyaml's parser, where PyYAML was built with it, is ten times faster than the pure-Python one;
-# the pure one defines the results and words every error, so that they do not depend on how PyYAML
-# was installed. The two differ on tabs, tags, block scalars and explicit keys (libyaml takes
-# "title: !" as '' and a comment after ">", the pure parser None and an error), so front matter
-# with any character that starts such a construct, rare in front matter, gets the pure one.
-_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_PURE_ONLY = re.compile(r"[\t!|>?&*%@`]")
-
-
-def _compose(fm: str) -> yaml.Node | None:
-    """The front matter's node tree; raises yaml.MarkedYAMLError as the pure-Python parser words it."""
-    if _PURE_ONLY.search(fm):
-        return _single_node(yaml.SafeLoader, fm)
-    try:
-        return _single_node(_FAST_LOADER, fm)
-    except yaml.YAMLError:
-        return _single_node(yaml.SafeLoader, fm)
-
-
-def _single_node(loader_class, fm: str) -> yaml.Node | None:
-    loader = loader_class(fm)
-    try:
-        return loader.get_single_node()
-    finally:
-        loader.dispose()
-
-
-def _parse_front_matter(fm: str, err) -> tuple[dict | None, dict[str, int]]:
-    """YAML to a dict plus the file line of every key; constructs values one by one
-    so that one bad value (say 2026-02-30) is reported at its line and others still are."""
-    try:
-        node = _compose(fm)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = exc.problem or "invalid YAML"
-        err(
-            line,
-            f"front matter is not valid YAML: {problem}; check quotes and colons (a value containing ': ' needs quotes)",
-        )
-        return None, {}
-    if node is None:
-        err(1, "front matter is empty: add title, effective and summary")
-        return None, {}
-    if not isinstance(node, yaml.MappingNode):
-        err(node.start_mark.line + 1, "front matter must be 'field: value' lines")
-        return None, {}
-    meta: dict = {}
-    lines: dict[str, int] = {}
-    constructor = yaml.SafeLoader("")
-    for key_node, value_node in node.value:
-        line = key_node.start_mark.line + 1
-        if not isinstance(key_node, yaml.ScalarNode):
-            err(
-                line,
-                "a field name must be a plain word before the colon, e.g. 'title: Privacy Policy'",
-            )
-            continue
-        key = key_node.value
-        if key in lines:
-            err(line, f"field '{key}' appears twice (first on line {lines[key]}): keep one")
-            continue
-        lines[key] = line
-        try:
-            meta[key] = constructor.construct_object(value_node, deep=True)
-        except (ValueError, yaml.YAMLError) as exc:
-            meta[key] = _Invalid(value_node.value, str(exc))
-    return meta, lines
-
-
-@dataclass(frozen=True)
-class _Invalid:
-    """A value YAML recognised (e.g. as a date) but could not build."""
-
-    text: str
-    reason: str
-
-
-def _check_effective(meta: dict, lines: dict[str, int], path: str, err) -> dt.date | None:
-    if "effective" not in meta:
-        err(
-            1,
-            "missing field 'effective': add the date this version takes effect, e.g. 'effective: 2026-04-01'",
-        )
-        return None
-    value = meta["effective"]
-    line = lines["effective"]
-    if isinstance(value, _Invalid):
-        err(line, f"effective: {value.text} is not a real date ({value.reason}): use YYYY-MM-DD")
-        return None
-    if isinstance(value, dt.datetime):
-        err(line, "effective must be a date without a time: write YYYY-MM-DD")
-        return None
-    if not isinstance(value, dt.date):
-        err(
-            line,
-            f"effective {str(value)!r} is not a date: write it as YYYY-MM-DD without quotes, e.g. 'effective: 2026-04-01'",
-        )
-        return None
-    expected = Path(path).name
-    if expected != f"{value.isoformat()}.md":
-        err(
-            line,
-            f"effective {value.isoformat()} does not match the file name {expected}: rename the file to {value.isoformat()}.md or fix the date",
-        )
-        return None
-    return value
 
 
 def _first_h1_line(body_lines: list[str]) -> int:

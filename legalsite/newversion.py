@@ -14,7 +14,8 @@ from pathlib import Path
 
 import frontmatter
 
-from .content import _HANDLER, _POLICY_SLUG, _VERSION_NAME
+from .content import _POLICY_SLUG, _VERSION_NAME
+from .front_matter import HANDLER as _HANDLER
 
 NEW_POLICY_BODY = """\
 ## 1. First section

@@ -1,23 +1,16 @@
 """``python build.py serve``: the live preview for legal.
 
-The preview is the production build, run again on every save: the same
-stages (pipeline.py), with drafts and without the tracker, through one
-in-memory store (store.py) that keeps what the last build used. Nothing else
-tracks changes: watchdog (watch.py) only says that something changed, the
-build reads every source again, and whatever did not change comes from the
-store under the same content addresses (a file's parse under its bytes, a
-page under what it shows), so an edit to one sentence re-renders one block,
-its version page, two redlines and perhaps the page in force.
-
-Served from memory, not from a folder: the build already produces a map of
-path -> bytes, so the preview swaps one reference after each rebuild. There
-is nothing to write, no half-written file a browser could see, and nothing
-to clean up on Ctrl-C; paths are looked up in that map, so a request can
-never reach a file outside the site (``..`` is refused all the same). What
-is added to responses at serve time (the reload script, the error page) is
-in preview_http.py. Pages of a policy whose sources have errors show every
-``path:line: message`` (every page for a settings or template error); every
-other page keeps serving the last good build. The terminal prints the same.
+The preview is the production build, run again on every save: the same stages
+(pipeline.py), with drafts and without the tracker, through one in-memory store
+(store.py) that keeps what the last build used. watchdog (watch.py) only says
+that something changed; whatever did not change comes from the store under the
+same content addresses, so an edit to one sentence re-renders one block, its
+version page, two redlines and perhaps the page in force. The site is served
+from memory (the build's map of path -> bytes, swapped after each rebuild), so
+no request can reach a file outside it; the reload script and the error page
+are added at serve time (preview_http.py). Pages of a policy whose sources have
+errors show every ``path:line: message`` (every page for a settings or template
+error); other pages keep the last good build. The terminal prints the same.
 """
 
 from __future__ import annotations
@@ -42,15 +35,7 @@ import jinja2
 from . import timeline
 from .model import ContentError, ContentErrors, Site
 from .pipeline import Project, render
-from .preview_http import (
-    CONTENT_TYPES,
-    Response,
-    Server,
-    _content_type,
-    error_page,
-    inject,  # noqa: F401  (re-exported for the tests)
-    relax_csp,  # noqa: F401
-)
+from .preview_http import CONTENT_TYPES, Response, Server, _content_type, error_page
 from .store import Store
 from .watch import Watcher
 
@@ -70,9 +55,7 @@ class Outcome:
     site: Site | None
     seconds: float
     parsed: int  # source files that went through Markdown
-    pages_rendered: (
-        int  # pages rendered (not taken from the store); versions.json is always rendered
-    )
+    pages_rendered: int  # pages rendered (not taken from the store)
 
     @property
     def ok(self) -> bool:
@@ -140,9 +123,7 @@ class State:
 
     files: dict[str, bytes] = field(default_factory=dict)  # the last good build
     errors: tuple[ContentError, ...] = ()
-    error_scope: frozenset[str] | None = (
-        None  # policy folders ("privacy/") hit by errors; None = all
-    )
+    error_scope: frozenset[str] | None = None  # policy folders hit by errors; None: all
     generation: int = 0
 
 
@@ -295,10 +276,7 @@ class Preview:
 
 class PreviewServer:
     """The whole preview: bind, first build, serve, watch; ``stop()`` undoes all of it
-    within about a second, whatever the open connections do.
-
-    Usable as a context manager (the tests start it on port 0 and read ``url``).
-    """
+    within about a second, whatever the open connections do. A context manager too."""
 
     def __init__(
         self,
@@ -340,11 +318,11 @@ class PreviewServer:
             ) from None
         try:
             self.preview.rebuild()
-            watched = [self.project.content, self.project.templates]
-            files = [self.project.settings] + [
-                p for p in [getattr(self.project, "lock", None)] if p
-            ]
-            self._watcher = Watcher(watched, files, self.preview.rebuild)
+            project = self.project
+            files = [project.settings, project.lock]
+            self._watcher = Watcher(
+                [project.content, project.templates], files, self.preview.rebuild
+            )
             self._watcher.start()
             self._thread = threading.Thread(
                 target=self._server.serve_forever,
@@ -381,10 +359,6 @@ class PreviewServer:
         self.stop()
 
 
-def _interrupt(signum, frame) -> None:
-    raise KeyboardInterrupt
-
-
 def serve(
     project: Project,
     host: str = "127.0.0.1",
@@ -395,7 +369,7 @@ def serve(
     """Run the preview until Ctrl-C; returns the exit status."""
     server = PreviewServer(project, host, port, as_of=as_of)
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops as cleanly as Ctrl-C
+        signal.signal(signal.SIGTERM, signal.default_int_handler)  # `kill`: as Ctrl-C
     try:
         server.start()
     except PreviewError as exc:
@@ -406,10 +380,10 @@ def serve(
         print("stopped", file=sys.stderr)
         return 0
     try:
-        print(
-            f"Preview (drafts included) at {server.url}  — edits show up on save; Ctrl-C to stop",
-            flush=True,
+        ready = (
+            f"Preview (drafts included) at {server.url}  — edits show up on save; Ctrl-C to stop"
         )
+        print(ready, flush=True)
         if open_browser:
             webbrowser.open(server.url)
         stop = threading.Event()

@@ -26,7 +26,8 @@ import pytest
 from conftest import FIXTURE, FIXTURE_DAY, REPO
 from legalsite.cli import main
 from legalsite.pipeline import Project, build
-from legalsite.preview import PreviewError, PreviewServer, inject, relax_csp
+from legalsite.preview import PreviewError, PreviewServer
+from legalsite.preview_http import inject, relax_csp
 
 DAY = dt.date.fromisoformat(FIXTURE_DAY)
 PREVIEW_MARKERS = [b"__preview__", b"reload.js", b"EventSource", b"data-etag", b"legalsite-preview"]
