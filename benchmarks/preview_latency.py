@@ -54,7 +54,8 @@ def shipped_site(root: Path) -> Path:
 def measure(browser, root: Path, source: Path, page_path: str, edits: int) -> tuple[list[float], list[float], float]:
     started = time.perf_counter()
     out = io.StringIO()  # the preview prints "rebuilt in N ms: ..." after each rebuild
-    server = PreviewServer(Project.at(root), port=0, out=out, err=io.StringIO())
+    err = io.StringIO()
+    server = PreviewServer(Project.at(root), port=0, out=out, err=err)
     server.start()
     first_build = time.perf_counter() - started
     latencies = []
@@ -65,7 +66,8 @@ def measure(browser, root: Path, source: Path, page_path: str, edits: int) -> tu
         page.wait_for_function("() => document.querySelector('script[data-etag]') !== null")
         page.wait_for_timeout(300)
         original = source.read_text(encoding="utf-8")
-        anchor = next(line for line in original.splitlines() if line and not line.startswith(("#", "-", "title", "effective", "summary", "date_")))
+        body = original.split("\n---", 2)[-1]  # a sentence of the text, not of the front matter
+        anchor = next(line for line in body.splitlines() if line and not line.startswith(("#", "-")))
         for n in range(edits):
             sentence = f"Benchmark sentence number {n} is now visible."
             text = original.replace(anchor, f"{anchor} {sentence}", 1)
@@ -78,6 +80,8 @@ def measure(browser, root: Path, source: Path, page_path: str, edits: int) -> tu
     finally:
         server.stop()
     rebuilds = [float(m) / 1000 for m in re.findall(r"rebuilt in (\d+) ms", out.getvalue())]
+    if not rebuilds:
+        raise SystemExit(f"the preview reported no rebuild; it printed:\n{out.getvalue()}{err.getvalue()}")
     return latencies, rebuilds, first_build
 
 

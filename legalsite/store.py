@@ -179,7 +179,7 @@ class Store:
             self._coming[key]()
         if key in self._memory:
             self.hits[kind] += 1
-            self._keep_alive(key)
+            self._keep_alive(key) if key in self._children else self._used.add(key)
             return True, self._memory[key] if self._keeps(kind) else self._memory.pop(key)
         if kind not in MEMORY_ONLY:
             found, value = self._read(key)
