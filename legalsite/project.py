@@ -131,25 +131,9 @@ def list_sources(content_dir: Path, root: Path) -> dict[str, SourceFile]:
     return dict(sorted(found.items()))
 
 
-def read_sources(content_dir: Path, root: Path, known: dict | None = None) -> dict[str, bytes]:
-    """Every non-ignored file under ``content_dir`` (list_sources), read.
-
-    ``known`` (the preview passes the same dict every time) lets a file whose
-    size, times and inode are those of the last read keep the bytes read then
-    (SourceFile.trusted), so that unchanged files are neither read nor hashed again.
-    """
-    sources: dict[str, bytes] = {}
-    seen = {}
-    for key, source in list_sources(content_dir, root).items():
-        last = known.get(key) if known is not None else None
-        data = last[1] if last is not None and last[0] == source.identity else source.read()
-        if source.trusted(data):
-            seen[key] = (source.identity, data)
-        sources[key] = data
-    if known is not None:
-        known.clear()
-        known.update(seen)
-    return sources
+def read_sources(content_dir: Path, root: Path) -> dict[str, bytes]:
+    """Every non-ignored file under ``content_dir`` (list_sources), read."""
+    return {key: source.read() for key, source in list_sources(content_dir, root).items()}
 
 
 _SETTLED_NS = 1_000_000_000
