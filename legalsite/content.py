@@ -153,18 +153,24 @@ class StoredSections:
     def __init__(self, store: Store, placeholders: dict[str, str]):
         self._store = store
         self._settings = settings_key(placeholders)
+        self._last: tuple[str | None, str] = (None, "")
         self.made: list[
             tuple[str, object]
         ] = []  # (key, block) rendered here: what a worker hands back
 
+    def _key(self, text: str) -> str:
+        """The block's key, by the SHA-256 of its text; made once for a get and the set after it."""
+        if self._last[0] != text:  # render_body sets a block right after getting it
+            digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+            self._last = (text, self._store.key("section", digest, self._settings))
+        return self._last[1]
+
     def get(self, text: str, default=None):
-        found, part = self._store.lookup(
-            "section", self._store.key("section", text, self._settings)
-        )
+        found, part = self._store.lookup("section", self._key(text))
         return part if found else default
 
     def __setitem__(self, text: str, part) -> None:
-        key = self._store.key("section", text, self._settings)
+        key = self._key(text)
         self._store.put("section", key, part)
         self.made.append((key, part))
 
