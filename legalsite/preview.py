@@ -34,8 +34,9 @@ import jinja2
 
 from . import timeline
 from .model import ContentError, ContentErrors, Site
-from .pipeline import Project, render
+from .pipeline import Project, Request, run
 from .preview_http import CONTENT_TYPES, Response, Server, _content_type, error_page
+from .stamp import remembered
 from .store import Store
 from .watch import Watcher
 
@@ -76,9 +77,9 @@ class Builder:
         self.store.begin()
         files, site, errors = None, None, ()
         try:
-            result = render(
-                self.project, timeline.build_day(self.as_of), True, tracker=False, store=self.store
-            )
+            request = Request(self.project, timeline.build_day(self.as_of), True, tracker=False)
+            sources = remembered(self.project, self.store)
+            result = run(request, self.store, sources, digests=sources.sources)
             files, site = result.files, result.site
             self.store.prune()
         except ContentErrors as exc:

@@ -122,6 +122,28 @@ def inputs(project: Project, today, drafts: bool, last: Stamp | None = None) -> 
     )
 
 
+def remembered(project: Project, store: Store) -> Inputs:
+    """The content by digest, for the preview: a file that had settled and still has the
+    size, times and inode it had when last read keeps the digest it had then (kind
+    ``source``, in the store's memory under the file's path and identity); the others are
+    read. The build reads a file again only if the store lacks its parse."""
+    found = list_sources(project.content, project.root) if project.content.is_dir() else {}
+    digests, raw = {}, {}
+    for path, source in found.items():
+        key = store.key("source", path, source.identity)
+        known, digest = store.lookup("source", key) if source.settled else (False, None)
+        if not known:
+            try:
+                data = raw[path] = source.read()
+            except OSError:
+                continue  # removed meanwhile: the watcher calls for another build
+            digest = hashlib.sha256(data).hexdigest()
+            if source.trusted(data):
+                store.put("source", key, digest)
+        digests[path] = digest
+    return Inputs("", digests, {}, raw, {path: found[path] for path in digests})
+
+
 def rest_digest(project: Project, today, drafts: bool) -> str:
     """The digest of all a build reads but the content (small: checked again after a build)."""
     digest = hashlib.sha256(f"{today.isoformat()}\0{drafts}\0".encode())

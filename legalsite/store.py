@@ -112,9 +112,7 @@ def digest_of(*parts: object, code: str | None = None) -> str:
 
 
 SHARED = frozenset({"section"})  # asked for many times in one build: kept in memory by every store
-MEMORY_ONLY = frozenset(
-    {"page", "outline", "sha256"}
-)  # cheaper to make again than to read from disk
+MEMORY_ONLY = frozenset({"page", "outline", "sha256", "source"})  # cheaper made than read
 LIMIT = 1 << 30  # bytes of entries on disk; beyond it the least recently used go
 _FORMAT = 2  # the tables' layout (PRAGMA user_version); a store of another is emptied
 _PAGES = ("page_size", "page_count", "freelist_count")
