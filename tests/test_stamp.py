@@ -161,6 +161,20 @@ def test_the_stamp_is_in_the_store_and_nothing_else_is_kept(site, cli):
     assert recorded(site).files == listing(site / "_site")
 
 
+def test_an_older_cache_is_emptied_once_and_its_stamp_files_removed(site, cli):
+    import sqlite3
+
+    old = site / ".cache"
+    (old / "stamps").mkdir(parents=True)
+    (old / "stamps" / "0123.stamp").write_bytes(b"a stamp of an older version")
+    with sqlite3.connect(old / "store.sqlite3") as db:  # the older layout: no table of uses
+        db.execute("CREATE TABLE entries (key TEXT PRIMARY KEY, kind TEXT, size INTEGER, used INTEGER, value BLOB)")
+        db.execute("INSERT INTO entries VALUES ('k', 'parse', 1, 0, X'00')")
+    assert build(cli)[0].startswith("built ")
+    assert [p.name for p in old.iterdir()] == ["store.sqlite3"]
+    assert build(cli)[0].startswith("up to date")
+
+
 def test_no_cache_means_no_stamp_and_a_real_build(site, cli):
     build(cli, "--no-cache")
     out, _ = build(cli, "--no-cache")
