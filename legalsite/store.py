@@ -1,12 +1,10 @@
 """The one store of everything a build reuses: results of pure steps, by content address.
 
-Every reusable result (a parsed source file, a rendered Markdown block, a redline,
-a page, the audit of an output file, a compiled template) is asked for as
-``store.get(kind, parts, compute)``. Its key is the SHA-256 of ``kind``, of
-``parts`` (everything the result depends on: source digests, settings, templates'
-fingerprint, the day...) and of the generator itself (:data:`CODE_DIGEST`). A
-stored result is the result computed afresh (tests/test_store.py builds with a
-cold, a warm and a damaged store and compares the bytes).
+Every reusable result (a parse, a Markdown block, a redline, a page, an audit, a
+compiled template, the last build's stamp) is asked for as ``store.get(kind, parts,
+compute)``, under the SHA-256 of ``kind``, ``parts`` (all the result depends on) and
+the generator (:data:`CODE_DIGEST`). A stored result is the result computed afresh
+(tests/test_store.py: a cold, a warm and a damaged store build the same bytes).
 
 Two layers, one key:
 
@@ -116,6 +114,7 @@ SHARED = frozenset({"section"})  # asked for many times in one build: kept in me
 MEMORY_ONLY = frozenset({"page", "outline", "sha256", "source"})  # cheaper made than read
 LIMIT = 1 << 30  # bytes of entries on disk; beyond it the least recently used go
 _FORMAT = 2  # the tables' layout (PRAGMA user_version); a store of another is emptied
+_HAS, _ANY = "SELECT 1 FROM entries WHERE key = ?", "SELECT 1 FROM entries LIMIT 1"
 _PAGES = ("page_size", "page_count", "freelist_count")
 _WAIT = 2  # seconds a statement waits for another build's lock on the database
 
@@ -137,6 +136,7 @@ class Store:
         self._db: sqlite3.Connection | None = None
         self._pid = 0  # a forked worker never uses its parent's connection
         self._opened = False
+        self._empty = False  # the table was empty when opened: a miss asks SQLite nothing
         # New entries are inserted by a background thread (SQLite lets go of the GIL while it
         # writes), so a cold build's entries go to disk while it renders; until then they are
         # served from _pending. The queue's bound is a bound on memory: put() waits when full.
@@ -198,10 +198,10 @@ class Store:
         db = self._connection() if kind not in MEMORY_ONLY else None
         try:
             with self._lock:
-                row = db and db.execute("SELECT 1 FROM entries WHERE key = ?", (key,)).fetchone()
+                row = not self._empty and db and db.execute(_HAS, (key,)).fetchone()
         except sqlite3.DatabaseError:
             return False
-        return row is not None
+        return bool(row)
 
     def put(
         self, kind: str, key: str, value: object, pickled: bytes | None = None, once: bool = False
@@ -305,7 +305,7 @@ class Store:
                         f"PRAGMA user_version = {_FORMAT}; VACUUM;"
                     )
                 db.execute("BEGIN")
-                self._db = db
+                self._db, self._empty = db, not db.execute(_ANY).fetchone()
                 return db
             except sqlite3.OperationalError:
                 return None  # busy (another build) or unwritable: no store rather than no build
@@ -323,7 +323,7 @@ class Store:
         try:
             if data is None:
                 db = self._connection()
-                if db is None:
+                if db is None or self._empty:
                     return False, None
                 with self._lock:
                     row = db.execute("SELECT value FROM entries WHERE key = ?", (key,)).fetchone()
