@@ -354,24 +354,24 @@ class Store:
             self._pending.pop(item[0], None)
 
     def close(self) -> None:
-        """Commit what this build stored, renew the entries it read, keep the file under LIMIT."""
-        if self._writer is not None:
+        """Commit what this build stored, renew the entries it read, keep the file under LIMIT.
+        A store that stored nothing (a no-op build: it read its stamp) writes nothing."""
+        wrote, writer = self._writer is not None, self._writer
+        if writer is not None:
             self._queue.put(None)
-            self._writer.join()
+            writer.join()
             self._writer = None
         db = self._db if self._pid == os.getpid() else None
         if db is not None:
             try:
                 now = time.time_ns()
-                db.executemany(
-                    "UPDATE uses SET used = ? WHERE key = ?", ((now, k) for k in self._touched)
-                )
+                touched = ((now, key) for key in self._touched if wrote)
+                db.executemany("UPDATE uses SET used = ? WHERE key = ?", touched)
                 # The pages in use (summing the rows' sizes read the whole table: a third of a
                 # one-edit rebuild on 1,000 versions); close to the entries' sizes.
                 size, used, free = (db.execute(f"PRAGMA {n}").fetchone()[0] for n in _PAGES)
-                total = (used - free) * size
-                if total > LIMIT:
-                    self._shrink(db, total)
+                if wrote and (used - free) * size > LIMIT:
+                    self._shrink(db, (used - free) * size)
                 db.execute("COMMIT")
             except sqlite3.DatabaseError:
                 pass  # not committed, so not stored: the next build computes them again
