@@ -85,8 +85,8 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
-def _tree(root: int) -> list[int]:
-    """root and all its descendants."""
+def _tree(root: int, stop: frozenset = frozenset()) -> list[int]:
+    """root and all its descendants, leaving out the subtrees of the pids in `stop`."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (st := _stat(int(entry.name))):
@@ -95,7 +95,7 @@ def _tree(root: int) -> list[int]:
     while todo:
         pid = todo.pop()
         out.append(pid)
-        todo.extend(children.get(pid, []))
+        todo.extend(child for child in children.get(pid, []) if child not in stop)
     return out
 
 
@@ -122,9 +122,10 @@ class Sampler(threading.Thread):
         self.stop_event = threading.Event()
 
     def sample(self) -> None:
+        roots = frozenset(self.groups.values())
         for name, root in self.groups.items():
             pss = 0
-            for pid in _tree(root):
+            for pid in _tree(root, roots - {root}):
                 if st := _stat(pid):
                     self.ticks[name][pid] = st[1]
                     pss += _pss_kib(pid)
@@ -149,13 +150,15 @@ class Sampler(threading.Thread):
 
 # --------------------------------------------------------------------------- setup
 def start_postgres(root: Path) -> Postgres:
-    """Debian's PostgreSQL in `root`, as the test suite's `postgres` fixture makes it."""
+    """Debian's PostgreSQL in `root`, as the test suite's `postgres` fixture makes it but
+    durable: fsync, full-page writes and synchronous commit on (PostgreSQL's defaults, which
+    the deployment's postgres image keeps), where the tests turn them off for speed."""
     bindir = _pg_bindir()
     as_user: list[str] = []
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    pg = Postgres(bindir, root, free_port(), as_user)
+    pg = Postgres(bindir, root, free_port(), as_user, durable=True)
     os.environ["PATH"] = f"{bindir}:{os.environ['PATH']}"
     pg.start()
     pg.psql("postgres", "CREATE ROLE umami LOGIN PASSWORD 'umami-test' CREATEDB;")
@@ -164,6 +167,14 @@ def start_postgres(root: Path) -> Postgres:
 
 def postmaster_pid(pg: Postgres) -> int:
     return int((pg.data / "postmaster.pid").read_text().split()[0])
+
+
+def node_processes(primary: int) -> dict[str, int]:
+    """Umami's node processes, each its own row: the primary of umami/run/workers.mjs (it only
+    hands connections out) and every worker running server.js."""
+    workers = sorted(pid for pid in _tree(primary) if pid != primary)
+    return {"node primary": primary,
+            **{f"node worker {i}": pid for i, pid in enumerate(workers, 1)}}
 
 
 def machine() -> str:
@@ -206,13 +217,16 @@ def measure(umami, pg: Postgres, args) -> int:
     print(f"versions: {versions(umami)}")
     print(f"visitor addresses: {', '.join(sources)}")
     print(f"nice value of the measured processes: {args.nice}")
+    print(f"PostgreSQL: fsync {pg.psql('postgres', 'SHOW fsync;')}, synchronous_commit "
+          f"{pg.psql('postgres', 'SHOW synchronous_commit;')} (as deployed); Umami workers: "
+          f"{umami.umami_env().get('UMAMI_WORKERS', '1')}")
     warm = umami.add_website(domain="warmup.example.org", name="warmup")
     warmup = load_client.run_load(umami.ns, {"url": url, "website": warm, "hostname": "warmup.example.org",
                                              "rate": 20, "duration": 5, "sources": sources, "seed": 99})
     print(f"warm-up: {warmup['accepted']}/{warmup['planned']} accepted")
 
     website = umami.add_website(domain="legal.example.org", name="load")
-    groups = {"caddy": umami.caddy.proc.pid, "umami (node)": umami.umami.proc.pid,
+    groups = {"caddy": umami.caddy.proc.pid, **node_processes(umami.umami.proc.pid),
               "postgresql": postmaster_pid(pg)}
     proc = load_client.start_load(umami.ns, {
         "url": url, "website": website, "hostname": "legal.example.org", "rate": args.rate,
@@ -246,12 +260,19 @@ def measure(umami, pg: Postgres, args) -> int:
     if summary["sent"] != summary["accepted"]:
         print("  (some answers were not 200: a request the client gave up on may still have been "
               "stored, so LOST is a lower bound and unexplained rows are expected)")
-    print("\nprocess         CPU (% of one core)   memory (PSS, peak)   waiting for a CPU (% of the run)")
+    print("\nprocess         CPU (% of one core)   CPU per page view   memory (PSS, peak)   "
+          "waiting for a CPU (% of the run)")
+    views = max(summary["sent"], 1)
+    total_cpu = 0.0
     for name in groups:
-        cpu = (after[name] - before[name]) / CLK_TCK / wall * 100
+        seconds = (after[name] - before[name]) / CLK_TCK
+        total_cpu += seconds
         waited = (waits_after[name] - waits_before[name]) / 1e9 / wall * 100
-        print(f"{name:<15} {cpu:>10.0f} %          {sampler.peak_kib[name] / 1024:>8.0f} MiB"
-              f"            {waited:>6.0f} %")
+        print(f"{name:<15} {seconds / wall * 100:>10.0f} %          {seconds / views * 1000:>6.2f} ms"
+              f"        {sampler.peak_kib[name] / 1024:>8.0f} MiB            {waited:>6.0f} %")
+    print(f"{'all of them':<15} {total_cpu / wall * 100:>10.0f} %          "
+          f"{total_cpu / views * 1000:>6.2f} ms   (of {os.cpu_count()} cores: at most "
+          f"{os.cpu_count() / (total_cpu / views):.0f} page views/s if nothing else ran)")
     print("(waiting: time the process's threads were ready to run but another process had the "
           "CPU; high values mean the machine, not the deployment, set the pace)")
     print(f"load after: {Path('/proc/loadavg').read_text().split()[:3]}")
