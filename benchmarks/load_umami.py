@@ -293,6 +293,10 @@ def measure(umami, pg: Postgres, args) -> int:
     print(f"load after: {Path('/proc/loadavg').read_text().split()[:3]}")
     for failure in summary["failures"][:5]:
         print(f"sample failure: {failure}")
+    errors = [line for line in umami.caddy_log.read_text(errors="replace").splitlines()
+              if '"level":"error"' in line]
+    for line in errors[:3]:
+        print(f"Caddy error ({len(errors)} in all): {line[:400]}")
     met = (rate >= TARGET_RATE and args.duration >= TARGET_SECONDS
            and summary["p99_ms"] < TARGET_P99_MS and lost == 0 and extra == 0)
     print(f"\ntarget (>= {TARGET_RATE} events/s for {TARGET_SECONDS} s, p99 < {TARGET_P99_MS} ms, "
