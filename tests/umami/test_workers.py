@@ -119,3 +119,22 @@ def test_a_bad_worker_count_is_refused(tmp_path):
     out, err = proc.communicate(timeout=30)
     assert (proc.returncode, err) == (
         2, 'umami workers: UMAMI_WORKERS must be a whole number from 1 to 32, not "0"\n')
+
+
+def test_umami_keeps_an_idle_connection_longer_than_nodes_default(real_umami):
+    """KEEP_ALIVE_TIMEOUT (compose.yaml, 130 s) reaches Umami's server: a connection idle for
+    6 s (Node's default closes it after 5 s) still serves the next request, so Caddy, whose idle
+    upstream connections close after 2 minutes, never reuses one Umami is closing."""
+    import http.client
+
+    assert real_umami.umami_env()["KEEP_ALIVE_TIMEOUT"] == "130000"
+    conn = http.client.HTTPConnection("127.0.0.1", real_umami.umami_port, timeout=10)
+    conn.request("GET", "/api/heartbeat")
+    first = conn.getresponse()
+    first.read()
+    sock = conn.sock
+    time.sleep(6)
+    conn.request("GET", "/api/heartbeat")
+    second = conn.getresponse()
+    second.read()
+    assert (first.status, second.status, conn.sock is sock) == (200, 200, True)
