@@ -101,32 +101,32 @@ def _tree(root: int, stop: frozenset = frozenset()) -> list[int]:
     return out
 
 
-def renice(root: int, value: int) -> None:
-    """Set the nice value of every thread of root and its descendants (new PostgreSQL backends
-    and new threads inherit it from their parent), and of their scheduler autogroups.
+def renice(pid: int, value: int) -> None:
+    """Set the nice value of every thread of pid (new threads inherit it) and of its scheduler
+    autogroup. The Sampler applies it to every process of the measured groups as it appears.
 
     Why the autogroups: with kernel.sched_autogroup_enabled (on here), the scheduler first shares
     the CPUs between sessions, and a thread's nice value only counts inside its own session; Caddy
-    and Umami run in sessions of their own, so without this --nice changed nothing against other
-    sessions' work (the figures of 2026-12-06 05:06-05:30 in umami/README.md were taken so)."""
-    for pid in _tree(root):
-        for task in Path(f"/proc/{pid}/task").glob("*"):
-            try:
-                os.setpriority(os.PRIO_PROCESS, int(task.name), value)
-            except (OSError, ValueError):
-                pass
+    and Umami run in sessions of their own, and every PostgreSQL backend starts one (setsid), so
+    without this --nice changed nothing against other sessions' work (the figures of 2026-12-06
+    05:06-05:30 were taken so), and a backend opened during the run would run at nice 0."""
+    for task in Path(f"/proc/{pid}/task").glob("*"):
         try:
-            Path(f"/proc/{pid}/autogroup").write_text(str(value))
-        except OSError:
+            os.setpriority(os.PRIO_PROCESS, int(task.name), value)
+        except (OSError, ValueError):
             pass
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(value))
+    except OSError:
+        pass
 
 
 class Sampler(threading.Thread):
     """Every second: CPU ticks (cumulative, dead processes' ticks kept) and PSS per group."""
 
-    def __init__(self, groups: dict[str, int]):
+    def __init__(self, groups: dict[str, int], nice: int = 0):
         super().__init__(daemon=True)
-        self.groups = groups
+        self.groups, self.nice, self.reniced = groups, nice, set()
         self.ticks: dict[str, dict[int, int]] = {name: {} for name in groups}
         self.peak_kib = {name: 0 for name in groups}
         self.waits: dict[str, dict[int, int]] = {name: {} for name in groups}
@@ -137,6 +137,9 @@ class Sampler(threading.Thread):
         for name, root in self.groups.items():
             pss = 0
             for pid in _tree(root, roots - {root}):
+                if self.nice and pid not in self.reniced:
+                    renice(pid, self.nice)
+                    self.reniced.add(pid)
                 if st := _stat(pid):
                     self.ticks[name][pid] = st[1]
                     pss += _pss_kib(pid)
@@ -247,10 +250,7 @@ def measure(umami, pg: Postgres, args) -> int:
         "url": url, "website": website, "hostname": "legal.example.org", "rate": args.rate,
         "duration": args.duration, "sources": sources, "seed": args.seed})
     groups["load client"] = proc.pid
-    if args.nice:
-        for root in groups.values():
-            renice(root, args.nice)
-    sampler = Sampler(groups)
+    sampler = Sampler(groups, args.nice)
     sampler.sample()
     before, waits_before, t0 = sampler.total_ticks(), sampler.total_waits(), time.monotonic()
     sampler.start()
