@@ -161,9 +161,7 @@ class RealUmami:
     # ---------------------------------------------------------------- processes
     def umami_env(self, overrides: dict | None = None) -> dict:
         env = {"PATH": os.environ["PATH"], "HOME": str(self.work), "LANG": "C.UTF-8",
-               "NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1",
-               **self.base_env,
-               "HOSTNAME": "0.0.0.0", "PORT": str(self.umami_port),
+               **image_env(), **self.base_env, "PORT": str(self.umami_port),
                "DATABASE_URL": self.dsn, "APP_SECRET": APP_SECRET,
                "GEOLITE_DB_PATH": str(self.geo_db)}
         for key, value in (overrides or {}).items():
