@@ -273,6 +273,8 @@ def measure(umami, pg: Postgres, args) -> int:
     print(f"sustained: {rate:.1f} accepted events/s")
     print(f"latency through Caddy: p50 {summary['p50_ms']:.1f} ms, p99 {summary['p99_ms']:.1f} ms, "
           f"max {summary['max_ms']:.1f} ms")
+    print("  by 10 s of the schedule (from s: answers, p50, p99 ms): " + "; ".join(
+        f"{start}: {n}, {p50:.0f}, {p99:.0f}" for start, n, p50, p99 in summary["windows"]))
     print(f"PostgreSQL after the run: {sum(stored.values())} website_event rows for "
           f"{summary['accepted']} accepted requests: LOST {lost}, unexplained rows {extra}")
     if summary["sent"] != summary["accepted"]:

@@ -135,6 +135,17 @@ def summarize(raw: dict) -> dict:
             return float("nan")
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
 
+    # p50/p99 of the answers to the requests planned in each 10 s of the schedule: whether the
+    # latency grew steadily (a queue: too little CPU) or came in spikes (a pause).
+    windows: dict[int, list[float]] = {}
+    for planned, lat, status, _, _ in results:
+        if status:
+            windows.setdefault(int(planned // 10) * 10, []).append(lat)
+    by_window = []
+    for start, lats in sorted(windows.items()):
+        lats.sort()
+        by_window.append([start, len(lats), lats[len(lats) // 2] * 1000,
+                          lats[min(len(lats) - 1, int(0.99 * len(lats)))] * 1000])
     failures = [{"at": round(planned, 2), "status": status, "body": text}
                 for planned, _, status, _, text in sorted(results) if status != 200]
     return {"planned": raw["planned"], "backlog": raw["backlog"], "sent": len(results),
@@ -142,7 +153,7 @@ def summarize(raw: dict) -> dict:
             "accepted": sum(accepted.values()), "accepted_by_path": dict(accepted),
             "elapsed": raw["elapsed"], "sent_for": raw["sent_for"],
             "p50_ms": pct(0.50), "p99_ms": pct(0.99), "max_ms": pct(1.0),
-            "failures": failures}
+            "windows": by_window, "failures": failures}
 
 
 def start_load(ns, cfg: dict) -> subprocess.Popen:
