@@ -3,15 +3,18 @@ project's Caddyfile, fed tracker page views at a fixed rate from non-local visit
 
     .venv/bin/python benchmarks/load_umami.py [--rate 250] [--duration 60] [--addresses 8]
 
-Brings up exactly what the tests use (tests/umami/real/: Umami built from its pinned source,
-Debian's PostgreSQL with Umami's own migrations, Debian's Caddy with umami/Caddyfile, a visitor
-network namespace; needs root), adds visitor addresses in the namespace, warms up, then sends
+Brings up what the tests use (tests/umami/real/: Umami built from its pinned source and run by
+umami/run/workers.mjs in compose.yaml's UMAMI_WORKERS processes, Debian's PostgreSQL with Umami's
+own migrations but durable as deployed (the tests turn fsync off), Caddy 2.10.2 with
+umami/Caddyfile, a visitor network namespace; needs root), adds visitor addresses in the
+namespace, warms up, then sends
 `rate x duration` page views (tests/umami/load_client.py: open-loop, what the site's before-send
 hook sends, many pages, referrers, browsers and addresses) through Caddy. Prints:
 
 - sustained accepted events/s, p50/p99/max latency (client side, through Caddy);
-- CPU (share of one core, averaged over the run) and memory (PSS, peak) of Caddy, Umami's node,
-  PostgreSQL (all its processes) and the load client itself;
+- CPU (share of one core, averaged over the run, and per page view) and memory (PSS, peak) of
+  Caddy, each of Umami's node processes, PostgreSQL (all its processes) and the load client
+  itself, and of all of them per page view;
 - LOST events: accepted requests (200, not Umami's bot answer) without their website_event row,
   and rows no accepted request explains, counted in PostgreSQL per page after the run;
 - whether the target holds (>= 200 events/s for 60 s, p99 < 250 ms, 0 lost) and the page views
@@ -54,6 +57,8 @@ def parse_args(argv):
     p.add_argument("--duration", type=float, default=60, help="seconds of load (default 60)")
     p.add_argument("--addresses", type=int, default=8,
                    help="visitor addresses besides the namespace's own, at most 20 (default 8)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="Umami worker processes (UMAMI_WORKERS; default: compose.yaml's value)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--nice", type=int, default=0,
                    help="run the measured processes at this nice value, e.g. -10 on a machine "
@@ -85,8 +90,8 @@ def _pss_kib(pid: int) -> int:
     return 0
 
 
-def _tree(root: int) -> list[int]:
-    """root and all its descendants."""
+def _tree(root: int, stop: frozenset = frozenset()) -> list[int]:
+    """root and all its descendants, leaving out the subtrees of the pids in `stop`."""
     children: dict[int, list[int]] = {}
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit() and (st := _stat(int(entry.name))):
@@ -95,36 +100,49 @@ def _tree(root: int) -> list[int]:
     while todo:
         pid = todo.pop()
         out.append(pid)
-        todo.extend(children.get(pid, []))
+        todo.extend(child for child in children.get(pid, []) if child not in stop)
     return out
 
 
-def renice(root: int, value: int) -> None:
-    """Set the nice value of every thread of root and its descendants (new PostgreSQL backends
-    and new threads inherit it from their parent)."""
-    for pid in _tree(root):
-        for task in Path(f"/proc/{pid}/task").glob("*"):
-            try:
-                os.setpriority(os.PRIO_PROCESS, int(task.name), value)
-            except (OSError, ValueError):
-                pass
+def renice(pid: int, value: int) -> None:
+    """Set the nice value of every thread of pid (new threads inherit it) and of its scheduler
+    autogroup. The Sampler applies it to every process of the measured groups as it appears.
+
+    Why the autogroups: with kernel.sched_autogroup_enabled (on here), the scheduler first shares
+    the CPUs between sessions, and a thread's nice value only counts inside its own session; Caddy
+    and Umami run in sessions of their own, and every PostgreSQL backend starts one (setsid), so
+    without this --nice changed nothing against other sessions' work (the figures of 2026-12-06
+    05:06-05:30 were taken so), and a backend opened during the run would run at nice 0."""
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, int(task.name), value)
+        except (OSError, ValueError):
+            pass
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(str(value))
+    except OSError:
+        pass
 
 
 class Sampler(threading.Thread):
     """Every second: CPU ticks (cumulative, dead processes' ticks kept) and PSS per group."""
 
-    def __init__(self, groups: dict[str, int]):
+    def __init__(self, groups: dict[str, int], nice: int = 0):
         super().__init__(daemon=True)
-        self.groups = groups
+        self.groups, self.nice, self.reniced = groups, nice, set()
         self.ticks: dict[str, dict[int, int]] = {name: {} for name in groups}
         self.peak_kib = {name: 0 for name in groups}
         self.waits: dict[str, dict[int, int]] = {name: {} for name in groups}
         self.stop_event = threading.Event()
 
     def sample(self) -> None:
+        roots = frozenset(self.groups.values())
         for name, root in self.groups.items():
             pss = 0
-            for pid in _tree(root):
+            for pid in _tree(root, roots - {root}):
+                if self.nice and pid not in self.reniced:
+                    renice(pid, self.nice)
+                    self.reniced.add(pid)
                 if st := _stat(pid):
                     self.ticks[name][pid] = st[1]
                     pss += _pss_kib(pid)
@@ -149,13 +167,15 @@ class Sampler(threading.Thread):
 
 # --------------------------------------------------------------------------- setup
 def start_postgres(root: Path) -> Postgres:
-    """Debian's PostgreSQL in `root`, as the test suite's `postgres` fixture makes it."""
+    """Debian's PostgreSQL in `root`, as the test suite's `postgres` fixture makes it but
+    durable: fsync, full-page writes and synchronous commit on (PostgreSQL's defaults, which
+    the deployment's postgres image keeps), where the tests turn them off for speed."""
     bindir = _pg_bindir()
     as_user: list[str] = []
     if os.geteuid() == 0:
         shutil.chown(root, "postgres", "postgres")
         as_user = ["runuser", "-u", "postgres", "--"]
-    pg = Postgres(bindir, root, free_port(), as_user)
+    pg = Postgres(bindir, root, free_port(), as_user, durable=True)
     os.environ["PATH"] = f"{bindir}:{os.environ['PATH']}"
     pg.start()
     pg.psql("postgres", "CREATE ROLE umami LOGIN PASSWORD 'umami-test' CREATEDB;")
@@ -164,6 +184,14 @@ def start_postgres(root: Path) -> Postgres:
 
 def postmaster_pid(pg: Postgres) -> int:
     return int((pg.data / "postmaster.pid").read_text().split()[0])
+
+
+def node_processes(primary: int) -> dict[str, int]:
+    """Umami's node processes, each its own row: the primary of umami/run/workers.mjs (it only
+    hands connections out) and every worker running server.js."""
+    workers = sorted(pid for pid in _tree(primary) if pid != primary)
+    return {"node primary": primary,
+            **{f"node worker {i}": pid for i, pid in enumerate(workers, 1)}}
 
 
 def machine() -> str:
@@ -199,29 +227,33 @@ def run(args) -> int:
 
 
 def measure(umami, pg: Postgres, args) -> int:
+    if args.workers is not None:
+        umami.base_env["UMAMI_WORKERS"] = str(args.workers)
+        umami.stop_umami()
+        umami.start_umami()
     sources = load_client.add_visitor_addresses(umami.ns, args.addresses)
     url = umami.caddy_url + "/api/p"
     print(f"machine: {machine()}")
     print(f"load before: {Path('/proc/loadavg').read_text().split()[:3]} (1/5/15-min load average)")
     print(f"versions: {versions(umami)}")
     print(f"visitor addresses: {', '.join(sources)}")
-    print(f"nice value of the measured processes: {args.nice}")
+    print(f"nice value of the measured processes (threads and scheduler autogroups): {args.nice}")
+    print(f"PostgreSQL: fsync {pg.psql('postgres', 'SHOW fsync;')}, synchronous_commit "
+          f"{pg.psql('postgres', 'SHOW synchronous_commit;')} (as deployed); Umami workers: "
+          f"{umami.umami_env().get('UMAMI_WORKERS', '1')}")
     warm = umami.add_website(domain="warmup.example.org", name="warmup")
     warmup = load_client.run_load(umami.ns, {"url": url, "website": warm, "hostname": "warmup.example.org",
                                              "rate": 20, "duration": 5, "sources": sources, "seed": 99})
     print(f"warm-up: {warmup['accepted']}/{warmup['planned']} accepted")
 
     website = umami.add_website(domain="legal.example.org", name="load")
-    groups = {"caddy": umami.caddy.proc.pid, "umami (node)": umami.umami.proc.pid,
+    groups = {"caddy": umami.caddy.proc.pid, **node_processes(umami.umami.proc.pid),
               "postgresql": postmaster_pid(pg)}
     proc = load_client.start_load(umami.ns, {
         "url": url, "website": website, "hostname": "legal.example.org", "rate": args.rate,
         "duration": args.duration, "sources": sources, "seed": args.seed})
     groups["load client"] = proc.pid
-    if args.nice:
-        for root in groups.values():
-            renice(root, args.nice)
-    sampler = Sampler(groups)
+    sampler = Sampler(groups, args.nice)
     sampler.sample()
     before, waits_before, t0 = sampler.total_ticks(), sampler.total_waits(), time.monotonic()
     sampler.start()
@@ -241,22 +273,35 @@ def measure(umami, pg: Postgres, args) -> int:
     print(f"sustained: {rate:.1f} accepted events/s")
     print(f"latency through Caddy: p50 {summary['p50_ms']:.1f} ms, p99 {summary['p99_ms']:.1f} ms, "
           f"max {summary['max_ms']:.1f} ms")
+    print("  by 10 s of the schedule (from s: answers, p50, p99 ms): " + "; ".join(
+        f"{start}: {n}, {p50:.0f}, {p99:.0f}" for start, n, p50, p99 in summary["windows"]))
     print(f"PostgreSQL after the run: {sum(stored.values())} website_event rows for "
           f"{summary['accepted']} accepted requests: LOST {lost}, unexplained rows {extra}")
     if summary["sent"] != summary["accepted"]:
         print("  (some answers were not 200: a request the client gave up on may still have been "
               "stored, so LOST is a lower bound and unexplained rows are expected)")
-    print("\nprocess         CPU (% of one core)   memory (PSS, peak)   waiting for a CPU (% of the run)")
+    print("\nprocess         CPU (% of one core)   CPU per page view   memory (PSS, peak)   "
+          "waiting for a CPU (% of the run)")
+    views = max(summary["sent"], 1)
+    total_cpu = 0.0
     for name in groups:
-        cpu = (after[name] - before[name]) / CLK_TCK / wall * 100
+        seconds = (after[name] - before[name]) / CLK_TCK
+        total_cpu += seconds
         waited = (waits_after[name] - waits_before[name]) / 1e9 / wall * 100
-        print(f"{name:<15} {cpu:>10.0f} %          {sampler.peak_kib[name] / 1024:>8.0f} MiB"
-              f"            {waited:>6.0f} %")
+        print(f"{name:<15} {seconds / wall * 100:>10.0f} %          {seconds / views * 1000:>6.2f} ms"
+              f"        {sampler.peak_kib[name] / 1024:>8.0f} MiB            {waited:>6.0f} %")
+    print(f"{'all of them':<15} {total_cpu / wall * 100:>10.0f} %          "
+          f"{total_cpu / views * 1000:>6.2f} ms   (of {os.cpu_count()} cores: at most "
+          f"{os.cpu_count() / (total_cpu / views):.0f} page views/s if nothing else ran)")
     print("(waiting: time the process's threads were ready to run but another process had the "
           "CPU; high values mean the machine, not the deployment, set the pace)")
     print(f"load after: {Path('/proc/loadavg').read_text().split()[:3]}")
     for failure in summary["failures"][:5]:
         print(f"sample failure: {failure}")
+    errors = [line for line in umami.caddy_log.read_text(errors="replace").splitlines()
+              if '"level":"error"' in line]
+    for line in errors[:3]:
+        print(f"Caddy error ({len(errors)} in all): {line[:400]}")
     met = (rate >= TARGET_RATE and args.duration >= TARGET_SECONDS
            and summary["p99_ms"] < TARGET_P99_MS and lost == 0 and extra == 0)
     print(f"\ntarget (>= {TARGET_RATE} events/s for {TARGET_SECONDS} s, p99 < {TARGET_P99_MS} ms, "

