@@ -15,7 +15,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .redline_diff import align_blocks, align_sections
-from .redline_parse import HEADINGS, cut, parse_blocks, section_level, split_sections
+from .redline_parse import HEADINGS, parse_blocks, section_level, split_sections, unit_keys
 from .redline_render import Ids, Out, esc, render_blocks
 
 __all__ = ["Redline", "RedlineStats", "redline"]
@@ -82,10 +82,9 @@ def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
     out, pieces = [], {}
     for old_html, new_html in pairs:
         out.append(redline(old_html, new_html, pieces))
-        if len(pieces) > 400:  # a body has 20-40 pieces: keep the new side's
-            pieces = {
-                piece: pieces[piece] for piece in [(new_html,), *cut(new_html)] if piece in pieces
-            }
+        if len(pieces) > 1000:  # a body has ~90 top-level units: keep the new side's
+            keys = unit_keys(new_html, pieces)
+            pieces = {key: pieces[key] for key in keys} | {(new_html,): keys}
     return out
 
 
