@@ -17,13 +17,13 @@ classifier; nothing is fetched.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
+from .audit_js_json import scan_js, scan_json
 from .html_scan import SCHEME, classify, css_urls, origin, parse, srcset_urls, start_line
 from .model import ContentError, Site
 from .security import allowed_origins, content_security_policy
@@ -48,55 +48,15 @@ def audit_policy(site: Site) -> AuditPolicy:
 
 
 # Elements and attributes whose URL the browser fetches (or sends to) by itself.
-_FETCH_ATTRS = {
-    "src",
-    "href",
-    "srcset",
-    "imagesrcset",
-    "poster",
-    "data",
-    "background",
-    "action",
-    "formaction",
-    "ping",
-    "manifest",
-    "codebase",
-    "archive",
-    "longdesc",
-    "lowsrc",
-    "dynsrc",
-    "xlink:href",
-    "cite",
-    "profile",
-    "icon",
-    "srcdoc",
-}
+_FETCH_ATTRS = set(
+    "src href srcset imagesrcset poster data background action formaction ping manifest codebase "
+    "archive longdesc lowsrc dynsrc xlink:href cite profile icon srcdoc".split()
+)
 # <link rel> values that do not fetch anything: links for people, crawlers and feed readers.
-_PASSIVE_RELS = {
-    "canonical",
-    "alternate",
-    "author",
-    "license",
-    "help",
-    "next",
-    "prev",
-    "bookmark",
-    "me",
-    "external",
-    "nofollow",
-    "noopener",
-    "noreferrer",
-    "tag",
-    "search",
-    "privacy-policy",
-    "terms-of-service",
-    "home",
-    "index",
-    "up",
-    "first",
-    "last",
-    "archives",
-}
+_PASSIVE_RELS = set(
+    "canonical alternate author license help next prev bookmark me external nofollow noopener "
+    "noreferrer tag search privacy-policy terms-of-service home index up first last archives".split()
+)
 # Elements whose href is a link for people (everything else with href fetches, e.g. SVG <image>).
 _NAVIGATION = {"a", "area"}
 _FRAMES = {"iframe", "frame", "frameset", "embed", "object", "applet", "portal", "fencedframe"}
@@ -349,112 +309,6 @@ def scan_xml(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
                     path, first_line + error.line - 1, f"in <{match.group(1)}>: {error.message}"
                 )
             )
-    return found
-
-
-_JS_URL = re.compile(r"""["'`]((?:https?:|wss?:)?//[^"'`\s]+)""")
-_JS_STORAGE = re.compile(
-    r"\b(document\.cookie|localStorage|sessionStorage|indexedDB|caches\.open|serviceWorker)\b"
-)
-
-
-def _js_code(text: str) -> str:
-    """``text`` with comments blanked (newlines kept); strings, templates and regexes left alone."""
-    out, i, n, quote = [], 0, len(text), ""
-    while i < n:
-        c = text[i]
-        if quote:
-            out.append(c)
-            if c == "\\" and i + 1 < n:
-                out.append(text[i + 1])
-                i += 1
-            elif c == quote:
-                quote = ""
-        elif c in "\"'`":
-            quote = c
-            out.append(c)
-        elif text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            end = n if end < 0 else end + 2
-            out.append("\n" * text.count("\n", i, end))
-            i = end
-            continue
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
-
-
-def scan_js(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
-    """The site's own scripts: no URL literals to other origins, no cookies or storage."""
-    found = []
-    for number, line in enumerate(_js_code(text).splitlines(), start=1):
-        for match in _JS_URL.finditer(line):
-            kind = _classify(match.group(1), policy)
-            if kind not in ("self", "local"):
-                found.append(
-                    ContentError(
-                        path, number, f"script names {match.group(1)!r} on {kind} (another origin)"
-                    )
-                )
-        for match in _JS_STORAGE.finditer(line):
-            found.append(
-                ContentError(
-                    path,
-                    number,
-                    f"script uses {match.group(1)}: the site stores nothing in the browser",
-                )
-            )
-    return found
-
-
-def scan_json(text: str, path: str, policy: AuditPolicy) -> list[ContentError]:
-    """JSON (e.g. versions.json, a web manifest): no URL values on another origin."""
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        return [ContentError(path, getattr(exc, "lineno", 1), f"not valid JSON: {exc}")]
-    found = []
-    for value in _url_like_strings(data):
-        if (SCHEME.match(value) or value.startswith("//")) and not any(c.isspace() for c in value):
-            kind = _classify(value, policy)
-            if kind not in ("self", "local"):
-                needle = json.dumps(value)[1:-1]
-                number = next(
-                    (i for i, line in enumerate(text.splitlines(), start=1) if needle in line), 1
-                )
-                found.append(
-                    ContentError(path, number, f"URL {value!r} on {kind} (another origin)")
-                )
-    return found
-
-
-def _url_like_strings(data) -> list[str]:
-    """The strings in parsed JSON that could be URLs (a colon, or a leading "//"), in no
-    particular order, leaving out what keys starting with "$" hold: JSON Schema's
-    $schema/$id/$ref name a schema, never load it. Without recursion: versions.json is large."""
-    if type(data) is str:  # json.loads makes exactly these types
-        return [data]
-    found = []
-    pending = [data] if type(data) in (dict, list) else []
-    while pending:
-        value = pending.pop()
-        items = (
-            [item for key, item in value.items() if key[:1] != "$"]
-            if type(value) is dict
-            else value
-        )
-        for item in items:
-            kind = type(item)
-            if kind is str:
-                if ":" in item or item[:2] == "//":
-                    found.append(item)
-            elif kind is dict or kind is list:
-                pending.append(item)
     return found
 
 

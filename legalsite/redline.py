@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .redline_diff import align_blocks, align_sections
-from .redline_parse import HEADINGS, parse_blocks, section_level, split_sections, unit_keys
+from .redline_diff import align_blocks, align_sections, section_level, split_sections
+from .redline_parse import HEADINGS, parse_blocks, unit_keys
 from .redline_render import Ids, Out, esc, render_blocks
 
 __all__ = ["Redline", "RedlineStats", "redline"]

@@ -159,6 +159,19 @@ class Block:
         return self._bag
 
 
+def _text(out, s, style, pend, pre):
+    """Append the tokens of text ``s``; returns the whitespace pending after it."""
+    skey = tuple(el.key for el in style)
+    for ws, piece in PAIR_RE.findall(s):
+        lead = pend + ws if pre else (" " if (pend or ws) and out else "")
+        out.append(Tok(lead, piece, style, None, skey))
+        pend = ""
+    tail = len(s) - len(s.rstrip(WS))
+    if tail:
+        pend = pend + s[len(s) - tail :] if pre else " "
+    return pend
+
+
 class Tokenizer:
     def __init__(self, prefix):
         self._ids = itertools.count(1)
@@ -168,41 +181,30 @@ class Tokenizer:
         return f"{self.prefix}{next(self._ids)}"
 
     def tokens(self, nodes, pre=False):
-        out, pending = [], [""]
-
-        def text(s, style):
-            skey = tuple(el.key for el in style)
-            append, pend = out.append, pending[0]
-            for ws, piece in PAIR_RE.findall(s):
-                if pre:
-                    lead = pend + ws
-                else:
-                    lead = " " if (pend or ws) and out else ""
-                append(Tok(lead, piece, style, None, skey))
+        """The word tokens of inline content, each with its inline elements (``style``); a
+        block element inside is flattened to a space. A stack, not recursion: a recursive
+        closure would leave a cycle per call for the collector."""
+        out, pend = [], ""
+        stack = [(iter(nodes), (), False)]
+        while stack:
+            items, style, flattened = stack[-1]
+            item = next(items, None)
+            if item is None:
+                stack.pop()
+                if flattened:
+                    pend = pend or " "
+            elif isinstance(item, str):
+                pend = _text(out, item, style, pend, pre)
+            elif item.tag in ("br", "img", "wbr"):
+                attrs = keep_attrs(item.tag, item.attrs)
+                out.append(Tok(pend if out else "", "", style, (item.tag, attrs)))
                 pend = ""
-            tail = len(s) - len(s.rstrip(WS))
-            if tail:
-                pend = pend + s[len(s) - tail :] if pre else " "
-            pending[0] = pend
-
-        def walk(items, style):
-            for item in items:
-                if isinstance(item, str):
-                    text(item, style)
-                elif item.tag in ("br", "img", "wbr"):
-                    attrs = keep_attrs(item.tag, item.attrs)
-                    out.append(Tok(pending[0] if out else "", "", style, (item.tag, attrs)))
-                    pending[0] = ""
-                elif item.tag in LEAF or item.tag not in INLINE:
-                    pending[0] = pending[0] or " "  # stray block inside inline: flatten
-                    walk(item.children, style)
-                    pending[0] = pending[0] or " "
-                else:
-                    el = Inl(item.tag, keep_attrs(item.tag, item.attrs), self.uid())
-                    walk(item.children, style + (el,))
-
-        walk(nodes, ())
-        del walk  # it refers to itself: without this, each call leaves a cycle for the collector
+            elif item.tag in LEAF or item.tag not in INLINE:
+                pend = pend or " "  # stray block inside inline: flatten
+                stack.append((iter(item.children), style, True))
+            else:
+                el = Inl(item.tag, keep_attrs(item.tag, item.attrs), self.uid())
+                stack.append((iter(item.children), style + (el,), False))
         return out
 
     def blocks(self, children, chain=(), out=None):
@@ -241,91 +243,6 @@ class Tokenizer:
                 self.blocks(ch.children, chain + (cont,), out)
         flush()
         return out
-
-
-NUMBERING_RE = re.compile(
-    r"^\s*(?:(?:section|article|part|chapter|clause|§)\s*)?"
-    r"(?:\d+(?:\.\d+)*\.?|[ivxlcdm]+[.)]|[a-z][.)]|\(\w{1,4}\))\s+",
-    re.I,
-)
-
-
-def heading_key(text: str) -> str:
-    """Heading text with leading numbering stripped, normalised for alignment."""
-    text = (
-        text.replace("\u2019", "'")
-        .replace("\u2018", "'")
-        .replace("\u201c", '"')
-        .replace("\u201d", '"')
-    )
-    text = NUMBERING_RE.sub("", text, count=1)
-    return " ".join(text.lower().split())
-
-
-class Section:
-    """A heading and the blocks up to the next heading of its level. Without a heading it is
-    one of the special sections: 'preamble' (text before the first heading) or 'footnotes'."""
-
-    __slots__ = ("heading", "blocks", "index", "key", "_bag", "size", "special")
-
-    def __init__(self, heading, blocks, index, special=None):
-        self.heading, self.blocks, self.index = heading, blocks, index
-        self.special = special if heading is None else None
-        if heading is None and special is None:
-            self.special = "preamble"
-        self.key = heading_key(heading.plain()) if heading is not None else None
-        self._bag = None
-        self.size = sum(len(b.all_toks()) for b in blocks) + 1
-
-    def bag(self):
-        if self._bag is None:
-            bag = Counter()
-            for b in self.blocks:
-                bag.update(b.bag())
-            if self.heading is not None:
-                bag.update(self.key.split())
-            self._bag = bag
-        return self._bag
-
-
-def section_level(*block_lists) -> str | None:
-    """The heading tag that splits sections: the highest level that repeats (else the highest)."""
-    counts = Counter(
-        b.kind for blocks in block_lists for b in blocks if not b.chain and b.kind in HEADINGS
-    )
-    if not counts:
-        return None
-    repeating = [k for k, n in counts.items() if n > 1]
-    return min(repeating or counts)
-
-
-def split_sections(blocks, level):
-    sections, current, heading, notes = [], [], None, []
-    for b in blocks:
-        if b.chain and b.chain[0].notes:
-            if b.kind != "hr":  # the rule above the footnotes is decoration
-                notes.append(b)
-        elif level and b.kind == level and not b.chain:
-            if heading is not None or current:
-                sections.append(Section(heading, current, len(sections)))
-            heading, current = b, []
-        else:
-            current.append(b)
-    if heading is not None or current:
-        sections.append(Section(heading, current, len(sections)))
-    if notes:
-        sections.append(Section(None, notes, len(sections), "footnotes"))
-    return sections
-
-
-def dice(a: Counter, b: Counter) -> float:
-    total = sum(a.values()) + sum(b.values())
-    if not total:
-        return 1.0
-    if len(a) > len(b):
-        a, b = b, a
-    common = sum(min(n, b[w]) for w, n in a.items() if w in b)
-    return 2.0 * common / total
 
 
 # --------------------------------------------------------------------------- cached parsing
