@@ -55,8 +55,10 @@ def versions_json(r, files: dict[str, bytes], known: dict[str, str]) -> bytes:
 
 def _sha256(r, files: dict[str, bytes], url: str) -> str:
     """A version page's SHA-256, remembered under the page's own key (same key, same bytes)."""
-    return r.store.get(
-        "sha256", r.keys[url], lambda: hashlib.sha256(files[url + "index.html"]).hexdigest()
+    return r.store.fetch(  # its own key without hashing again: the page's, marked
+        "sha256",
+        r.keys[url] + ".sha256",
+        lambda: hashlib.sha256(files[url + "index.html"]).hexdigest(),
     )
 
 
