@@ -55,7 +55,8 @@ _FETCH_ATTRS = set(
 # <link rel> values that do not fetch anything: links for people, crawlers and feed readers.
 _PASSIVE_RELS = set(
     "canonical alternate author license help next prev bookmark me external nofollow noopener "
-    "noreferrer tag search privacy-policy terms-of-service home index up first last archives".split()
+    "noreferrer tag search privacy-policy terms-of-service home index up first last "
+    "archives".split()
 )
 # Elements whose href is a link for people (everything else with href fetches, e.g. SVG <image>).
 _NAVIGATION = {"a", "area"}
