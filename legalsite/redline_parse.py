@@ -258,6 +258,7 @@ class Tokenizer:
 # whole tree by construction: 92,000 top-level units in that corpus, 6,700 distinct.
 
 TEMPLATE = object()  # Block.src of a template block
+UIDS = (None, "uids")  # the key of a pieces dict's uid counter (no unit or body key holds None)
 
 
 class _Template:
@@ -375,10 +376,10 @@ def unit_keys(html: str, pieces: dict) -> tuple:
 def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
     """The leaf blocks of a body; uids start with prefix. Same as Tokenizer(prefix).blocks of
     the whole tree (see above); ``pieces``: templates to reuse and add to."""
-    counter = itertools.count(1)
+    pieces = {} if pieces is None else pieces
+    counter = pieces.setdefault(UIDS, itertools.count(1))  # uids unique across one dict
     uid = lambda: f"{prefix}{next(counter)}"  # noqa: E731
     out = []
-    pieces = {} if pieces is None else pieces
     for key in unit_keys(html, pieces):
         _instantiate(pieces[key], uid, out)
     return out
