@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .redline_diff import align_blocks, align_sections
-from .redline_parse import HEADINGS, cut, parse_blocks, section_level, split_sections
+from .redline_diff import align_blocks, align_sections, section_level, split_sections
+from .redline_parse import HEADINGS, UIDS, parse_blocks, unit_keys
 from .redline_render import Ids, Out, esc, render_blocks
 
 __all__ = ["Redline", "RedlineStats", "redline"]
@@ -82,18 +82,27 @@ def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
     out, pieces = [], {}
     for old_html, new_html in pairs:
         out.append(redline(old_html, new_html, pieces))
-        if len(pieces) > 400:  # a body has 20-40 pieces: keep the new side's
-            pieces = {
-                piece: pieces[piece] for piece in [(new_html,), *cut(new_html)] if piece in pieces
-            }
+        if len(pieces) > 1000:  # a body has ~90 top-level units: keep the new side's
+            keys = unit_keys(new_html, pieces)
+            kept = {(new_html,): keys, _LAST: pieces[_LAST], UIDS: pieces[UIDS]}
+            pieces = {key: pieces[key] for key in keys} | kept
     return out
 
 
+_LAST = (None, "last")  # pieces: the last redline's new side, (html, blocks)
+
+
 def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
-    old_blocks, new_blocks = (
-        parse_blocks(old_html, "o", pieces),
-        parse_blocks(new_html, "n", pieces),
-    )
+    # A body is the new side of one redline and the old side of the next: its blocks are used
+    # again (the uids of one pieces dict are unique); the new side is always made afresh, so
+    # the two sides of one redline never share a container, even when the bodies are equal.
+    last = pieces.pop(_LAST, None)
+    if last is not None and last[0] == old_html:
+        old_blocks = last[1]
+    else:
+        old_blocks = parse_blocks(old_html, "o", pieces)
+    new_blocks = parse_blocks(new_html, "n", pieces)
+    pieces[_LAST] = (new_html, new_blocks)
     level = section_level(old_blocks, new_blocks)
     olds, news = split_sections(old_blocks, level), split_sections(new_blocks, level)
     pairs, stable = align_sections(olds, news)

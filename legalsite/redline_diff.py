@@ -1,4 +1,5 @@
-"""Alignment for the redline engine: words inside a block, blocks inside a section, sections.
+"""Alignment for the redline engine: words inside a block, blocks inside a section, sections
+(a body's leaf blocks are first split into sections at its repeating heading level).
 
 Everything is built on difflib.SequenceMatcher, always on small sequences: sections are
 aligned by heading, blocks within one aligned section, words within one aligned block (long
@@ -8,10 +9,11 @@ blocks are first aligned by sentence), so the cost stays near-linear in document
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict, deque
+import re
+from collections import Counter, defaultdict, deque
 from difflib import SequenceMatcher
 
-from .redline_parse import dice
+from .redline_parse import HEADINGS
 
 WORD_LIMIT = 1200  # tokens per side above which a block is first aligned by sentence
 PAIR_DP_LIMIT = 2500  # cells of the similarity matrix when pairing replaced blocks
@@ -20,6 +22,92 @@ SECTION_GAP_MIN = 0.5  # similarity for unmatched sections in the same gap (head
 SECTION_ONE_MIN = 0.3  # ... when the gap holds exactly one old and one new section
 SECTION_ANY_MIN = 0.6  # ... anywhere else (a section both renamed and moved)
 SENTENCE_END = frozenset(".!?;:")
+
+
+# --------------------------------------------------------------------------- sections
+NUMBERING_RE = re.compile(
+    r"^\s*(?:(?:section|article|part|chapter|clause|§)\s*)?"
+    r"(?:\d+(?:\.\d+)*\.?|[ivxlcdm]+[.)]|[a-z][.)]|\(\w{1,4}\))\s+",
+    re.I,
+)
+
+
+def heading_key(text: str) -> str:
+    """Heading text with leading numbering stripped, normalised for alignment."""
+    text = (
+        text.replace("\u2019", "'")
+        .replace("\u2018", "'")
+        .replace("\u201c", '"')
+        .replace("\u201d", '"')
+    )
+    text = NUMBERING_RE.sub("", text, count=1)
+    return " ".join(text.lower().split())
+
+
+class Section:
+    """A heading and the blocks up to the next heading of its level. Without a heading it is
+    one of the special sections: 'preamble' (text before the first heading) or 'footnotes'."""
+
+    __slots__ = ("heading", "blocks", "index", "key", "_bag", "size", "special")
+
+    def __init__(self, heading, blocks, index, special=None):
+        self.heading, self.blocks, self.index = heading, blocks, index
+        self.special = special if heading is None else None
+        if heading is None and special is None:
+            self.special = "preamble"
+        self.key = heading_key(heading.plain()) if heading is not None else None
+        self._bag = None
+        self.size = sum(len(b.all_toks()) for b in blocks) + 1
+
+    def bag(self):
+        if self._bag is None:
+            bag = Counter()
+            for b in self.blocks:
+                bag.update(b.bag())
+            if self.heading is not None:
+                bag.update(self.key.split())
+            self._bag = bag
+        return self._bag
+
+
+def section_level(*block_lists) -> str | None:
+    """The heading tag that splits sections: the highest level that repeats (else the highest)."""
+    counts = Counter(
+        b.kind for blocks in block_lists for b in blocks if not b.chain and b.kind in HEADINGS
+    )
+    if not counts:
+        return None
+    repeating = [k for k, n in counts.items() if n > 1]
+    return min(repeating or counts)
+
+
+def split_sections(blocks, level):
+    sections, current, heading, notes = [], [], None, []
+    for b in blocks:
+        if b.chain and b.chain[0].notes:
+            if b.kind != "hr":  # the rule above the footnotes is decoration
+                notes.append(b)
+        elif level and b.kind == level and not b.chain:
+            if heading is not None or current:
+                sections.append(Section(heading, current, len(sections)))
+            heading, current = b, []
+        else:
+            current.append(b)
+    if heading is not None or current:
+        sections.append(Section(heading, current, len(sections)))
+    if notes:
+        sections.append(Section(None, notes, len(sections), "footnotes"))
+    return sections
+
+
+def dice(a: Counter, b: Counter) -> float:
+    total = sum(a.values()) + sum(b.values())
+    if not total:
+        return 1.0
+    if len(a) > len(b):
+        a, b = b, a
+    common = sum(min(n, b[w]) for w, n in a.items() if w in b)
+    return 2.0 * common / total
 
 
 # --------------------------------------------------------------------------- words

@@ -16,7 +16,6 @@ from lxml import etree
 
 from .html_scan import parse_with_errors, scheme_of
 
-VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 DROP = frozenset("script style template iframe object noscript head title".split())
 INLINE = frozenset(
     "a abbr b bdi bdo cite code data del dfn em i ins kbd mark q s samp small span strong "
@@ -61,17 +60,8 @@ def _node(el) -> Node:
     if el.text:
         kids.append(el.text)
     for child in el:
-        tag = child.tag
-        if type(tag) is str and tag not in DROP:  # comments: only their tails count
-            classes = child.get("class")
-            classes = classes.split() if classes else ()
-            if not (
-                (tag == "a" and "footnote-backref" in classes)
-                or (tag == "div" and "toc" in classes)
-            ):
-                kids.append(
-                    _node(child)
-                )  # the footnotes' "jump back" arrows and a [TOC] are not content
+        if type(child.tag) is str and child.tag not in DROP and not _dropped(child):
+            kids.append(_node(child))  # comments: only their tails count
         if child.tail:
             kids.append(child.tail)
     return node
@@ -86,15 +76,6 @@ def _parse(html: str):
 def parse_tree(html: str) -> Node:
     body, _errors = _parse(html)
     return _node(body) if body is not None else Node("#root", {})
-
-
-_TEXTS = etree.XPath("count(text()[normalize-space()])")
-
-
-def _top_level(body) -> tuple[int, int]:
-    """How many nodes a body holds at its top, elements and texts that are not only
-    whitespace: a cut parse equals the whole parse only if each adds up (see parse_blocks)."""
-    return (0, 0) if body is None else (len(body), int(_TEXTS(body)))
 
 
 def keep_attrs(tag, attrs):
@@ -178,6 +159,19 @@ class Block:
         return self._bag
 
 
+def _text(out, s, style, pend, pre):
+    """Append the tokens of text ``s``; returns the whitespace pending after it."""
+    skey = tuple(el.key for el in style)
+    for ws, piece in PAIR_RE.findall(s):
+        lead = pend + ws if pre else (" " if (pend or ws) and out else "")
+        out.append(Tok(lead, piece, style, None, skey))
+        pend = ""
+    tail = len(s) - len(s.rstrip(WS))
+    if tail:
+        pend = pend + s[len(s) - tail :] if pre else " "
+    return pend
+
+
 class Tokenizer:
     def __init__(self, prefix):
         self._ids = itertools.count(1)
@@ -187,41 +181,30 @@ class Tokenizer:
         return f"{self.prefix}{next(self._ids)}"
 
     def tokens(self, nodes, pre=False):
-        out, pending = [], [""]
-
-        def text(s, style):
-            skey = tuple(el.key for el in style)
-            append, pend = out.append, pending[0]
-            for ws, piece in PAIR_RE.findall(s):
-                if pre:
-                    lead = pend + ws
-                else:
-                    lead = " " if (pend or ws) and out else ""
-                append(Tok(lead, piece, style, None, skey))
+        """The word tokens of inline content, each with its inline elements (``style``); a
+        block element inside is flattened to a space. A stack, not recursion: a recursive
+        closure would leave a cycle per call for the collector."""
+        out, pend = [], ""
+        stack = [(iter(nodes), (), False)]
+        while stack:
+            items, style, flattened = stack[-1]
+            item = next(items, None)
+            if item is None:
+                stack.pop()
+                if flattened:
+                    pend = pend or " "
+            elif isinstance(item, str):
+                pend = _text(out, item, style, pend, pre)
+            elif item.tag in ("br", "img", "wbr"):
+                attrs = keep_attrs(item.tag, item.attrs)
+                out.append(Tok(pend if out else "", "", style, (item.tag, attrs)))
                 pend = ""
-            tail = len(s) - len(s.rstrip(WS))
-            if tail:
-                pend = pend + s[len(s) - tail :] if pre else " "
-            pending[0] = pend
-
-        def walk(items, style):
-            for item in items:
-                if isinstance(item, str):
-                    text(item, style)
-                elif item.tag in ("br", "img", "wbr"):
-                    attrs = keep_attrs(item.tag, item.attrs)
-                    out.append(Tok(pending[0] if out else "", "", style, (item.tag, attrs)))
-                    pending[0] = ""
-                elif item.tag in LEAF or item.tag not in INLINE:
-                    pending[0] = pending[0] or " "  # stray block inside inline: flatten
-                    walk(item.children, style)
-                    pending[0] = pending[0] or " "
-                else:
-                    el = Inl(item.tag, keep_attrs(item.tag, item.attrs), self.uid())
-                    walk(item.children, style + (el,))
-
-        walk(nodes, ())
-        del walk  # it refers to itself: without this, each call leaves a cycle for the collector
+            elif item.tag in LEAF or item.tag not in INLINE:
+                pend = pend or " "  # stray block inside inline: flatten
+                stack.append((iter(item.children), style, True))
+            else:
+                el = Inl(item.tag, keep_attrs(item.tag, item.attrs), self.uid())
+                stack.append((iter(item.children), style + (el,), False))
         return out
 
     def blocks(self, children, chain=(), out=None):
@@ -262,127 +245,26 @@ class Tokenizer:
         return out
 
 
-NUMBERING_RE = re.compile(
-    r"^\s*(?:(?:section|article|part|chapter|clause|§)\s*)?"
-    r"(?:\d+(?:\.\d+)*\.?|[ivxlcdm]+[.)]|[a-z][.)]|\(\w{1,4}\))\s+",
-    re.I,
-)
-
-
-def heading_key(text: str) -> str:
-    """Heading text with leading numbering stripped, normalised for alignment."""
-    text = (
-        text.replace("\u2019", "'")
-        .replace("\u2018", "'")
-        .replace("\u201c", '"')
-        .replace("\u201d", '"')
-    )
-    text = NUMBERING_RE.sub("", text, count=1)
-    return " ".join(text.lower().split())
-
-
-class Section:
-    """A heading and the blocks up to the next heading of its level. Without a heading it is
-    one of the special sections: 'preamble' (text before the first heading) or 'footnotes'."""
-
-    __slots__ = ("heading", "blocks", "index", "key", "_bag", "size", "special")
-
-    def __init__(self, heading, blocks, index, special=None):
-        self.heading, self.blocks, self.index = heading, blocks, index
-        self.special = special if heading is None else None
-        if heading is None and special is None:
-            self.special = "preamble"
-        self.key = heading_key(heading.plain()) if heading is not None else None
-        self._bag = None
-        self.size = sum(len(b.all_toks()) for b in blocks) + 1
-
-    def bag(self):
-        if self._bag is None:
-            bag = Counter()
-            for b in self.blocks:
-                bag.update(b.bag())
-            if self.heading is not None:
-                bag.update(self.key.split())
-            self._bag = bag
-        return self._bag
-
-
-def section_level(*block_lists) -> str | None:
-    """The heading tag that splits sections: the highest level that repeats (else the highest)."""
-    counts = Counter(
-        b.kind for blocks in block_lists for b in blocks if not b.chain and b.kind in HEADINGS
-    )
-    if not counts:
-        return None
-    repeating = [k for k, n in counts.items() if n > 1]
-    return min(repeating or counts)
-
-
-def split_sections(blocks, level):
-    sections, current, heading, notes = [], [], None, []
-    for b in blocks:
-        if b.chain and b.chain[0].notes:
-            if b.kind != "hr":  # the rule above the footnotes is decoration
-                notes.append(b)
-        elif level and b.kind == level and not b.chain:
-            if heading is not None or current:
-                sections.append(Section(heading, current, len(sections)))
-            heading, current = b, []
-        else:
-            current.append(b)
-    if heading is not None or current:
-        sections.append(Section(heading, current, len(sections)))
-    if notes:
-        sections.append(Section(None, notes, len(sections), "footnotes"))
-    return sections
-
-
-def dice(a: Counter, b: Counter) -> float:
-    total = sum(a.values()) + sum(b.values())
-    if not total:
-        return 1.0
-    if len(a) > len(b):
-        a, b = b, a
-    common = sum(min(n, b[w]) for w, n in a.items() if w in b)
-    return 2.0 * common / total
-
-
 # --------------------------------------------------------------------------- cached parsing
-# Consecutive versions of a policy share most of their sections byte for byte, and each body
-# is compared twice (as the new side of one redline, the old side of the next). So a body is
-# cut textually before each "<hN" and after each "</hN>" that start or end a line (a
-# renumbered heading then leaves its section's text a known piece), every piece is parsed and
-# tokenized once into a *template* kept in the caller's dict, and each use instantiates fresh
-# Block/Cont objects (new uids) that share the immutable tokens. That equals parsing the whole
-# body when the parser is in its initial state at every cut and nothing a piece leaves open
-# takes in the next: so no comment, CDATA or raw-text element in the body, no parse error in
-# any piece, and either every piece closes all it opens (as Markdown writes them) or, checked
-# by one parse of the whole body in C, as many elements and texts at its top as at the pieces'
-# tops (what a piece leaves open can only take in what follows, which then is not at the
-# top); and no inline run (text or inline elements outside any block) going on across a cut.
-# Otherwise the whole body is parsed the slow way.
-_CUT_RE = re.compile(r"<h[1-6](?=[\s/>])|</h[1-6]>")
-_UNCUTTABLE = (
-    "<!",
-    "<script",
-    "<style",
-    "<textarea",
-    "<title",
-    "<xmp",
-    "<iframe",
-    "<noembed",
-    "<noframes",
-    "<noscript",
-    "<plaintext",
-)
+# Consecutive versions of a policy share most of their blocks, and each body is compared twice
+# (the new side of one redline, the old side of the next). So a body is parsed once, whole, by
+# the one scanner (libxml2, in C: 0.44 s for the 1,000 bodies of benchmarks/corpus.py), and cut
+# where the parser says the top level of the body goes on: each element directly in <body>,
+# and each run of text and inline elements between them (a run is one anonymous block). The
+# blocks of such a unit depend on nothing else (the tokenizer starts afresh at each), so each
+# distinct unit (the key: its serialization by libxml2, injective) is tokenized once into a
+# *template* kept in the caller's dict; each use instantiates fresh Block/Cont objects (new
+# uids) that share the immutable tokens. The result equals Tokenizer(prefix).blocks of the
+# whole tree by construction: 92,000 top-level units in that corpus, 6,700 distinct.
 
 TEMPLATE = object()  # Block.src of a template block
+UIDS = (None, "uids")  # the key of a pieces dict's uid counter (no unit or body key holds None)
 
 
 class _Template:
-    __slots__ = ("conts", "blocks", "chains", "leads_with_run", "ends_with_run", "top", "closed")
+    __slots__ = ("conts", "blocks", "chains")
 
-    def __init__(self, blocks, leads_with_run, ends_with_run, top, closed):
+    def __init__(self, blocks):
         conts, index = [], {}
         chains = []
         for b in blocks:
@@ -395,45 +277,65 @@ class _Template:
                 idx.append(k)
             chains.append(tuple(idx))
         self.conts, self.blocks, self.chains = conts, blocks, chains
-        self.leads_with_run, self.ends_with_run = leads_with_run, ends_with_run
-        self.top = top  # its top level (see _top_level)
-        self.closed = closed  # it closes every element it opens, by an end tag (see _closes_all)
         for b in blocks:
             b.src = TEMPLATE
 
 
-def _piece_template(piece):
-    body, errors = _parse(piece)
-    if errors:
-        return None
-    children = _node(body).children if body is not None else []
+def _units(body) -> list[tuple[object, list]]:
+    """The top level of ``body`` as (key, items) units: each block element alone, each run
+    of texts and inline elements together; items as _node gives them (dropped elements
+    leave their tails)."""
+    units, run, key = [], [], []
+    tostring = etree.tostring
 
-    def is_run(node):  # None: an empty piece, transparent to runs
-        return None if node is None else isinstance(node, str) or node.tag in INLINE
+    def flush():
+        if run:
+            units.append((tuple(key), list(run)))
+            run.clear()
+            key.clear()
 
-    return _Template(
-        Tokenizer("t").blocks(children),
-        is_run(children[0] if children else None),
-        is_run(children[-1] if children else None),
-        _top_level(body),
-        _closes_all(piece),
+    if body.text:
+        run.append(body.text)
+        key.append(body.text)
+    for child in _node_children(body):
+        if isinstance(child, str):
+            run.append(child)
+            key.append(child)
+        elif child.tag in INLINE:
+            run.append(child)
+            key.append(tostring(child, with_tail=False))
+        else:
+            flush()
+            units.append((tostring(child, with_tail=False), [child]))
+        if not isinstance(child, str) and child.tail:
+            run.append(child.tail)
+            key.append(child.tail)
+    flush()
+    return units
+
+
+def _node_children(body):
+    """The elements directly in ``body`` that _node keeps, and the tails of those it drops
+    (as strings), in order."""
+    for child in body:
+        tag = child.tag
+        if type(tag) is str and tag not in DROP and not _dropped(child):
+            yield child
+        elif child.tail:
+            yield child.tail
+
+
+def _dropped(el) -> bool:
+    """The footnotes' "jump back" arrows and a [TOC] are not content."""
+    classes = el.get("class")
+    classes = classes.split() if classes else ()
+    return (el.tag == "a" and "footnote-backref" in classes) or (
+        el.tag == "div" and "toc" in classes
     )
 
 
-_TAG = re.compile(
-    r"""<(/?)([a-zA-Z][a-zA-Z0-9]*)(?:"[^"]*"|'[^']*'|[^'">])*>"""
-)  # quoted values skipped
-
-
-def _closes_all(piece: str) -> bool:
-    """Whether every element ``piece`` opens has its end tag in it (and nothing else ends):
-    with no parse error, the parser then ends the piece as it began, holding nothing open."""
-    depth: dict[str, int] = {}
-    for end, name in _TAG.findall(piece):
-        name = name.lower()
-        if name not in VOID:
-            depth[name] = depth.get(name, 0) + (-1 if end else 1)
-    return not any(depth.values())
+def _template(items) -> _Template:
+    return _Template(Tokenizer("t").blocks([i if isinstance(i, str) else _node(i) for i in items]))
 
 
 def _instantiate(tmpl, uid, out):
@@ -457,54 +359,27 @@ def _instantiate(tmpl, uid, out):
         out.append(b)
 
 
-def cut(html: str) -> list[str]:
-    """``html`` cut before each "<hN" that starts a line and after each "</hN>" that ends one."""
-    bounds = [0]
-    for m in _CUT_RE.finditer(html):
-        at = m.end() if html[m.start() + 1] == "/" else m.start()
-        if html[at - 1 : at + 1] in ("\n<", ">\n", ">") and at != bounds[-1]:
-            bounds.append(at)
-    return [html[a:b] for a, b in zip(bounds, bounds[1:] + [len(html)])]
+def unit_keys(html: str, pieces: dict) -> tuple:
+    """The keys of a body's top-level units, each with its template in ``pieces`` (unit key
+    -> template; (html,) -> the body's keys, so that a body is parsed once)."""
+    keys = pieces.get((html,))
+    if keys is None:
+        body, _errors = _parse(html or "")
+        units = _units(body) if body is not None else []
+        for key, items in units:
+            if key not in pieces:
+                pieces[key] = _template(items)
+        keys = pieces[(html,)] = tuple(key for key, _items in units)
+    return keys
 
 
 def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
-    """The leaf blocks of a body; uids start with prefix. Same as parsing it in one go, which
-    is what happens without ``pieces`` (piece -> template: those to reuse, and where new
-    ones go; (body,) -> True once the body is checked)."""
-    html = html or ""
-    whole = lambda: Tokenizer(prefix).blocks(parse_tree(html).children)  # noqa: E731
-    # A body is checked once: a redline's new side is the next one's old side.
-    checked = pieces is not None and (html,) in pieces
-    if not checked and (
-        pieces is None or any(tag in lowered for lowered in [html.lower()] for tag in _UNCUTTABLE)
-    ):
-        return whole()
-    tmpls = []
-    for p in cut(html):
-        t = pieces.get(p)
-        if t is None:
-            t = pieces[p] = _piece_template(p)
-        if t is None:
-            return whole()
-        tmpls.append(t)
-    in_run = False
-    for t in tmpls:
-        if t.leads_with_run is not None:
-            if in_run and t.leads_with_run:
-                return whole()
-            in_run = t.ends_with_run
-    if not checked:
-        if not all(t.closed for t in tmpls):
-            body, errors = _parse(html)
-            if errors or _top_level(body) != (
-                sum(t.top[0] for t in tmpls),
-                sum(t.top[1] for t in tmpls),
-            ):
-                return whole()
-        pieces[(html,)] = True
-    counter = itertools.count(1)
+    """The leaf blocks of a body; uids start with prefix. Same as Tokenizer(prefix).blocks of
+    the whole tree (see above); ``pieces``: templates to reuse and add to."""
+    pieces = {} if pieces is None else pieces
+    counter = pieces.setdefault(UIDS, itertools.count(1))  # uids unique across one dict
     uid = lambda: f"{prefix}{next(counter)}"  # noqa: E731
     out = []
-    for t in tmpls:
-        _instantiate(t, uid, out)
+    for key in unit_keys(html, pieces):
+        _instantiate(pieces[key], uid, out)
     return out

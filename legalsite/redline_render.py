@@ -207,8 +207,12 @@ class Ids:
         return cand
 
 
-def render_blocks(out: Out, items, idmap, count=True, text_all=False):
-    """Render aligned leaf blocks [(status, old, new)], rebuilding their containers."""
+_EQ = frozenset({"eq"})
+
+
+def _chains(items):
+    """Each item's container chain: the new block's, or for a deleted block its old chain
+    with each container that an aligned pair shows to continue in the new version replaced."""
     old_to_new = {}
     for status, old, new in items:
         if status in ("eq", "chg"):
@@ -216,17 +220,25 @@ def render_blocks(out: Out, items, idmap, count=True, text_all=False):
                 if co.tag != cn.tag:
                     break
                 old_to_new.setdefault(co.uid, cn)
+    return [
+        new.chain if new is not None else tuple(old_to_new.get(c.uid, c) for c in old.chain)
+        for _status, old, new in items
+    ]
 
-    def chain_of(status, old, new):
-        if new is not None:
-            return new.chain
-        return tuple(old_to_new.get(c.uid, c) for c in old.chain)
 
-    chains = [chain_of(*it) for it in items]
+def render_blocks(out: Out, items, idmap, count=True, text_all=False):
+    """Render aligned leaf blocks [(status, old, new)], rebuilding their containers.
+
+    Most sections are unchanged (every item "eq"): their blocks sit in the new version's
+    containers, none of which gets a class, so the maps below are not needed for them."""
     state = {}  # container uid -> set of statuses of blocks inside
-    for (status, _o, _n), chain in zip(items, chains):
-        for c in chain:
-            state.setdefault(c.uid, set()).add(status)
+    if all(status == "eq" for status, _o, _n in items):
+        chains = [new.chain for _s, _o, new in items]
+    else:
+        chains = _chains(items)
+        for (status, _o, _n), chain in zip(items, chains):
+            for c in chain:
+                state.setdefault(c.uid, set()).add(status)
 
     h, stack, skipped = out.h, [], 0
     for (status, old, new), chain in zip(items, chains):
@@ -236,7 +248,7 @@ def render_blocks(out: Out, items, idmap, count=True, text_all=False):
         while len(stack) > n:
             h.append(f"</{stack.pop().tag}>\n")
         for c in chain[n:]:
-            only = state[c.uid]
+            only = state.get(c.uid, _EQ)
             cls = (
                 f' class="{BLOCK_CLASS[next(iter(only))]}"'
                 if len(only) == 1 and only <= {"ins", "del"}

@@ -1,8 +1,7 @@
 """Render a loaded site to an in-memory map of output path -> bytes.
 
-Nothing here touches the disk except reading templates (through Jinja's
-loader) in :func:`load_theme`, and Jinja keeping compiled templates in the
-cache folder when it is given one. The result is deterministic: the same site and
+Nothing here touches the disk except Jinja reading templates (theme.py) and
+versions.json's schema. The result is deterministic: the same site and
 theme always give the same bytes, because nothing depends on the clock (the
 build day is part of the Site), on dict order of the file system, or on
 the environment.
@@ -11,84 +10,16 @@ the environment.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-import re
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
-
-import jinja2
 
 from . import security, timeline
 from .model import Policy, Site, Status, Version
-from .project import read_tree
 from .redline import redline
 from .security import content_security_policy
 from .store import Store, digest_of
-
-VERSIONS_SCHEMA = Path(__file__).with_name("versions-1.schema.json")
-VERSIONS_SCHEMA_PATH = "schemas/versions-1.schema.json"  # where the site publishes it
-
-
-@dataclass(frozen=True)
-class Theme:
-    """Templates plus static assets; the stylesheet is one content-hashed file."""
-
-    env: jinja2.Environment
-    stylesheet: str  # output path, e.g. assets/site.0123456789.css
-    assets: tuple[tuple[str, bytes], ...]
-    fingerprint: str  # hash of every template and asset, for caches
-
-
-class _StoredBytecode(jinja2.BytecodeCache):
-    """Jinja's compiled templates, kept in the store under the template's name and source
-    (Jinja checks both and its own version; the store's key adds this generator's code)."""
-
-    def __init__(self, store: Store):
-        self.store = store
-
-    def _key(self, bucket: jinja2.bccache.Bucket) -> str:
-        return self.store.key("template", bucket.key, bucket.checksum)
-
-    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        found, code = self.store.lookup("template", self._key(bucket))
-        if found:
-            bucket.bytecode_from_string(code)
-
-    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
-        self.store.put("template", self._key(bucket), bucket.bytecode_to_string())
-
-
-def load_theme(templates_dir: Path, store: Store | None = None) -> Theme:
-    """The templates and assets in ``templates_dir``; ``store``: where Jinja keeps
-    compiled templates between builds."""
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates_dir),
-        bytecode_cache=_StoredBytecode(store) if store is not None else None,
-        undefined=jinja2.StrictUndefined,
-        autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["human_date"] = timeline.human_date
-    env.filters["machine_date"] = timeline.machine_date
-    if not (templates_dir / "assets").is_dir():
-        raise FileNotFoundError(2, "No such file or directory", str(templates_dir / "assets"))
-    tree = read_tree(templates_dir)  # every file, each read once; what Jinja can load too
-    names = [name for name in tree if name.startswith("assets/") and name.count("/") == 1]
-    css = b"".join(tree[name].rstrip(b"\n") + b"\n" for name in names if name.endswith(".css"))
-    stylesheet = f"assets/site.{hashlib.sha256(css).hexdigest()[:12]}.css"
-    assets = [(stylesheet, css)] + [
-        (name, tree[name]) for name in names if not name.endswith(".css")
-    ]
-    digest = hashlib.sha256()
-    for name, data in tree.items():
-        digest.update(name.encode() + b"\0" + data + b"\0")
-    return Theme(
-        env=env, stylesheet=stylesheet, assets=tuple(assets), fingerprint=digest.hexdigest()
-    )
+from .theme import Theme, load_theme  # noqa: F401  (load_theme: render's callers load it from here)
+from .versions_json import VERSIONS_SCHEMA, VERSIONS_SCHEMA_PATH, versions_json
 
 
 @dataclass(frozen=True)
@@ -375,84 +306,6 @@ class _Renderer:
                     urls.append((entry.changes_url, entry.version.effective.isoformat()))
         return [(self.absolute(path), lastmod) for path, lastmod in urls]
 
-    def versions_json(self, files: dict[str, bytes], known: dict[str, str]) -> bytes:
-        """The machine-readable index (schemas/versions-1.schema.json).
-
-        It changes with every edit (it lists the hashes of sources and pages), so each
-        policy's part is remembered apart, by its outline and those hashes, and the
-        parts are put in their places in the document's indented JSON."""
-        parts = []
-        for policy in self.site.policies:
-            entries = self.entries[policy.slug]
-            pages = tuple(
-                self._sha256(files, e.url)
-                if e.url + "index.html" in files
-                else known[e.url + "index.html"]
-                for e in entries
-            )
-            sources = tuple(v.source_sha256 for v in policy.versions)
-            key = (self.common, self.outline[policy.slug], sources, pages)
-            parts.append(
-                self.store.get(
-                    "versions_json", key, lambda: _indented(self._policy_json(policy, pages), 4)
-                )
-            )
-        data = {
-            "$schema": self.absolute(VERSIONS_SCHEMA_PATH),
-            "schema_version": 1,
-            "site": {"name": self.site.settings.name, "url": self.absolute("")},
-            "as_of": self.site.today.isoformat(),
-            "policies": [f"\0{n}\0" for n in range(len(parts))],
-        }
-        text = _PART.sub(
-            lambda m: parts[int(m[1])],
-            json.dumps(data, indent=2, ensure_ascii=False),
-            count=len(parts),
-        )
-        return (text + "\n").encode("utf-8")
-
-    def _sha256(self, files: dict[str, bytes], url: str) -> str:
-        """A version page's SHA-256, remembered under the page's own key (same key, same bytes)."""
-        return self.store.get(
-            "sha256", self.keys[url], lambda: hashlib.sha256(files[url + "index.html"]).hexdigest()
-        )
-
-    def _policy_json(self, policy: Policy, pages: tuple[str, ...]) -> dict:
-        current = timeline.in_force(policy, self.site.today)
-        return {
-            "slug": policy.slug,
-            "title": policy.title,
-            "url": self.absolute(f"{policy.slug}/"),
-            "history_url": self.absolute(f"{policy.slug}/history/"),
-            "feed_url": self.absolute(f"{policy.slug}/feed.xml"),
-            "in_force": current.effective.isoformat() if current else None,
-            "versions": [
-                {
-                    "effective": e.version.effective.isoformat(),
-                    "status": e.status.value,
-                    "draft": e.version.draft,
-                    "title": e.version.title,
-                    "summary": e.version.summary,
-                    "url": self.absolute(e.url),
-                    "changes_url": self.absolute(e.changes_url) if e.changes_url else None,
-                    "source_sha256": e.version.source_sha256,
-                    "page_sha256": page,
-                    "corrections": [
-                        {"date": c.date.isoformat(), "note": c.note} for c in e.version.corrections
-                    ],
-                }
-                for e, page in zip(self.entries[policy.slug], pages)
-            ],
-        }
-
-
-_PART = re.compile(r'"\\u0000(\d+)\\u0000"')  # where versions_json puts each policy's part
-
-
-def _indented(value: object, depth: int) -> str:
-    """``value`` as json.dumps(indent=2) writes it ``depth`` spaces deep inside a document."""
-    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + " " * depth)
-
 
 def redline_key(old: Version, new: Version) -> tuple[str, str]:
     """What a redline depends on: the two bodies, by their SHA-256 (made once, at parsing)."""
@@ -527,6 +380,6 @@ def render_site(
         out.update(renderer.changes_pages(policy))
     out.update(renderer.site_pages())
     files = security.finish({path: data for path, data in out.items() if data is not None}, site)
-    files["versions.json"] = renderer.versions_json(files, {**(known or {}), **renderer.kept})
+    files["versions.json"] = versions_json(renderer, files, {**(known or {}), **renderer.kept})
     files[VERSIONS_SCHEMA_PATH] = VERSIONS_SCHEMA.read_bytes()
     return SiteOutput(dict(sorted(files.items())), renderer.kept, renderer.page_keys)

@@ -1,0 +1,78 @@
+"""The theme: the Jinja templates and the static assets of the site, loaded once per build.
+
+One Jinja Environment (StrictUndefined, autoescaping), its compiled templates kept in the
+store (``template`` entries); the stylesheets joined into one content-hashed file; a
+fingerprint of every template and asset, which every page's store key includes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from . import timeline
+from .project import read_tree
+from .store import Store
+
+
+@dataclass(frozen=True)
+class Theme:
+    """Templates plus static assets; the stylesheet is one content-hashed file."""
+
+    env: jinja2.Environment
+    stylesheet: str  # output path, e.g. assets/site.0123456789.css
+    assets: tuple[tuple[str, bytes], ...]
+    fingerprint: str  # hash of every template and asset, for caches
+
+
+class _StoredBytecode(jinja2.BytecodeCache):
+    """Jinja's compiled templates, kept in the store under the template's name and source
+    (Jinja checks both and its own version; the store's key adds this generator's code)."""
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def _key(self, bucket: jinja2.bccache.Bucket) -> str:
+        return self.store.key("template", bucket.key, bucket.checksum)
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        found, code = self.store.lookup("template", self._key(bucket))
+        if found:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.store.put("template", self._key(bucket), bucket.bytecode_to_string())
+
+
+def load_theme(templates_dir: Path, store: Store | None = None) -> Theme:
+    """The templates and assets in ``templates_dir``; ``store``: where Jinja keeps
+    compiled templates between builds."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(templates_dir),
+        bytecode_cache=_StoredBytecode(store) if store is not None else None,
+        undefined=jinja2.StrictUndefined,
+        autoescape=jinja2.select_autoescape(("html", "xml"), default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["human_date"] = timeline.human_date
+    env.filters["machine_date"] = timeline.machine_date
+    if not (templates_dir / "assets").is_dir():
+        raise FileNotFoundError(2, "No such file or directory", str(templates_dir / "assets"))
+    tree = read_tree(templates_dir)  # every file, each read once; what Jinja can load too
+    names = [name for name in tree if name.startswith("assets/") and name.count("/") == 1]
+    css = b"".join(tree[name].rstrip(b"\n") + b"\n" for name in names if name.endswith(".css"))
+    stylesheet = f"assets/site.{hashlib.sha256(css).hexdigest()[:12]}.css"
+    assets = [(stylesheet, css)] + [
+        (name, tree[name]) for name in names if not name.endswith(".css")
+    ]
+    digest = hashlib.sha256()
+    for name, data in tree.items():
+        digest.update(name.encode() + b"\0" + data + b"\0")
+    return Theme(
+        env=env, stylesheet=stylesheet, assets=tuple(assets), fingerprint=digest.hexdigest()
+    )
