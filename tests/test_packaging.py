@@ -147,3 +147,45 @@ def test_the_installed_wheel_builds_a_site_with_analytics(dist, tmp_path):
     assert 'src="https://stats.example.com/s.js"' in page and 'data-before-send="umamiBeforeSend"' in page
     versions = json.loads((out / "versions.json").read_text())
     assert versions["policies"][0]["slug"] == "terms"
+
+
+# ---------------------------------------------------------------- requirements.lock
+
+LOCK = REPO / "requirements.lock"
+
+
+def locked() -> dict[str, tuple[str, list[str], str]]:
+    """name -> (version, hashes, marker) for each entry of requirements.lock whose marker applies here."""
+    entries: dict[str, tuple[str, list[str], str]] = {}
+    for block in re.split(r"\n(?=[a-z0-9])", LOCK.read_text()):
+        if not re.match(r"[a-z0-9]", block):
+            continue
+        requirement = Requirement(block.split(" \\", 1)[0].split("\n", 1)[0])
+        if requirement.marker is not None and not requirement.marker.evaluate():
+            continue
+        (version,) = [s.version for s in requirement.specifier if s.operator == "=="]
+        entries[canonical(requirement.name)] = (version, re.findall(r"--hash=sha256:([0-9a-f]{64})", block),
+                                                 str(requirement.marker or ""))
+    return entries
+
+
+def test_the_lock_pins_every_declared_requirement_with_hashes():
+    """Every dependency and every extra's requirement is locked at a version it allows, with hashes."""
+    entries = locked()
+    declared_requirements = [Requirement(r) for r in PYPROJECT["project"]["dependencies"]]
+    for extra in PYPROJECT["project"]["optional-dependencies"].values():
+        declared_requirements += [Requirement(r) for r in extra if not r.startswith("legalsite[")]
+    for requirement in declared_requirements:
+        name = canonical(requirement.name)
+        assert name in entries, f"{name} is not in requirements.lock: run ./scripts/lock"
+        assert requirement.specifier.contains(entries[name][0], prereleases=True), \
+            f"requirements.lock has {name}=={entries[name][0]}, pyproject.toml wants {requirement}: run ./scripts/lock"
+    assert all(hashes for _, hashes, _ in entries.values())
+    assert "legalsite" not in entries
+
+
+def test_the_environment_is_the_lock():
+    """What the tests run with is what the lock says (./scripts/test installs it before pytest)."""
+    differ = {name: (version, importlib.metadata.version(name)) for name, (version, _, _) in locked().items()
+              if importlib.metadata.version(name) != version}
+    assert not differ, f"installed versions differ from requirements.lock (locked, installed): {differ}"
