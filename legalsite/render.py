@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import security, timeline
+from . import __version__, security, timeline
 from .model import Policy, Site, Status, Version
 from .project import read_tree
 from .redline import redline
@@ -400,6 +400,7 @@ class _Renderer:
         data = {
             "$schema": self.absolute(VERSIONS_SCHEMA_PATH),
             "schema_version": 1,
+            "generator": {"name": "legalsite", "version": __version__},
             "site": {"name": self.site.settings.name, "url": self.absolute("")},
             "as_of": self.site.today.isoformat(),
             "policies": [f"\0{n}\0" for n in range(len(parts))],

@@ -147,6 +147,14 @@ def test_the_installed_wheel_builds_a_site_with_analytics(dist, tmp_path):
     assert 'src="https://stats.example.com/s.js"' in page and 'data-before-send="umamiBeforeSend"' in page
     versions = json.loads((out / "versions.json").read_text())
     assert versions["policies"][0]["slug"] == "terms"
+    assert versions["generator"] == {"name": "legalsite", "version": VERSION}
+
+
+def test_the_package_version_is_the_pyproject_version():
+    import legalsite
+
+    assert legalsite.__version__ == VERSION
+    assert importlib.metadata.version("legalsite") == VERSION  # the installed metadata is current
 
 
 # ---------------------------------------------------------------- requirements.lock
