@@ -317,8 +317,9 @@ _SUSPECT_LITERALS = (
 # Also suspect: an event handler (whitespace, "/" or a quote, "on", letters, optional
 # whitespace, "="), one of _SPACED with whitespace before "=", an "&" in an href or src
 # value (a character reference can hide a scheme), and the words below once tabs and
-# newlines are removed (browsers drop them inside URLs). tests/test_audit.py holds the same rules as plain regular expressions and checks
-# that _suspect decides exactly as they do; this form is three times faster.
+# newlines are removed (browsers drop them inside URLs). tests/test_audit.py holds the same
+# rules as plain regular expressions and checks that _suspect decides exactly as they do;
+# this form is three times faster.
 _SUSPECT_TAGS = re.compile(
     "<(?:" + "|".join(re.escape(s[1:]) for s in _SUSPECT_LITERALS if s.startswith("<")) + ")"
 )

@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     try:
         found = _check(args) if args.command == "build" and args.cache is not None else None
-        if found is not None and found.up_to_date:
+        if found is not None and found.up_to_date and found.stamp is not None:
             for warning in found.stamp.warnings:
                 print(f"warning: {warning}", file=sys.stderr)
             print(

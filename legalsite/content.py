@@ -94,7 +94,7 @@ def parse_policies(
         parsed, found = store.get(
             "parse",
             parse_key(path, raw, placeholders),
-            lambda: _parse_alone(path, parts[0], raw, md, sections),
+            lambda: _parse_alone(path, parts[0], raw, md, sections),  # noqa: B023 (called before the loop moves on)
         )
         errors.extend(found)
         if parsed is not None:
@@ -140,7 +140,7 @@ def parse_group(
     md = make_markdown(placeholders)
     store = Store()  # the worker's own, in memory: the build's store takes what it returns
     sections = StoredSections(store, placeholders)
-    results = [
+    results: list[tuple[str, object]] = [
         (
             store.key("parse", *parse_key(path, raw, placeholders)),
             _parse_alone(path, path.split("/")[-2], raw, md, sections),
@@ -185,12 +185,15 @@ def _placement_message(parts: list[str]) -> str:
     if len(parts) > 2:
         return "policies have no subfolders: move this file to content/<policy>/<YYYY-MM-DD>.md"
     if not _POLICY_SLUG.match(parts[0]):
-        return f"policy folder '{parts[0]}' must be lowercase letters, digits and hyphens, e.g. 'privacy' or 'terms-of-service'"
+        return (
+            f"policy folder '{parts[0]}' must be lowercase letters, digits and hyphens, e.g. "
+            "'privacy' or 'terms-of-service'"
+        )
     return f"file name '{parts[1]}' must be the effective date, e.g. 2026-04-01.md"
 
 
 def _parse_alone(
-    path: str, policy: str, raw: bytes, md, sections: dict
+    path: str, policy: str, raw: bytes, md, sections: dict | StoredSections
 ) -> tuple[_Parsed | None, tuple[ContentError, ...]]:
     """One file's result and its own errors, so that the store can keep both."""
     errors: list[ContentError] = []
@@ -198,7 +201,12 @@ def _parse_alone(
 
 
 def _parse_file(
-    path: str, policy: str, raw: bytes, md, sections: dict, errors: list[ContentError]
+    path: str,
+    policy: str,
+    raw: bytes,
+    md,
+    sections: dict | StoredSections,
+    errors: list[ContentError],
 ) -> _Parsed | None:
     def err(line: int, message: str) -> None:
         errors.append(ContentError(path, line, message))
@@ -212,7 +220,8 @@ def _parse_file(
     if not _HANDLER.detect(text):
         err(
             1,
-            "missing front matter: the file must start with a line '---', then title, effective and summary, then '---'",
+            "missing front matter: the file must start with a line '---', then title, effective "
+            "and summary, then '---'",
         )
         return None
     try:
@@ -264,7 +273,8 @@ def _parse_file(
     if not isinstance(waived, str) or ("notice_waived" in meta and not waived.strip()):
         err(
             lines["notice_waived"],
-            "notice_waived must say why this version takes effect with less notice, e.g. 'notice_waived: Required by a court order of 2026-05-02'",
+            "notice_waived must say why this version takes effect with less notice, e.g. "
+            "'notice_waived: Required by a court order of 2026-05-02'",
         )
         waived = ""
 
@@ -284,7 +294,7 @@ def _parse_file(
             "a level-1 heading ('# …') is not allowed: the page title comes from 'title'; use '## ' for sections",
         )
     for token in rendered.unknown_settings:
-        known = ", ".join("{{ %s }}" % name for name in md.setting_names) or "none"
+        known = ", ".join(f"{{{{ {name} }}}}" for name in md.setting_names) or "none"
         err(
             body_first_line - 1 + locate(body_lines, token),
             f"unknown setting {token}: policy text can use {known}",
@@ -352,7 +362,8 @@ def _parse_front_matter(fm: str, err) -> tuple[dict | None, dict[str, int]]:
         problem = exc.problem or "invalid YAML"
         err(
             line,
-            f"front matter is not valid YAML: {problem}; check quotes and colons (a value containing ': ' needs quotes)",
+            f"front matter is not valid YAML: {problem}; check quotes and colons (a value "
+            "containing ': ' needs quotes)",
         )
         return None, {}
     if node is None:
@@ -410,14 +421,16 @@ def _check_effective(meta: dict, lines: dict[str, int], path: str, err) -> dt.da
     if not isinstance(value, dt.date):
         err(
             line,
-            f"effective {str(value)!r} is not a date: write it as YYYY-MM-DD without quotes, e.g. 'effective: 2026-04-01'",
+            f"effective {str(value)!r} is not a date: write it as YYYY-MM-DD without quotes, e.g. "
+            "'effective: 2026-04-01'",
         )
         return None
     expected = Path(path).name
     if expected != f"{value.isoformat()}.md":
         err(
             line,
-            f"effective {value.isoformat()} does not match the file name {expected}: rename the file to {value.isoformat()}.md or fix the date",
+            f"effective {value.isoformat()} does not match the file name {expected}: rename the "
+            f"file to {value.isoformat()}.md or fix the date",
         )
         return None
     return value
@@ -443,11 +456,12 @@ def _check_policy(parsed: list[_Parsed], errors: list[ContentError]) -> tuple[Ve
                 ContentError(
                     v.source_path,
                     item.lines["effective"],
-                    f"two versions take effect on {v.effective.isoformat()} (the other is {seen[v.effective]}): give each version its own date",
+                    f"two versions take effect on {v.effective.isoformat()} (the other is "
+                    f"{seen[v.effective]}): give each version its own date",
                 )
             )
         seen.setdefault(v.effective, v.source_path)
-    for previous, item in zip(parsed, parsed[1:]):
+    for previous, item in zip(parsed, parsed[1:], strict=False):
         v = item.version
         if not v.summary and not v.draft:
             line = item.lines.get("summary", 1)
@@ -455,7 +469,8 @@ def _check_policy(parsed: list[_Parsed], errors: list[ContentError]) -> tuple[Ve
                 ContentError(
                     v.source_path,
                     line,
-                    "summary is missing: say in plain words what changed since the previous version, e.g. 'summary: We now keep API logs for 30 days instead of 90.'",
+                    "summary is missing: say in plain words what changed since the previous "
+                    "version, e.g. 'summary: We now keep API logs for 30 days instead of 90.'",
                 )
             )
         if v.title != previous.version.title and not v.retitled:
@@ -463,7 +478,8 @@ def _check_policy(parsed: list[_Parsed], errors: list[ContentError]) -> tuple[Ve
                 ContentError(
                     v.source_path,
                     item.lines["title"],
-                    f"title changed from '{previous.version.title}' to '{v.title}': if that is intended add 'retitled: true', otherwise restore the title",
+                    f"title changed from '{previous.version.title}' to '{v.title}': if that is "
+                    "intended add 'retitled: true', otherwise restore the title",
                 )
             )
     return tuple(p.version for p in parsed)

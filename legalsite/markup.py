@@ -13,6 +13,7 @@ import re
 import unicodedata
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
+from typing import Protocol
 
 import markdown
 from markdown.extensions import Extension
@@ -171,14 +172,22 @@ _SPANS_BLANK_LINES = re.compile(
 def _sections(text: str) -> list[str]:
     """``text`` cut before each line that starts with "## ", as re.split(r"^(?=## )") cuts it."""
     cuts = [m.start() for m in _SECTION_START.finditer("\n" + text)]
-    return [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)])]
+    return [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)], strict=True)]
 
 
 def _cross_section(text: str) -> bool:
     return bool(_CROSS_SECTION_ANYWHERE.search(text) or _CROSS_SECTION_LINE.search("\n" + text))
 
 
-def render_body(md: markdown.Markdown, text: str, memo: dict[str, Rendered] | None) -> Rendered:
+class Memo(Protocol):
+    """What render_body uses of its memo: a dict, or content.StoredSections."""
+
+    def get(self, key: str, /) -> Rendered | None: ...
+
+    def __setitem__(self, key: str, value: Rendered, /) -> None: ...
+
+
+def render_body(md: markdown.Markdown, text: str, memo: Memo | None) -> Rendered:
     """Render a policy body, reusing ``memo``'s sections; same result as :func:`render_markdown`."""
     if memo is None or _cross_section(text):
         return render_markdown(md, text)
@@ -193,9 +202,10 @@ def render_body(md: markdown.Markdown, text: str, memo: dict[str, Rendered] | No
     html = "\n".join(p.html for p in parts if p.html)
     ids = _ID.findall(html)
     if len(ids) != len(set(ids)):
-        parts = _unique_anchors(parts, text)
-        if parts is None:
+        renamed = _unique_anchors(parts, text)
+        if renamed is None:
             return render_markdown(md, text)
+        parts = renamed
         html = "\n".join(p.html for p in parts if p.html)
     return Rendered(
         html=html,
@@ -229,11 +239,12 @@ def _unique_anchors(parts: list[Rendered], text: str) -> list[Rendered] | None:
         if ids == own:
             out.append(part)
             continue
-        renamed = dict(zip(own, ids))  # distinct keys: a repeat inside a part would have a "_"
+        # distinct keys: a repeat inside a part would have a "_"
+        renamed = dict(zip(own, ids, strict=True))
         fresh = iter(ids)
         out.append(
             Rendered(
-                html=_ID.sub(lambda m: f' id="{next(fresh)}"', part.html),
+                html=_ID.sub(lambda m: f' id="{next(fresh)}"', part.html),  # noqa: B023 (called before the loop moves on)
                 headings=tuple(Heading(h.level, renamed[h.id], h.text) for h in part.headings),
                 has_h1=part.has_h1,
                 unknown_settings=part.unknown_settings,
@@ -247,21 +258,21 @@ def _unique_anchors(parts: list[Rendered], text: str) -> list[Rendered] | None:
 
 def _split_blocks(section: str) -> list[str]:
     starts = [0] + [m.end() for m in _BLOCK_START.finditer(section)]
-    return [section[a:b] for a, b in zip(starts, starts[1:] + [len(section)])]
+    return [section[a:b] for a, b in zip(starts, starts[1:] + [len(section)], strict=True)]
 
 
 def render_markdown(md: markdown.Markdown, text: str) -> Rendered:
     """Render one body with a (reused) Markdown instance."""
     md.reset()
-    md.unknown_settings = []
+    md.unknown_settings = []  # type: ignore[attr-defined]  # filled by the settings extension
     html = md.convert(text)
-    headings = _flatten(md.toc_tokens)
+    headings = _flatten(md.toc_tokens)  # type: ignore[attr-defined]  # set by the toc extension
     own = [h.id for h in headings]
     return Rendered(
         html=html,
         headings=tuple(h for h in headings if h.level in (2, 3)),
         has_h1=any(h.level == 1 for h in headings),
-        unknown_settings=tuple(md.unknown_settings),
+        unknown_settings=tuple(md.unknown_settings),  # type: ignore[attr-defined]
         findings=tuple(scan_html(html)),
         anchors=tuple(headings),
         plain_ids=_ID.findall(html) == own
@@ -299,7 +310,8 @@ ELEMENT_ATTRS = {
     "ins": {"cite", "datetime"},
 }
 FORBIDDEN_TAGS = {
-    "script": "raw <script> is not allowed in a policy: remove it (the site's only script is the analytics tracker, added by the template)",
+    "script": "raw <script> is not allowed in a policy: remove it (the site's only script is the "
+    "analytics tracker, added by the template)",
     "iframe": "<iframe> is not allowed: link to the page instead",
     "frame": "<frame> is not allowed: link to the page instead",
     "object": "<object> is not allowed: link to the document instead",
@@ -373,7 +385,8 @@ def _attribute(tag: str, name: str, value: str) -> list[Finding]:
         return [
             Finding(
                 "style=",
-                "inline style attributes are blocked by the Content-Security-Policy: use a class and templates/assets/*.css",
+                "inline style attributes are blocked by the Content-Security-Policy: use a class "
+                "and templates/assets/*.css",
             )
         ]
     if name == "ping":
@@ -414,7 +427,8 @@ def scan_html(html: str) -> list[Finding]:
                     Finding(
                         f"<{tag}",
                         (
-                            f"<{tag}> is not allowed in a policy: use Markdown, or the HTML a policy needs (README, 'What the text may contain')"
+                            f"<{tag}> is not allowed in a policy: use Markdown, or the HTML a "
+                            "policy needs (README, 'What the text may contain')"
                         ),
                     )
                 ]

@@ -179,7 +179,7 @@ def audit_site(
 
     def stored_map(audit_chunk, chunks, policies):
         out, todo = [], []
-        for chunk, policy in zip(chunks, policies):
+        for chunk, policy in zip(chunks, policies, strict=False):
             keys = {
                 path: store.key("audit", policy, path, pages.get(path) or data)
                 for path, data in chunk
@@ -192,7 +192,7 @@ def audit_site(
         made = (pool.map if pool is not None else map)(
             audit_chunk, [t[1] for t in todo], [t[2] for t in todo]
         )
-        for (index, missing, _policy, keys), findings in zip(todo, made):
+        for (index, missing, _policy, keys), findings in zip(todo, made, strict=True):
             for path, _data in missing:
                 store.put("audit", keys[path], [f for f in findings if f.path == path])
             out[index] += findings
@@ -262,12 +262,12 @@ def run(
                 partial.last if partial else None,
             )
             store.receive_all()
-            loaded = loaded.policies
+            policies = loaded.policies
             if (
                 not store.remember
             ):  # the pages are made: let the texts go before the audit, when memory peaks
                 site = dataclasses.replace(site, policies=outline_of(site.policies))
-                loaded = outline_of(loaded)
+                policies = outline_of(policies)
             staged = Staging(output.files, stage) if stage is not None else None
             audit_site(site, output.files, store, output.keys, pool)
     except BaseException:
@@ -278,7 +278,7 @@ def run(
         site=site,
         files=output.files,
         seconds=time.perf_counter() - started,
-        loaded=loaded,
+        loaded=policies,
         kept={**(partial.kept if partial else {}), **output.kept},
         common=common,
         keys=output.keys,
@@ -348,14 +348,16 @@ def publish(
         result = run(request, Store(), stage=stage)
         _write(result, out_dir)
         return result
+    assert found is not None, "a build with a cache comes with its stamp check (stamp.check)"
     used = found.inputs  # the content is built from exactly the bytes the stamp describes
     with Store(cache_dir) as store:
-        result = _partial(request, out_dir, store, found)
+        partial = _partial(request, out_dir, store, found)
         entries = (
-            found.files if result is not None else None
+            found.files if partial is not None else None
         )  # a partial build: the folder is as listed
-        if result is None:
-            result = run(request, store, used.take_raw(), stage=stage)
+        result = (
+            partial if partial is not None else run(request, store, used.take_raw(), stage=stage)
+        )
     touched = _write(result, out_dir, entries)
     if (
         stamp.rest_digest(project, request.today, request.drafts) == used.rest
@@ -448,7 +450,7 @@ def _partial(request: Request, out_dir: Path, store: Store, found: stamp.Check) 
         if used.sources.get(path) != last.sources.get(path)
     }
     touched = {policy_of(path, prefix) for path in changed}
-    outline = stamp.read_outline(store.folder, out_dir, last)
+    outline = stamp.read_outline(store.folder, out_dir, last) if store.folder is not None else None
     if None in touched or outline is None:
         return None  # a misplaced file: the full build reports it
     reuse = tuple(p for p in outline if p.slug not in touched)
@@ -472,10 +474,12 @@ def warnings(site: Site) -> list[str]:
     out = []
     if not site.settings.contact_email:
         out.append(
-            f"{site.settings.source_path}: contact_email is not set: pages show a highlighted placeholder where the address belongs"
+            f"{site.settings.source_path}: contact_email is not set: pages show a highlighted "
+            "placeholder where the address belongs"
         )
     if site.settings.base_url.endswith(".example") or ".example/" in site.settings.base_url:
         out.append(
-            f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: set the real address before publishing"
+            f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: "
+            "set the real address before publishing"
         )
     return out

@@ -214,11 +214,11 @@ class Tokenizer:
                     pending[0] = ""
                 elif item.tag in LEAF or item.tag not in INLINE:
                     pending[0] = pending[0] or " "  # stray block inside inline: flatten
-                    walk(item.children, style)
+                    walk(item.children, style)  # noqa: F821 (deleted after the last call)
                     pending[0] = pending[0] or " "
                 else:
                     el = Inl(item.tag, keep_attrs(item.tag, item.attrs), self.uid())
-                    walk(item.children, style + (el,))
+                    walk(item.children, style + (el,))  # noqa: F821 (deleted after the last call)
 
         walk(nodes, ())
         del walk  # it refers to itself: without this, each call leaves a cycle for the collector
@@ -439,7 +439,7 @@ def _closes_all(piece: str) -> bool:
 def _instantiate(tmpl, uid, out):
     conts = [Cont(tag, attrs, uid(), notes) for tag, attrs, notes in tmpl.conts]
     new = Block.__new__
-    for tb, idx in zip(tmpl.blocks, tmpl.chains):
+    for tb, idx in zip(tmpl.blocks, tmpl.chains, strict=False):
         if not idx:  # outside any container: nothing tied to this redline, share the template
             out.append(tb)
             continue
@@ -464,7 +464,7 @@ def cut(html: str) -> list[str]:
         at = m.end() if html[m.start() + 1] == "/" else m.start()
         if html[at - 1 : at + 1] in ("\n<", ">\n", ">") and at != bounds[-1]:
             bounds.append(at)
-    return [html[a:b] for a, b in zip(bounds, bounds[1:] + [len(html)])]
+    return [html[a:b] for a, b in zip(bounds, bounds[1:] + [len(html)], strict=True)]
 
 
 def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
@@ -479,6 +479,7 @@ def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
         pieces is None or any(tag in lowered for lowered in [html.lower()] for tag in _UNCUTTABLE)
     ):
         return whole()
+    assert pieces is not None  # the return above
     tmpls = []
     for p in cut(html):
         t = pieces.get(p)
@@ -504,7 +505,7 @@ def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
         pieces[(html,)] = True
     counter = itertools.count(1)
     uid = lambda: f"{prefix}{next(counter)}"  # noqa: E731
-    out = []
+    out: list = []
     for t in tmpls:
         _instantiate(t, uid, out)
     return out

@@ -209,10 +209,10 @@ class Ids:
 
 def render_blocks(out: Out, items, idmap, count=True, text_all=False):
     """Render aligned leaf blocks [(status, old, new)], rebuilding their containers."""
-    old_to_new = {}
+    old_to_new: dict = {}
     for status, old, new in items:
         if status in ("eq", "chg"):
-            for co, cn in zip(old.chain, new.chain):
+            for co, cn in zip(old.chain, new.chain, strict=False):
                 if co.tag != cn.tag:
                     break
                 old_to_new.setdefault(co.uid, cn)
@@ -223,13 +223,14 @@ def render_blocks(out: Out, items, idmap, count=True, text_all=False):
         return tuple(old_to_new.get(c.uid, c) for c in old.chain)
 
     chains = [chain_of(*it) for it in items]
-    state = {}  # container uid -> set of statuses of blocks inside
-    for (status, _o, _n), chain in zip(items, chains):
+    state: dict = {}  # container uid -> set of statuses of blocks inside
+    for (status, _o, _n), chain in zip(items, chains, strict=True):
         for c in chain:
             state.setdefault(c.uid, set()).add(status)
 
-    h, stack, skipped = out.h, [], 0
-    for (status, old, new), chain in zip(items, chains):
+    stack: list = []
+    h, skipped = out.h, 0
+    for (status, old, new), chain in zip(items, chains, strict=True):
         n = 0
         while n < len(stack) and n < len(chain) and stack[n] is chain[n]:
             n += 1
@@ -258,7 +259,12 @@ def render_blocks(out: Out, items, idmap, count=True, text_all=False):
                 h.append("<hr>")
             elif kind == "tr":
                 h.append(
-                    out.same_block(new, lambda: _render_row(out, status, old, new, cls, count))
+                    out.same_block(
+                        new,
+                        lambda status=status, old=old, new=new, cls=cls: _render_row(
+                            out, status, old, new, cls, count
+                        ),
+                    )
                 )
             else:
                 hid = ""
@@ -266,7 +272,7 @@ def render_blocks(out: Out, items, idmap, count=True, text_all=False):
                     hid = f' id="{idmap[new.hid]}"'
                 if kind:
                     h.append(f"<{kind}{hid}>")
-                h.append(out.same_block(new, lambda: out.inline(new.toks)))
+                h.append(out.same_block(new, lambda new=new: out.inline(new.toks)))
                 if kind:
                     h.append(f"</{kind}>")
             if kind or not chain or chain[-1].tag != "li":
@@ -324,17 +330,19 @@ def _render_row(out: Out, status, old, new, cls, count=True):
     for k in range(width):
         cell_new = new.cells[k] if new is not None and k < len(new.cells) else None
         cell_old = olds[k] if k < len(olds) else None
-        tag, attrs, _ = cell_new or cell_old
+        cell = cell_new or cell_old
+        assert cell is not None  # k < width: one side has this column
+        tag, attrs, _ = cell
         h.append(f"<{tag}{attr_str(attrs)}>")
         out.t.append(" ")
         if status == "eq":
-            out.same(cell_new[2])
+            out.same(cell[2])  # an unchanged row: cell is cell_new
         elif cell_new is not None and cell_old is not None and status == "chg":
             out.diff(cell_old[2], cell_new[2], count)
         elif cell_new is not None and status != "del":
             out.marked("ins", cell_new[2], count)
-        else:
-            out.marked("del", cell_old[2], count)
+        else:  # a deleted row, or a column the new row lacks: cell is cell_old
+            out.marked("del", cell[2], count)
         h.append(f"</{tag}>")
         out.t.append(" |")
     h.append("</tr>")

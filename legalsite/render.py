@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 from urllib.parse import urlsplit
 
 import jinja2
@@ -54,7 +55,7 @@ class _StoredBytecode(jinja2.BytecodeCache):
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         found, code = self.store.lookup("template", self._key(bucket))
         if found:
-            bucket.bytecode_from_string(code)
+            bucket.bytecode_from_string(cast(bytes, code))
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         self.store.put("template", self._key(bucket), bucket.bytecode_to_string())
@@ -127,7 +128,7 @@ class _Renderer:
             p.slug: store.get(
                 "outline",
                 (self.common, p.slug) + tuple(_identity(v) for v in p.versions),
-                lambda: digest_of(p.slug, tuple(_without_text(v) for v in p.versions)),
+                lambda: digest_of(p.slug, tuple(_without_text(v) for v in p.versions)),  # noqa: B023 (called before the loop moves on)
             )
             for p in site.policies
         }
@@ -142,7 +143,7 @@ class _Renderer:
     def _entries(self, policy: Policy) -> tuple[Entry, ...]:
         out = []
         for index, (version, status) in enumerate(
-            zip(policy.versions, timeline.statuses(policy, self.site.today))
+            zip(policy.versions, timeline.statuses(policy, self.site.today), strict=True)
         ):
             url = f"{policy.slug}/{version.slug}/"
             out.append(
@@ -181,7 +182,7 @@ class _Renderer:
         )
         return html.encode("utf-8")
 
-    def _cached(self, path: str, depends: tuple[str, ...], compute) -> bytes | None:
+    def _cached(self, path: str, depends: tuple, compute) -> bytes | None:
         """The page at ``path``, rendered or taken from the store under a key of what it
         depends on: ``self.common`` plus ``depends``, made of outlines (a policy's versions
         without their texts) and version identities (_identity). Consecutive versions share
@@ -200,9 +201,9 @@ class _Renderer:
             return None
         return self.store.fetch("page", key, compute)
 
-    def policy_pages(self, policy: Policy) -> dict[str, bytes]:
-        """A policy's version pages, page in force, history and feed."""
-        out: dict[str, bytes] = {}
+    def policy_pages(self, policy: Policy) -> dict[str, bytes | None]:
+        """A policy's version pages, page in force, history and feed (None: kept, see _cached)."""
+        out: dict[str, bytes | None] = {}
         entries = self.entries[policy.slug]
         outline = self.outline[policy.slug]
         canonical = timeline.canonical_version(policy, self.site.today)
@@ -212,7 +213,7 @@ class _Renderer:
             out[entry.url + "index.html"] = self._cached(
                 entry.url,
                 (outline, _identity(entry.version)),
-                lambda: self.page(
+                lambda entry=entry: self.page(
                     "version.html",
                     entry.url,
                     policy=policy,
@@ -264,17 +265,17 @@ class _Renderer:
         )
         return out
 
-    def changes_pages(self, policy: Policy) -> dict[str, bytes]:
+    def changes_pages(self, policy: Policy) -> dict[str, bytes | None]:
         """The redline pages (render_site asks for them last: their redlines may still be computing)."""
-        out: dict[str, bytes] = {}
+        out: dict[str, bytes | None] = {}
         entries = self.entries[policy.slug]
         current = next((e for e in entries if e.status is Status.IN_FORCE), None)
         pieces: dict = {}  # parsed pieces of this policy's bodies, which its redlines share (redline.py)
-        for previous, entry in zip(entries, entries[1:]):
+        for previous, entry in zip(entries, entries[1:], strict=False):
             out[entry.changes_url + "index.html"] = self._cached(
                 entry.changes_url,
                 self.changes_depends(policy, previous.version, entry.version),
-                lambda: self.page(
+                lambda previous=previous, entry=entry: self.page(
                     "changes.html",
                     entry.changes_url,
                     policy=policy,
@@ -294,7 +295,7 @@ class _Renderer:
             )
         return out
 
-    def changes_depends(self, policy: Policy, old: Version, new: Version) -> tuple[str, ...]:
+    def changes_depends(self, policy: Policy, old: Version, new: Version) -> tuple:
         return (self.outline[policy.slug], _identity(old), _identity(new))
 
     def feed(self, path: str, alternate: str, title: str, entries: list[Entry]) -> bytes:
@@ -327,7 +328,7 @@ class _Renderer:
             reverse=True,
         )
 
-    def site_pages(self) -> dict[str, bytes]:
+    def site_pages(self) -> dict[str, bytes | None]:
         pages = {
             "feed.xml": lambda: self.feed(
                 "feed.xml",
@@ -394,7 +395,9 @@ class _Renderer:
             key = (self.common, self.outline[policy.slug], sources, pages)
             parts.append(
                 self.store.get(
-                    "versions_json", key, lambda: _indented(self._policy_json(policy, pages), 4)
+                    "versions_json",
+                    key,
+                    lambda: _indented(self._policy_json(policy, pages), 4),  # noqa: B023 (called before the loop moves on)
                 )
             )
         data = {
@@ -415,7 +418,9 @@ class _Renderer:
     def _sha256(self, files: dict[str, bytes], url: str) -> str:
         """A version page's SHA-256, remembered under the page's own key (same key, same bytes)."""
         return self.store.get(
-            "sha256", self.keys[url], lambda: hashlib.sha256(files[url + "index.html"]).hexdigest()
+            "sha256",
+            (self.keys[url],),
+            lambda: hashlib.sha256(files[url + "index.html"]).hexdigest(),
         )
 
     def _policy_json(self, policy: Policy, pages: tuple[str, ...]) -> dict:
@@ -442,7 +447,7 @@ class _Renderer:
                         {"date": c.date.isoformat(), "note": c.note} for c in e.version.corrections
                     ],
                 }
-                for e, page in zip(self.entries[policy.slug], pages)
+                for e, page in zip(self.entries[policy.slug], pages, strict=True)
             ],
         }
 
@@ -473,7 +478,7 @@ def redline_pairs(site: Site) -> list[tuple[tuple, tuple[str, str]]]:
     return [
         (redline_key(a, b), (a.body_html, b.body_html))
         for p in site.policies
-        for a, b in zip(p.versions, p.versions[1:])
+        for a, b in zip(p.versions, p.versions[1:], strict=False)
     ]
 
 
