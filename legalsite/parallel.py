@@ -96,10 +96,9 @@ def warm_redlines(
     for start in range(0, len(todo), size):
         keys = [key for key, _ in todo[start : start + size]]
         future = pool.submit(_redlines, [pair for _, pair in todo[start : start + size]])
-        store.expect(
-            keys,
-            lambda keys=keys, future=future: [
+
+        def put_all(keys=keys, future=future) -> None:
+            for key, value in zip(keys, future.result(), strict=True):
                 store.put("redline", key, value, once=True)
-                for key, value in zip(keys, future.result())
-            ],
-        )
+
+        store.expect(keys, put_all)

@@ -79,7 +79,8 @@ def redline(old_html: str, new_html: str, pieces: dict | None = None) -> Redline
 def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
     """The redline of each (old, new) pair; consecutive versions share most pieces, so the
     pieces are passed on, and cut back to the last new side's when they grow (bounded)."""
-    out, pieces = [], {}
+    out: list[Redline] = []
+    pieces: dict = {}
     for old_html, new_html in pairs:
         out.append(redline(old_html, new_html, pieces))
         if len(pieces) > 1000:  # a body has ~90 top-level units: keep the new side's
@@ -136,6 +137,7 @@ def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
             kind = "removed" if new is None else "added"
             status = "del" if new is None else "ins"
             sec = old or new
+            assert sec is not None  # one of the two is a section
             items = [
                 (status, b, None) if status == "del" else (status, None, b) for b in sec.blocks
             ]
@@ -195,7 +197,10 @@ def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
             )
         )
         body_h, body_t = _capture(
-            out, lambda: render_blocks(out, items, idmap, text_all=kind in ("added", "removed"))
+            out,
+            lambda items=items, kind=kind: render_blocks(
+                out, items, idmap, text_all=kind in ("added", "removed")
+            ),
         )
         text.append(f"{TEXT_MARKER[kind]} {h_text} ({label})\n")
         if not collapsed:

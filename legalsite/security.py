@@ -17,10 +17,10 @@ from markupsafe import Markup
 from .model import Site
 from .tracker_tag import tracker_tags
 
-# The before-send hook of the analytics deployment (umami/tracker/before-send.js),
+# The before-send hook of the analytics deployment (package data, so an installed wheel has it),
 # served from the site itself. Umami's tracker calls
 # ``window[data-before-send](type, payload)`` before each send.
-HOOK_SOURCE = Path(__file__).resolve().parent.parent / "umami" / "tracker" / "before-send.js"
+HOOK_SOURCE = Path(__file__).resolve().with_name("umami-before-send.js")
 HOOK_ASSET = "assets/umami-before-send.js"
 
 CADDY_SNIPPET = "_caddy/security-headers.caddy"

@@ -66,12 +66,12 @@ def load_settings(path: Path, display: str | None = None) -> Settings:
         line = raw[: exc.start].count(b"\n") + 1
         raise ContentErrors(
             [ContentError(display, line, "not valid UTF-8: save the file as UTF-8")]
-        )
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = int(match.group(1)) if match else 1
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise ContentErrors([ContentError(display, line, f"TOML syntax error: {message}")])
+        raise ContentErrors([ContentError(display, line, f"TOML syntax error: {message}")]) from exc
     return validate_settings(data, text, display)
 
 
@@ -148,7 +148,8 @@ def validate_settings(data: dict, text: str, display: str) -> Settings:
         err(
             "site",
             "contact_email",
-            f'contact_email {contact!r} is not an e-mail address: use e.g. "privacy@example.com", or "" until it is known',
+            f'contact_email {contact!r} is not an e-mail address: use e.g. "privacy@example.com", '
+            'or "" until it is known',
         )
 
     notice_days = site.get("notice_days", defaults.notice_days)
@@ -235,7 +236,8 @@ def _validate_analytics(values: dict, err) -> Analytics:
         err(
             "analytics",
             "script_path",
-            f'script_path {script_path!r} must be an absolute path ending in .js, matching Umami\'s TRACKER_SCRIPT_NAME, e.g. "/script.js"',
+            f"script_path {script_path!r} must be an absolute path ending in .js, matching "
+            'Umami\'s TRACKER_SCRIPT_NAME, e.g. "/script.js"',
         )
 
     domains = values.get("domains", [])

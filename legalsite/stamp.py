@@ -105,7 +105,7 @@ def inputs(project: Project, today, drafts: bool, last: Stamp | None = None) -> 
     known = last.identities if last is not None else {}
     sources, identities, raw = {}, {}, {}
     for path, source in found.items():
-        if known.get(path) == source.identity and path in last.sources:
+        if last is not None and known.get(path) == source.identity and path in last.sources:
             sources[path] = last.sources[path]
             identities[path] = source.identity
             continue
