@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 
-from . import security, timeline
+from . import compare, reading, security, timeline, wording
 from .model import Policy, Site, Status, Version
 from .project import read_tree
 from .redline import redline
@@ -74,6 +74,11 @@ def load_theme(templates_dir: Path, store: Store | None = None) -> Theme:
     )
     env.filters["human_date"] = timeline.human_date
     env.filters["machine_date"] = timeline.machine_date
+    # issue 15 (reader features): permalinks and table boxes, counts, compare links
+    env.filters.update(
+        reader_body=reading.reader_body, table_boxes=reading.table_boxes, counted=wording.counted
+    )
+    env.globals.update(compare_url=compare.compare_url, long_page=reading.long_page)
     if not (templates_dir / "assets").is_dir():
         raise FileNotFoundError(2, "No such file or directory", str(templates_dir / "assets"))
     tree = read_tree(templates_dir)  # every file, each read once; what Jinja can load too
@@ -473,7 +478,7 @@ def redline_pairs(site: Site) -> list[tuple[tuple, tuple[str, str]]]:
         (redline_key(a, b), (a.body_html, b.body_html))
         for p in site.policies
         for a, b in zip(p.versions, p.versions[1:])
-    ]
+    ] + compare.redline_pairs(site)  # issue 15: the compare pages' redlines
 
 
 _TEXT_FIELDS = ("body_html", "headings", "source_sha256", "body_sha256")
@@ -525,6 +530,8 @@ def render_site(
         out.update(renderer.policy_pages(policy))
     for policy in rendered:
         out.update(renderer.changes_pages(policy))
+    for policy in rendered:  # issue 15: compare any two versions
+        out.update(compare.pages(renderer, policy))
     out.update(renderer.site_pages())
     files = security.finish({path: data for path, data in out.items() if data is not None}, site)
     files["versions.json"] = renderer.versions_json(files, {**(known or {}), **renderer.kept})
