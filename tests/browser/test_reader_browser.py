@@ -202,3 +202,19 @@ def test_print_drops_navigation_and_carries_the_facts(site, browser):
         "Page built", f"{AS_OF.day} January {AS_OF.year}"]
     assert page.pdf(format="A4")[:5] == b"%PDF-"  # and Chromium prints it
     ctx.close()
+
+
+def test_the_page_may_fetch_its_own_robots_txt_and_nothing_elsewhere(site, browser):
+    """Lighthouse's SEO audit fetches /robots.txt from the page, under the page's CSP (issue 15:
+    with connect-src 'none' that fetch failed and the SEO score was 92). 'self' lets it through;
+    any other origin, even another loopback port, stays blocked."""
+    _, origin = site
+    ctx = browser.new_context()
+    page = ctx.new_page()
+    response = page.goto(origin + "/retention/")
+    assert "connect-src 'self';" in response.headers["content-security-policy"]
+    fetch = """url => fetch(url).then(r => r.status, e => 'blocked: ' + e.name)"""
+    assert page.evaluate(fetch, "/robots.txt") == 200
+    other = f"http://127.0.0.1:{h.free_port()}/robots.txt"
+    assert page.evaluate(fetch, other) == "blocked: TypeError"
+    ctx.close()
