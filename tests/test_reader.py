@@ -202,6 +202,12 @@ def test_printed_version_pages_carry_address_date_status_and_build_day(files):
         f"Status on {built}": "Upcoming", "Page built": built}
 
 
+def test_printed_redline_carries_the_new_versions_date_and_status(files):
+    assert print_facts(files["privacy/2026-08-01/changes/index.html"]) == {
+        "Address": "https://legal.example.com/privacy/2026-08-01/changes/", "Takes effect": "1 August 2026",
+        "Status on 15 June 2026": "Upcoming", "Page built": "15 June 2026"}
+
+
 def test_every_page_prints_its_address_and_build_day(files):
     for path, html in files.items():
         if path.endswith(".html") and path != "404.html":
