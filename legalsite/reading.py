@@ -95,5 +95,6 @@ def wrap_tables(html: str) -> str:
 
 
 def long_page(headings: Iterable[Heading]) -> bool:
-    """A page long enough to want "Back to top" at its end: five or more sections."""
+    """A version or redline long enough to want "Back to top" at its end: five or more
+    sections (the history and the changelog: ten or more rows, in their templates)."""
     return sum(1 for _ in headings) >= 5

@@ -109,6 +109,21 @@ def test_back_to_top_only_on_long_pages(files):
     assert "back-to-top" not in files["privacy/2026-05-01/index.html"]  # three sections
 
 
+def test_back_to_top_on_long_redlines_histories_and_changelogs(files, tmp_path):
+    assert select(doc(files["privacy/2026-08-01/changes/index.html"]), ".back-to-top a")  # five sections
+    assert "back-to-top" not in files["privacy/2026-05-01/changes/index.html"]  # three
+    assert "back-to-top" not in files["privacy/history/index.html"] + files["changelog/index.html"]
+    content = tmp_path / "content" / "privacy"
+    content.mkdir(parents=True)
+    for month in range(1, 11):  # ten versions: a long history and changelog
+        summary = "" if month == 1 else "summary: Reworded.\n"
+        (content / f"2026-{month:02}-01.md").write_text(
+            f"---\ntitle: P\neffective: 2026-{month:02}-01\n{summary}---\n\nText {month}.\n")
+    built = render(Project.at(REPO, content=tmp_path / "content"), dt.date(2026, 12, 1), False).files
+    for path in ("privacy/history/index.html", "changelog/index.html"):
+        assert [a.get("href") for a in select(doc(built[path].decode()), ".back-to-top a")] == ["#top"], path
+
+
 def test_contents_sit_beside_the_text_in_one_layout(files):
     page = doc(files["privacy/2026-08-01/index.html"])
     layout = select(page, ".policy-layout")[0]
