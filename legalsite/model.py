@@ -124,6 +124,7 @@ class Settings:
     language: str = "en"
     contact_email: str = ""
     notice_days: int = 30
+    compare_any_two: bool = True  # a page per pair of versions (compare.py); issue 15
     analytics: Analytics = field(default_factory=Analytics)
     source_path: str = "site.toml"
 

@@ -33,6 +33,7 @@ from .project import Project, read_sources
 from .render import load_theme, redline_pairs, render_site
 from .settings import load_settings as read_settings
 from .store import Store
+from .wording import counted  # issue 15: "1 policy", not "1 policies"
 
 
 @dataclass(frozen=True)
@@ -75,8 +76,9 @@ class Built:
     def contents(self) -> str:
         versions = sum(len(p.versions) for p in self.site.policies)
         return (
-            f"{len(self.site.policies)} policies, {versions} versions, {self.pages} pages, "
-            f"{len(self.files) + len(self.kept)} files"
+            f"{counted(len(self.site.policies), 'policy', 'policies')}, "
+            f"{counted(versions, 'version')}, {counted(self.pages, 'page')}, "
+            f"{counted(len(self.files) + len(self.kept), 'file')}"
         )
 
     def summary(self, out_dir: Path | None) -> str:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from .redline_diff import align_blocks, align_sections, section_level, split_sections
 from .redline_parse import HEADINGS, UIDS, parse_blocks, unit_keys
 from .redline_render import Ids, Out, esc, render_blocks
+from .wording import counted  # issue 15: "1 word", not "1 words"
 
 __all__ = ["Redline", "RedlineStats", "redline"]
 
@@ -230,6 +231,6 @@ def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
     summary = (
         f"{stats.sections_changed} changed, {stats.sections_added} added, "
         f"{stats.sections_removed} removed, {stats.sections_moved} moved sections; "
-        f"{stats.words_inserted} words inserted, {stats.words_deleted} deleted\n\n"
+        f"{counted(stats.words_inserted, 'word')} inserted, {stats.words_deleted} deleted\n\n"
     )
     return Redline("".join(html), summary + "".join(text), stats)

@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from . import security, timeline
+from . import compare, security, timeline
 from .model import Policy, Site, Status, Version
 from .redline import redline
 from .security import content_security_policy
@@ -326,7 +326,7 @@ def redline_pairs(site: Site) -> list[tuple[tuple, tuple[str, str]]]:
         (redline_key(a, b), (a.body_html, b.body_html))
         for p in site.policies
         for a, b in zip(p.versions, p.versions[1:])
-    ]
+    ] + compare.redline_pairs(site)  # issue 15: the compare pages' redlines
 
 
 _TEXT_FIELDS = ("body_html", "headings", "source_sha256", "body_sha256")
@@ -378,6 +378,8 @@ def render_site(
         out.update(renderer.policy_pages(policy))
     for policy in rendered:
         out.update(renderer.changes_pages(policy))
+    for policy in rendered:  # issue 15: compare any two versions
+        out.update(compare.pages(renderer, policy))
     out.update(renderer.site_pages())
     files = security.finish({path: data for path, data in out.items() if data is not None}, site)
     files["versions.json"] = versions_json(renderer, files, {**(known or {}), **renderer.kept})

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from .model import Analytics, ContentError, ContentErrors, Settings
 
-SITE_KEYS = {"name", "base_url", "language", "contact_email", "notice_days"}
+SITE_KEYS = {"name", "base_url", "language", "contact_email", "notice_days", "compare_any_two"}
 ANALYTICS_KEYS = {"origin", "website_id", "script_path", "domains"}
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -164,6 +164,11 @@ def validate_settings(data: dict, text: str, display: str) -> Settings:
             f"notice_days {notice_days!r} must be a whole number of days from 0 to 365, e.g. 30",
         )
 
+    # issue 15: pages comparing any two versions (legalsite/compare.py); costly at many versions
+    compare_any_two = site.get("compare_any_two", defaults.compare_any_two)
+    if not isinstance(compare_any_two, bool):
+        err("site", "compare_any_two", "compare_any_two must be true or false (no quotes)")
+
     result_analytics = _validate_analytics(analytics, err)
     if errors:
         raise ContentErrors(errors)
@@ -173,6 +178,7 @@ def validate_settings(data: dict, text: str, display: str) -> Settings:
         language=language,
         contact_email=contact,
         notice_days=notice_days,
+        compare_any_two=compare_any_two,
         analytics=result_analytics,
         source_path=display,
     )

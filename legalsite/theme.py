@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import timeline
+from . import compare, reading, timeline, wording
 from .project import read_tree
 from .store import Store
 
@@ -61,6 +61,11 @@ def load_theme(templates_dir: Path, store: Store | None = None) -> Theme:
     )
     env.filters["human_date"] = timeline.human_date
     env.filters["machine_date"] = timeline.machine_date
+    # issue 15 (reader features): permalinks and table boxes, counts, compare links
+    env.filters.update(
+        reader_body=reading.reader_body, table_boxes=reading.table_boxes, counted=wording.counted
+    )
+    env.globals.update(compare_url=compare.compare_url, long_page=reading.long_page)
     if not (templates_dir / "assets").is_dir():
         raise FileNotFoundError(2, "No such file or directory", str(templates_dir / "assets"))
     tree = read_tree(templates_dir)  # every file, each read once; what Jinja can load too
