@@ -43,7 +43,10 @@ ELEMENT_ATTRS = {
     "ins": {"cite", "datetime"},
 }
 FORBIDDEN_TAGS = {
-    "script": "raw <script> is not allowed in a policy: remove it (the site's only script is the analytics tracker, added by the template)",
+    "script": (
+        "raw <script> is not allowed in a policy: remove it (the site's only script is the "
+        "analytics tracker, added by the template)"
+    ),
     "iframe": "<iframe> is not allowed: link to the page instead",
     "frame": "<frame> is not allowed: link to the page instead",
     "object": "<object> is not allowed: link to the document instead",
@@ -117,7 +120,8 @@ def _attribute(tag: str, name: str, value: str) -> list[Finding]:
         return [
             Finding(
                 "style=",
-                "inline style attributes are blocked by the Content-Security-Policy: use a class and templates/assets/*.css",
+                "inline style attributes are blocked by the Content-Security-Policy: use a class "
+                "and templates/assets/*.css",
             )
         ]
     if name == "ping":
@@ -158,7 +162,8 @@ def scan_html(html: str) -> list[Finding]:
                     Finding(
                         f"<{tag}",
                         (
-                            f"<{tag}> is not allowed in a policy: use Markdown, or the HTML a policy needs (README, 'What the text may contain')"
+                            f"<{tag}> is not allowed in a policy: use Markdown, or the HTML a "
+                            "policy needs (README, 'What the text may contain')"
                         ),
                     )
                 ]

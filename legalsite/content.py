@@ -181,7 +181,10 @@ def _placement_message(parts: list[str]) -> str:
     if len(parts) > 2:
         return "policies have no subfolders: move this file to content/<policy>/<YYYY-MM-DD>.md"
     if not _POLICY_SLUG.match(parts[0]):
-        return f"policy folder '{parts[0]}' must be lowercase letters, digits and hyphens, e.g. 'privacy' or 'terms-of-service'"
+        return (
+            f"policy folder '{parts[0]}' must be lowercase letters, digits and hyphens, e.g. "
+            "'privacy' or 'terms-of-service'"
+        )
     return f"file name '{parts[1]}' must be the effective date, e.g. 2026-04-01.md"
 
 
@@ -208,7 +211,8 @@ def _parse_file(
     if not HANDLER.detect(text):
         err(
             1,
-            "missing front matter: the file must start with a line '---', then title, effective and summary, then '---'",
+            "missing front matter: the file must start with a line '---', then title, effective "
+            "and summary, then '---'",
         )
         return None
     try:
@@ -260,7 +264,8 @@ def _parse_file(
     if not isinstance(waived, str) or ("notice_waived" in meta and not waived.strip()):
         err(
             lines["notice_waived"],
-            "notice_waived must say why this version takes effect with less notice, e.g. 'notice_waived: Required by a court order of 2026-05-02'",
+            "notice_waived must say why this version takes effect with less notice, e.g. "
+            "'notice_waived: Required by a court order of 2026-05-02'",
         )
         waived = ""
 
@@ -280,7 +285,7 @@ def _parse_file(
             "a level-1 heading ('# …') is not allowed: the page title comes from 'title'; use '## ' for sections",
         )
     for token in rendered.unknown_settings:
-        known = ", ".join("{{ %s }}" % name for name in md.setting_names) or "none"
+        known = ", ".join("{{ " + name + " }}" for name in md.setting_names) or "none"
         err(
             body_first_line - 1 + locate(body_lines, token),
             f"unknown setting {token}: policy text can use {known}",
@@ -330,11 +335,12 @@ def _check_policy(parsed: list[_Parsed], errors: list[ContentError]) -> tuple[Ve
                 ContentError(
                     v.source_path,
                     item.lines["effective"],
-                    f"two versions take effect on {v.effective.isoformat()} (the other is {seen[v.effective]}): give each version its own date",
+                    f"two versions take effect on {v.effective.isoformat()} (the other is "
+                    f"{seen[v.effective]}): give each version its own date",
                 )
             )
         seen.setdefault(v.effective, v.source_path)
-    for previous, item in zip(parsed, parsed[1:]):
+    for previous, item in zip(parsed, parsed[1:], strict=False):
         v = item.version
         if not v.summary and not v.draft:
             line = item.lines.get("summary", 1)
@@ -342,7 +348,8 @@ def _check_policy(parsed: list[_Parsed], errors: list[ContentError]) -> tuple[Ve
                 ContentError(
                     v.source_path,
                     line,
-                    "summary is missing: say in plain words what changed since the previous version, e.g. 'summary: We now keep API logs for 30 days instead of 90.'",
+                    "summary is missing: say in plain words what changed since the previous "
+                    "version, e.g. 'summary: We now keep API logs for 30 days instead of 90.'",
                 )
             )
         if v.title != previous.version.title and not v.retitled:
@@ -350,7 +357,8 @@ def _check_policy(parsed: list[_Parsed], errors: list[ContentError]) -> tuple[Ve
                 ContentError(
                     v.source_path,
                     item.lines["title"],
-                    f"title changed from '{previous.version.title}' to '{v.title}': if that is intended add 'retitled: true', otherwise restore the title",
+                    f"title changed from '{previous.version.title}' to '{v.title}': if that is "
+                    "intended add 'retitled: true', otherwise restore the title",
                 )
             )
     return tuple(p.version for p in parsed)

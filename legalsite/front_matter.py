@@ -66,7 +66,8 @@ def parse_front_matter(fm: str, err) -> tuple[dict | None, dict[str, int]]:
         problem = exc.problem or "invalid YAML"
         err(
             line,
-            f"front matter is not valid YAML: {problem}; check quotes and colons (a value containing ': ' needs quotes)",
+            f"front matter is not valid YAML: {problem}; check quotes and colons (a value "
+            "containing ': ' needs quotes)",
         )
         return None, {}
     if node is None:
@@ -124,14 +125,16 @@ def check_effective(meta: dict, lines: dict[str, int], path: str, err) -> dt.dat
     if not isinstance(value, dt.date):
         err(
             line,
-            f"effective {str(value)!r} is not a date: write it as YYYY-MM-DD without quotes, e.g. 'effective: 2026-04-01'",
+            f"effective {str(value)!r} is not a date: write it as YYYY-MM-DD without quotes, e.g. "
+            "'effective: 2026-04-01'",
         )
         return None
     expected = Path(path).name
     if expected != f"{value.isoformat()}.md":
         err(
             line,
-            f"effective {value.isoformat()} does not match the file name {expected}: rename the file to {value.isoformat()}.md or fix the date",
+            f"effective {value.isoformat()} does not match the file name {expected}: rename the "
+            f"file to {value.isoformat()}.md or fix the date",
         )
         return None
     return value

@@ -171,7 +171,7 @@ _SPANS_BLANK_LINES = re.compile(
 def _sections(text: str) -> list[str]:
     """``text`` cut before each line that starts with "## ", as re.split(r"^(?=## )") cuts it."""
     cuts = [m.start() for m in _SECTION_START.finditer("\n" + text)]
-    return [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)])]
+    return [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)], strict=False)]
 
 
 def _cross_section(text: str) -> bool:
@@ -229,7 +229,9 @@ def _unique_anchors(parts: list[Rendered], text: str) -> list[Rendered] | None:
         if ids == own:
             out.append(part)
             continue
-        renamed = dict(zip(own, ids))  # distinct keys: a repeat inside a part would have a "_"
+        renamed = dict(
+            zip(own, ids, strict=False)
+        )  # distinct keys: a repeat inside a part would have a "_"
         fresh = iter(ids)
         out.append(
             Rendered(
@@ -247,7 +249,7 @@ def _unique_anchors(parts: list[Rendered], text: str) -> list[Rendered] | None:
 
 def _split_blocks(section: str) -> list[str]:
     starts = [0] + [m.end() for m in _BLOCK_START.finditer(section)]
-    return [section[a:b] for a, b in zip(starts, starts[1:] + [len(section)])]
+    return [section[a:b] for a, b in zip(starts, starts[1:] + [len(section)], strict=False)]
 
 
 def render_markdown(md: markdown.Markdown, text: str) -> Rendered:

@@ -158,7 +158,7 @@ def audit_site(
 
     def stored_map(audit_chunk, chunks, policies):
         out, todo = [], []
-        for chunk, policy in zip(chunks, policies):
+        for chunk, policy in zip(chunks, policies, strict=False):
             named = store.key("audit", policy)  # the policy once, not with every file
             keys = {
                 path: store.key("audit", named, path, pages.get(path) or data)
@@ -172,7 +172,7 @@ def audit_site(
         made = (pool.map if pool is not None else map)(
             audit_chunk, [t[1] for t in todo], [t[2] for t in todo]
         )
-        for (index, missing, _policy, keys), findings in zip(todo, made):
+        for (index, missing, _policy, keys), findings in zip(todo, made, strict=False):
             for path, _data in missing:
                 store.put("audit", keys[path], [f for f in findings if f.path == path])
             out[index] += findings
@@ -360,10 +360,12 @@ def warnings(site: Site) -> list[str]:
     out = []
     if not site.settings.contact_email:
         out.append(
-            f"{site.settings.source_path}: contact_email is not set: pages show a highlighted placeholder where the address belongs"
+            f"{site.settings.source_path}: contact_email is not set: pages show a highlighted "
+            "placeholder where the address belongs"
         )
     if site.settings.base_url.endswith(".example") or ".example/" in site.settings.base_url:
         out.append(
-            f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: set the real address before publishing"
+            f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: "
+            "set the real address before publishing"
         )
     return out

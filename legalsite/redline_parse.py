@@ -341,7 +341,7 @@ def _template(items) -> _Template:
 def _instantiate(tmpl, uid, out):
     conts = [Cont(tag, attrs, uid(), notes) for tag, attrs, notes in tmpl.conts]
     new = Block.__new__
-    for tb, idx in zip(tmpl.blocks, tmpl.chains):
+    for tb, idx in zip(tmpl.blocks, tmpl.chains, strict=False):
         if not idx:  # outside any container: nothing tied to this redline, share the template
             out.append(tb)
             continue

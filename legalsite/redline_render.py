@@ -216,7 +216,7 @@ def _chains(items):
     old_to_new = {}
     for status, old, new in items:
         if status in ("eq", "chg"):
-            for co, cn in zip(old.chain, new.chain):
+            for co, cn in zip(old.chain, new.chain, strict=False):
                 if co.tag != cn.tag:
                     break
                 old_to_new.setdefault(co.uid, cn)
@@ -236,12 +236,12 @@ def render_blocks(out: Out, items, idmap, count=True, text_all=False):
         chains = [new.chain for _s, _o, new in items]
     else:
         chains = _chains(items)
-        for (status, _o, _n), chain in zip(items, chains):
+        for (status, _o, _n), chain in zip(items, chains, strict=False):
             for c in chain:
                 state.setdefault(c.uid, set()).add(status)
 
     h, stack, skipped = out.h, [], 0
-    for (status, old, new), chain in zip(items, chains):
+    for (status, old, new), chain in zip(items, chains, strict=False):
         n = 0
         while n < len(stack) and n < len(chain) and stack[n] is chain[n]:
             n += 1

@@ -73,7 +73,7 @@ class _Renderer:
     def _entries(self, policy: Policy) -> tuple[Entry, ...]:
         out = []
         for index, (version, status) in enumerate(
-            zip(policy.versions, timeline.statuses(policy, self.site.today))
+            zip(policy.versions, timeline.statuses(policy, self.site.today), strict=False)
         ):
             url = f"{policy.slug}/{version.slug}/"
             out.append(
@@ -201,7 +201,7 @@ class _Renderer:
         entries = self.entries[policy.slug]
         current = next((e for e in entries if e.status is Status.IN_FORCE), None)
         pieces: dict = {}  # parsed pieces of this policy's bodies, which its redlines share (redline.py)
-        for previous, entry in zip(entries, entries[1:]):
+        for previous, entry in zip(entries, entries[1:], strict=False):
             out[entry.changes_url + "index.html"] = self._cached(
                 entry.changes_url,
                 self.changes_depends(policy, previous.version, entry.version),
@@ -325,7 +325,7 @@ def redline_pairs(site: Site) -> list[tuple[tuple, tuple[str, str]]]:
     return [
         (redline_key(a, b), (a.body_html, b.body_html))
         for p in site.policies
-        for a, b in zip(p.versions, p.versions[1:])
+        for a, b in zip(p.versions, p.versions[1:], strict=False)
     ] + compare.redline_pairs(site)  # issue 15: the compare pages' redlines
 
 

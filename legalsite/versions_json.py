@@ -87,7 +87,7 @@ def _policy_json(r, policy: Policy, pages: tuple[str, ...]) -> dict:
                     {"date": c.date.isoformat(), "note": c.note} for c in e.version.corrections
                 ],
             }
-            for e, page in zip(r.entries[policy.slug], pages)
+            for e, page in zip(r.entries[policy.slug], pages, strict=False)
         ],
     }
 
