@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     with Store(args.cache if cached else None) as store:
         try:
             found = _check(args, store) if cached else None
-            if found is not None and found.up_to_date:
+            if found is not None and found.up_to_date and found.stamp is not None:
                 for warning in found.stamp.warnings:
                     print(f"warning: {warning}", file=sys.stderr)
                 print(

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .front_matter import HANDLER, check_effective, parse_front_matter
-from .markup import locate, make_markdown, render_body
+from .markup import SectionMemo, locate, make_markdown, render_body
 from .model import ContentError, ContentErrors, Policy, Settings, Version
 from .store import Store
 
@@ -123,7 +123,9 @@ def policy_of(path: str, content_prefix: str) -> str | None:
 
 def parse_group(
     items: list[tuple[str, bytes]], placeholders: dict[str, str]
-) -> tuple[list[tuple[str, object]], list[tuple[str, bytes]]]:
+) -> tuple[
+    list[tuple[str, tuple[_Parsed | None, tuple[ContentError, ...]]]], list[tuple[str, bytes]]
+]:
     """Parse several files of one policy with one Markdown instance (for parallel.py,
     in a worker process); returns each file's store key and result as parse_policies
     stores them, and the blocks rendered meanwhile as (store key, pickle)."""
@@ -189,7 +191,7 @@ def _placement_message(parts: list[str]) -> str:
 
 
 def _parse_alone(
-    path: str, policy: str, raw: bytes, md, sections: dict
+    path: str, policy: str, raw: bytes, md, sections: SectionMemo
 ) -> tuple[_Parsed | None, tuple[ContentError, ...]]:
     """One file's result and its own errors, so that the store can keep both."""
     errors: list[ContentError] = []
@@ -197,7 +199,7 @@ def _parse_alone(
 
 
 def _parse_file(
-    path: str, policy: str, raw: bytes, md, sections: dict, errors: list[ContentError]
+    path: str, policy: str, raw: bytes, md, sections: SectionMemo, errors: list[ContentError]
 ) -> _Parsed | None:
     def err(line: int, message: str) -> None:
         errors.append(ContentError(path, line, message))

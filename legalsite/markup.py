@@ -13,6 +13,7 @@ import re
 import unicodedata
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
+from typing import Protocol
 
 import markdown
 from markdown.extensions import Extension
@@ -178,11 +179,21 @@ def _cross_section(text: str) -> bool:
     return bool(_CROSS_SECTION_ANYWHERE.search(text) or _CROSS_SECTION_LINE.search("\n" + text))
 
 
-def render_body(md: markdown.Markdown, text: str, memo: dict[str, Rendered] | None) -> Rendered:
+class SectionMemo(Protocol):
+    """What render_body needs of its memo: a dict, or content.StoredSections (the store)."""
+
+    def get(self, key: str, /) -> Rendered | None: ...
+
+    def __setitem__(self, key: str, value: Rendered, /) -> None: ...
+
+
+def render_body(md: markdown.Markdown, text: str, memo: SectionMemo | None) -> Rendered:
     """Render a policy body, reusing ``memo``'s sections; same result as :func:`render_markdown`."""
     if memo is None or _cross_section(text):
         return render_markdown(md, text)
-    parts = []  # memo: get and item assignment only (content.StoredSections extends those)
+    parts: list[
+        Rendered
+    ] = []  # memo: get and item assignment only (content.StoredSections extends those)
     for section in _sections(text):
         chunks = [section] if _SPANS_BLANK_LINES.search("\n" + section) else _split_blocks(section)
         for chunk in chunks:
@@ -193,9 +204,10 @@ def render_body(md: markdown.Markdown, text: str, memo: dict[str, Rendered] | No
     html = "\n".join(p.html for p in parts if p.html)
     ids = _ID.findall(html)
     if len(ids) != len(set(ids)):
-        parts = _unique_anchors(parts, text)
-        if parts is None:
+        unique = _unique_anchors(parts, text)
+        if unique is None:
             return render_markdown(md, text)
+        parts = unique
         html = "\n".join(p.html for p in parts if p.html)
     return Rendered(
         html=html,
@@ -255,15 +267,15 @@ def _split_blocks(section: str) -> list[str]:
 def render_markdown(md: markdown.Markdown, text: str) -> Rendered:
     """Render one body with a (reused) Markdown instance."""
     md.reset()
-    md.unknown_settings = []
+    md.unknown_settings = []  # type: ignore[attr-defined]  # our settings extension
     html = md.convert(text)
-    headings = _flatten(md.toc_tokens)
+    headings = _flatten(md.toc_tokens)  # type: ignore[attr-defined]  # the toc extension
     own = [h.id for h in headings]
     return Rendered(
         html=html,
         headings=tuple(h for h in headings if h.level in (2, 3)),
         has_h1=any(h.level == 1 for h in headings),
-        unknown_settings=tuple(md.unknown_settings),
+        unknown_settings=tuple(md.unknown_settings),  # type: ignore[attr-defined]
         findings=tuple(scan_html(html)),
         anchors=tuple(headings),
         plain_ids=_ID.findall(html) == own

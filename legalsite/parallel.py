@@ -16,6 +16,7 @@ site large enough to gain from it, and never by the preview.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from itertools import groupby
 from typing import TYPE_CHECKING
 
@@ -54,7 +55,7 @@ def workers(jobs: int) -> ProcessPoolExecutor:
 def warm_parse(
     pool: ProcessPoolExecutor,
     store: Store,
-    sources: dict[str, bytes],
+    sources: Mapping[str, bytes],
     content_prefix: str,
     placeholders: dict[str, str],
     jobs: int,

@@ -295,8 +295,8 @@ def publish(
     stage = (
         None if out_dir.exists() or out_dir.is_symlink() else out_dir
     )  # written during the audit
-    if store is None:
-        result = run(request, Store(), stage=stage)
+    if store is None or found is None:
+        result = run(request, store or Store(), stage=stage)
         _write(result, out_dir)
         return result
     used, last = found.inputs, found.last_pages()

@@ -112,7 +112,7 @@ class _Renderer:
         )
         return html.encode("utf-8")
 
-    def _cached(self, path: str, depends: tuple[str, ...], compute) -> bytes | None:
+    def _cached(self, path: str, depends: tuple, compute) -> bytes | None:
         """The page at ``path``, rendered or taken from the store under a key of what it
         depends on: ``self.common`` plus ``depends``, made of outlines (a policy's versions
         without their texts) and version identities (_identity). Consecutive versions share
@@ -131,9 +131,9 @@ class _Renderer:
             return None
         return self.store.fetch("page", key, compute)
 
-    def policy_pages(self, policy: Policy) -> dict[str, bytes]:
+    def policy_pages(self, policy: Policy) -> dict[str, bytes | None]:
         """A policy's version pages, page in force, history and feed."""
-        out: dict[str, bytes] = {}
+        out: dict[str, bytes | None] = {}
         entries = self.entries[policy.slug]
         outline = self.outline[policy.slug]
         canonical = timeline.canonical_version(policy, self.site.today)
@@ -195,9 +195,9 @@ class _Renderer:
         )
         return out
 
-    def changes_pages(self, policy: Policy) -> dict[str, bytes]:
+    def changes_pages(self, policy: Policy) -> dict[str, bytes | None]:
         """The redline pages (render_site asks for them last: their redlines may still be computing)."""
-        out: dict[str, bytes] = {}
+        out: dict[str, bytes | None] = {}
         entries = self.entries[policy.slug]
         current = next((e for e in entries if e.status is Status.IN_FORCE), None)
         pieces: dict = {}  # parsed pieces of this policy's bodies, which its redlines share (redline.py)
@@ -225,7 +225,7 @@ class _Renderer:
             )
         return out
 
-    def changes_depends(self, policy: Policy, old: Version, new: Version) -> tuple[str, ...]:
+    def changes_depends(self, policy: Policy, old: Version, new: Version) -> tuple:
         return (self.outline[policy.slug], _identity(old), _identity(new))
 
     def feed(self, path: str, alternate: str, title: str, entries: list[Entry]) -> bytes:
@@ -258,7 +258,7 @@ class _Renderer:
             reverse=True,
         )
 
-    def site_pages(self) -> dict[str, bytes]:
+    def site_pages(self) -> dict[str, bytes | None]:
         pages = {
             "feed.xml": lambda: self.feed(
                 "feed.xml",

@@ -41,6 +41,7 @@ class _StoredBytecode(jinja2.BytecodeCache):
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         found, code = self.store.lookup("template", self._key(bucket))
         if found:
+            assert isinstance(code, bytes)  # stored by dump_bytecode
             bucket.bytecode_from_string(code)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
