@@ -183,7 +183,14 @@ def make_parser() -> argparse.ArgumentParser:
         "--effective",
         type=_date,
         metavar="DATE",
-        help="the day the new version takes effect (default: tomorrow)",
+        help="the day the new version takes effect (default: tomorrow); with --lang, the "
+        "version to translate (default: the one in force)",
+    )
+    p.add_argument(  # issue 17
+        "--lang",
+        metavar="LANG",
+        help="start a translation into LANG (one of site.toml's languages) instead: "
+        "content/POLICY/DATE.LANG.md, with 'translates' filled in and 'draft: true'",
     )
     p.add_argument(
         "--content", type=Path, metavar="DIR", help="folder with the policies (default: content/)"

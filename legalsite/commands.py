@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import lock as locking
-from . import notice, timeline
+from . import notice, timeline, translations
 from .audit import audit_files, audit_policy, read_site
 from .diffcmd import DiffError, pick, standalone_html
 from .model import ContentErrors, Site
@@ -63,6 +63,20 @@ def run(args: argparse.Namespace, project: Project, found=None, store: Store | N
             )
         elif args.command == "new":
             project = Project.at(Path.cwd(), content=args.content)
+            if args.lang:  # issue 17: a translation
+                from .newtranslation import new_translation
+
+                made = new_translation(
+                    project.content,
+                    project.settings,
+                    args.policy,
+                    args.lang,
+                    args.effective,
+                    timeline.build_day(),
+                    project.display,
+                )
+                print(project.display(made))
+                return 0
             effective = args.effective or timeline.build_day() + dt.timedelta(days=1)
             path = new_version(project.content, args.policy, effective, project.display)
             print(project.display(path))
@@ -139,7 +153,7 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
             raise UsageError('--correct needs --note "what was corrected and why" (readers see it)')
         version = next(
             (v for p in loaded.policies for v in p.versions if v.key == args.correct), None
-        )
+        ) or next((t for t in loaded.translations if t.key == args.correct), None)  # issue 17
         if version is None or args.correct not in loaded.lock.entries:
             raise UsageError(
                 f"{args.correct} is not a locked version: use POLICY/DATE as listed in {display}"
@@ -153,9 +167,11 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         print(f"{display}: recorded the correction of {args.correct} on {today.isoformat()}")
         return 0
     _, errors = locking.verify(loaded.policies, loaded.lock, display)
+    errors += translations.verify_lock(loaded.translations, loaded.lock, display)  # issue 17
     if errors:
         raise ContentErrors(errors)
     new = locking.updated(loaded.policies, loaded.lock, today)
+    new = translations.lock_updated(loaded.translations, new)  # issue 17
     added = sorted(set(new.entries) - set(loaded.lock.entries))
     if args.check:
         if added or not project.lock.exists():

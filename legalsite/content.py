@@ -30,6 +30,7 @@ RESERVED = {
 FIELDS = ("title", "effective", "summary", "draft", "date_precision", "retitled", "notice_waived")
 _POLICY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _VERSION_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.md$")
+_TRANSLATION_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.([A-Za-z0-9-]+)\.md$")  # translations.py
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ def parse_policies(
     for path in sorted(sources):
         relative = path[len(prefix) :] if path.startswith(prefix) else path
         parts = relative.split("/")
+        if len(parts) == 2 and _TRANSLATION_NAME.match(parts[1]):
+            continue  # issue 17: a translation, parsed by translations.py
         if len(parts) != 2 or not _VERSION_NAME.match(parts[1]) or not _POLICY_SLUG.match(parts[0]):
             errors.append(ContentError(path, 1, _placement_message(parts)))
             continue

@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model import ContentError, ContentErrors, Correction, Policy, Version
+from .model import ContentError, ContentErrors, Correction, Policy, Translation, Version
 
 LOCK_FORMAT = 1
 
@@ -115,6 +115,8 @@ def verify(
     errors: list[ContentError] = []
     present = {v.key: v for p in policies for v in p.versions}
     for key, entry in sorted(lock.entries.items()):
+        if "." in key.rpartition("/")[2]:
+            continue  # issue 17: a translation (translations.verify_lock)
         version = present.get(key)
         if version is None:
             slug, _, day = key.partition("/")
@@ -207,7 +209,7 @@ def updated(policies: tuple[Policy, ...], lock: Lock, today: dt.date) -> Lock:
     return Lock(entries)
 
 
-def corrected(lock: Lock, version: Version, note: str, today: dt.date) -> Lock:
+def corrected(lock: Lock, version: Version | Translation, note: str, today: dt.date) -> Lock:
     """Record that ``version``'s locked text was corrected today."""
     entry = lock.entries[version.key]
     correction = LockedCorrection(date=today, note=note, sha256=version.source_sha256)

@@ -90,6 +90,34 @@ class Version:
 
 
 @dataclass(frozen=True)
+class Translation:
+    """``content/<policy>/<date>.<lang>.md``: a translation of one version (translations.py).
+    ``translates``: the SHA-256 of the source text it was made from (a hash the lock knows)."""
+
+    policy: str
+    effective: dt.date  # of the version it translates (its file name)
+    lang: str
+    title: str
+    summary: str
+    translates: str
+    draft: bool
+    source_path: str
+    source_sha256: str
+    body_html: str
+    headings: tuple[Heading, ...]
+    translates_line: int = 1
+
+    @property
+    def key(self) -> str:
+        """``<policy>/<date>.<lang>``: how the lock and messages name a translation."""
+        return f"{self.policy}/{self.effective.isoformat()}.{self.lang}"
+
+    @property
+    def version_key(self) -> str:
+        return f"{self.policy}/{self.effective.isoformat()}"
+
+
+@dataclass(frozen=True)
 class Policy:
     """A policy and its versions, oldest first."""
 
@@ -122,6 +150,7 @@ class Settings:
     name: str = "1vy"
     base_url: str = "https://legal.1vy.example"
     language: str = "en"
+    languages: tuple[str, ...] = ()  # issue 17: the languages of translations (BCP 47 tags)
     contact_email: str = ""
     notice_days: int = 30
     compare_any_two: bool = True  # a page per pair of versions (compare.py); issue 15
@@ -138,3 +167,4 @@ class Site:
     today: dt.date
     drafts: bool = False
     tracker: bool = True  # load the analytics tracker (when configured); preview and drafts: False
+    translations: tuple[Translation, ...] = ()  # issue 17 (translations.py)

@@ -23,11 +23,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import parallel, stamp, timeline
+from . import parallel, stamp, timeline, translations
 from .audit import audit_files, audit_policy
 from .content import parse_policies, placeholders
 from .lock import Lock, check_notice, read_lock, verify
-from .model import ContentError, ContentErrors, Policy, Settings, Site
+from .model import ContentError, ContentErrors, Policy, Settings, Site, Translation
 from .output import Staging, check_output_dir, listing, relist, write_site
 from .project import Project, read_sources
 from .render import load_theme, redline_pairs, render_site
@@ -55,6 +55,7 @@ class Loaded:
     settings: Settings
     policies: tuple[Policy, ...]
     lock: Lock
+    translations: tuple[Translation, ...] = ()  # issue 17, checked against the versions
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,18 @@ def load_policies(
     if sources is None:
         sources = read_sources(project.content, project.root)
     prefix = project.display(project.content)
-    policies = parse_policies(sources, prefix, placeholders(settings), store, digests)
-    return Loaded(settings, policies, read_lock(project.lock, project.display(project.lock)))
+    names = placeholders(settings)
+    lock = read_lock(project.lock, project.display(project.lock))
+    # issue 17: translations are parsed beside the versions and checked against them
+    found, errors = translations.parse_files(sources, prefix, names, store, digests)
+    try:
+        policies = parse_policies(sources, prefix, names, store, digests)
+    except ContentErrors as failed:
+        raise ContentErrors(failed.errors + errors) from None
+    checked, wrong = translations.cross_check(found, policies, lock, settings)
+    if errors or wrong:
+        raise ContentErrors(errors + wrong)
+    return Loaded(settings, policies, lock, checked)
 
 
 def apply_lock(loaded: Loaded, request: Request) -> Site:
@@ -127,6 +138,7 @@ def apply_lock(loaded: Loaded, request: Request) -> Site:
     display = request.project.display(request.project.lock)
     policies, errors = verify(loaded.policies, loaded.lock, display)
     errors += check_notice(policies, loaded.lock, request.today, loaded.settings.notice_days)
+    errors += translations.verify_lock(loaded.translations, loaded.lock, display)  # issue 17
     if errors:
         raise ContentErrors(errors)
     if not request.drafts:
@@ -142,6 +154,7 @@ def apply_lock(loaded: Loaded, request: Request) -> Site:
         today=request.today,
         drafts=request.drafts,
         tracker=request.tracker and not request.drafts,
+        translations=translations.published(loaded.translations, policies, request.drafts),
     )
 
 
@@ -368,4 +381,4 @@ def warnings(site: Site) -> list[str]:
             f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: "
             "set the real address before publishing"
         )
-    return out
+    return out + translations.warnings(site)  # issue 17: stale and missing translations

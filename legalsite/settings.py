@@ -14,7 +14,15 @@ from urllib.parse import urlsplit
 
 from .model import Analytics, ContentError, ContentErrors, Settings
 
-SITE_KEYS = {"name", "base_url", "language", "contact_email", "notice_days", "compare_any_two"}
+SITE_KEYS = {
+    "name",
+    "base_url",
+    "language",
+    "languages",  # issue 17: translations (translations.py)
+    "contact_email",
+    "notice_days",
+    "compare_any_two",
+}
 ANALYTICS_KEYS = {"origin", "website_id", "script_path", "domains"}
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -169,6 +177,11 @@ def validate_settings(data: dict, text: str, display: str) -> Settings:
     if not isinstance(compare_any_two, bool):
         err("site", "compare_any_two", "compare_any_two must be true or false (no quotes)")
 
+    from .i18n import check_languages  # issue 17: the languages of translations
+
+    languages = check_languages(
+        site.get("languages", []), language, lambda m: err("site", "languages", m)
+    )
     result_analytics = _validate_analytics(analytics, err)
     if errors:
         raise ContentErrors(errors)
@@ -176,6 +189,7 @@ def validate_settings(data: dict, text: str, display: str) -> Settings:
         name=name.strip(),
         base_url=base_url,
         language=language,
+        languages=languages,
         contact_email=contact,
         notice_days=notice_days,
         compare_any_two=compare_any_two,

@@ -54,6 +54,7 @@ _LIBRARIES = {
     "frontmatter": "python_frontmatter",
     "lxml": "lxml",
     "tinycss2": "tinycss2",
+    "babel": "babel",  # issue 17: translated pages' words and dates
 }
 
 
