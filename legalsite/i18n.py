@@ -117,18 +117,18 @@ def missing_messages(
     errors = []
     for name, text in sorted(sources.items()):
         for line, function, message in env.extract_translations(text):  # type: ignore[attr-defined]
-            if isinstance(message, tuple):
-                singular = message[0]
+            # a call with keywords gives a tuple (msgid, None, …); ngettext (singular, plural, …)
+            singular = message[0] if isinstance(message, tuple) else message
+            if function in ("ngettext", "npgettext"):
                 ok = singular in catalogue.plurals
             else:
-                singular = message
-                ok = message in catalogue.messages
+                ok = singular in catalogue.messages
             if singular and not ok:
                 errors.append(
                     ContentError(
                         catalogue.path,
                         1,
-                        f"missing translation of {singular!r} ({function} in {templates}/{name}:{line}): "
+                        f"missing translation of {singular!r} (used in {templates}/{name}:{line}): "
                         "add it to the catalogue (msgid and msgstr), without a fuzzy flag",
                     )
                 )
@@ -140,34 +140,35 @@ class MissingMessage(Exception):
     not written literally in a template, so that missing_messages could not see it)."""
 
 
-def install(env: jinja2.Environment, catalogues: Mapping[str, Catalogue], default: str) -> None:
-    """``jinja2.ext.i18n``'s gettext callables on ``env``: each uses the catalogue of the
-    ``lang`` of the page rendered (the templates' own words for the default language)."""
+def install(env: jinja2.Environment) -> None:
+    """``jinja2.ext.i18n``'s gettext callables on the one ``env``: each uses the ``catalogue``
+    of the page rendered (render_i18n.py passes it), and the templates' own words when the
+    page has none (every page in the site's default language)."""
 
     @jinja2.pass_context
     def gettext(context: jinja2.runtime.Context, message: str) -> str:
-        lang = context.get("lang", default)
-        if lang == default:
+        catalogue = context.get("catalogue")
+        if catalogue is None:
             return message
-        found = catalogues[lang].messages.get(message)
+        found = catalogue.messages.get(message)
         if found is None:
-            raise MissingMessage(f"{catalogues[lang].path}: missing translation of {message!r}")
+            raise MissingMessage(f"{catalogue.path}: missing translation of {message!r}")
         return found
 
     @jinja2.pass_context
     def ngettext(context: jinja2.runtime.Context, singular: str, plural: str, n: int) -> str:
-        lang = context.get("lang", default)
-        if lang == default:
+        catalogue = context.get("catalogue")
+        if catalogue is None:
             return singular if n == 1 else plural
-        forms = catalogues[lang].plurals.get(singular)
+        forms = catalogue.plurals.get(singular)
         if forms is None:
-            raise MissingMessage(f"{catalogues[lang].path}: missing translation of {singular!r}")
-        return forms[min(catalogues[lang].plural_index(n), len(forms) - 1)]
+            raise MissingMessage(f"{catalogue.path}: missing translation of {singular!r}")
+        return forms[min(catalogue.plural_index(n), len(forms) - 1)]
 
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
 
 
-def date_filter(english: Callable[[object], str]) -> Callable[..., str]:
+def date_filter(english: Callable[..., str]) -> Callable[..., str]:
     """``human_date`` for every page: the site's own words in the default language
     (timeline.human_date), Babel's long date form (or month and year) in any other."""
 

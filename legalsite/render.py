@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from . import compare, security, timeline
+from . import compare, render_i18n, security, timeline
 from .model import Policy, Site, Status, Version
 from .redline import redline
 from .security import content_security_policy
@@ -96,6 +96,9 @@ class _Renderer:
 
     def page(self, template: str, path: str, **context) -> bytes:
         """Render ``template`` for the page at site path ``path`` (``""`` = home)."""
+        context.setdefault("lang", self.site.settings.language)  # issue 17: render_i18n.py
+        context.setdefault("catalogue", None)
+        context.setdefault("alternates", render_i18n.alternates(self, path))
         depth = path.count("/")
         root = self.base_path if path.endswith(".html") else ("../" * depth or "./")
         html = self.theme.env.get_template(template).render(
@@ -316,7 +319,14 @@ def site_digest(site: Site, theme: Theme) -> str:
     """What every page depends on: the theme, settings, day, flags and the list of policies."""
     index = tuple((p.slug, p.title) for p in site.policies)
     return digest_of(
-        "pages", theme.fingerprint, site.settings, site.today, site.drafts, site.tracker, index
+        "pages",
+        theme.fingerprint,
+        site.settings,
+        site.today,
+        site.drafts,
+        site.tracker,
+        index,
+        *render_i18n.digest(site),  # issue 17: nothing without translations
     )
 
 
@@ -381,7 +391,11 @@ def render_site(
     for policy in rendered:  # issue 15: compare any two versions
         out.update(compare.pages(renderer, policy))
     out.update(renderer.site_pages())
+    out.update(render_i18n.pages(renderer))  # issue 17: translations' pages (none without)
     files = security.finish({path: data for path, data in out.items() if data is not None}, site)
     files["versions.json"] = versions_json(renderer, files, {**(known or {}), **renderer.kept})
     files[VERSIONS_SCHEMA_PATH] = VERSIONS_SCHEMA.read_bytes()
+    if site.translations:  # issue 17: versions.json's schema version 2 lists them
+        files["versions.json"] = render_i18n.versions_json(renderer, files["versions.json"], files)
+        files[render_i18n.SCHEMA_2_PATH] = render_i18n.SCHEMA_2.read_bytes()
     return SiteOutput(dict(sorted(files.items())), renderer.kept, renderer.page_keys)

