@@ -307,7 +307,9 @@ class _Renderer:
                     and not entry.version.draft
                 ):
                     urls.append((entry.changes_url, entry.version.effective.isoformat()))
-        return [(self.absolute(path), lastmod) for path, lastmod in urls]
+        return [(self.absolute(path), lastmod) for path, lastmod in urls] + render_i18n.sitemap(
+            self
+        )  # issue 17: current translations (none without)
 
 
 def redline_key(old: Version, new: Version) -> tuple[str, str]:

@@ -23,7 +23,13 @@ from .store import digest_of
 from .versions_json import VERSIONS_SCHEMA
 
 # The templates a translated page is made of: every message in them must be in the catalogue.
-TEMPLATES = ("base.html", "translation.html", "translation-history.html", "language-switcher.html")
+TEMPLATES = (
+    "base.html",
+    "translation.html",
+    "translation-history.html",
+    "language-switcher.html",
+    "translation-feed.xml",
+)
 SCHEMA_2 = VERSIONS_SCHEMA.with_name("versions-2.schema.json")
 SCHEMA_2_PATH = "schemas/versions-2.schema.json"
 
@@ -150,6 +156,24 @@ def pages(r) -> dict[str, bytes | None]:
                 out[path + "index.html"] = _page(
                     r, shown, entry, status, path, f"{lang}/{entry.url}", depends, shared
                 )
+            feed = f"{lang}/{policy.slug}/feed.xml"
+            out[feed] = r._cached(
+                feed,
+                depends,
+                lambda: r.page(
+                    "translation-feed.xml",
+                    feed,
+                    feed_id=r.absolute(feed),
+                    self_url=r.absolute(feed),
+                    alternate_url=r.absolute(f"{lang}/{policy.slug}/history/"),
+                    updated=max(t.effective for t in mine if t.effective <= site.today)
+                    if any(t.effective <= site.today for t in mine)
+                    else site.today,
+                    tag_uri=r.tag_uri,
+                    absolute=r.absolute,
+                    **shared,
+                ),
+            )
             history = f"{lang}/{policy.slug}/history/"
             out[history + "index.html"] = r._cached(
                 history,
@@ -164,6 +188,17 @@ def pages(r) -> dict[str, bytes | None]:
                 ),
             )
     return out
+
+
+def sitemap(r) -> list[tuple[str, str]]:
+    """The translated pages search engines may index: each current translation's
+    ``/<lang>/<policy>/`` and the history of every language with one."""
+    urls = []
+    for t in r.site.translations:
+        if not t.draft and tr.status(r.site, t) == tr.CURRENT:
+            day = t.effective.isoformat()
+            urls += [(f"{t.lang}/{t.policy}/", day), (f"{t.lang}/{t.policy}/history/", day)]
+    return [(r.absolute(path), day) for path, day in sorted(urls)]
 
 
 def _page(r, t, entry, status, path, own, depends, shared) -> bytes | None:

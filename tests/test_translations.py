@@ -389,3 +389,26 @@ def test_the_translated_fixture_site(tmp_path):
     ]
     for path in (root / "content").rglob("*.??.md"):
         assert "TEST TEXT" in path.read_text(), f"{path}: fixtures say plainly that they are test text"
+
+
+def test_feeds_and_sitemap_per_language(project, cli, tmp_path):
+    from tests.atomcheck import validate_atom
+
+    project(base(**{
+        "content/privacy/2026-05-01.de.md": translation(V2, "de", "Testzusammenfassung."),
+        "content/privacy/2026-01-01.fr.md": translation(V1, "fr"),
+    }))
+    files = built(cli, tmp_path)
+    for name in ("de/privacy/feed.xml", "fr/privacy/feed.xml"):
+        assert validate_atom(tmp_path / "_site" / name) == [], name
+    feed = files["de/privacy/feed.xml"]
+    assert '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="de">' in feed
+    assert "<id>tag:legal.example.com,2026:privacy/2026-05-01.de</id>" in feed
+    assert "<title>Testtitel: Fassung vom 1. Mai 2026</title>" in feed
+    assert "Diese Übersetzung ist aktuell." in feed
+    assert "Cette traduction est périmée." in files["fr/privacy/feed.xml"]
+    # only current translations are indexable: the French one is stale
+    sitemap = files["sitemap.xml"]
+    assert "https://legal.example.com/de/privacy/</loc>" in sitemap
+    assert "https://legal.example.com/de/privacy/history/</loc>" in sitemap
+    assert "/fr/" not in sitemap
