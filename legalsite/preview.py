@@ -33,6 +33,7 @@ from urllib.parse import unquote, urlsplit
 import jinja2
 
 from . import timeline
+from .content import _TRANSLATION_NAME  # issue 17
 from .model import ContentError, ContentErrors, Site
 from .pipeline import Project, Request, run
 from .preview_http import CONTENT_TYPES, Response, Server, _content_type, error_page
@@ -178,6 +179,9 @@ class Preview:
             if len(parts) != 2 or not _POLICY_PATH.match(parts[0]):
                 return None
             scope.add(parts[0] + "/")
+            lang = _TRANSLATION_NAME.match(parts[1])  # issue 17: and its language's pages
+            if lang:
+                scope.add(f"{lang.group(2)}/{parts[0]}/")
         return frozenset(scope)
 
     def _report(self, old: State, new: State, outcome: Outcome) -> None:

@@ -412,3 +412,32 @@ def test_feeds_and_sitemap_per_language(project, cli, tmp_path):
     assert "https://legal.example.com/de/privacy/</loc>" in sitemap
     assert "https://legal.example.com/de/privacy/history/</loc>" in sitemap
     assert "/fr/" not in sitemap
+
+
+def test_the_preview_shows_a_translations_errors_on_its_pages(project, tmp_path):
+    """An error in a translation shows on its language's pages of that policy (and the
+    English ones); other pages keep the last good build."""
+    import io
+
+    from legalsite.pipeline import Project
+    from legalsite.preview import Preview
+
+    project(base(**{"content/privacy/2026-05-01.de.md": translation(V2, "de", "Test."),
+                    "content/terms/2026-01-01.md": V1.replace("Privacy Policy", "Terms")}))
+    preview = Preview(Project.at(tmp_path), as_of=dt_day(), out=io.StringIO(), err=io.StringIO())
+    assert preview.rebuild().files is not None
+    path = tmp_path / "content/privacy/2026-05-01.de.md"
+    path.write_text(path.read_text().replace("title:", "colour: red\ntitle:"))
+    outcome = preview.rebuild()
+    assert [str(e) for e in outcome.errors] == [
+        "content/privacy/2026-05-01.de.md:2: unknown field 'colour': a translation has title, summary, translates, draft"]
+    assert preview.state.error_scope == frozenset({"privacy/", "de/privacy/"})
+    shown = preview.lookup("/de/privacy/")
+    assert shown.status == 500 and b"colour" in shown.body  # the preview's error page
+    assert preview.lookup("/terms/").status == 200  # another policy: the last good build
+
+
+def dt_day():
+    import datetime as dt
+
+    return dt.date.fromisoformat(DAY)
