@@ -441,3 +441,14 @@ def dt_day():
     import datetime as dt
 
     return dt.date.fromisoformat(DAY)
+
+
+def test_a_translation_of_an_english_draft_is_not_locked(project, cli, tmp_path):
+    draft = V3.replace("summary:", "draft: true\nsummary:")
+    project(base(**{"content/privacy/2026-08-01.md": draft,
+                    "content/privacy/2026-08-01.de.md": translation(draft, "de", "Test.")}))
+    lock_all(cli)
+    locked = json.loads((tmp_path / "versions.lock").read_text())["versions"]
+    assert "privacy/2026-08-01" not in locked and "privacy/2026-08-01.de" not in locked
+    files = built(cli, tmp_path)
+    assert "de/privacy/2026-08-01/index.html" not in files  # nor published
