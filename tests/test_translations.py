@@ -249,7 +249,10 @@ def robots(tree) -> list[str]:
 
 
 def hreflang(tree) -> dict[str, str]:
-    return {link.get("hreflang"): link.get("href") for link in tree.xpath("//link[@hreflang]")}
+    links = {link.get("hreflang"): link.get("href") for link in tree.xpath("//link[@hreflang]")}
+    if links:  # the site's own language is the default
+        assert links.pop("x-default") == next(iter(links.values()))
+    return links
 
 
 def test_pages_of_current_and_stale_translations(project, cli, tmp_path):
@@ -351,7 +354,7 @@ def test_a_missing_message_is_a_build_error(project, cli, tmp_path):
     assert code == 1 and not (tmp_path / "_site").exists()
     assert err.splitlines()[0] == (
         "templates/locale/de/LC_MESSAGES/messages.po:1: missing translation of 'Skip to main content' "
-        "(used in templates/base.html:28): add it to the catalogue (msgid and msgstr), without a fuzzy flag")
+        "(used in templates/base.html:32): add it to the catalogue (msgid and msgstr), without a fuzzy flag")
     po.unlink()
     code, _, err = cli("build", "--as-of", DAY, "--out", "_site")
     assert err.splitlines()[0] == (
@@ -403,6 +406,8 @@ def test_feeds_and_sitemap_per_language(project, cli, tmp_path):
         assert validate_atom(tmp_path / "_site" / name) == [], name
     feed = files["de/privacy/feed.xml"]
     assert '<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="de">' in feed
+    assert page(files["de/privacy/index.html"]).xpath("//link[@type='application/atom+xml']/@href")[-1] == (
+        "../../de/privacy/feed.xml")
     assert "<id>tag:legal.example.com,2026:privacy/2026-05-01.de</id>" in feed
     assert "<title>Testtitel: Fassung vom 1. Mai 2026</title>" in feed
     assert "Diese Übersetzung ist aktuell." in feed

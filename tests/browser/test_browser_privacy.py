@@ -181,6 +181,30 @@ def test_security_headers_are_served(servers, browser):
     context.close()
 
 
+def test_language_list_and_stale_banner_without_javascript(servers, browser):
+    """Issue 17: the language list is plain links (JavaScript off): English -> German and
+    back; a stale translation shows its banner in French and links the English version."""
+    origin = servers["translated", False]
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(origin + "/privacy/")
+    page.get_by_text("Language", exact=True).click()
+    page.get_by_role("link", name="Deutsch").click()
+    page.wait_for_url(origin + "/de/privacy/")
+    assert page.locator("html").get_attribute("lang") == "de"
+    assert page.locator("h1").inner_text() == "Datenschutzerklärung (Testtext)"
+    page.get_by_text("Sprache", exact=True).click()
+    page.get_by_role("link", name="English").click()
+    page.wait_for_url(origin + "/privacy/")
+    page.goto(origin + "/fr/privacy/")
+    banner = page.locator("#stale-translation")
+    assert banner.is_visible()
+    assert banner.inner_text().startswith("Cette traduction est périmée.")
+    banner.get_by_role("link", name="Privacy Policy").click()
+    page.wait_for_url(origin + "/privacy/")
+    context.close()
+
+
 # ---------------------------------------------------------------- planted problems (§5)
 
 PLANTS = {
