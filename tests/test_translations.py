@@ -457,3 +457,22 @@ def test_a_translation_of_an_english_draft_is_not_locked(project, cli, tmp_path)
     assert "privacy/2026-08-01" not in locked and "privacy/2026-08-01.de" not in locked
     files = built(cli, tmp_path)
     assert "de/privacy/2026-08-01/index.html" not in files  # nor published
+
+
+def test_a_catalogue_edit_rebuilds_through_the_store(project, cli, tmp_path):
+    """The catalogues are part of the templates: a cached rebuild after an edit shows it."""
+    import shutil
+
+    from tests.conftest import REPO
+
+    project(base(**{"content/privacy/2026-05-01.de.md": translation(V2, "de", "Test.")}))
+    (tmp_path / "templates").unlink()
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    args = ("build", "--as-of", DAY, "--out", "_site", "--cache", ".cache")
+    assert cli(*args)[0] == 0
+    assert cli(*args)[1].startswith("up to date")
+    po = tmp_path / "templates/locale/de/LC_MESSAGES/messages.po"
+    po.write_text(po.read_text().replace('msgstr "Zum Inhalt springen"', 'msgstr "Zum Inhalt"'))
+    code, out, err = cli(*args)
+    assert code == 0 and out.startswith("built"), err
+    assert '<a class="skip-link" href="#main">Zum Inhalt</a>' in (tmp_path / "_site/de/privacy/index.html").read_text()
