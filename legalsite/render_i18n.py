@@ -10,6 +10,7 @@ no translations: its pages are byte for byte what they were before (tests/test_g
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 
@@ -225,8 +226,6 @@ def _page(r, t, entry, status, path, own, depends, shared) -> bytes | None:
 def versions_json(r, data: bytes, files: dict[str, bytes]) -> bytes:
     """versions.json of a site with translations: schema version 2, which adds the list of
     translations with their statuses (a site without any keeps version 1, unchanged)."""
-    import hashlib
-
     if not r.site.translations:
         return data
     document = json.loads(data)
