@@ -42,6 +42,16 @@ class Redline:
     stats: RedlineStats
 
 
+_HIDDEN = (("ins", "inserted: "), ("del", "deleted: "))
+
+
+def _say(words: dict | None):
+    """The word for a msgid of :data:`WORDS`: English, or from ``words``."""
+    if not words:
+        return lambda word: word
+    return lambda word: words[word]
+
+
 def _label_html(label):
     return (
         f'<span class="rl-label"><span class="visually-hidden">(</span>{esc(label)}'
@@ -58,11 +68,11 @@ def _capture(out, fn):
     return h, t
 
 
-def _heading(out, sec, old, new, status, count):
+def _heading(out, sec, old, new, status, count, say=str):
     """(html, text) of a section title: word diff of the headings, or a special title."""
     block = new if new is not None else old
     if block is None:
-        return esc(SPECIAL_TITLES[sec.special]), SPECIAL_TITLES[sec.special]
+        return esc(say(SPECIAL_TITLES[sec.special])), SPECIAL_TITLES[sec.special]
     if status in ("ins", "del"):
         return _capture(out, lambda: out.marked(status, block.toks, count))
     if old.key == new.key:
@@ -70,11 +80,31 @@ def _heading(out, sec, old, new, status, count):
     return _capture(out, lambda: out.diff(old.toks, new.toks, count))
 
 
-def redline(old_html: str, new_html: str, pieces: dict | None = None) -> Redline:
+# The words a redline's HTML adds (labels, special titles, screen-reader text): English by
+# default; a translated redline (render_i18n.py) passes its catalogue's, under these msgids.
+WORDS = (
+    "changed",
+    "renamed",
+    "renumbered",
+    "moved from position %(n)s",
+    "unchanged",
+    "added",
+    "removed",
+    "Text before the first heading",
+    "Footnotes",
+    "inserted: ",
+    "deleted: ",
+)
+
+
+def redline(
+    old_html: str, new_html: str, pieces: dict | None = None, words: dict | None = None
+) -> Redline:
     """Compare two rendered policy bodies; see the module docstring. ``pieces``: parsed
     pieces of bodies to reuse and add to (redline_parse.parse_blocks); by default the two
-    bodies share theirs, and :func:`redlines` passes them on from one pair to the next."""
-    return _redline(old_html, new_html, {} if pieces is None else pieces)
+    bodies share theirs, and :func:`redlines` passes them on from one pair to the next.
+    ``words``: msgid -> translation of each of :data:`WORDS` (issue 17), else English."""
+    return _redline(old_html, new_html, {} if pieces is None else pieces, words)
 
 
 def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
@@ -94,7 +124,7 @@ def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
 _LAST = (None, "last")  # pieces: the last redline's new side, (html, blocks)
 
 
-def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
+def _redline(old_html: str, new_html: str, pieces: dict, words: dict | None = None) -> Redline:
     # A body is the new side of one redline and the old side of the next: its blocks are used
     # again (the uids of one pieces dict are unique); the new side is always made afresh, so
     # the two sides of one redline never share a container, even when the bodies are equal.
@@ -115,7 +145,9 @@ def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
     for b in new_blocks:
         if b.kind in HEADINGS and b.hid and b.hid not in idmap:
             idmap[b.hid] = ids.make(b.hid)
-    out = Out(idmap)
+    say = _say(words)  # issue 17
+    hidden = {k: f'<span class="visually-hidden">{esc(say(w))}</span>' for k, w in _HIDDEN}
+    out = Out(idmap, hidden if words else None)
 
     # output order: the new version's sections, each removed one after its old predecessor
     after, anchor = defaultdict(list), -1
@@ -151,6 +183,7 @@ def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
                 sec.heading if status == "ins" else None,
                 status,
                 True,
+                say,
             )
             if sec.heading is None:
                 sid = sec.special
@@ -174,20 +207,22 @@ def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
             elif renumbered_only:
                 labels.append("renumbered")
             if moved:
-                labels.append(f"moved from position {old.index + first_old_heading}")
+                labels.append(
+                    say("moved from position %(n)s") % {"n": old.index + first_old_heading}
+                )
                 counts["moved"] += 1
             kind = "moved" if moved else "changed" if body_changed or renamed else "unchanged"
             if (body_changed or renamed) and nh is not None:
                 counts["changed"] += 1
             labels = labels or ["unchanged"]
             collapsed = not body_changed
-            h_html, h_text = _heading(out, new, oh, nh, "chg", not renumbered_only)
+            h_html, h_text = _heading(out, new, oh, nh, "chg", not renumbered_only, say)
             sid = new.special if nh is None else (nh.hid or "section")
         if new is not None and new.heading is not None and new.heading.hid in idmap:
             sec_id = idmap[new.heading.hid]
         else:
             sec_id = ids.make(sid)
-        label = ", ".join(labels)
+        label = ", ".join(say(w) if w in WORDS else w for w in labels)
         classes = (
             "rl-section rl-"
             + kind

@@ -34,8 +34,9 @@ def attr_str(attrs) -> str:
 class Out:
     """Accumulates HTML and text output plus word counts."""
 
-    def __init__(self, links):
+    def __init__(self, links, hidden=None):
         self.h, self.t = [], []
+        self.hidden = hidden or HIDDEN  # issue 17: the screen-reader words of another language
         self.ins = self.dels = 0
         self.links = links  # section/heading ids of the new version, for '#fragment' links
 
@@ -98,7 +99,7 @@ class Out:
         if toks[0].ws:
             self.h.append(toks[0].ws)
             self.t.append(toks[0].ws)
-        self.h.append(f"<{kind}>{HIDDEN[kind]}")
+        self.h.append(f"<{kind}>{self.hidden[kind]}")
         self.inline(toks, skip_ws=True)
         self.h.append(f"</{kind}>")
         a, b = TEXT_MARK[kind]
@@ -126,7 +127,7 @@ class Out:
                 self.t.append(lead)
             for kind, toks in (("del", old[i1:i2]), ("ins", new[j1:j2])):
                 if toks and lead and toks[0].ws:
-                    self.h.append(f"<{kind}>{HIDDEN[kind]}")
+                    self.h.append(f"<{kind}>{self.hidden[kind]}")
                     self.inline(toks, skip_ws=True)
                     self.h.append(f"</{kind}>")
                     a, b = TEXT_MARK[kind]

@@ -20,6 +20,7 @@ from jinja2 import TemplateNotFound
 from . import translations as tr
 from .i18n import CATALOGUE, Catalogue, missing_messages, read_catalogue
 from .model import ContentError, ContentErrors, Policy, Site, Status, Translation
+from .redline import WORDS, redline
 from .store import digest_of
 from .versions_json import VERSIONS_SCHEMA
 
@@ -30,6 +31,7 @@ TEMPLATES = (
     "translation-history.html",
     "language-switcher.html",
     "translation-feed.xml",
+    "translation-changes.html",
 )
 SCHEMA_2 = VERSIONS_SCHEMA.with_name("versions-2.schema.json")
 SCHEMA_2_PATH = "schemas/versions-2.schema.json"
@@ -113,6 +115,16 @@ def catalogues(r) -> dict[str, Catalogue]:
             data = None
         catalogue, problems = read_catalogue(lang, data, f"templates/{name}")
         errors += problems or missing_messages(env, sources, catalogue, "templates")
+        errors += [  # the redline's own words (redline.WORDS)
+            ContentError(
+                catalogue.path,
+                1,
+                f"missing translation of {word!r} (a redline's words, legalsite/redline.py): "
+                "add it to the catalogue (msgid and msgstr), without a fuzzy flag",
+            )
+            for word in WORDS
+            if not problems and word not in catalogue.messages
+        ]
         found[lang] = catalogue
     if errors:
         raise ContentErrors(errors)
@@ -146,6 +158,8 @@ def pages(r) -> dict[str, bytes | None]:
                 english_url=f"{policy.slug}/",
             )
             depends = (r.outline[policy.slug],)
+            changes = _changes(r, listed, depends, shared, out)
+            shared["changes"] = changes
             for t, entry, status in listed:
                 path = f"{lang}/{entry.url}"
                 out[path + "index.html"] = _page(r, t, entry, status, path, path, depends, shared)
@@ -189,6 +203,42 @@ def pages(r) -> dict[str, bytes | None]:
                 ),
             )
     return out
+
+
+def _changes(r, listed, depends, shared, out) -> dict[str, str]:
+    """The redline of each translation against the previous one into the same language, at
+    ``/<lang>/<policy>/<date>/changes/``, with the catalogue's words; returns translation key
+    -> that page's site path."""
+    catalogue = shared["catalogue"]
+    words = {word: catalogue.messages[word] for word in WORDS}
+    made = {}
+    for (old, old_entry, _), (t, entry, status) in zip(listed, listed[1:], strict=False):
+        path = f"{t.lang}/{entry.url}changes/"
+        key = ("translation", digest_of(words), _sha(old.body_html), _sha(t.body_html))
+        out[path + "index.html"] = r._cached(
+            path,
+            depends + (old.key, old.source_sha256, t.key, t.source_sha256),
+            lambda: r.page(
+                "translation-changes.html",
+                path,
+                t=t,
+                entry=entry,
+                previous_entry=old_entry,
+                redline=r.store.get(
+                    "redline", key, lambda: redline(old.body_html, t.body_html, None, words)
+                ),
+                canonical_url=r.absolute(path),
+                noindex=status != tr.CURRENT or t.draft,
+                alternates=(),
+                **shared,
+            ),
+        )
+        made[t.key] = path
+    return made
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def sitemap(r) -> list[tuple[str, str]]:

@@ -476,3 +476,35 @@ def test_a_catalogue_edit_rebuilds_through_the_store(project, cli, tmp_path):
     code, out, err = cli(*args)
     assert code == 0 and out.startswith("built"), err
     assert '<a class="skip-link" href="#main">Zum Inhalt</a>' in (tmp_path / "_site/de/privacy/index.html").read_text()
+
+
+def test_redlines_per_language(project, cli, tmp_path):
+    """A translation's redline against the previous translation into the same language, in
+    that language: its labels and screen-reader words come from the catalogue too."""
+    import shutil
+
+    from tests.conftest import REPO
+
+    newer = translation(V3, "de", "Test.").replace("TEST TEXT (de)", "TEST TEXT (de), revised")
+    project(base(**{"content/privacy/2026-05-01.de.md": translation(V2, "de", "Test."),
+                    "content/privacy/2026-08-01.de.md": newer}))
+    files = built(cli, tmp_path)
+    tree = page(files["de/privacy/2026-08-01/changes/index.html"])
+    assert tree.get("lang") == "de"
+    assert tree.xpath('//span[@class="rl-label"]')[0].text_content() == "(geändert)"
+    assert tree.xpath("//ins/span/text()") == ["eingefügt: "]
+    assert " ".join(tree.xpath('//p[@class="rl-stats"]')[0].text_content().split()) == (
+        "Abschnitte: 1 geändert, 0 hinzugefügt, 0 entfernt, 0 verschoben. Wörter: 1 eingefügt, 0 gelöscht.")
+    assert "de/privacy/2026-05-01/changes/index.html" not in files  # the first translation
+    assert page(files["de/privacy/2026-08-01/index.html"]).xpath('//p[@class="policy-summary"]/a/@href') == [
+        "../../../de/privacy/2026-08-01/changes/"]
+    # a redline word missing from the catalogue stops the build
+    (tmp_path / "templates").unlink()
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    po = tmp_path / "templates/locale/de/LC_MESSAGES/messages.po"
+    po.write_text(po.read_text().replace('msgstr "Fußnoten"', 'msgstr ""'))
+    code, _, err = cli("build", "--as-of", DAY, "--out", "_site")
+    assert code == 1
+    assert err.splitlines()[0] == (
+        "templates/locale/de/LC_MESSAGES/messages.po:1: missing translation of 'Footnotes' (a redline's words, "
+        "legalsite/redline.py): add it to the catalogue (msgid and msgstr), without a fuzzy flag")
