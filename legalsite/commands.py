@@ -63,7 +63,9 @@ def run(args: argparse.Namespace, project: Project, found=None, store: Store | N
             )
         elif args.command == "new":
             project = Project.at(Path.cwd(), content=args.content)
-            effective = args.effective or timeline.build_day() + dt.timedelta(days=1)
+            effective = args.effective or timeline.build_day() + dt.timedelta(
+                days=load_settings(project).notice_days
+            )
             path = new_version(project.content, args.policy, effective, project.display)
             print(project.display(path))
         elif args.command == "diff":
@@ -150,10 +152,13 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         write_file(project.lock, new.to_json().encode("utf-8"))
         print(f"{display}: recorded the correction of {args.correct} on {today.isoformat()}")
         return 0
-    _, errors = locking.verify(loaded.policies, loaded.lock, display)
+    if args.import_:
+        return _import(args, project, loaded, today)
+    policies, errors = locking.verify(loaded.policies, loaded.lock, display)
+    errors += locking.check_notice(policies, loaded.lock, today, loaded.settings.notice_days)
+    new = locking.updated(policies, loaded.lock, today)
     if errors:
         raise ContentErrors(errors)
-    new = locking.updated(loaded.policies, loaded.lock, today)
     added = sorted(set(new.entries) - set(loaded.lock.entries))
     if args.check:
         if added or not project.lock.exists():
@@ -167,9 +172,40 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         return 0
     write_file(project.lock, new.to_json().encode("utf-8"))
     for key in added:
-        announced = new.entries[key].announced
-        print(f"locked {key}" + (f" (announced {announced.isoformat()})" if announced else ""))
+        reason = new.entries[key].non_material
+        print(f"locked {key}" + (f" (not material: {reason})" if reason else ""))
     print(f"{display}: {len(new.entries)} versions locked; commit it")
+    return 0
+
+
+def _import(args: argparse.Namespace, project: Project, loaded, today: dt.date) -> int:
+    """``lock --import POLICY/DATE --note``: versions published before this site existed."""
+    display = project.display(project.lock)
+    if not args.note or not args.note.strip():
+        raise UsageError(
+            '--import needs --note "where and when it was published before this site" '
+            f"(kept in {display})"
+        )
+    versions = {v.key: v for p in loaded.policies for v in p.versions}
+    lock = loaded.lock
+    for key in args.import_:
+        if key not in versions:
+            raise UsageError(
+                f"{key} is not a version in content/: use POLICY/DATE, e.g. privacy/2026-04-01"
+            )
+        if key in lock.entries:
+            raise UsageError(f"{key} is already in {display}: there is nothing to import")
+        try:
+            lock = locking.imported(lock, versions[key], args.note.strip(), today)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    _, errors = locking.verify(loaded.policies, lock, display)
+    if errors:
+        raise ContentErrors(errors)
+    write_file(project.lock, lock.to_json().encode("utf-8"))
+    for key in args.import_:
+        print(f"imported {key}: {args.note.strip()}")
+    print(f"{display}: {len(lock.entries)} versions locked; commit it")
     return 0
 
 

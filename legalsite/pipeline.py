@@ -26,7 +26,7 @@ from pathlib import Path
 from . import parallel, stamp, timeline
 from .audit import audit_files, audit_policy
 from .content import parse_policies, placeholders
-from .lock import Lock, check_notice, read_lock, verify
+from .lock import Lock, check_notice, days_from, read_lock, verify
 from .model import ContentError, ContentErrors, Policy, Settings, Site
 from .output import Staging, check_output_dir, listing, relist, write_site
 from .project import Project, read_sources
@@ -364,4 +364,20 @@ def warnings(site: Site) -> list[str]:
         out.append(
             f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: set the real address before publishing"
         )
-    return out
+    return out + late_drafts(site)
+
+
+def late_drafts(site: Site) -> list[str]:
+    """Drafts (``check --drafts``, the preview) that, published today, would take effect
+    before the notice period ends: they would fail the build once 'draft: true' goes."""
+    days = site.settings.notice_days
+    earliest = site.today + dt.timedelta(days=days)
+    return [
+        f"{v.source_path}:{v.effective_line}: the draft {v.key} can no longer meet the notice "
+        f"period of {days} days: published today ({site.today.isoformat()}) it would take effect "
+        f"{days_from((v.effective - site.today).days)} it is announced; choose "
+        f"'effective: {earliest.isoformat()}' or later (rename the file to match)"
+        for p in site.policies
+        for v in p.versions[1:]
+        if v.draft and not v.non_material and v.effective < earliest
+    ]

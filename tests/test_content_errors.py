@@ -52,7 +52,7 @@ CASES = {
     ),
     "unknown field": (
         {"content/privacy/2026-01-01.md": version("2026-01-01", author="legal")},
-        ["content/privacy/2026-01-01.md:4: unknown field 'author': allowed fields are title, effective, summary, draft, date_precision, retitled, notice_waived"],
+        ["content/privacy/2026-01-01.md:4: unknown field 'author': allowed fields are title, effective, summary, draft, date_precision, retitled, non_material"],
     ),
     "quoted date is a string, not a date": (
         {"content/privacy/2026-01-01.md": version('"2026-01-01"')},
@@ -251,7 +251,7 @@ def test_all_errors_of_all_files_are_reported_and_nothing_is_written(project, cl
     code, out, err = cli("build", "--as-of", "2026-06-15")
     assert code == 1
     assert err.splitlines() == [
-        "content/privacy/2026-01-01.md:4: unknown field 'author': allowed fields are title, effective, summary, draft, date_precision, retitled, notice_waived",
+        "content/privacy/2026-01-01.md:4: unknown field 'author': allowed fields are title, effective, summary, draft, date_precision, retitled, non_material",
         "content/terms/2026-01-01.md:3: effective '2026-01-01' is not a date: write it as YYYY-MM-DD without quotes, e.g. 'effective: 2026-04-01'",
         "2 problems found; nothing was written. Fix them and run the command again.",
     ]
