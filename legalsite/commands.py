@@ -29,6 +29,7 @@ from .render import load_theme
 from .settings import load_settings as read_settings
 from .stamp import check as check_stamp
 from .store import Store
+from .theme import template_error
 
 
 def run(args: argparse.Namespace, project: Project, found=None, store: Store | None = None) -> int:
@@ -125,7 +126,14 @@ def _diff(args: argparse.Namespace, project: Project) -> int:
         print(diff.redline.text, end="")
         return 0
     out = args.out or Path("_diff") / f"{args.policy}-{diff.old.slug}-to-{diff.new.slug}.html"
-    write_file(out, standalone_html(diff, site, load_theme(project.templates)))
+    try:
+        html = standalone_html(diff, site, load_theme(project.templates))
+    except Exception as exc:  # a template's error: its file and line (theme.template_error)
+        error = template_error(exc, project.templates, project.display)
+        if error is None:
+            raise
+        raise ContentErrors([error]) from None
+    write_file(out, html)
     print(out)
     return 0
 

@@ -33,6 +33,7 @@ from .project import Project, read_sources
 from .render import load_theme, redline_pairs, render_site
 from .settings import load_settings as read_settings
 from .store import Store
+from .theme import template_error
 
 
 @dataclass(frozen=True)
@@ -218,10 +219,16 @@ def run(
             loaded = load_policies(project, settings, store, sources, digests)
             sources = None  # the parsed site holds what is needed from here on
             site = apply_lock(loaded, request)
-            theme = load_theme(project.templates, store)
             if pool is not None:
                 parallel.warm_redlines(pool, store, redline_pairs(site), request.jobs)
-            output = render_site(site, theme, store, frozenset(), None, last)
+            try:
+                theme = load_theme(project.templates, store)
+                output = render_site(site, theme, store, frozenset(), None, last)
+            except Exception as exc:  # a template's error: its file and line, never a traceback
+                error = template_error(exc, project.templates, project.display)
+                if error is None:
+                    raise
+                raise ContentErrors([error]) from None
             store.receive_all()
             if not store.remember:  # the pages are made: let the texts go before the audit
                 site = dataclasses.replace(site, policies=outline_of(site.policies))

@@ -22,7 +22,6 @@ import signal
 import sys
 import threading
 import time
-import traceback
 import webbrowser
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -30,14 +29,13 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
-import jinja2
-
 from . import timeline
 from .model import ContentError, ContentErrors, Site
 from .pipeline import Project, Request, run
 from .preview_http import CONTENT_TYPES, Response, Server, _content_type, error_page
 from .stamp import remembered
 from .store import Store
+from .theme import template_error
 from .watch import Watcher
 
 _POLICY_PATH = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -96,25 +94,14 @@ class Builder:
         )
 
     def _describe(self, exc: Exception) -> ContentError:
-        """``path:line: message`` for an exception raised while loading templates or rendering."""
-        templates = self.project.templates
-        if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
-            return ContentError(
-                self.project.display(Path(exc.filename)),
-                exc.lineno or 1,
-                f"template syntax error: {exc.message}",
-            )
-        message = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, jinja2.TemplateNotFound):
-            message = f"template not found: {exc.name}"
-        for frame, line in reversed(list(traceback.walk_tb(exc.__traceback__))):
-            filename = Path(frame.f_code.co_filename)
-            if filename.is_absolute() and templates in filename.parents:
-                return ContentError(
-                    self.project.display(filename), line, f"template error: {message}"
-                )
-        return ContentError(
-            self.project.display(templates), 1, f"the templates could not be rendered: {message}"
+        """``path:line: message`` for an exception that is not a content error: a template's
+        (theme.template_error, as build and check report it) or anything else, which the
+        preview shows rather than stopping."""
+        templates, display = self.project.templates, self.project.display
+        return template_error(exc, templates, display) or ContentError(
+            display(templates),
+            1,
+            f"the templates could not be rendered: {type(exc).__name__}: {exc}",
         )
 
 
