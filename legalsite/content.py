@@ -294,7 +294,10 @@ def _parse_file(
         )
     for n, finding in enumerate(rendered.findings):  # the nth of a needle: its nth line
         skip = sum(f.needle == finding.needle for f in rendered.findings[:n])
-        err(body_first_line - 1 + locate(body_lines, finding.needle, skip), finding.message)
+        if finding.near:  # the nth of this very URL
+            skip = sum(f.near == finding.near for f in rendered.findings[:n])
+        line = locate(body_lines, finding.needle, skip, finding.near)
+        err(body_first_line - 1 + line, finding.message)
 
     if not isinstance(title, str) or not title.strip() or effective is None:
         return None
