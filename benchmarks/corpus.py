@@ -600,6 +600,9 @@ base_url = "{BASE_URL}"
 language = "en"
 contact_email = "{CONTACT_EMAIL}"
 notice_days = 30
+# No page per pair of versions: the peers build none, and at 50 versions a policy would get
+# 1,176 of them (benchmarks/compare_cost.py measures what they cost).
+compare_any_two = false
 """
 
 

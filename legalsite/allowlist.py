@@ -43,7 +43,10 @@ ELEMENT_ATTRS = {
     "ins": {"cite", "datetime"},
 }
 FORBIDDEN_TAGS = {
-    "script": "raw <script> is not allowed in a policy: remove it (the site's only script is the analytics tracker, added by the template)",
+    "script": (
+        "raw <script> is not allowed in a policy: remove it (the site's only script is the "
+        "analytics tracker, added by the template)"
+    ),
     "iframe": "<iframe> is not allowed: link to the page instead",
     "frame": "<frame> is not allowed: link to the page instead",
     "object": "<object> is not allowed: link to the document instead",
@@ -129,7 +132,8 @@ def _attribute(tag: str, name: str, value: str) -> list[Finding]:
         return [
             Finding(
                 "style=",
-                "inline style attributes are blocked by the Content-Security-Policy: use a class and templates/assets/*.css",
+                "inline style attributes are blocked by the Content-Security-Policy: use a class "
+                "and templates/assets/*.css",
             )
         ]
     if name == "ping":
@@ -170,7 +174,8 @@ def scan_html(html: str) -> list[Finding]:
                     Finding(
                         f"<{tag}",
                         (
-                            f"<{tag}> is not allowed in a policy: use Markdown, or the HTML a policy needs (README, 'What the text may contain')"
+                            f"<{tag}> is not allowed in a policy: use Markdown, or the HTML a "
+                            "policy needs (README, 'What the text may contain')"
                         ),
                     )
                 ]
@@ -189,9 +194,9 @@ def locate(lines: list[str], needle: str, skip: int = 0, near: str = "") -> int:
     surer needle tried first, the finding's URL, where ``skip`` counts its occurrences (two
     links on one line are two); an encoded URL is found decoded."""
     if near:
-        line = _occurrence(lines, near.lower(), skip)
-        if line is not None:
-            return line
+        at = _occurrence(lines, near.lower(), skip)
+        if at is not None:
+            return at
     lowered, found = needle.lower(), []
     for number, line in enumerate(lines, start=1):
         if lowered in line.lower() or ("&" in line and lowered in htmllib.unescape(line).lower()):

@@ -15,7 +15,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from . import stamp, timeline
+from . import notice, stamp, timeline
 from .project import Project
 from .store import Store
 
@@ -28,6 +28,7 @@ Everyday use:
   python build.py new privacy  start the next version of the privacy policy as a draft
   python build.py diff privacy see what the newest version (a draft, say) changes
   python build.py lock         record published versions in versions.lock (then commit it)
+  python build.py notice privacy  print the notice to send for the upcoming version
   python build.py serve        live preview with drafts at http://127.0.0.1:8000/, reloads on save
   python build.py audit        check a built site (default: _site/) for anything that
                                contacts another origin (build and check run it too)
@@ -249,6 +250,8 @@ def make_parser() -> argparse.ArgumentParser:
         help="with --correct: what was corrected and why (shown to readers); with --import: "
         "where and when the version was published before (kept in versions.lock)",
     )
+
+    notice.add_parser(commands, _common, _date)  # issue 15: build.py notice
     return parser
 
 
@@ -272,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     with Store(args.cache if cached else None) as store:
         try:
             found = _check(args, store) if cached else None
-            if found is not None and found.up_to_date:
+            if found is not None and found.up_to_date and found.stamp is not None:
                 for warning in found.stamp.warnings:
                     print(f"warning: {warning}", file=sys.stderr)
                 print(

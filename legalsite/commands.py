@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from . import lock as locking
-from . import timeline
+from . import notice, timeline
 from .audit import audit_files, audit_policy, read_site
 from .diffcmd import DiffError, pick, standalone_html
 from .model import ContentErrors, Site
@@ -73,6 +73,8 @@ def run(args: argparse.Namespace, project: Project, found=None, store: Store | N
             return _diff(args, project)
         elif args.command == "lock":
             return _lock(args, project)
+        elif args.command == "notice":  # issue 15
+            return notice.run(args, project)
     except ContentErrors as errors:
         return _report(errors)
     except (OutputError, NewVersionError, DiffError, UsageError, timeline.DayError) as exc:

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .front_matter import HANDLER, check_effective, parse_front_matter
-from .markup import locate, make_markdown, render_body
+from .markup import SectionMemo, locate, make_markdown, render_body
 from .model import ContentError, ContentErrors, Policy, Settings, Version
 from .store import Store
 
@@ -123,7 +123,9 @@ def policy_of(path: str, content_prefix: str) -> str | None:
 
 def parse_group(
     items: list[tuple[str, bytes]], placeholders: dict[str, str]
-) -> tuple[list[tuple[str, object]], list[tuple[str, bytes]]]:
+) -> tuple[
+    list[tuple[str, tuple[_Parsed | None, tuple[ContentError, ...]]]], list[tuple[str, bytes]]
+]:
     """Parse several files of one policy with one Markdown instance (for parallel.py,
     in a worker process); returns each file's store key and result as parse_policies
     stores them, and the blocks rendered meanwhile as (store key, pickle)."""
@@ -181,12 +183,15 @@ def _placement_message(parts: list[str]) -> str:
     if len(parts) > 2:
         return "policies have no subfolders: move this file to content/<policy>/<YYYY-MM-DD>.md"
     if not _POLICY_SLUG.match(parts[0]):
-        return f"policy folder '{parts[0]}' must be lowercase letters, digits and hyphens, e.g. 'privacy' or 'terms-of-service'"
+        return (
+            f"policy folder '{parts[0]}' must be lowercase letters, digits and hyphens, e.g. "
+            "'privacy' or 'terms-of-service'"
+        )
     return f"file name '{parts[1]}' must be the effective date, e.g. 2026-04-01.md"
 
 
 def _parse_alone(
-    path: str, policy: str, raw: bytes, md, sections: dict
+    path: str, policy: str, raw: bytes, md, sections: SectionMemo
 ) -> tuple[_Parsed | None, tuple[ContentError, ...]]:
     """One file's result and its own errors, so that the store can keep both."""
     errors: list[ContentError] = []
@@ -194,7 +199,7 @@ def _parse_alone(
 
 
 def _parse_file(
-    path: str, policy: str, raw: bytes, md, sections: dict, errors: list[ContentError]
+    path: str, policy: str, raw: bytes, md, sections: SectionMemo, errors: list[ContentError]
 ) -> _Parsed | None:
     def err(line: int, message: str) -> None:
         errors.append(ContentError(path, line, message))
@@ -208,7 +213,8 @@ def _parse_file(
     if not HANDLER.detect(text):
         err(
             1,
-            "missing front matter: the file must start with a line '---', then title, effective and summary, then '---'",
+            "missing front matter: the file must start with a line '---', then title, effective "
+            "and summary, then '---'",
         )
         return None
     try:
@@ -287,7 +293,7 @@ def _parse_file(
             "a level-1 heading ('# …') is not allowed: the page title comes from 'title'; use '## ' for sections",
         )
     for token in rendered.unknown_settings:
-        known = ", ".join("{{ %s }}" % name for name in md.setting_names) or "none"
+        known = ", ".join("{{ " + name + " }}" for name in md.setting_names) or "none"
         err(
             body_first_line - 1 + locate(body_lines, token),
             f"unknown setting {token}: policy text can use {known}",
@@ -340,11 +346,12 @@ def _check_policy(parsed: list[_Parsed], errors: list[ContentError]) -> tuple[Ve
                 ContentError(
                     v.source_path,
                     item.lines["effective"],
-                    f"two versions take effect on {v.effective.isoformat()} (the other is {seen[v.effective]}): give each version its own date",
+                    f"two versions take effect on {v.effective.isoformat()} (the other is "
+                    f"{seen[v.effective]}): give each version its own date",
                 )
             )
         seen.setdefault(v.effective, v.source_path)
-    for previous, item in zip(parsed, parsed[1:]):
+    for previous, item in zip(parsed, parsed[1:], strict=False):
         v = item.version
         if not v.summary and not v.draft:
             line = item.lines.get("summary", 1)
@@ -352,7 +359,8 @@ def _check_policy(parsed: list[_Parsed], errors: list[ContentError]) -> tuple[Ve
                 ContentError(
                     v.source_path,
                     line,
-                    "summary is missing: say in plain words what changed since the previous version, e.g. 'summary: We now keep API logs for 30 days instead of 90.'",
+                    "summary is missing: say in plain words what changed since the previous "
+                    "version, e.g. 'summary: We now keep API logs for 30 days instead of 90.'",
                 )
             )
         if v.title != previous.version.title and not v.retitled:
@@ -360,7 +368,8 @@ def _check_policy(parsed: list[_Parsed], errors: list[ContentError]) -> tuple[Ve
                 ContentError(
                     v.source_path,
                     item.lines["title"],
-                    f"title changed from '{previous.version.title}' to '{v.title}': if that is intended add 'retitled: true', otherwise restore the title",
+                    f"title changed from '{previous.version.title}' to '{v.title}': if that is "
+                    "intended add 'retitled: true', otherwise restore the title",
                 )
             )
     return tuple(p.version for p in parsed)

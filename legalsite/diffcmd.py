@@ -41,7 +41,7 @@ def pick(site: Site, slug: str, old: dt.date | None, new: dt.date | None) -> Dif
             raise DiffError(f"{slug} has no version of {day.isoformat()}: its versions are {dates}")
     newer = by_date[new] if new else policy.versions[-1]
     if old:
-        older = by_date[old]
+        older: Version | None = by_date[old]
     else:
         current = timeline.in_force(policy, site.today)
         older = (

@@ -60,15 +60,14 @@ def _yaml_error(exc: yaml.MarkedYAMLError) -> tuple[int, str]:
     bracket never closed runs to the end of the front matter, where YAML notices it: the
     line that matters is the one where it opened (the error's context mark)."""
     problem = exc.problem or "invalid YAML"
-    unclosed = exc.context_mark is not None and (
-        "end of stream" in problem or "<stream end>" in problem
-    )
-    if unclosed and exc.context == "while scanning a quoted scalar":
-        return exc.context_mark.line + 1, (
+    opened = exc.context_mark
+    unclosed = opened is not None and ("end of stream" in problem or "<stream end>" in problem)
+    if opened is not None and unclosed and exc.context == "while scanning a quoted scalar":
+        return opened.line + 1, (
             "front matter is not valid YAML: the quoted value that starts on this line is never "
             "closed: end it with the same quote (' or \") on this line"
         )
-    mark = exc.context_mark if unclosed else exc.problem_mark or exc.context_mark
+    mark = opened if unclosed else exc.problem_mark or opened
     return (mark.line + 1 if mark else 1), (
         f"front matter is not valid YAML: {problem}; check quotes and colons (a value "
         "containing ': ' needs quotes)"
@@ -138,14 +137,16 @@ def check_effective(meta: dict, lines: dict[str, int], path: str, err) -> dt.dat
     if not isinstance(value, dt.date):
         err(
             line,
-            f"effective {str(value)!r} is not a date: write it as YYYY-MM-DD without quotes, e.g. 'effective: 2026-04-01'",
+            f"effective {str(value)!r} is not a date: write it as YYYY-MM-DD without quotes, e.g. "
+            "'effective: 2026-04-01'",
         )
         return None
     expected = Path(path).name
     if expected != f"{value.isoformat()}.md":
         err(
             line,
-            f"effective {value.isoformat()} does not match the file name {expected}: rename the file to {value.isoformat()}.md or fix the date",
+            f"effective {value.isoformat()} does not match the file name {expected}: rename the "
+            f"file to {value.isoformat()}.md or fix the date",
         )
         return None
     return value

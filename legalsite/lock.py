@@ -67,7 +67,8 @@ class Lock:
     entries: dict[str, Entry]  # "<policy>/<date>" -> entry
 
     def to_json(self) -> str:
-        data: dict = {"format": LOCK_FORMAT, "versions": {}}
+        versions: dict[str, dict] = {}
+        data = {"format": LOCK_FORMAT, "versions": versions}
         for key in sorted(self.entries):
             entry = self.entries[key]
             item: dict = {"sha256": entry.sha256}
@@ -82,7 +83,7 @@ class Lock:
                     {"date": c.date.isoformat(), "note": c.note, "sha256": c.sha256}
                     for c in entry.corrections
                 ]
-            data["versions"][key] = item
+            versions[key] = item
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -158,12 +159,12 @@ def verify(
     for key, entry in sorted(lock.entries.items()):
         version = present.get(key)
         if version is None:
-            policy, _, day = key.partition("/")
+            slug, _, day = key.partition("/")
             errors.append(
                 ContentError(
                     lock_display,
                     1,
-                    f"{key} is published but content/{policy}/{day}.md is missing: "
+                    f"{key} is published but content/{slug}/{day}.md is missing: "
                     "restore the file from git (a published version cannot be withdrawn silently)",
                 )
             )
@@ -175,7 +176,8 @@ def verify(
                     (
                         f"the published text of {key} changed after it was locked in {lock_display}: "
                         f"undo the edit and publish it as a new version (python build.py new {version.policy}), "
-                        f'or record a correction: python build.py lock --correct {key} --note "what was corrected and why"'
+                        f"or record a correction: python build.py lock --correct {key} --note "
+                        '"what was corrected and why"'
                     ),
                 )
             )
@@ -183,11 +185,11 @@ def verify(
     for policy in policies:
         versions = []
         for version in policy.versions:
-            entry = lock.entries.get(version.key)
-            if entry and entry.corrections:
+            locked = lock.entries.get(version.key)
+            if locked and locked.corrections:
                 version = dataclasses.replace(
                     version,
-                    corrections=tuple(Correction(c.date, c.note) for c in entry.corrections),
+                    corrections=tuple(Correction(c.date, c.note) for c in locked.corrections),
                 )
             versions.append(version)
         result.append(dataclasses.replace(policy, versions=tuple(versions)))

@@ -13,6 +13,7 @@ import re
 import unicodedata
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass
+from typing import Protocol
 
 import markdown
 from markdown.extensions import Extension
@@ -171,18 +172,28 @@ _SPANS_BLANK_LINES = re.compile(
 def _sections(text: str) -> list[str]:
     """``text`` cut before each line that starts with "## ", as re.split(r"^(?=## )") cuts it."""
     cuts = [m.start() for m in _SECTION_START.finditer("\n" + text)]
-    return [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)])]
+    return [text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)], strict=False)]
 
 
 def _cross_section(text: str) -> bool:
     return bool(_CROSS_SECTION_ANYWHERE.search(text) or _CROSS_SECTION_LINE.search("\n" + text))
 
 
-def render_body(md: markdown.Markdown, text: str, memo: dict[str, Rendered] | None) -> Rendered:
+class SectionMemo(Protocol):
+    """What render_body needs of its memo: a dict, or content.StoredSections (the store)."""
+
+    def get(self, key: str, /) -> Rendered | None: ...
+
+    def __setitem__(self, key: str, value: Rendered, /) -> None: ...
+
+
+def render_body(md: markdown.Markdown, text: str, memo: SectionMemo | None) -> Rendered:
     """Render a policy body, reusing ``memo``'s sections; same result as :func:`render_markdown`."""
     if memo is None or _cross_section(text):
         return render_markdown(md, text)
-    parts = []  # memo: get and item assignment only (content.StoredSections extends those)
+    parts: list[
+        Rendered
+    ] = []  # memo: get and item assignment only (content.StoredSections extends those)
     for section in _sections(text):
         chunks = [section] if _SPANS_BLANK_LINES.search("\n" + section) else _split_blocks(section)
         for chunk in chunks:
@@ -193,9 +204,10 @@ def render_body(md: markdown.Markdown, text: str, memo: dict[str, Rendered] | No
     html = "\n".join(p.html for p in parts if p.html)
     ids = _ID.findall(html)
     if len(ids) != len(set(ids)):
-        parts = _unique_anchors(parts, text)
-        if parts is None:
+        unique = _unique_anchors(parts, text)
+        if unique is None:
             return render_markdown(md, text)
+        parts = unique
         html = "\n".join(p.html for p in parts if p.html)
     return Rendered(
         html=html,
@@ -229,7 +241,9 @@ def _unique_anchors(parts: list[Rendered], text: str) -> list[Rendered] | None:
         if ids == own:
             out.append(part)
             continue
-        renamed = dict(zip(own, ids))  # distinct keys: a repeat inside a part would have a "_"
+        renamed = dict(
+            zip(own, ids, strict=False)
+        )  # distinct keys: a repeat inside a part would have a "_"
         fresh = iter(ids)
         out.append(
             Rendered(
@@ -247,21 +261,21 @@ def _unique_anchors(parts: list[Rendered], text: str) -> list[Rendered] | None:
 
 def _split_blocks(section: str) -> list[str]:
     starts = [0] + [m.end() for m in _BLOCK_START.finditer(section)]
-    return [section[a:b] for a, b in zip(starts, starts[1:] + [len(section)])]
+    return [section[a:b] for a, b in zip(starts, starts[1:] + [len(section)], strict=False)]
 
 
 def render_markdown(md: markdown.Markdown, text: str) -> Rendered:
     """Render one body with a (reused) Markdown instance."""
     md.reset()
-    md.unknown_settings = []
+    md.unknown_settings = []  # type: ignore[attr-defined]  # our settings extension
     html = md.convert(text)
-    headings = _flatten(md.toc_tokens)
+    headings = _flatten(md.toc_tokens)  # type: ignore[attr-defined]  # the toc extension
     own = [h.id for h in headings]
     return Rendered(
         html=html,
         headings=tuple(h for h in headings if h.level in (2, 3)),
         has_h1=any(h.level == 1 for h in headings),
-        unknown_settings=tuple(md.unknown_settings),
+        unknown_settings=tuple(md.unknown_settings),  # type: ignore[attr-defined]
         findings=tuple(scan_html(html)),
         anchors=tuple(headings),
         plain_ids=_ID.findall(html) == own

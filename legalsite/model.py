@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import NamedTuple
 
 
@@ -32,7 +32,7 @@ class ContentErrors(Exception):
         super().__init__("\n".join(str(e) for e in self.errors))
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     """Where a version stands on the build's day."""
 
     UPCOMING = "upcoming"
@@ -124,6 +124,7 @@ class Settings:
     language: str = "en"
     contact_email: str = ""
     notice_days: int = 30
+    compare_any_two: bool = True  # a page per pair of versions (compare.py); issue 15
     analytics: Analytics = field(default_factory=Analytics)
     source_path: str = "site.toml"
 

@@ -107,11 +107,11 @@ def listing(
     trusted: set[tuple[str, int, int, int, int]] = set()  # folders listed then, settled then
     if since is not None:
         entries, taken = since
-        for entry in entries:
-            parent, _, name = entry[0].rpartition("/")
+        for then in entries:
+            parent, _, name = then[0].rpartition("/")
             children.setdefault(parent, []).append(name)
-            if entry[1] == FOLDER and settled(entry[2], entry[3], taken):
-                trusted.add(entry)
+            if then[1] == FOLDER and settled(then[2], then[3], taken):
+                trusted.add(then)
     found = []
     pending: list[tuple[str, str, tuple | None]] = [("", str(out_dir), None)]
     while pending:
@@ -250,11 +250,11 @@ def _update(changed: dict[str, bytes], removed: list[str], out_dir: Path) -> Non
             for folder in reversed(missing):
                 folder.mkdir(mode=0o755)
                 made.append(folder)
-            handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.new-", dir=target.parent)
-            staged.append((relative, Path(temporary)))
+            handle, name = tempfile.mkstemp(prefix=f".{target.name}.new-", dir=target.parent)
+            staged.append((relative, Path(name)))
             with os.fdopen(handle, "wb") as stream:
                 stream.write(data)
-            os.chmod(temporary, 0o644)
+            os.chmod(name, 0o644)
     except BaseException:
         for _, temporary in staged:
             temporary.unlink(missing_ok=True)

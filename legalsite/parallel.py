@@ -16,6 +16,7 @@ site large enough to gain from it, and never by the preview.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from itertools import groupby
 from typing import TYPE_CHECKING
 
@@ -54,7 +55,7 @@ def workers(jobs: int) -> ProcessPoolExecutor:
 def warm_parse(
     pool: ProcessPoolExecutor,
     store: Store,
-    sources: dict[str, bytes],
+    sources: Mapping[str, bytes],
     content_prefix: str,
     placeholders: dict[str, str],
     jobs: int,
@@ -96,10 +97,9 @@ def warm_redlines(
     for start in range(0, len(todo), size):
         keys = [key for key, _ in todo[start : start + size]]
         future = pool.submit(_redlines, [pair for _, pair in todo[start : start + size]])
-        store.expect(
-            keys,
-            lambda keys=keys, future=future: [
+
+        def put_all(keys=keys, future=future) -> None:
+            for key, value in zip(keys, future.result(), strict=True):
                 store.put("redline", key, value, once=True)
-                for key, value in zip(keys, future.result())
-            ],
-        )
+
+        store.expect(keys, put_all)

@@ -34,6 +34,7 @@ from .render import load_theme, redline_pairs, render_site
 from .settings import load_settings as read_settings
 from .store import Store
 from .theme import template_error
+from .wording import counted  # issue 15: "1 policy", not "1 policies"
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,9 @@ class Built:
     def contents(self) -> str:
         versions = sum(len(p.versions) for p in self.site.policies)
         return (
-            f"{len(self.site.policies)} policies, {versions} versions, {self.pages} pages, "
-            f"{len(self.files) + len(self.kept)} files"
+            f"{counted(len(self.site.policies), 'policy', 'policies')}, "
+            f"{counted(versions, 'version')}, {counted(self.pages, 'page')}, "
+            f"{counted(len(self.files) + len(self.kept), 'file')}"
         )
 
     def summary(self, out_dir: Path | None) -> str:
@@ -157,7 +159,7 @@ def audit_site(
 
     def stored_map(audit_chunk, chunks, policies):
         out, todo = [], []
-        for chunk, policy in zip(chunks, policies):
+        for chunk, policy in zip(chunks, policies, strict=False):
             named = store.key("audit", policy)  # the policy once, not with every file
             keys = {
                 path: store.key("audit", named, path, pages.get(path) or data)
@@ -171,7 +173,7 @@ def audit_site(
         made = (pool.map if pool is not None else map)(
             audit_chunk, [t[1] for t in todo], [t[2] for t in todo]
         )
-        for (index, missing, _policy, keys), findings in zip(todo, made):
+        for (index, missing, _policy, keys), findings in zip(todo, made, strict=False):
             for path, _data in missing:
                 store.put("audit", keys[path], [f for f in findings if f.path == path])
             out[index] += findings
@@ -300,8 +302,8 @@ def publish(
     stage = (
         None if out_dir.exists() or out_dir.is_symlink() else out_dir
     )  # written during the audit
-    if store is None:
-        result = run(request, Store(), stage=stage)
+    if store is None or found is None:
+        result = run(request, store or Store(), stage=stage)
         _write(result, out_dir)
         return result
     used, last = found.inputs, found.last_pages()
@@ -365,11 +367,13 @@ def warnings(site: Site) -> list[str]:
     out = []
     if not site.settings.contact_email:
         out.append(
-            f"{site.settings.source_path}: contact_email is not set: pages show a highlighted placeholder where the address belongs"
+            f"{site.settings.source_path}: contact_email is not set: pages show a highlighted "
+            "placeholder where the address belongs"
         )
     if site.settings.base_url.endswith(".example") or ".example/" in site.settings.base_url:
         out.append(
-            f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: set the real address before publishing"
+            f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: "
+            "set the real address before publishing"
         )
     return out + late_drafts(site)
 

@@ -25,7 +25,6 @@ import time
 import webbrowser
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from pathlib import Path
 from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
@@ -73,7 +72,8 @@ class Builder:
     def build(self) -> Outcome:
         started = time.perf_counter()
         self.store.begin()
-        files, site, errors = None, None, ()
+        files, site = None, None
+        errors: tuple[ContentError, ...] = ()
         try:
             request = Request(self.project, timeline.build_day(self.as_of), True, tracker=False)
             sources = remembered(self.project, self.store)
@@ -142,7 +142,7 @@ class Preview:
             outcome = self.builder.build()
             with self.condition:
                 old = self.state
-                if outcome.ok:
+                if outcome.files is not None:  # outcome.ok
                     new = State(files=outcome.files, generation=old.generation + 1)
                 else:
                     new = State(
@@ -284,7 +284,8 @@ class PreviewServer:
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
+        assert self._server is not None, "the preview is not started"
+        host, port = str(self._server.server_address[0]), self._server.server_address[1]
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}/"
 

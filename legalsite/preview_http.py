@@ -253,7 +253,7 @@ class _Handler(BaseHTTPRequestHandler):
         """On a loopback address, answer only requests addressed to it: a page on another
         site cannot then read the drafts through DNS rebinding."""
         bound = self.server.server_address[0]
-        if not is_loopback_host(bound):
+        if not isinstance(bound, str) or not is_loopback_host(bound):
             return True  # --host chose to serve the network
         host = (self.headers.get("Host") or "").strip().lower()
         name = host[1:].split("]", 1)[0] if host.startswith("[") else host.rsplit(":", 1)[0]

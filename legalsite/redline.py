@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from .redline_diff import align_blocks, align_sections, section_level, split_sections
 from .redline_parse import HEADINGS, UIDS, parse_blocks, unit_keys
 from .redline_render import Ids, Out, esc, render_blocks
+from .wording import counted  # issue 15: "1 word", not "1 words"
 
 __all__ = ["Redline", "RedlineStats", "redline"]
 
@@ -79,7 +80,8 @@ def redline(old_html: str, new_html: str, pieces: dict | None = None) -> Redline
 def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
     """The redline of each (old, new) pair; consecutive versions share most pieces, so the
     pieces are passed on, and cut back to the last new side's when they grow (bounded)."""
-    out, pieces = [], {}
+    out: list[Redline] = []
+    pieces: dict = {}
     for old_html, new_html in pairs:
         out.append(redline(old_html, new_html, pieces))
         if len(pieces) > 1000:  # a body has ~90 top-level units: keep the new side's
@@ -136,6 +138,7 @@ def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
             kind = "removed" if new is None else "added"
             status = "del" if new is None else "ins"
             sec = old or new
+            assert sec is not None  # one of the two is a section
             items = [
                 (status, b, None) if status == "del" else (status, None, b) for b in sec.blocks
             ]
@@ -195,7 +198,10 @@ def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
             )
         )
         body_h, body_t = _capture(
-            out, lambda: render_blocks(out, items, idmap, text_all=kind in ("added", "removed"))
+            out,
+            lambda items=items, kind=kind: render_blocks(
+                out, items, idmap, text_all=kind in ("added", "removed")
+            ),
         )
         text.append(f"{TEXT_MARKER[kind]} {h_text} ({label})\n")
         if not collapsed:
@@ -225,6 +231,6 @@ def _redline(old_html: str, new_html: str, pieces: dict) -> Redline:
     summary = (
         f"{stats.sections_changed} changed, {stats.sections_added} added, "
         f"{stats.sections_removed} removed, {stats.sections_moved} moved sections; "
-        f"{stats.words_inserted} words inserted, {stats.words_deleted} deleted\n\n"
+        f"{counted(stats.words_inserted, 'word')} inserted, {stats.words_deleted} deleted\n\n"
     )
     return Redline("".join(html), summary + "".join(text), stats)

@@ -156,7 +156,7 @@ def word_ops(old_toks, new_toks):
     ops = _raw_ops(a, b, [t.text for t in old_toks], [t.text for t in new_toks])
 
     prefix = {}
-    for name, toks in (("a", old_toks), ("b", new_toks)):
+    for _name, toks in (("a", old_toks), ("b", new_toks)):
         acc, sums = 0, [0]
         for t in toks:
             acc += len(t.text) or 1
@@ -232,11 +232,13 @@ def align_blocks(olds, news):
     """[(status, old_block, new_block)] with status 'eq', 'chg', 'del' or 'ins'."""
     ka, kb = [b.key for b in olds], [b.key for b in news]
     if ka == kb:  # what the matcher says of equal sequences (cheap: cached blocks share keys)
-        return [("eq", o, n) for o, n in zip(olds, news)]
+        return [("eq", o, n) for o, n in zip(olds, news, strict=True)]
     out = []
     for tag, i1, i2, j1, j2 in _matcher_ops(ka, kb):
         if tag == "equal":
-            out.extend(("eq", olds[i], news[j]) for i, j in zip(range(i1, i2), range(j1, j2)))
+            out.extend(
+                ("eq", olds[i], news[j]) for i, j in zip(range(i1, i2), range(j1, j2), strict=True)
+            )
             continue
         pairs = (
             _pair_dp(olds[i1:i2], news[j1:j2], _block_score, BLOCK_PAIR_MIN)
@@ -311,7 +313,7 @@ def align_sections(olds, news):
     stable = sorted(_lis(pairs.items(), weight))
     used_new = set(pairs.values())
     bounds = [(-1, -1)] + stable + [(len(olds), len(news))]
-    for (ao, an), (bo, bn) in zip(bounds, bounds[1:]):
+    for (ao, an), (bo, bn) in zip(bounds, bounds[1:], strict=False):
         gap_old = [s for s in olds[ao + 1 : bo] if s.index not in pairs and s.heading is not None]
         gap_new = [
             s for s in news[an + 1 : bn] if s.index not in used_new and s.heading is not None

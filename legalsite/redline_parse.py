@@ -285,7 +285,9 @@ def _units(body) -> list[tuple[object, list]]:
     """The top level of ``body`` as (key, items) units: each block element alone, each run
     of texts and inline elements together; items as _node gives them (dropped elements
     leave their tails)."""
-    units, run, key = [], [], []
+    units: list = []
+    run: list = []
+    key: list = []
     tostring = etree.tostring
 
     def flush():
@@ -341,7 +343,7 @@ def _template(items) -> _Template:
 def _instantiate(tmpl, uid, out):
     conts = [Cont(tag, attrs, uid(), notes) for tag, attrs, notes in tmpl.conts]
     new = Block.__new__
-    for tb, idx in zip(tmpl.blocks, tmpl.chains):
+    for tb, idx in zip(tmpl.blocks, tmpl.chains, strict=False):
         if not idx:  # outside any container: nothing tied to this redline, share the template
             out.append(tb)
             continue
@@ -379,7 +381,7 @@ def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
     pieces = {} if pieces is None else pieces
     counter = pieces.setdefault(UIDS, itertools.count(1))  # uids unique across one dict
     uid = lambda: f"{prefix}{next(counter)}"  # noqa: E731
-    out = []
+    out: list = []
     for key in unit_keys(html, pieces):
         _instantiate(pieces[key], uid, out)
     return out

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html as _html
 import re
+from typing import Any
 
 from .redline_diff import word_ops
 from .redline_parse import HEADINGS, TEMPLATE
@@ -216,7 +217,7 @@ def _chains(items):
     old_to_new = {}
     for status, old, new in items:
         if status in ("eq", "chg"):
-            for co, cn in zip(old.chain, new.chain):
+            for co, cn in zip(old.chain, new.chain, strict=False):
                 if co.tag != cn.tag:
                     break
                 old_to_new.setdefault(co.uid, cn)
@@ -231,17 +232,18 @@ def render_blocks(out: Out, items, idmap, count=True, text_all=False):
 
     Most sections are unchanged (every item "eq"): their blocks sit in the new version's
     containers, none of which gets a class, so the maps below are not needed for them."""
-    state = {}  # container uid -> set of statuses of blocks inside
+    state: dict[str, set[str]] = {}  # container uid -> set of statuses of blocks inside
     if all(status == "eq" for status, _o, _n in items):
         chains = [new.chain for _s, _o, new in items]
     else:
         chains = _chains(items)
-        for (status, _o, _n), chain in zip(items, chains):
+        for (status, _o, _n), chain in zip(items, chains, strict=False):
             for c in chain:
                 state.setdefault(c.uid, set()).add(status)
 
-    h, stack, skipped = out.h, [], 0
-    for (status, old, new), chain in zip(items, chains):
+    h, skipped = out.h, 0
+    stack: list = []
+    for (status, old, new), chain in zip(items, chains, strict=False):
         n = 0
         while n < len(stack) and n < len(chain) and stack[n] is chain[n]:
             n += 1
@@ -334,8 +336,9 @@ def _render_row(out: Out, status, old, new, cls, count=True):
     width = max(len(row), len(olds))
     out.t.append("|")
     for k in range(width):
-        cell_new = new.cells[k] if new is not None and k < len(new.cells) else None
-        cell_old = olds[k] if k < len(olds) else None
+        # a cell is (tag, attrs, tokens); the status says which sides have one
+        cell_new: Any = new.cells[k] if new is not None and k < len(new.cells) else None
+        cell_old: Any = olds[k] if k < len(olds) else None
         tag, attrs, _ = cell_new or cell_old
         h.append(f"<{tag}{attr_str(attrs)}>")
         out.t.append(" ")

@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from . import security, timeline
+from . import compare, security, timeline
 from .model import Policy, Site, Status, Version
 from .redline import redline
 from .security import content_security_policy
@@ -73,7 +73,7 @@ class _Renderer:
     def _entries(self, policy: Policy) -> tuple[Entry, ...]:
         out = []
         for index, (version, status) in enumerate(
-            zip(policy.versions, timeline.statuses(policy, self.site.today))
+            zip(policy.versions, timeline.statuses(policy, self.site.today), strict=False)
         ):
             url = f"{policy.slug}/{version.slug}/"
             out.append(
@@ -112,7 +112,7 @@ class _Renderer:
         )
         return html.encode("utf-8")
 
-    def _cached(self, path: str, depends: tuple[str, ...], compute) -> bytes | None:
+    def _cached(self, path: str, depends: tuple, compute) -> bytes | None:
         """The page at ``path``, rendered or taken from the store under a key of what it
         depends on: ``self.common`` plus ``depends``, made of outlines (a policy's versions
         without their texts) and version identities (_identity). Consecutive versions share
@@ -131,9 +131,9 @@ class _Renderer:
             return None
         return self.store.fetch("page", key, compute)
 
-    def policy_pages(self, policy: Policy) -> dict[str, bytes]:
+    def policy_pages(self, policy: Policy) -> dict[str, bytes | None]:
         """A policy's version pages, page in force, history and feed."""
-        out: dict[str, bytes] = {}
+        out: dict[str, bytes | None] = {}
         entries = self.entries[policy.slug]
         outline = self.outline[policy.slug]
         canonical = timeline.canonical_version(policy, self.site.today)
@@ -195,13 +195,13 @@ class _Renderer:
         )
         return out
 
-    def changes_pages(self, policy: Policy) -> dict[str, bytes]:
+    def changes_pages(self, policy: Policy) -> dict[str, bytes | None]:
         """The redline pages (render_site asks for them last: their redlines may still be computing)."""
-        out: dict[str, bytes] = {}
+        out: dict[str, bytes | None] = {}
         entries = self.entries[policy.slug]
         current = next((e for e in entries if e.status is Status.IN_FORCE), None)
         pieces: dict = {}  # parsed pieces of this policy's bodies, which its redlines share (redline.py)
-        for previous, entry in zip(entries, entries[1:]):
+        for previous, entry in zip(entries, entries[1:], strict=False):
             out[entry.changes_url + "index.html"] = self._cached(
                 entry.changes_url,
                 self.changes_depends(policy, previous.version, entry.version),
@@ -225,7 +225,7 @@ class _Renderer:
             )
         return out
 
-    def changes_depends(self, policy: Policy, old: Version, new: Version) -> tuple[str, ...]:
+    def changes_depends(self, policy: Policy, old: Version, new: Version) -> tuple:
         return (self.outline[policy.slug], _identity(old), _identity(new))
 
     def feed(self, path: str, alternate: str, title: str, entries: list[Entry]) -> bytes:
@@ -258,7 +258,7 @@ class _Renderer:
             reverse=True,
         )
 
-    def site_pages(self) -> dict[str, bytes]:
+    def site_pages(self) -> dict[str, bytes | None]:
         pages = {
             "feed.xml": lambda: self.feed(
                 "feed.xml",
@@ -325,8 +325,8 @@ def redline_pairs(site: Site) -> list[tuple[tuple, tuple[str, str]]]:
     return [
         (redline_key(a, b), (a.body_html, b.body_html))
         for p in site.policies
-        for a, b in zip(p.versions, p.versions[1:])
-    ]
+        for a, b in zip(p.versions, p.versions[1:], strict=False)
+    ] + compare.redline_pairs(site)  # issue 15: the compare pages' redlines
 
 
 _TEXT_FIELDS = ("body_html", "headings", "source_sha256", "body_sha256")
@@ -378,6 +378,8 @@ def render_site(
         out.update(renderer.policy_pages(policy))
     for policy in rendered:
         out.update(renderer.changes_pages(policy))
+    for policy in rendered:  # issue 15: compare any two versions
+        out.update(compare.pages(renderer, policy))
     out.update(renderer.site_pages())
     files = security.finish({path: data for path, data in out.items() if data is not None}, site)
     files["versions.json"] = versions_json(renderer, files, {**(known or {}), **renderer.kept})

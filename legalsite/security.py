@@ -3,7 +3,8 @@ and the other security headers, as a ``<meta>`` in every page, a ``_headers`` fi
 for static hosts and a Caddy snippet.
 
 The policy allows the site itself and, only while the tracker is on, the analytics
-origin (scripts and connections). Everything else is ``'none'``. The output is a
+origin (scripts and connections); connections to the site itself are allowed too
+(see content_security_policy). Everything else is ``'none'``. The output is a
 pure function of the site settings, so builds stay deterministic.
 """
 
@@ -17,10 +18,10 @@ from markupsafe import Markup
 from .model import Site
 from .tracker_tag import tracker_tags
 
-# The before-send hook of the analytics deployment (umami/tracker/before-send.js),
+# The before-send hook of the analytics deployment (package data, so an installed wheel has it),
 # served from the site itself. Umami's tracker calls
 # ``window[data-before-send](type, payload)`` before each send.
-HOOK_SOURCE = Path(__file__).resolve().parent.parent / "umami" / "tracker" / "before-send.js"
+HOOK_SOURCE = Path(__file__).resolve().with_name("umami-before-send.js")
 HOOK_ASSET = "assets/umami-before-send.js"
 
 CADDY_SNIPPET = "_caddy/security-headers.caddy"
@@ -99,7 +100,11 @@ def content_security_policy(site: Site, *, header: bool = False) -> str:
         "style-src 'self'",
         "img-src 'self'",
         f"script-src 'self' {origin}" if origin else "script-src 'none'",
-        f"connect-src {origin}" if origin else "connect-src 'none'",
+        # 'self': connections to the site itself. Pages make none (they have no script but the
+        # tracker), but Lighthouse's SEO audit fetches /robots.txt from the page and a CSP
+        # of 'none' makes that check fail (issue 15). The site's own origin receives
+        # nothing it does not already serve, so this opens no path to anyone else.
+        f"connect-src 'self' {origin}" if origin else "connect-src 'self'",
         "base-uri 'none'",
         "form-action 'none'",
     ]

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from .model import Analytics, ContentError, ContentErrors, Settings
 
-SITE_KEYS = {"name", "base_url", "language", "contact_email", "notice_days"}
+SITE_KEYS = {"name", "base_url", "language", "contact_email", "notice_days", "compare_any_two"}
 ANALYTICS_KEYS = {"origin", "website_id", "script_path", "domains"}
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -66,12 +66,12 @@ def load_settings(path: Path, display: str | None = None) -> Settings:
         line = raw[: exc.start].count(b"\n") + 1
         raise ContentErrors(
             [ContentError(display, line, "not valid UTF-8: save the file as UTF-8")]
-        )
+        ) from exc
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = int(match.group(1)) if match else 1
         message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
-        raise ContentErrors([ContentError(display, line, f"TOML syntax error: {message}")])
+        raise ContentErrors([ContentError(display, line, f"TOML syntax error: {message}")]) from exc
     return validate_settings(data, text, display)
 
 
@@ -148,7 +148,8 @@ def validate_settings(data: dict, text: str, display: str) -> Settings:
         err(
             "site",
             "contact_email",
-            f'contact_email {contact!r} is not an e-mail address: use e.g. "privacy@example.com", or "" until it is known',
+            f'contact_email {contact!r} is not an e-mail address: use e.g. "privacy@example.com", '
+            'or "" until it is known',
         )
 
     notice_days = site.get("notice_days", defaults.notice_days)
@@ -163,6 +164,11 @@ def validate_settings(data: dict, text: str, display: str) -> Settings:
             f"notice_days {notice_days!r} must be a whole number of days from 0 to 365, e.g. 30",
         )
 
+    # issue 15: pages comparing any two versions (legalsite/compare.py); costly at many versions
+    compare_any_two = site.get("compare_any_two", defaults.compare_any_two)
+    if not isinstance(compare_any_two, bool):
+        err("site", "compare_any_two", "compare_any_two must be true or false (no quotes)")
+
     result_analytics = _validate_analytics(analytics, err)
     if errors:
         raise ContentErrors(errors)
@@ -172,6 +178,7 @@ def validate_settings(data: dict, text: str, display: str) -> Settings:
         language=language,
         contact_email=contact,
         notice_days=notice_days,
+        compare_any_two=compare_any_two,
         analytics=result_analytics,
         source_path=display,
     )
@@ -235,7 +242,8 @@ def _validate_analytics(values: dict, err) -> Analytics:
         err(
             "analytics",
             "script_path",
-            f'script_path {script_path!r} must be an absolute path ending in .js, matching Umami\'s TRACKER_SCRIPT_NAME, e.g. "/script.js"',
+            f"script_path {script_path!r} must be an absolute path ending in .js, matching "
+            'Umami\'s TRACKER_SCRIPT_NAME, e.g. "/script.js"',
         )
 
     domains = values.get("domains", [])

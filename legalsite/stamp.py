@@ -59,10 +59,11 @@ class Inputs(Mapping):
             data = self.found[path].read()
             problem = "" if hashlib.sha256(data).hexdigest() == self.sources[path] else "edited"
         except OSError as exc:
-            problem = exc.strerror
+            problem = exc.strerror or str(exc)
         if problem:
             message = f"the file changed while the site was built ({problem}): run the build again"
             raise ContentErrors([ContentError(path, 1, message)])
+        assert data is not None  # read above, or the read raised
         return data
 
     def __iter__(self):
@@ -105,7 +106,7 @@ def inputs(project: Project, today, drafts: bool, last: Stamp | None = None) -> 
     known = last.identities if last is not None else {}
     sources, identities, raw = {}, {}, {}
     for path, source in found.items():
-        if known.get(path) == source.identity and path in last.sources:
+        if last is not None and known.get(path) == source.identity and path in last.sources:
             sources[path] = last.sources[path]
             identities[path] = source.identity
             continue
@@ -128,7 +129,8 @@ def remembered(project: Project, store: Store) -> Inputs:
     ``source``, in the store's memory under the file's path and identity); the others are
     read. The build reads a file again only if the store lacks its parse."""
     found = list_sources(project.content, project.root) if project.content.is_dir() else {}
-    digests, raw = {}, {}
+    digests: dict[str, str] = {}
+    raw: dict[str, bytes] = {}
     for path, source in found.items():
         key = store.key("source", path, source.identity)
         known, digest = store.lookup("source", key) if source.settled else (False, None)
@@ -140,7 +142,7 @@ def remembered(project: Project, store: Store) -> Inputs:
             digest = hashlib.sha256(data).hexdigest()
             if source.trusted(data):
                 store.put("source", key, digest)
-        digests[path] = digest
+        digests[path] = str(digest)
     return Inputs("", digests, {}, raw, {path: found[path] for path in digests})
 
 

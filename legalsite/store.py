@@ -40,7 +40,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 T = TypeVar("T")
 
@@ -221,7 +221,7 @@ class Store:
         if self._connection() is None:
             return
         data = key.encode("ascii") + (
-            value if pickled else pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            cast(bytes, value) if pickled else pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         )
         self._pending[key] = data
         if self._writer is None:
@@ -339,6 +339,7 @@ class Store:
 
     def _insert_all(self) -> None:
         db, refused = self._db, False
+        assert db is not None  # the writer thread starts after the connection is made
         while (item := self._queue.get()) is not None:
             try:
                 if not refused:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jinja2
 
-from . import timeline
+from . import compare, reading, timeline, wording
 from .model import ContentError
 from .project import read_tree
 from .store import Store
@@ -43,6 +43,7 @@ class _StoredBytecode(jinja2.BytecodeCache):
     def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
         found, code = self.store.lookup("template", self._key(bucket))
         if found:
+            assert isinstance(code, bytes)  # stored by dump_bytecode
             bucket.bytecode_from_string(code)
 
     def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
@@ -63,6 +64,11 @@ def load_theme(templates_dir: Path, store: Store | None = None) -> Theme:
     )
     env.filters["human_date"] = timeline.human_date
     env.filters["machine_date"] = timeline.machine_date
+    # issue 15 (reader features): permalinks and table boxes, counts, compare links
+    env.filters.update(
+        reader_body=reading.reader_body, table_boxes=reading.table_boxes, counted=wording.counted
+    )
+    env.globals.update(compare_url=compare.compare_url, long_page=reading.long_page)
     if not (templates_dir / "assets").is_dir():
         raise FileNotFoundError(2, "No such file or directory", str(templates_dir / "assets"))
     tree = read_tree(templates_dir)  # every file, each read once; what Jinja can load too

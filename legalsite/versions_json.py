@@ -11,7 +11,7 @@ import json
 import re
 from pathlib import Path
 
-from . import timeline
+from . import __version__, timeline
 from .model import Policy
 
 VERSIONS_SCHEMA = Path(__file__).with_name("versions-1.schema.json")
@@ -41,6 +41,7 @@ def versions_json(r, files: dict[str, bytes], known: dict[str, str]) -> bytes:
     data = {
         "$schema": r.absolute(VERSIONS_SCHEMA_PATH),
         "schema_version": 1,
+        "generator": {"name": "legalsite", "version": __version__},
         "site": {"name": r.site.settings.name, "url": r.absolute("")},
         "as_of": r.site.today.isoformat(),
         "policies": [f"\0{n}\0" for n in range(len(parts))],
@@ -86,7 +87,7 @@ def _policy_json(r, policy: Policy, pages: tuple[str, ...]) -> dict:
                     {"date": c.date.isoformat(), "note": c.note} for c in e.version.corrections
                 ],
             }
-            for e, page in zip(r.entries[policy.slug], pages)
+            for e, page in zip(r.entries[policy.slug], pages, strict=False)
         ],
     }
 

@@ -3,8 +3,9 @@
 watchdog's observer reports file-system events from its own thread; this
 module filters them (editor swap files and backups are not changes), then
 waits until no event has arrived for ``debounce`` seconds before calling
-``on_change()``: the build reads everything again, so it is told only that something changed. An editor's save-as-rename (write a temp
-file, rename it over the original) and a burst of saves (a ``git checkout``)
+``on_change()``: the build reads everything again, so it is told only that
+something changed. An editor's save-as-rename (write a temp file, rename it
+over the original) and a burst of saves (a ``git checkout``)
 therefore cause one rebuild; ``max_delay`` bounds the wait under a never-ending
 stream of events.
 """
@@ -87,8 +88,8 @@ class Watcher:
         return False
 
     def _event(self, event: FileSystemEvent) -> None:
-        paths = [p for p in (event.src_path, getattr(event, "dest_path", "")) if p]
-        paths = [p if isinstance(p, str) else p.decode() for p in paths]
+        raw = [p for p in (event.src_path, getattr(event, "dest_path", "")) if p]
+        paths = [p if isinstance(p, str) else bytes(p).decode() for p in raw]
         hits = [p for p in paths if self.relevant(p)]
         if not hits:
             return
@@ -125,7 +126,7 @@ class Watcher:
 
     def start(self) -> None:
         handler = FileSystemEventHandler()
-        handler.dispatch = self._event  # every event, whatever its type
+        handler.dispatch = self._event  # type: ignore[method-assign]  # every event, whatever its type
         watched: set[tuple[Path, bool]] = set()
         for folder in self.folders:
             if folder.is_dir():

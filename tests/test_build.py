@@ -131,7 +131,7 @@ def test_summary_line_and_shipped_site(tmp_path):
     result = subprocess.run([sys.executable, "build.py", "--out", str(tmp_path / "site")], cwd=REPO,
                             capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("built 1 policies, 1 versions, ")
+    assert result.stdout.startswith("built 1 policy, 1 version, ")
     assert result.stdout.rstrip().endswith(f" -> {tmp_path / 'site'}")
     page = (tmp_path / "site/privacy/index.html").read_text()
     assert 'Effective: <time datetime="2026-04">April 2026</time>' in page

@@ -105,7 +105,7 @@ def test_diff_defaults_to_newest_against_in_force_as_text(project, cli):
     code, out, err = cli("diff", "privacy", "--text", "--as-of", "2026-06-15")
     assert (code, err) == (0, "")
     assert out == ("Privacy Policy: content/privacy/2026-03-01.md -> content/privacy/2026-09-01.md\n"
-                   "1 changed, 0 added, 0 removed, 0 moved sections; 1 words inserted, 1 deleted\n\n"
+                   "1 changed, 0 added, 0 removed, 0 moved sections; 1 word inserted, 1 deleted\n\n"
                    "= 1. Logs (changed)\n    We might keep logs for [-30-]{+7+} days.\n".replace("= 1. Logs", "~ 1. Logs"))
 
 

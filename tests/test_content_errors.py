@@ -330,7 +330,7 @@ def test_editor_leftovers_are_ignored(project, cli):
     })
     code, out, err = cli("check", "--as-of", "2026-06-15")
     assert (code, err) == (0, "warning: site.toml: contact_email is not set: pages show a highlighted placeholder where the address belongs\nwarning: site.toml: base_url is the placeholder https://legal.1vy.example: set the real address before publishing\n")
-    assert out.startswith("ok: 1 policies, 1 versions, 6 pages, 16 files in ")
+    assert out.startswith("ok: 1 policy, 1 version, 6 pages, 16 files in ")
 
 
 def test_draft_may_have_an_empty_summary_and_is_left_out_of_production(project, cli, tmp_path):

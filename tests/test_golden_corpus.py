@@ -62,6 +62,27 @@ def test_shipped_content_output_unchanged(tmp_path):
         compare("shipped", out)
 
 
+def test_a_library_that_renders_differently_fails_the_shipped_golden(tmp_path, monkeypatch):
+    """A Markdown release whose output differs by one character (simulated: Python-Markdown's
+    convert patched at start-up through sitecustomize, in a build with a fresh cache) no longer
+    matches the manifest: the golden manifests are what the locked libraries render (README,
+    "Dependencies and the lock"). A real upgrade also changes the store's key (store.CODE_DIGEST
+    names the installed distributions), so a warm cache cannot hide it either."""
+    shim = tmp_path / "shim"
+    shim.mkdir()
+    (shim / "sitecustomize.py").write_text(
+        "import markdown\n"
+        "_convert = markdown.Markdown.convert\n"
+        "markdown.Markdown.convert = lambda self, text: _convert(self, text).replace('</p>', ' </p>', 1)\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(shim))
+    out = tmp_path / "site"
+    build(REPO, out, tmp_path / "cache", SHIPPED_DAY, REPO / "content", REPO / "site.toml", REPO / "versions.lock")
+    golden = set((GOLDEN / "shipped.sha256").read_text().splitlines())
+    differ = sorted(line.split("  ", 1)[1] for line in set(manifest(out).splitlines()) - golden)
+    assert "privacy/2026-04-01/index.html" in differ and "versions.json" in differ, differ
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("corpus")

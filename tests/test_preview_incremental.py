@@ -54,7 +54,7 @@ def test_sequence_of_edits_equals_full_builds(site):
 
     first = builder.build()
     same(first, project)
-    assert (first.parsed, first.pages_rendered) == (5, 20)  # privacy 10, terms 4, site-wide 6
+    assert (first.parsed, first.pages_rendered) == (5, 23)  # privacy 10 + 3 compare, terms 4, site-wide 6
 
     unchanged = builder.build()
     same(unchanged, project)
@@ -63,13 +63,13 @@ def test_sequence_of_edits_equals_full_builds(site):
     edit(privacy / "2026-08-01.md", "We collect your email", "We collect only your email")  # a sentence
     step = builder.build()
     same(step, project)
-    assert (step.parsed, step.pages_rendered) == (1, 3), "its page and two redlines (its own, the draft's)"
-    assert builder.store.misses["redline"] == 2, "only the edited version's and its successor's redlines are redone"
+    assert (step.parsed, step.pages_rendered) == (1, 4), "its page, two redlines (its own, the draft's), one compare page"
+    assert builder.store.misses["redline"] == 3, "only the redlines that show the edited version are redone"
 
     edit(privacy / "2026-08-01.md", "summary: ", "summary: In short, ")  # front matter: its policy's lists
     step = builder.build()
     same(step, project)
-    assert (step.parsed, step.pages_rendered) == (1, 16), "privacy's 10 pages and the 6 site-wide ones"
+    assert (step.parsed, step.pages_rendered) == (1, 19), "privacy's 13 pages and the 6 site-wide ones"
     assert builder.store.misses["redline"] == 0
 
     edit(terms / "2026-02-01.md", "title: Terms of Service", "title: Terms of Use")  # front matter, the index changes
@@ -131,24 +131,24 @@ def test_template_asset_and_settings_changes_rebuild_everything(site):
     edit(site / "templates" / "base.html", "<main id=\"main\"", "<!-- edited -->\n<main id=\"main\"")
     step = builder.build()
     same(step, project)
-    assert (step.parsed, step.pages_rendered) == (0, 20)
+    assert (step.parsed, step.pages_rendered) == (0, 23)
     assert b"<!-- edited -->" in step.files["privacy/2026-05-01/index.html"]
 
     with (site / "templates" / "assets" / "site.css").open("a", encoding="utf-8") as css:
         css.write("\n.preview-test { color: red; }\n")
     step = builder.build()
     same(step, project)
-    assert step.pages_rendered == 20
+    assert step.pages_rendered == 23
 
     edit(site / "site.toml", 'contact_email = "privacy@example.com"', 'contact_email = "legal@example.com"')
     step = builder.build()
     same(step, project)
-    assert (step.parsed, step.pages_rendered) == (5, 20)
+    assert (step.parsed, step.pages_rendered) == (5, 23)
 
     edit(site / "templates" / "version.html", "{% block main %}", "{% block main %}{% if %}")
     broken = builder.build()
     assert not broken.ok
-    assert broken.errors[0].path == "templates/version.html" and broken.errors[0].line == 5
+    assert broken.errors[0].path == "templates/version.html" and broken.errors[0].line == 12
 
 
 def test_preview_never_has_the_tracker(site):

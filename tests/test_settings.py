@@ -57,7 +57,7 @@ domains = "legal.example.com"
         "site.toml:4: language 'English' is not a language tag: use e.g. \"en\" or \"en-GB\"",
         "site.toml:5: contact_email '[email protected]' is not an e-mail address: use e.g. \"privacy@example.com\", or \"\" until it is known",
         "site.toml:6: notice_days -1 must be a whole number of days from 0 to 365, e.g. 30",
-        "site.toml:7: unknown setting 'colour' in [site]: allowed are base_url, contact_email, language, name, notice_days",
+        "site.toml:7: unknown setting 'colour' in [site]: allowed are base_url, compare_any_two, contact_email, language, name, notice_days",
         "site.toml:10: origin 'https://stats.example.com/umami' must be a scheme and host only, e.g. \"https://stats.example.com\"",
         "site.toml:11: website_id 'not-a-uuid' must be the website's UUID from Umami (umami/README.md tells how to get it)",
         "site.toml:12: script_path 'script.js' must be an absolute path ending in .js, matching Umami's TRACKER_SCRIPT_NAME, e.g. \"/script.js\"",

@@ -243,7 +243,7 @@ def test_only_the_policies_whose_files_changed_are_rebuilt_and_the_site_equals_a
     (terms / "2031-01-01.md").write_text(version("2031-01-01"))
     build(cli)
     assert partial == [False]  # nothing to start from
-    assert len(rendered) == 20  # every page: 10 of privacy, 4 of terms, 6 site-wide
+    assert len(rendered) == 21  # every page: 10 of privacy and 1 compare page, 4 of terms, 6 site-wide
     privacy_page = site / "_site" / "privacy" / "index.html"
     before = privacy_page.stat()
 

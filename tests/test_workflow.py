@@ -27,7 +27,7 @@ def test_workflow_tests_then_builds_and_deploys_daily_after_midnight_utc():
     minute, hour, *rest = triggers["schedule"][0]["cron"].split()
     assert hour == "0" and int(minute) < 30 and rest == ["*", "*", "*"]
     jobs = workflow["jobs"]
-    assert [step.get("run") for step in jobs["test"]["steps"] if "run" in step] == ["./scripts/test"]
+    assert [step.get("run") for step in jobs["test"]["steps"] if "run" in step][-1] == "./scripts/test"
     assert jobs["build"]["needs"] == "test" and jobs["deploy"]["needs"] == "build"
     steps = [step.get("run") or step.get("uses", "") for step in jobs["build"]["steps"]]
     assert steps.index("./scripts/build-site") < steps.index(".venv/bin/python build.py lock --check") \
@@ -35,3 +35,19 @@ def test_workflow_tests_then_builds_and_deploys_daily_after_midnight_utc():
     readme = (REPO / "README.md").read_text()
     assert "./scripts/test" in readme.split("\n## ")[0], "the README must open with the test command"
     assert (REPO / ".ci" / "run").read_text().rstrip().endswith("exec ./scripts/test")
+
+
+def test_workflow_runs_in_debian_with_its_chromium_and_caches_pip():
+    """Chromium from Debian's package (headless; the Ubuntu runner's apt chromium is a snap), the
+    same Debian as CI for the tests and the published build, pip's downloads cached by the lock."""
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    for name in ("test", "build"):
+        assert jobs[name]["container"]["image"] == "debian:bookworm", name
+        caches = [step["with"] for step in jobs[name]["steps"] if step.get("uses", "").startswith("actions/cache@")]
+        assert {"path": "~/.cache/pip", "key": "pip-bookworm-${{ hashFiles('requirements.lock') }}",
+                "restore-keys": "pip-bookworm-"} in caches, name
+    assert jobs["test"]["container"]["options"] == "--privileged"  # the visitor network namespace
+    steps = [step.get("run") or step.get("uses", "") for step in jobs["test"]["steps"]]
+    assert steps.index("actions/checkout@v4") < steps.index("./scripts/test")
+    script = (REPO / "scripts" / "test").read_text()
+    assert "debian_packages=(default-jre-headless jing chromium " in script and "apt-get" in (REPO / "scripts" / "_debian.sh").read_text()

@@ -13,7 +13,7 @@ source address); and every answer's status and body is kept per request, which t
 count after the run needs. aiohttp is a maintained asyncio HTTP client; at a few hundred
 requests per second it needs a fraction of one core, measured and printed with the figures.
 
-Payloads are what the site's before-send hook sends (umami/tracker/before-send.js): type
+Payloads are what the site's before-send hook sends (legalsite/umami-before-send.js): type
 "event", payload {website, hostname, url (path only), referrer (origin only, or absent)},
 with a real browser User-Agent, spread over many pages, referrers, browsers and addresses.
 """

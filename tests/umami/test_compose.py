@@ -134,6 +134,7 @@ MUTATIONS = [
     (rules.rule_pinned_images, ("services", "umami", "build", "args", "NODE_IMAGE"), "node:22-bookworm-slim"),
     (rules.rule_pinned_images, ("services", "umami", "pull_policy"), "missing"),
     (rules.rule_pinned_images, ("services", "db", "image"), "postgres"),
+    (rules.rule_pinned_images, ("services", "caddy", "image"), "caddy:2.10.2-alpine"),  # tag without digest
     (rules.rule_database_not_published, ("services", "db", "ports"),
      [{"mode": "ingress", "target": 5432, "published": "5432", "protocol": "tcp"}]),
     (rules.rule_database_not_published, ("services", "umami", "network_mode"), "host"),

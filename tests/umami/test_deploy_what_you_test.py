@@ -130,4 +130,5 @@ def test_the_tested_caddy_is_the_deployed_caddy(compose_bin, env_file):
     result = compose_config(compose_bin, env_file(), "compose.yaml")
     deployed = json.loads(result.stdout)["services"]["caddy"]["image"]
     tested = subprocess.run([str(CADDY), "version"], capture_output=True, text=True, check=True).stdout
-    assert deployed == f"caddy:{tested.split()[0].removeprefix('v')}-alpine" == "caddy:2.10.2-alpine"
+    assert deployed == f"caddy:{tested.split()[0].removeprefix('v')}-alpine@{TEST_ENV['CADDY_IMAGE_DIGEST']}" \
+        == f"caddy:2.10.2-alpine@{TEST_ENV['CADDY_IMAGE_DIGEST']}"

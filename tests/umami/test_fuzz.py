@@ -25,7 +25,7 @@ LEAK = re.compile(r"(\n\s+at |node_modules|/app/|/root/|/tmp/|/usr/|/home/|/work
 
 
 def page_view(website: str, **extra) -> dict:
-    """What the site's before-send hook sends (umami/tracker/before-send.js)."""
+    """What the site's before-send hook sends (legalsite/umami-before-send.js)."""
     return {"type": "event", "payload": {"website": website, "hostname": "fuzz.example.org",
                                          "url": "/privacy", **extra}}
 

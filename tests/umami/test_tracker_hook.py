@@ -1,4 +1,4 @@
-"""umami/tracker/before-send.js, run by Node.js exactly as the tracker calls it:
+"""legalsite/umami-before-send.js, run by Node.js exactly as the tracker calls it:
 window[data-before-send](type, payload) -> payload to send, or falsy to cancel."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 
 from umami_support import UMAMI, need
 
-HOOK = UMAMI / "tracker" / "before-send.js"
+HOOK = UMAMI.parent / "legalsite" / "umami-before-send.js"
 WEBSITE = "5e3b0b5e-0f3c-4c1a-9b0e-1b2c3d4e5f60"
 PAGE = "https://example.org/privacy/2026-01-01/?utm_source=mail&token=abc#section-3"
 

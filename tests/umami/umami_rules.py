@@ -51,6 +51,9 @@ def rule_pinned_images(model: dict) -> list[str]:
             bad.append(f"{name}: image {image!r} uses a floating 'latest' tag")
         if not re.match(r"^\d+(\.\d+)*(-[a-z0-9.]+)?$", tag):
             bad.append(f"{name}: image tag {tag!r} is not a version")
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", image.split("@", 1)[1] if "@" in image else "") \
+                and "build" not in svc:
+            bad.append(f"{name}: image {image!r} is not pinned by digest (scripts/pin_images.py)")
     umami = services(model).get("umami", {})
     if not re.fullmatch(r"legalsite/umami:\d+\.\d+\.\d+", umami.get("image", "")):
         bad.append(f"umami: image {umami.get('image')!r} is not legalsite/umami:<exact version>, "

@@ -39,9 +39,12 @@ TEST_ENV = {
     "RETENTION_DAYS": "30",
     "REPLICATION_PASSWORD": "test-only-replication-password",
     "CLICKHOUSE_PASSWORD": "test-only-clickhouse-password",
-    # Not a resolved digest: a test value of the right shape (ops record the real one with
-    # scripts/pin_base_image.py).
+    # Not resolved digests: test values of the right shape (ops record the real ones with
+    # scripts/pin_images.py).
     "NODE_IMAGE_DIGEST": "sha256:" + "0" * 64,
+    "POSTGRES_IMAGE_DIGEST": "sha256:" + "1" * 64,
+    "CADDY_IMAGE_DIGEST": "sha256:" + "2" * 64,
+    "CLICKHOUSE_IMAGE_DIGEST": "sha256:" + "3" * 64,
 }
 
 

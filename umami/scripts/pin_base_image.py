@@ -9,6 +9,8 @@ No registry is reachable where the project is developed and tested, so nobody th
 that digest: ops run this where the registry is reachable (it asks
 `docker buildx imagetools inspect`), and it writes NODE_IMAGE_DIGEST=sha256:... into
 umami/.env (or only prints it with --print). Run it again after upgrade.py changes NODE_VERSION.
+The digests of the other images (PostgreSQL, Caddy, ClickHouse), and this one too, are recorded
+by pin_images.py.
 
 Exit codes: 0 recorded, 1 the registry or docker failed, 2 bad arguments.
 """
@@ -56,11 +58,11 @@ def resolve(image: str) -> str:
     return digest
 
 
-def record(env_file: Path, digest: str) -> None:
-    """Set KEY in the .env file, keeping every other line; written atomically."""
+def record(env_file: Path, digest: str, key: str = KEY) -> None:
+    """Set ``key`` in the .env file, keeping every other line; written atomically."""
     lines = env_file.read_text().splitlines() if env_file.exists() else []
-    entry = f"{KEY}={digest}"
-    kept = [line for line in lines if not line.strip().startswith(f"{KEY}=")]
+    entry = f"{key}={digest}"
+    kept = [line for line in lines if not line.strip().startswith(f"{key}=")]
     tmp = env_file.with_name(env_file.name + ".tmp")
     tmp.write_text("\n".join([*kept, entry]) + "\n")
     tmp.replace(env_file)

@@ -66,7 +66,7 @@ def parse_args(argv):
                    help="if Umami's first-start login admin / umami still works, change that "
                         "password to UMAMI_ADMIN_PASSWORD (at least 12 characters) and go on")
     p.add_argument("--hook-path", default="/assets/umami-before-send.js",
-                   help="where the site serves tracker/before-send.js (for --html)")
+                   help="where the site serves legalsite/umami-before-send.js (for --html)")
     return p.parse_args(argv)
 
 

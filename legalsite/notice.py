@@ -1,0 +1,202 @@
+"""``build.py notice <policy>``: the notice legal sends before a new version takes effect.
+
+Readers must hear of a change before it applies (the notice period, site.toml
+``notice_days``). This prints the message to send, by email or in the product,
+from what the site publishes: the policy's title, the day the upcoming version
+takes effect, its summary in legal's own words, and the addresses of the new
+version and of its redline on the published site. It adds no wording about the
+change itself: the summary is the only description, so the notice can never say
+more, or other, than the version's author wrote.
+
+Plain text (an email body, with a ``Subject:`` line) or Markdown (``--format
+markdown``, for a help centre or an in-app message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import re
+import sys
+from dataclasses import dataclass
+
+from . import timeline
+from .model import Policy, Site, Version
+
+FORMATS = ("text", "markdown")
+
+
+class NoticeError(Exception):
+    """No notice can be made as asked; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a notice says, with absolute URLs of the published pages."""
+
+    site_name: str
+    title: str
+    version: Version
+    version_url: str
+    changes_url: str  # "" for the first version of a policy
+    current: Version | None  # the version in force until then
+    current_url: str
+    draft: bool
+
+
+def add_parser(commands, common, date) -> None:
+    """Register ``notice`` on cli.py's subcommands; ``common`` adds the shared options,
+    ``date`` reads a YYYY-MM-DD argument."""
+    p = commands.add_parser(
+        "notice",
+        help="print the notice to send for a policy's upcoming version",
+        description="Print the notice legal sends (email or in-app) before the upcoming version of "
+        "POLICY takes effect: its title, effective date, summary and the links to the new "
+        "version and its redline on the published site. Plain text by default.",
+    )
+    common(p)
+    p.add_argument("policy", help="the policy's folder name, e.g. privacy")
+    p.add_argument(
+        "--version",
+        type=date,
+        metavar="DATE",
+        help="the version (YYYY-MM-DD) to announce (default: the next one to take effect)",
+    )
+    p.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="text (an email body with a Subject: line) or markdown (default: text)",
+    )
+
+
+def pick(site: Site, slug: str, day: dt.date | None) -> Notice:
+    """The notice for ``slug``'s version of ``day``, else its next upcoming one."""
+    policy = next((p for p in site.policies if p.slug == slug), None)
+    if policy is None:
+        known = ", ".join(p.slug for p in site.policies) or "none"
+        raise NoticeError(f"no policy '{slug}' in content/: known policies are {known}")
+    upcoming = timeline.upcoming(policy, site.today)
+    if day is not None:
+        version = next((v for v in policy.versions if v.effective == day), None)
+        if version is None:
+            dates = ", ".join(v.slug for v in policy.versions)
+            raise NoticeError(
+                f"{slug} has no version of {day.isoformat()}: its versions are {dates}"
+            )
+        if version not in upcoming:
+            raise NoticeError(
+                f"{version.key} is already in force or superseded on {site.today.isoformat()}: "
+                "a notice announces a version before it takes effect"
+            )
+    elif upcoming:
+        version = upcoming[0]
+    else:
+        raise NoticeError(
+            f"{slug} has no upcoming version on {site.today.isoformat()}: start one with "
+            f"'python build.py new {slug} --effective YYYY-MM-DD' (drafts need --drafts)"
+        )
+    return _notice(site, policy, version)
+
+
+def _notice(site: Site, policy: Policy, version: Version) -> Notice:
+    base = site.settings.base_url
+    index = policy.versions.index(version)
+    url = f"{base}/{policy.slug}/{version.slug}/"
+    return Notice(
+        site_name=site.settings.name,
+        title=version.title,
+        version=version,
+        version_url=url,
+        changes_url=url + "changes/" if index else "",
+        current=timeline.in_force(policy, site.today),
+        current_url=f"{base}/{policy.slug}/",
+        draft=version.draft,
+    )
+
+
+def as_text(notice: Notice) -> str:
+    day = timeline.human_date(notice.version)
+    name = f"{notice.site_name} {notice.title}"
+    lines = []
+    if notice.draft:
+        lines += [_DRAFT, ""]
+    lines += [f"Subject: Changes to the {name} on {day}", ""]
+    if notice.changes_url:
+        lines += [f"The {name} changes on {day}.", ""]
+    else:
+        lines += [f"The {name} takes effect on {day}.", ""]
+    if notice.version.summary:
+        lines += [f"What changes: {notice.version.summary}", ""]
+    lines.append(f"Read the new version: {notice.version_url}")
+    if notice.changes_url:
+        lines.append(f"See every change:     {notice.changes_url}")
+    if notice.current is not None:
+        since = timeline.human_date(notice.current)
+        lines += [
+            "",
+            f"Until then, the version in force since {since} applies:",
+            notice.current_url,
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def as_markdown(notice: Notice) -> str:
+    day = timeline.human_date(notice.version)
+    name = f"{notice.site_name} {notice.title}"
+    lines = []
+    if notice.draft:
+        lines += [f"> {_DRAFT}", ""]
+    lines += [f"## Changes to the {_md(name)} on {day}", ""]
+    verb = "changes" if notice.changes_url else "takes effect"
+    lines += [f"The {_md(name)} {verb} on **{day}**.", ""]
+    if notice.version.summary:
+        lines += [f"**What changes:** {_md(notice.version.summary)}", ""]
+    lines.append(f"- [Read the new version]({notice.version_url})")
+    if notice.changes_url:
+        lines.append(f"- [See every change]({notice.changes_url})")
+    if notice.current is not None:
+        since = timeline.human_date(notice.current)
+        lines += [
+            "",
+            f"Until then, the [version in force since {since}]({notice.current_url}) applies.",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+_DRAFT = "DRAFT: this version is not published yet; its links work once it is."
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>])")
+
+
+def _md(text: str) -> str:
+    """Plain text as Markdown shows it: characters Markdown would read as markup escaped."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def notice_days_left(notice: Notice, today: dt.date, notice_days: int) -> str:
+    """A warning when the version takes effect sooner than the notice period allows."""
+    left = (notice.version.effective - today).days
+    if left >= notice_days:
+        return ""
+    return (
+        f"{notice.version.key} takes effect in {left} day{'s' if left != 1 else ''}, less than "
+        f"the notice period of {notice_days} days (site.toml notice_days)"
+    )
+
+
+def run(args: argparse.Namespace, project) -> int:
+    """``build.py notice``: print the notice; 1 with a one-line error when there is none."""
+    from .pipeline import load_site  # the loader only when the command runs
+
+    today = timeline.build_day(args.as_of)
+    site = load_site(project, today, drafts=args.drafts)
+    try:
+        notice = pick(site, args.policy, args.version)
+    except NoticeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    warning = notice_days_left(notice, today, site.settings.notice_days)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
+    print(as_markdown(notice) if args.format == "markdown" else as_text(notice), end="")
+    return 0
