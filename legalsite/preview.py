@@ -30,7 +30,7 @@ from urllib.parse import unquote, urlsplit
 
 from . import timeline
 from .model import ContentError, ContentErrors, Site
-from .pipeline import Project, Request, run
+from .pipeline import Project, Request, late_drafts, run
 from .preview_http import CONTENT_TYPES, Response, Server, _content_type, error_page
 from .stamp import remembered
 from .store import Store
@@ -128,6 +128,7 @@ class Preview:
         self.project = project
         self.builder = Builder(project, as_of=as_of)
         self.out = out or sys.stdout
+        self._late: tuple[str, ...] = ()  # the late drafts last warned about
         self.err = err or sys.stderr
         self.condition = threading.Condition()
         self.state = State()
@@ -186,6 +187,12 @@ class Preview:
         ]
         removed = [p for p in old.files if p not in new.files]
         fixed = "fixed; " if old.errors else ""
+        late = tuple(late_drafts(outcome.site)) if outcome.site is not None else ()
+        if late != self._late:  # a draft that can no longer get its notice: once per change
+            for warning in late:
+                print(f"warning: {warning}", file=self.err)
+            self.err.flush()
+            self._late = late
         if old.generation == 0:
             print(f"built {len(new.files)} files in {ms}", file=self.out)
         else:

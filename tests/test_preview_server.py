@@ -325,3 +325,19 @@ def test_ctrl_c_stops_cleanly(site, tmp_path, stop_signal):
     assert out.rstrip().endswith("stopped")
     assert sorted(p.relative_to(site) for p in site.rglob("*") if "__pycache__" not in p.parts) == before
     assert not list(temp.iterdir()), "temporary files left behind"
+
+
+def test_the_terminal_warns_once_when_a_draft_can_no_longer_get_its_notice(running, site):
+    draft = site / "content" / "privacy" / "2026-07-01.md"
+    text = (site / "content" / "privacy" / "2026-09-01.md").read_text(encoding="utf-8")
+    generation = running.generation
+    draft.write_text(text.replace("effective: 2026-09-01", "effective: 2026-07-01"), encoding="utf-8")
+    running.wait_generation(generation)
+    warning = ("warning: content/privacy/2026-07-01.md:3: the draft privacy/2026-07-01 can no longer meet the notice "
+               "period of 30 days: published today (2026-06-15) it would take effect 16 days after it is announced; "
+               "choose 'effective: 2026-07-15' or later (rename the file to match)\n")
+    assert running.err.getvalue().count(warning) == 1
+    generation = running.generation
+    draft.write_text(draft.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+    running.wait_generation(generation)
+    assert running.err.getvalue().count(warning) == 1, "said once, not on every save"
