@@ -662,16 +662,18 @@ def lock_text(content: Path, files: dict[Path, bytes]) -> bytes:
     return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
 
 
-def relock(path: Path) -> None:
+def relock(path: Path, data: bytes | None = None) -> None:
     """After an edit of the corpus's version ``path``: its lock entry records the edited
     text, as if that were the text first published (a benchmark's edit stands for legal's
     edit of a version; a real edit of a published text fails the build: lock.py). A deleted
-    ``path`` leaves the lock."""
+    ``path`` leaves the lock. ``data``: the text about to be written (before writing it, so
+    that a watching preview sees both files change in one burst)."""
     lock = path.parent.parent.parent / "versions.lock"
+    text = data if data is not None else path.read_bytes() if path.exists() else None
     data = json.loads(lock.read_text(encoding="utf-8"))
     key = f"{path.parent.name}/{path.stem}"
-    if path.exists():
-        data["versions"][key]["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    if text is not None:
+        data["versions"][key]["sha256"] = hashlib.sha256(text).hexdigest()
     else:  # deleted: as if never published
         del data["versions"][key]
     lock.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
