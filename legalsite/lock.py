@@ -240,6 +240,12 @@ def short_notice(version: Version, announced: dt.date, notice_days: int, locked:
         else f"announced on {announced.isoformat()} (the day of this build: it is not in versions.lock yet)"
     )
     gap = f"takes effect on {version.effective.isoformat()}, {days_from(notice)} it is {when}"
+    if locked:  # published: its file and date cannot change, only a hand-edited lock did this
+        return (
+            f"{version.key} {gap}, less than the notice period of {notice_days} days: "
+            "versions.lock was edited by hand; restore it from git (the day a version was first "
+            "published is recorded by 'python build.py lock' and never changes)"
+        )
     fixes = f"choose 'effective: {earliest}' or later"
     if not locked:
         fixes += "; if readers lose nothing by the change, say why with 'non_material: <reason>'"

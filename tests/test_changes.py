@@ -190,8 +190,9 @@ def test_the_lock_counts_notice_from_the_day_a_version_was_first_published(proje
     code, _, err = cli("check", "--as-of", "2026-08-02")
     assert (code, err.splitlines()[0]) == (1, (
         "content/privacy/2026-08-01.md:3: privacy/2026-08-01 takes effect on 2026-08-01, 22 days after it is announced "
-        "on 2026-07-10 (first published, versions.lock), less than the notice period of 30 days: choose "
-        "'effective: 2026-08-09' or later"))
+        "on 2026-07-10 (first published, versions.lock), less than the notice period of 30 days: versions.lock was "
+        "edited by hand; restore it from git (the day a version was first published is recorded by 'python build.py "
+        "lock' and never changes)"))
 
 
 def test_a_non_material_change_needs_no_notice_and_says_so(project, cli, tmp_path):
