@@ -607,7 +607,8 @@ compare_any_two = false
 
 
 def write_corpus(root: Path | str, policies: int, versions: int, seed: str = SEED) -> Corpus:
-    """Write ``root/content/<policy>/<date>.md`` and ``root/site.toml``; replaces an older corpus there."""
+    """Write ``root/content/<policy>/<date>.md``, ``root/site.toml`` and ``root/versions.lock``;
+    replaces an older corpus there."""
     root = Path(root)
     content = root / "content"
     kinds = policy_kinds(policies)
@@ -624,6 +625,7 @@ def write_corpus(root: Path | str, policies: int, versions: int, seed: str = SEE
             wanted[content / kinds[index][0] / f"{day.isoformat()}.md"] = (_front_matter(meta) + body).encode("utf-8")
     settings = root / "site.toml"
     wanted[settings] = SITE_TOML.encode("utf-8")
+    wanted[root / "versions.lock"] = lock_text(content, wanted)
     # Remove files of another corpus; rewrite only what differs (keeps mtimes of unchanged files).
     if content.exists():
         for path in sorted(content.rglob("*"), reverse=True):
@@ -637,9 +639,44 @@ def write_corpus(root: Path | str, policies: int, versions: int, seed: str = SEE
         if not path.exists() or path.read_bytes() != data:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
-    files = tuple(p for p in wanted if p != settings)
+    files = tuple(p for p in wanted if p.suffix == ".md")
     return Corpus(root=root, content=content, settings=settings, files=files, words=tuple(words),
                   digest=digest.hexdigest())
+
+
+NOTICE_DAYS = 30  # site.toml's notice_days
+
+
+def lock_text(content: Path, files: dict[Path, bytes]) -> bytes:
+    """``versions.lock`` of the corpus: every version published (locked) ``NOTICE_DAYS``
+    before it took effect, as the notice rule asks (lock.py), so the corpus builds."""
+    versions = {}
+    for path, data in files.items():
+        if path.suffix == ".md" and path.parent.parent == content:
+            day = dt.date.fromisoformat(path.stem)
+            versions[f"{path.parent.name}/{path.stem}"] = {
+                "published": (day - dt.timedelta(days=NOTICE_DAYS)).isoformat(),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+    data = {"format": 2, "versions": dict(sorted(versions.items()))}
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def relock(path: Path, data: bytes | None = None) -> None:
+    """After an edit of the corpus's version ``path``: its lock entry records the edited
+    text, as if that were the text first published (a benchmark's edit stands for legal's
+    edit of a version; a real edit of a published text fails the build: lock.py). A deleted
+    ``path`` leaves the lock. ``data``: the text about to be written (before writing it, so
+    that a watching preview sees both files change in one burst)."""
+    lock = path.parent.parent.parent / "versions.lock"
+    text = data if data is not None else path.read_bytes() if path.exists() else None
+    data = json.loads(lock.read_text(encoding="utf-8"))
+    key = f"{path.parent.name}/{path.stem}"
+    if text is not None:
+        data["versions"][key]["sha256"] = hashlib.sha256(text).hexdigest()
+    else:  # deleted: as if never published
+        del data["versions"][key]
+    lock.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def edit_one_sentence(path: Path, n: int) -> tuple[str, str]:
@@ -661,6 +698,7 @@ def edit_one_sentence(path: Path, n: int) -> tuple[str, str]:
         new = grammar.sentence()
     lines[i] = new + lines[i][len(old):]
     path.write_text(head + sep + "\n".join(lines), encoding="utf-8")
+    relock(path)
     return old, new
 
 

@@ -12,6 +12,8 @@ import re
 import shutil
 from pathlib import Path
 
+from benchmarks.corpus import lock_text
+
 REPO = Path(__file__).resolve().parent.parent
 BASE_SOURCE = REPO / "content" / "privacy" / "2026-04-01.md"
 
@@ -22,7 +24,7 @@ def _body() -> str:
 
 
 def generate_site(root: Path, policies: int = 20, versions: int = 50, seed: int = 1) -> Path:
-    """Write content/, templates/ (a copy of the repository's) and site.toml under ``root``."""
+    """Write content/, templates/ (a copy of the repository's), site.toml and versions.lock under ``root``."""
     rng = random.Random(seed)
     body = _body()
     paragraphs = body.split("\n\n")
@@ -48,4 +50,7 @@ def generate_site(root: Path, policies: int = 20, versions: int = 50, seed: int 
             folder.joinpath(f"{effective.isoformat()}.md").write_text(
                 f"---\ntitle: Policy {p}\neffective: {effective.isoformat()}\n{summary}---\n" + "\n\n".join(current),
                 encoding="utf-8")
+    # Each version published (locked) 30 days before it takes effect, as the notice rule asks.
+    content = root / "content"
+    (root / "versions.lock").write_bytes(lock_text(content, {p: p.read_bytes() for p in content.rglob("*.md")}))
     return root

@@ -75,6 +75,7 @@ class Finding:
 
     needle: str
     message: str
+    near: str = ""  # a surer needle where there is one (the URL itself); ``needle`` if not found
 
 
 def _loads(tag: str, name: str, value: str) -> list[Finding]:
@@ -86,6 +87,7 @@ def _loads(tag: str, name: str, value: str) -> list[Finding]:
             Finding(
                 f"{scheme}:",
                 f"'{scheme}:' URLs are not allowed in {name}=: link to a real page instead",
+                near=value.strip(),  # "javascript:" alone may be words on an earlier line
             )
         ]
     if (tag, name) in _LINKS or name == "cite" or all(classify(url) == "self" for url in urls):
@@ -93,10 +95,20 @@ def _loads(tag: str, name: str, value: str) -> list[Finding]:
     first = value.strip().split()[0].split(",")[0] if value.strip() else value
     return [
         Finding(
-            first,
-            f"{tag} loads '{value.strip()}' from another site: copy the file into the site or link to it instead",
+            first, f"{tag} loads '{value.strip()}' from another site: {_LOCAL_FIX.get(tag, _FIX)}"
         )
     ]
+
+
+# Where a policy's own files go: theme.load_theme publishes every file directly in
+# templates/assets/ (not in a subfolder) at /assets/<name>, which the allow-list counts as self.
+_FIX = "copy the file into the site or link to it instead"
+_LOCAL_FIX = {
+    tag: "copy the file into templates/assets/ (each file there, not in a subfolder, is published "
+    "as /assets/<file name>) and use /assets/<file name>, e.g. ![what it shows](/assets/seal.png); "
+    "or link to it instead"
+    for tag in ("img", "source")
+}
 
 
 def _danger(tag: str, name: str, value: str) -> list[Finding]:
@@ -175,10 +187,16 @@ def scan_html(html: str) -> list[Finding]:
     return findings
 
 
-def locate(lines: list[str], needle: str, skip: int = 0) -> int:
+def locate(lines: list[str], needle: str, skip: int = 0, near: str = "") -> int:
     """1-based index of the first source line containing ``needle`` (case-insensitive, with
     character references read as browsers read them), after ``skip`` such lines (earlier
-    findings of the same needle): the last one when there are fewer; else 1."""
+    findings of the same needle): the last one when there are fewer; else 1. ``near``: a
+    surer needle tried first, the finding's URL, where ``skip`` counts its occurrences (two
+    links on one line are two); an encoded URL is found decoded."""
+    if near:
+        at = _occurrence(lines, near.lower(), skip)
+        if at is not None:
+            return at
     lowered, found = needle.lower(), []
     for number, line in enumerate(lines, start=1):
         if lowered in line.lower() or ("&" in line and lowered in htmllib.unescape(line).lower()):
@@ -186,3 +204,19 @@ def locate(lines: list[str], needle: str, skip: int = 0) -> int:
             if len(found) > skip:
                 break
     return found[-1] if found else 1
+
+
+def _occurrence(lines: list[str], lowered: str, skip: int) -> int | None:
+    """The line of the (skip+1)th occurrence of ``lowered``, raw or decoded (the last if
+    fewer); None if it occurs nowhere."""
+    seen, last = 0, None
+    for number, line in enumerate(lines, start=1):
+        text = line.lower()
+        count = max(
+            text.count(lowered), htmllib.unescape(text).count(lowered) if "&" in text else 0
+        )
+        if count:
+            seen, last = seen + count, number
+            if seen > skip:
+                return number
+    return last

@@ -174,7 +174,8 @@ def make_parser() -> argparse.ArgumentParser:
     p = commands.add_parser(
         "new",
         help="start the next version of a policy as a draft",
-        description="Copy the newest version of POLICY to a new file dated --effective (default: tomorrow), "
+        description="Copy the newest version of POLICY to a new file dated --effective (default: the "
+        "first day that meets the notice period: today + notice_days of site.toml), "
         "with an empty summary to fill in and 'draft: true'. A policy that does not exist yet "
         "starts from a short template. Prints the new file's path.",
     )
@@ -183,8 +184,8 @@ def make_parser() -> argparse.ArgumentParser:
         "--effective",
         type=_date,
         metavar="DATE",
-        help="the day the new version takes effect (default: tomorrow); with --lang, the "
-        "version to translate (default: the one in force)",
+        help="the day the new version takes effect (default: today + notice_days); with --lang, "
+        "the version to translate (default: the one in force)",
     )
     p.add_argument(  # issue 17
         "--lang",
@@ -225,9 +226,11 @@ def make_parser() -> argparse.ArgumentParser:
         "lock",
         help="record published versions in versions.lock",
         description="A published version's text must never change silently. 'lock' records the "
-        "SHA-256 of every published version (in force or announced) in versions.lock; "
-        "commit that file. A build fails when a locked text changed: publish the change "
-        "as a new version, or record a correction with --correct.",
+        "SHA-256 of every published version (in force or announced) in versions.lock, with the "
+        "day it was first published, from which its notice period counts; commit that file. A "
+        "build fails when a locked text changed: publish the change as a new version, or record "
+        "a correction with --correct. Versions published before this site existed are recorded "
+        "with --import.",
     )
     _common(p)
     group = p.add_mutually_exclusive_group()
@@ -241,7 +244,19 @@ def make_parser() -> argparse.ArgumentParser:
         metavar="POLICY/DATE",
         help="accept the edited text of this locked version as a correction",
     )
-    p.add_argument("--note", help="with --correct: what was corrected and why (shown to readers)")
+    group.add_argument(
+        "--import",
+        dest="import_",
+        metavar="POLICY/DATE",
+        action="append",
+        help="record this version, already in force, as published before this site existed: "
+        "no notice period applies to it (repeat for several)",
+    )
+    p.add_argument(
+        "--note",
+        help="with --correct: what was corrected and why (shown to readers); with --import: "
+        "where and when the version was published before (kept in versions.lock)",
+    )
 
     notice.add_parser(commands, _common, _date)  # issue 15: build.py notice
     return parser

@@ -29,6 +29,7 @@ from .render import load_theme
 from .settings import load_settings as read_settings
 from .stamp import check as check_stamp
 from .store import Store
+from .theme import template_error
 
 
 def run(args: argparse.Namespace, project: Project, found=None, store: Store | None = None) -> int:
@@ -77,7 +78,9 @@ def run(args: argparse.Namespace, project: Project, found=None, store: Store | N
                 )
                 print(project.display(made))
                 return 0
-            effective = args.effective or timeline.build_day() + dt.timedelta(days=1)
+            effective = args.effective or timeline.build_day() + dt.timedelta(
+                days=load_settings(project).notice_days
+            )
             path = new_version(project.content, args.policy, effective, project.display)
             print(project.display(path))
         elif args.command == "diff":
@@ -139,7 +142,14 @@ def _diff(args: argparse.Namespace, project: Project) -> int:
         print(diff.redline.text, end="")
         return 0
     out = args.out or Path("_diff") / f"{args.policy}-{diff.old.slug}-to-{diff.new.slug}.html"
-    write_file(out, standalone_html(diff, site, load_theme(project.templates)))
+    try:
+        html = standalone_html(diff, site, load_theme(project.templates))
+    except Exception as exc:  # a template's error: its file and line (theme.template_error)
+        error = template_error(exc, project.templates, project.display)
+        if error is None:
+            raise
+        raise ContentErrors([error]) from None
+    write_file(out, html)
     print(out)
     return 0
 
@@ -166,12 +176,15 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         write_file(project.lock, new.to_json().encode("utf-8"))
         print(f"{display}: recorded the correction of {args.correct} on {today.isoformat()}")
         return 0
-    _, errors = locking.verify(loaded.policies, loaded.lock, display)
+    if args.import_:
+        return _import(args, project, loaded, today)
+    policies, errors = locking.verify(loaded.policies, loaded.lock, display)
+    errors += locking.check_notice(policies, loaded.lock, today, loaded.settings.notice_days)
     errors += translations.verify_lock(loaded.translations, loaded.lock, display)  # issue 17
+    new = locking.updated(policies, loaded.lock, today)
+    new = translations.lock_updated(loaded.translations, new, today)  # issue 17
     if errors:
         raise ContentErrors(errors)
-    new = locking.updated(loaded.policies, loaded.lock, today)
-    new = translations.lock_updated(loaded.translations, new)  # issue 17
     added = sorted(set(new.entries) - set(loaded.lock.entries))
     if args.check:
         if added or not project.lock.exists():
@@ -185,9 +198,40 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         return 0
     write_file(project.lock, new.to_json().encode("utf-8"))
     for key in added:
-        announced = new.entries[key].announced
-        print(f"locked {key}" + (f" (announced {announced.isoformat()})" if announced else ""))
+        reason = new.entries[key].non_material
+        print(f"locked {key}" + (f" (not material: {reason})" if reason else ""))
     print(f"{display}: {len(new.entries)} versions locked; commit it")
+    return 0
+
+
+def _import(args: argparse.Namespace, project: Project, loaded, today: dt.date) -> int:
+    """``lock --import POLICY/DATE --note``: versions published before this site existed."""
+    display = project.display(project.lock)
+    if not args.note or not args.note.strip():
+        raise UsageError(
+            '--import needs --note "where and when it was published before this site" '
+            f"(kept in {display})"
+        )
+    versions = {v.key: v for p in loaded.policies for v in p.versions}
+    lock = loaded.lock
+    for key in args.import_:
+        if key not in versions:
+            raise UsageError(
+                f"{key} is not a version in content/: use POLICY/DATE, e.g. privacy/2026-04-01"
+            )
+        if key in lock.entries:
+            raise UsageError(f"{key} is already in {display}: there is nothing to import")
+        try:
+            lock = locking.imported(lock, versions[key], args.note.strip(), today)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    _, errors = locking.verify(loaded.policies, lock, display)
+    if errors:
+        raise ContentErrors(errors)
+    write_file(project.lock, lock.to_json().encode("utf-8"))
+    for key in args.import_:
+        print(f"imported {key}: {args.note.strip()}")
+    print(f"{display}: {len(lock.entries)} versions locked; commit it")
     return 0
 
 

@@ -27,7 +27,7 @@ RESERVED = {
     "changelog": "changelog page",
     "schemas": "JSON Schema folder",
 }
-FIELDS = ("title", "effective", "summary", "draft", "date_precision", "retitled", "notice_waived")
+FIELDS = ("title", "effective", "summary", "draft", "date_precision", "retitled", "non_material")
 _POLICY_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _VERSION_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.md$")
 _TRANSLATION_NAME = re.compile(r"^(\d{4}-\d{2}-\d{2})\.([A-Za-z0-9-]+)\.md$")  # translations.py
@@ -237,6 +237,11 @@ def _parse_file(
             fix = (
                 f"did you mean '{hint[0]}'?" if hint else f"allowed fields are {', '.join(FIELDS)}"
             )
+            if key == "notice_waived":  # the waiver before issue 15: no way around the notice
+                fix = (
+                    "a version takes effect before the notice period only when its change is "
+                    "not material: write 'non_material: <why readers lose nothing>' instead"
+                )
             err(lines[key], f"unknown field '{key}': {fix}")
 
     title = meta.get("title")
@@ -265,14 +270,15 @@ def _parse_file(
             value = False
         flags[name] = value
 
-    waived = meta.get("notice_waived", "")
-    if not isinstance(waived, str) or ("notice_waived" in meta and not waived.strip()):
+    non_material = meta.get("non_material", "")
+    if not isinstance(non_material, str) or ("non_material" in meta and not non_material.strip()):
         err(
-            lines["notice_waived"],
-            "notice_waived must say why this version takes effect with less notice, e.g. "
-            "'notice_waived: Required by a court order of 2026-05-02'",
+            lines["non_material"],
+            "non_material must say why readers lose nothing by this change (it then takes effect "
+            "without the notice period), e.g. 'non_material: Corrected the spelling of our "
+            "processor's name'",
         )
-        waived = ""
+        non_material = ""
 
     precision = meta.get("date_precision", "day")
     if precision not in ("day", "month"):
@@ -297,7 +303,10 @@ def _parse_file(
         )
     for n, finding in enumerate(rendered.findings):  # the nth of a needle: its nth line
         skip = sum(f.needle == finding.needle for f in rendered.findings[:n])
-        err(body_first_line - 1 + locate(body_lines, finding.needle, skip), finding.message)
+        if finding.near:  # the nth of this very URL
+            skip = sum(f.near == finding.near for f in rendered.findings[:n])
+        line = locate(body_lines, finding.needle, skip, finding.near)
+        err(body_first_line - 1 + line, finding.message)
 
     if not isinstance(title, str) or not title.strip() or effective is None:
         return None
@@ -314,7 +323,7 @@ def _parse_file(
         body_html=rendered.html,
         body_sha256=hashlib.sha256(rendered.html.encode("utf-8")).hexdigest(),
         headings=rendered.headings,
-        notice_waived=waived.strip(),
+        non_material=non_material.strip(),
         effective_line=lines["effective"],
     )
     return _Parsed(version=version, lines=lines)

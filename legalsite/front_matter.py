@@ -55,20 +55,32 @@ def _single_node(loader_class, fm: str) -> yaml.Node | None:
         loader.dispose()
 
 
+def _yaml_error(exc: yaml.MarkedYAMLError) -> tuple[int, str]:
+    """The line (of the front matter, 1-based) and message of a YAML error. A quote or
+    bracket never closed runs to the end of the front matter, where YAML notices it: the
+    line that matters is the one where it opened (the error's context mark)."""
+    problem = exc.problem or "invalid YAML"
+    opened = exc.context_mark
+    unclosed = opened is not None and ("end of stream" in problem or "<stream end>" in problem)
+    if opened is not None and unclosed and exc.context == "while scanning a quoted scalar":
+        return opened.line + 1, (
+            "front matter is not valid YAML: the quoted value that starts on this line is never "
+            "closed: end it with the same quote (' or \") on this line"
+        )
+    mark = opened if unclosed else exc.problem_mark or opened
+    return (mark.line + 1 if mark else 1), (
+        f"front matter is not valid YAML: {problem}; check quotes and colons (a value "
+        "containing ': ' needs quotes)"
+    )
+
+
 def parse_front_matter(fm: str, err) -> tuple[dict | None, dict[str, int]]:
     """YAML to a dict plus the file line of every key; constructs values one by one
     so that one bad value (say 2026-02-30) is reported at its line and others still are."""
     try:
         node = _compose(fm)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        problem = exc.problem or "invalid YAML"
-        err(
-            line,
-            f"front matter is not valid YAML: {problem}; check quotes and colons (a value "
-            "containing ': ' needs quotes)",
-        )
+        err(*_yaml_error(exc))
         return None, {}
     if node is None:
         err(1, "front matter is empty: add title, effective and summary")

@@ -1,8 +1,9 @@
 """``versions.lock``: published text can never change silently.
 
-The lock records the SHA-256 of every version once it is published (in force,
-or announced as upcoming), and the day an upcoming version was announced, so
-the notice period can be checked against it. A build in which a locked
+The lock records the SHA-256 of every version once it is published, and the day
+it was first published (locked), so that the notice period is counted from it,
+or why the notice period does not apply to it (non-material, or imported from
+before this site). A build in which a locked
 version's source differs from the lock fails. The only ways out are a new
 version, or a correction recorded with ``build.py lock --correct``, which keeps
 the original hash and shows "Corrected on <date>: <note>" to readers.
@@ -21,7 +22,10 @@ from pathlib import Path
 
 from .model import ContentError, ContentErrors, Correction, Policy, Translation, Version
 
-LOCK_FORMAT = 1
+LOCK_FORMAT = 2
+IMPORTED_FROM_FORMAT_1 = (
+    "in force when first locked, before versions.lock recorded announcements (format 1)"
+)
 
 
 @dataclass(frozen=True)
@@ -33,13 +37,29 @@ class LockedCorrection:
 
 @dataclass(frozen=True)
 class Entry:
+    """A published version. ``published``: the day it was first locked, which CI's
+    ``lock --check`` makes the day before its first published build; the notice runs from it.
+    The only exemptions from the notice period, each with its reason: ``non_material``
+    (from the version's front matter) and ``imported`` (published before this site)."""
+
     sha256: str  # the text as first published
-    announced: dt.date | None = None  # the day it was locked while still upcoming
+    published: dt.date | None = None  # None only for an imported version
     corrections: tuple[LockedCorrection, ...] = ()
+    non_material: str = ""
+    imported: str = ""
 
     @property
     def current_sha256(self) -> str:
         return self.corrections[-1].sha256 if self.corrections else self.sha256
+
+    @property
+    def exemption(self) -> str:
+        """Why the notice period does not apply, as recorded; empty when it does."""
+        if self.non_material:
+            return f"not material: {self.non_material}"
+        if self.imported:
+            return f"imported: {self.imported}"
+        return ""
 
 
 @dataclass(frozen=True)
@@ -52,8 +72,12 @@ class Lock:
         for key in sorted(self.entries):
             entry = self.entries[key]
             item: dict = {"sha256": entry.sha256}
-            if entry.announced:
-                item["announced"] = entry.announced.isoformat()
+            if entry.published:
+                item["published"] = entry.published.isoformat()
+            if entry.non_material:
+                item["non_material"] = entry.non_material
+            if entry.imported:
+                item["imported"] = entry.imported
             if entry.corrections:
                 item["corrections"] = [
                     {"date": c.date.isoformat(), "note": c.note, "sha256": c.sha256}
@@ -61,6 +85,34 @@ class Lock:
                 ]
             versions[key] = item
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _entry(item: dict, lock_format: int) -> Entry:
+    """One entry; a format-1 entry (``announced`` when locked while upcoming, nothing when
+    locked in force) is read as format 2: announced -> published, nothing -> imported."""
+    corrections = tuple(
+        LockedCorrection(dt.date.fromisoformat(c["date"]), str(c["note"]), str(c["sha256"]))
+        for c in item.get("corrections", [])
+    )
+    if lock_format == 1:
+        announced = item.get("announced")
+        return Entry(
+            sha256=str(item["sha256"]),
+            published=dt.date.fromisoformat(announced) if announced else None,
+            corrections=corrections,
+            imported="" if announced else IMPORTED_FROM_FORMAT_1,
+        )
+    published = item.get("published")
+    entry = Entry(
+        sha256=str(item["sha256"]),
+        published=dt.date.fromisoformat(published) if published else None,
+        corrections=corrections,
+        non_material=str(item.get("non_material", "")).strip(),
+        imported=str(item.get("imported", "")).strip(),
+    )
+    if entry.published is None and not entry.imported:
+        raise ValueError("it has neither 'published' nor 'imported'")
+    return entry
 
 
 def parse_lock(text: str, display: str) -> Lock:
@@ -78,26 +130,16 @@ def parse_lock(text: str, display: str) -> Lock:
         ) from None
     if (
         not isinstance(data, dict)
-        or data.get("format") != LOCK_FORMAT
+        or data.get("format") not in (1, LOCK_FORMAT)
         or not isinstance(data.get("versions"), dict)
     ):
         raise fail(1, f"not a versions.lock of format {LOCK_FORMAT}: restore it from git")
     entries = {}
+    key = ""
     try:
         for key, item in data["versions"].items():
-            entries[key] = Entry(
-                sha256=str(item["sha256"]),
-                announced=dt.date.fromisoformat(item["announced"])
-                if item.get("announced")
-                else None,
-                corrections=tuple(
-                    LockedCorrection(
-                        dt.date.fromisoformat(c["date"]), str(c["note"]), str(c["sha256"])
-                    )
-                    for c in item.get("corrections", [])
-                ),
-            )
-    except (KeyError, TypeError, ValueError) as exc:
+            entries[key] = _entry(item, data["format"])
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise fail(1, f"entry {key!r} is malformed ({exc}): restore the file from git") from None
     return Lock(entries)
 
@@ -161,51 +203,95 @@ def check_notice(
 ) -> list[ContentError]:
     """A published version must be announced ``notice_days`` before it takes effect.
 
-    The announcement day is the one recorded in the lock; a version not yet
-    locked is being announced by this build, so its day is ``today``. Versions
-    locked when already in force (before the lock existed) have no
-    announcement day and are not checked.
+    The announcement day is the one recorded in the lock (``published``); a version not
+    yet locked is being announced by this build, so its day is ``today``, whether its
+    date is ahead or already past (a backdated version gets no notice at all). The only
+    ways past the rule are recorded in the lock with a reason: ``non_material`` (from
+    the front matter; a version not yet locked may use it, and ``lock`` records it) and
+    ``imported`` (``lock --import``, for versions published before this site).
     """
     errors = []
     for policy in policies:
         for version in policy.versions[1:]:  # the first version of a policy replaces nothing
-            if version.draft or version.notice_waived:
+            if version.draft:
                 continue
             entry = lock.entries.get(version.key)
-            if entry is not None:
-                announced = entry.announced
-            else:
-                announced = today if version.effective >= today else None
-            if announced is None:
+            if entry is not None and entry.exemption:
                 continue
-            notice = (version.effective - announced).days
-            if notice < notice_days:
+            if entry is None and version.non_material:
+                continue
+            announced = entry.published if entry is not None and entry.published else today
+            if (version.effective - announced).days < notice_days:
                 errors.append(
                     ContentError(
                         version.source_path,
                         version.effective_line,
-                        (
-                            f"{version.key} takes effect {notice} day{'s' if notice != 1 else ''} "
-                            "after it is announced "
-                            f"on {announced.isoformat()}, less than the notice period of {notice_days} days: choose "
-                            "'effective: "
-                            f"{(announced + dt.timedelta(days=notice_days)).isoformat()}' or later, or say why "
-                            "with 'notice_waived: <reason>'"
-                        ),
+                        short_notice(version, announced, notice_days, locked=entry is not None),
                     )
                 )
     return errors
 
 
+def short_notice(version: Version, announced: dt.date, notice_days: int, locked: bool) -> str:
+    """What is wrong with ``version``'s notice and the ways to fix it (one message)."""
+    notice = (version.effective - announced).days
+    earliest = (announced + dt.timedelta(days=notice_days)).isoformat()
+    when = (
+        f"announced on {announced.isoformat()} (first published, versions.lock)"
+        if locked
+        else f"announced on {announced.isoformat()} (the day of this build: it is not in versions.lock yet)"
+    )
+    gap = f"takes effect on {version.effective.isoformat()}, {days_from(notice)} it is {when}"
+    if locked:  # published: its file and date cannot change, only a hand-edited lock did this
+        return (
+            f"{version.key} {gap}, less than the notice period of {notice_days} days: "
+            "versions.lock was edited by hand; restore it from git (the day a version was first "
+            "published is recorded by 'python build.py lock' and never changes)"
+        )
+    fixes = f"choose 'effective: {earliest}' or later"
+    if not locked:
+        fixes += "; if readers lose nothing by the change, say why with 'non_material: <reason>'"
+        if version.effective <= announced:
+            fixes += (
+                "; if it was published before this site existed, record that: "
+                f'python build.py lock --import {version.key} --note "where and when it was published"'
+            )
+    return f"{version.key} {gap}, less than the notice period of {notice_days} days: {fixes}"
+
+
+def days_from(notice: int) -> str:
+    """``3 days after``, ``1 day before``: a version's date against its announcement."""
+    n = abs(notice)
+    return f"{n} day{'s' if n != 1 else ''} {'after' if notice >= 0 else 'before'}"
+
+
 def updated(policies: tuple[Policy, ...], lock: Lock, today: dt.date) -> Lock:
-    """The lock with every published (non-draft) version added; existing entries kept."""
+    """The lock with every published (non-draft) version added, first published ``today``
+    (with its front matter's ``non_material`` reason); existing entries kept."""
     entries = dict(lock.entries)
     for policy in policies:
         for version in policy.versions:
             if version.draft or version.key in entries:
                 continue
-            announced = today if version.effective > today else None
-            entries[version.key] = Entry(sha256=version.source_sha256, announced=announced)
+            entries[version.key] = Entry(
+                sha256=version.source_sha256, published=today, non_material=version.non_material
+            )
+    return Lock(entries)
+
+
+def imported(lock: Lock, version: Version, note: str, today: dt.date) -> Lock:
+    """Record ``version`` as published before this site (``lock --import``): it was in
+    force on or before ``today``, so no notice could be given on this site."""
+    if version.draft or version.effective > today:
+        raise ValueError(
+            f"{version.key} takes effect on {version.effective.isoformat()}, after "
+            f"{today.isoformat()}: only a version already in force can predate the site; "
+            "announce it instead (python build.py lock)"
+            if not version.draft
+            else f"{version.key} is a draft: only a published version can be imported"
+        )
+    entries = dict(lock.entries)
+    entries[version.key] = Entry(sha256=version.source_sha256, imported=note)
     return Lock(entries)
 
 

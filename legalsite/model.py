@@ -74,7 +74,7 @@ class Version:
     source_sha256: str
     body_html: str
     headings: tuple[Heading, ...]
-    notice_waived: str = ""  # why this version may take effect with less notice
+    non_material: str = ""  # why the change is not material: no notice period (lock.py)
     effective_line: int = 1  # line of 'effective:' in the source, for messages
     corrections: tuple[Correction, ...] = ()
     body_sha256: str = ""  # of body_html: what a redline of it depends on (render.redline_key)

@@ -26,13 +26,14 @@ from pathlib import Path
 from . import parallel, stamp, timeline, translations
 from .audit import audit_files, audit_policy
 from .content import parse_policies, placeholders
-from .lock import Lock, check_notice, read_lock, verify
+from .lock import Lock, check_notice, days_from, read_lock, verify
 from .model import ContentError, ContentErrors, Policy, Settings, Site, Translation
 from .output import Staging, check_output_dir, listing, relist, write_site
 from .project import Project, read_sources
 from .render import load_theme, redline_pairs, render_site
 from .settings import load_settings as read_settings
 from .store import Store
+from .theme import template_error
 from .wording import counted  # issue 15: "1 policy", not "1 policies"
 
 
@@ -233,10 +234,16 @@ def run(
             loaded = load_policies(project, settings, store, sources, digests)
             sources = None  # the parsed site holds what is needed from here on
             site = apply_lock(loaded, request)
-            theme = load_theme(project.templates, store)
             if pool is not None:
                 parallel.warm_redlines(pool, store, redline_pairs(site), request.jobs)
-            output = render_site(site, theme, store, frozenset(), None, last)
+            try:
+                theme = load_theme(project.templates, store)
+                output = render_site(site, theme, store, frozenset(), None, last)
+            except Exception as exc:  # a template's error: its file and line, never a traceback
+                error = template_error(exc, project.templates, project.display)
+                if error is None:
+                    raise
+                raise ContentErrors([error]) from None
             store.receive_all()
             if not store.remember:  # the pages are made: let the texts go before the audit
                 site = dataclasses.replace(site, policies=outline_of(site.policies))
@@ -381,4 +388,20 @@ def warnings(site: Site) -> list[str]:
             f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: "
             "set the real address before publishing"
         )
-    return out + translations.warnings(site)  # issue 17: stale and missing translations
+    return out + late_drafts(site) + translations.warnings(site)  # issue 17: stale, missing
+
+
+def late_drafts(site: Site) -> list[str]:
+    """Drafts (``check --drafts``, the preview) that, published today, would take effect
+    before the notice period ends: they would fail the build once 'draft: true' goes."""
+    days = site.settings.notice_days
+    earliest = site.today + dt.timedelta(days=days)
+    return [
+        f"{v.source_path}:{v.effective_line}: the draft {v.key} can no longer meet the notice "
+        f"period of {days} days: published today ({site.today.isoformat()}) it would take effect "
+        f"{days_from((v.effective - site.today).days)} it is announced; choose "
+        f"'effective: {earliest.isoformat()}' or later (rename the file to match)"
+        for p in site.policies
+        for v in p.versions[1:]
+        if v.draft and not v.non_material and v.effective < earliest
+    ]

@@ -22,23 +22,20 @@ import signal
 import sys
 import threading
 import time
-import traceback
 import webbrowser
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from pathlib import Path
 from typing import TextIO
 from urllib.parse import unquote, urlsplit
-
-import jinja2
 
 from . import timeline
 from .content import _TRANSLATION_NAME  # issue 17
 from .model import ContentError, ContentErrors, Site
-from .pipeline import Project, Request, run
+from .pipeline import Project, Request, late_drafts, run
 from .preview_http import CONTENT_TYPES, Response, Server, _content_type, error_page
 from .stamp import remembered
 from .store import Store
+from .theme import template_error
 from .watch import Watcher
 
 _POLICY_PATH = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -98,25 +95,14 @@ class Builder:
         )
 
     def _describe(self, exc: Exception) -> ContentError:
-        """``path:line: message`` for an exception raised while loading templates or rendering."""
-        templates = self.project.templates
-        if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
-            return ContentError(
-                self.project.display(Path(exc.filename)),
-                exc.lineno or 1,
-                f"template syntax error: {exc.message}",
-            )
-        message = f"{type(exc).__name__}: {exc}"
-        if isinstance(exc, jinja2.TemplateNotFound):
-            message = f"template not found: {exc.name}"
-        for frame, line in reversed(list(traceback.walk_tb(exc.__traceback__))):
-            filename = Path(frame.f_code.co_filename)
-            if filename.is_absolute() and templates in filename.parents:
-                return ContentError(
-                    self.project.display(filename), line, f"template error: {message}"
-                )
-        return ContentError(
-            self.project.display(templates), 1, f"the templates could not be rendered: {message}"
+        """``path:line: message`` for an exception that is not a content error: a template's
+        (theme.template_error, as build and check report it) or anything else, which the
+        preview shows rather than stopping."""
+        templates, display = self.project.templates, self.project.display
+        return template_error(exc, templates, display) or ContentError(
+            display(templates),
+            1,
+            f"the templates could not be rendered: {type(exc).__name__}: {exc}",
         )
 
 
@@ -143,6 +129,7 @@ class Preview:
         self.project = project
         self.builder = Builder(project, as_of=as_of)
         self.out = out or sys.stdout
+        self._late: tuple[str, ...] = ()  # the late drafts last warned about
         self.err = err or sys.stderr
         self.condition = threading.Condition()
         self.state = State()
@@ -204,6 +191,12 @@ class Preview:
         ]
         removed = [p for p in old.files if p not in new.files]
         fixed = "fixed; " if old.errors else ""
+        late = tuple(late_drafts(outcome.site)) if outcome.site is not None else ()
+        if late != self._late:  # a draft that can no longer get its notice: once per change
+            for warning in late:
+                print(f"warning: {warning}", file=self.err)
+            self.err.flush()
+            self._late = late
         if old.generation == 0:
             print(f"built {len(new.files)} files in {ms}", file=self.out)
         else:

@@ -8,12 +8,14 @@ fingerprint of every template and asset, which every page's store key includes.
 from __future__ import annotations
 
 import hashlib
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 from . import compare, i18n, reading, timeline, wording
+from .model import ContentError
 from .project import read_tree
 from .store import Store
 
@@ -84,3 +86,32 @@ def load_theme(templates_dir: Path, store: Store | None = None) -> Theme:
     return Theme(
         env=env, stylesheet=stylesheet, assets=tuple(assets), fingerprint=digest.hexdigest()
     )
+
+
+def template_error(exc: BaseException, templates: Path, display) -> ContentError | None:
+    """``templates/x.html:12: message`` for a template that cannot be loaded or rendered
+    (a syntax error, an undefined name, a failing filter), or None when the exception did
+    not come from a template (a bug, reported as such). The one place that reads a Jinja
+    error, for ``build``, ``check`` and the preview alike; ``display``: a path as shown."""
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
+        return ContentError(
+            display(Path(exc.filename)),
+            exc.lineno or 1,
+            f"template syntax error: {exc.message}: fix the tag or expression on this line",
+        )
+    if isinstance(exc, jinja2.TemplateNotFound):
+        message = f"template not found: {exc.name}: create it in templates/, or fix the name"
+    elif isinstance(exc, jinja2.UndefinedError):
+        message = (
+            f"{exc.message}: check the spelling; a template sees only what the build passes it "
+            "(render.py) and what it sets itself"
+        )
+    else:
+        message = f"the expression or filter on this line failed: {type(exc).__name__}: {exc}"
+    for frame, line in reversed(list(traceback.walk_tb(exc.__traceback__))):
+        filename = Path(frame.f_code.co_filename)
+        if filename.is_absolute() and templates in filename.parents:
+            return ContentError(display(filename), line, message)
+    if isinstance(exc, jinja2.TemplateError):
+        return ContentError(display(templates), 1, message)
+    return None

@@ -269,13 +269,13 @@ def is_translation_key(key: str) -> bool:
     return "." in key.rpartition("/")[2]
 
 
-def lock_updated(translations: tuple[Translation, ...], lock: Lock) -> Lock:
+def lock_updated(translations: tuple[Translation, ...], lock: Lock, today: dt.date) -> Lock:
     """The lock with every published translation added (not a draft, of a version the lock
     holds: a translation of an English draft waits for it); entries kept."""
     entries = dict(lock.entries)
     for t in translations:
         if not t.draft and t.key not in entries and t.version_key in entries:
-            entries[t.key] = Entry(sha256=t.source_sha256)
+            entries[t.key] = Entry(sha256=t.source_sha256, published=today)
     return Lock(entries)
 
 

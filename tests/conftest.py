@@ -26,6 +26,17 @@ def write_tree(root: Path, files: dict[str, str | bytes]) -> Path:
     return root
 
 
+def copy_lock_for_editing(root: Path) -> None:
+    """The fixture's versions.lock with only what the notice rule needs (privacy/2026-05-01,
+    imported): the first versions and the upcoming privacy/2026-08-01 stay unlocked, so
+    tests may edit them as legal edits a version before it is published."""
+    import json
+
+    data = json.loads((FIXTURE / "versions.lock").read_text(encoding="utf-8"))
+    data["versions"] = {k: v for k, v in data["versions"].items() if k == "privacy/2026-05-01"}
+    (root / "versions.lock").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     """A project folder using the repository's templates; returns a writer."""

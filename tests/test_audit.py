@@ -192,6 +192,7 @@ def test_planted_problem_stops_build_and_check_and_is_found_by_audit(name, tmp_p
     shutil.copytree(REPO / "templates", tmp_path / "templates")
     shutil.copytree(FIXTURE / "content", tmp_path / "content")
     shutil.copy(FIXTURE / "site.toml", tmp_path / "site.toml")
+    shutil.copy(FIXTURE / "versions.lock", tmp_path / "versions.lock")
     run = lambda *args: subprocess.run([sys.executable, str(REPO / "build.py"), *args, "--as-of", FIXTURE_DAY],  # noqa: E731
                                        cwd=tmp_path, capture_output=True, text=True, check=False)
     assert run("build", "--out", "clean").returncode == 0

@@ -95,8 +95,13 @@ V2 = "---\ntitle: Privacy Policy\neffective: 2026-03-01\nsummary: Shorter logs.\
 V3 = "---\ntitle: Privacy Policy\neffective: 2026-09-01\nsummary: ''\ndraft: true\n---\n\n## 1. Logs\n\nWe might keep logs for 7 days.\n"
 
 
+def imported_v2(cli) -> None:
+    assert cli("lock", "--import", "privacy/2026-03-01", "--note", "Published before this site.", "--as-of", "2026-06-15")[0] == 0
+
+
 def test_diff_defaults_to_newest_against_in_force_as_text(project, cli):
     project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-03-01.md": V2, "content/privacy/2026-09-01.md": V3})
+    imported_v2(cli)
     code, out, err = cli("diff", "privacy", "--text", "--as-of", "2026-06-15")
     assert (code, err) == (0, "")
     assert out == ("Privacy Policy: content/privacy/2026-03-01.md -> content/privacy/2026-09-01.md\n"
@@ -106,6 +111,7 @@ def test_diff_defaults_to_newest_against_in_force_as_text(project, cli):
 
 def test_diff_writes_a_standalone_html_file(project, cli, tmp_path):
     project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-03-01.md": V2})
+    imported_v2(cli)
     code, out, _ = cli("diff", "privacy", "2026-01-01", "2026-03-01", "--as-of", "2026-06-15")
     assert (code, out) == (0, "_diff/privacy-2026-01-01-to-2026-03-01.html\n")
     html = (tmp_path / "_diff/privacy-2026-01-01-to-2026-03-01.html").read_text()
@@ -129,7 +135,16 @@ def upcoming(effective: str, extra: str = "") -> str:
     return f"---\ntitle: Privacy Policy\neffective: {effective}\nsummary: Changed.\n{extra}---\n\nText.\n"
 
 
-@pytest.mark.parametrize("effective,ok", [("2026-07-15", True), ("2026-07-14", False), ("2026-06-15", False)])
+NOT_LOCKED = "(the day of this build: it is not in versions.lock yet)"
+NON_MATERIAL_FIX = "; if readers lose nothing by the change, say why with 'non_material: <reason>'"
+
+
+def import_fix(key: str) -> str:
+    return (f"; if it was published before this site existed, record that: python build.py lock --import {key} "
+            '--note "where and when it was published"')
+
+
+@pytest.mark.parametrize("effective,ok", [("2026-07-15", True), ("2026-07-14", False), ("2026-06-16", False)])
 def test_notice_period_at_the_day_boundary(project, cli, effective, ok):
     """notice_days = 30 (default) and the build day is 2026-06-15."""
     project({"content/privacy/2026-01-01.md": V1, f"content/privacy/{effective}.md": upcoming(effective)})
@@ -140,45 +155,162 @@ def test_notice_period_at_the_day_boundary(project, cli, effective, ok):
         days = (dt.date.fromisoformat(effective) - dt.date(2026, 6, 15)).days
         assert code == 1
         assert err.splitlines()[0] == (
-            f"content/privacy/{effective}.md:3: privacy/{effective} takes effect {days} day{'s' if days != 1 else ''} after "
-            "it is announced on 2026-06-15, less than the notice period of 30 days: choose 'effective: 2026-07-15' "
-            "or later, or say why with 'notice_waived: <reason>'")
+            f"content/privacy/{effective}.md:3: privacy/{effective} takes effect on {effective}, {days} day{'s' if days != 1 else ''} "
+            f"after it is announced on 2026-06-15 {NOT_LOCKED}, less than the notice period of 30 days: "
+            f"choose 'effective: 2026-07-15' or later{NON_MATERIAL_FIX}")
 
 
-def test_a_version_in_force_on_the_build_day_with_a_waiver(project, cli, tmp_path):
-    project({"content/privacy/2026-01-01.md": V1,
-             "content/privacy/2026-06-15.md": upcoming("2026-06-15", "notice_waived: Ordered by the regulator on 2026-06-14\n")})
-    code, out, err = cli("build", "--as-of", "2026-06-15")
-    assert code == 0, err
-    assert 'Effective: <time datetime="2026-06-15">' in (tmp_path / "_site/privacy/index.html").read_text()
+@pytest.mark.parametrize("effective,late", [("2026-06-15", "0 days after"), ("2026-06-14", "1 day before"),
+                                            ("2026-03-01", "106 days before")])
+def test_a_backdated_version_is_not_published_without_notice(project, cli, tmp_path, effective, late):
+    """Issue 15: a version dated today or earlier used to count as announced and went out at once."""
+    project({"content/privacy/2026-01-01.md": V1, f"content/privacy/{effective}.md": upcoming(effective)})
+    message = (f"content/privacy/{effective}.md:3: privacy/{effective} takes effect on {effective}, {late} it is "
+               f"announced on 2026-06-15 {NOT_LOCKED}, less than the notice period of 30 days: choose "
+               f"'effective: 2026-07-15' or later{NON_MATERIAL_FIX}{import_fix(f'privacy/{effective}')}")
+    for command in ("build", "check", "lock"):
+        code, out, err = cli(command, "--as-of", "2026-06-15")
+        assert (code, err.splitlines()[0]) == (1, message), command
+    assert not (tmp_path / "_site").exists(), "nothing is written"
+    assert not (tmp_path / "versions.lock").exists(), "a version without notice is never locked"
 
 
-def test_notice_counts_from_the_announcement_recorded_in_the_lock(project, cli):
+def test_the_lock_counts_notice_from_the_day_a_version_was_first_published(project, cli, tmp_path):
     project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-08-01.md": upcoming("2026-08-01")})
-    assert cli("lock", "--as-of", "2026-06-15")[0] == 0  # announced 47 days ahead
-    # Six weeks later the build still accepts it: the notice ran from the announcement.
+    assert cli("lock", "--as-of", "2026-06-15") == (
+        0, "locked privacy/2026-01-01\nlocked privacy/2026-08-01\nversions.lock: 2 versions locked; commit it\n", "")
+    lock = json.loads((tmp_path / "versions.lock").read_text())
+    assert lock["format"] == 2 and lock["versions"]["privacy/2026-08-01"]["published"] == "2026-06-15"
+    # Six weeks later the build still accepts it: the notice ran from the first publication.
     assert cli("check", "--as-of", "2026-07-31")[0] == 0
+    assert cli("build", "--as-of", "2026-08-02")[0] == 0
+    # A lock that says it was published later (edited by hand) is held to that day.
+    lock["versions"]["privacy/2026-08-01"]["published"] = "2026-07-10"
+    (tmp_path / "versions.lock").write_text(json.dumps(lock))
+    code, _, err = cli("check", "--as-of", "2026-08-02")
+    assert (code, err.splitlines()[0]) == (1, (
+        "content/privacy/2026-08-01.md:3: privacy/2026-08-01 takes effect on 2026-08-01, 22 days after it is announced "
+        "on 2026-07-10 (first published, versions.lock), less than the notice period of 30 days: versions.lock was "
+        "edited by hand; restore it from git (the day a version was first published is recorded by 'python build.py "
+        "lock' and never changes)"))
+
+
+def test_a_non_material_change_needs_no_notice_and_says_so(project, cli, tmp_path):
+    reason = "Corrected the spelling of our processor's name."
+    project({"content/privacy/2026-01-01.md": V1,
+             "content/privacy/2026-06-14.md": upcoming("2026-06-14", f"non_material: {reason}\n")})
+    assert cli("build", "--as-of", "2026-06-15")[0] == 0
+    assert cli("lock", "--as-of", "2026-06-15") == (
+        0, f"locked privacy/2026-01-01\nlocked privacy/2026-06-14 (not material: {reason})\n"
+           "versions.lock: 2 versions locked; commit it\n", "")
+    entry = json.loads((tmp_path / "versions.lock").read_text())["versions"]["privacy/2026-06-14"]
+    assert (entry["published"], entry["non_material"]) == ("2026-06-15", reason)
+    assert cli("build", "--as-of", "2026-06-15")[0] == 0
+    history = (tmp_path / "_site/privacy/history/index.html").read_text()
+    assert ("<td>Changed.<br><strong>Not a material change</strong> (no notice period): "
+            "Corrected the spelling of our processor&#39;s name.</td>") in history
+    feed = (tmp_path / "_site/privacy/feed.xml").read_text()
+    assert "<summary>Changed. (Not a material change: no notice period.)</summary>" in feed
+    assert ("&lt;p&gt;Not a material change (no notice period): Corrected the spelling of our processor&amp;#39;s "
+            "name.&lt;/p&gt;") in feed
+    assert "Not a material change" not in (tmp_path / "_site/privacy/2026-01-01/index.html").read_text()
+
+
+@pytest.mark.parametrize("value,line", [("''", 5), ("yes", 5), ("[a]", 5)])  # empty, a boolean, a list
+def test_non_material_must_give_a_reason(project, cli, value, line):
+    project({"content/privacy/2026-01-01.md": V1,
+             "content/privacy/2026-06-14.md": upcoming("2026-06-14", f"non_material: {value}\n")})
+    code, _, err = cli("check", "--as-of", "2026-06-15")
+    assert (code, err.splitlines()[0]) == (1, (
+        f"content/privacy/2026-06-14.md:{line}: non_material must say why readers lose nothing by this change (it then "
+        "takes effect without the notice period), e.g. 'non_material: Corrected the spelling of our processor's name'"))
+
+
+def test_the_old_waiver_is_gone(project, cli):
+    project({"content/privacy/2026-01-01.md": V1,
+             "content/privacy/2026-06-15.md": upcoming("2026-06-15", "notice_waived: Ordered by the regulator\n")})
+    code, _, err = cli("check", "--as-of", "2026-06-15")
+    assert (code, err.splitlines()[0]) == (1, (
+        "content/privacy/2026-06-15.md:5: unknown field 'notice_waived': a version takes effect before the notice "
+        "period only when its change is not material: write 'non_material: <why readers lose nothing>' instead"))
+
+
+def test_versions_published_before_the_site_are_imported_with_a_reason(project, cli, tmp_path):
+    project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-03-01.md": V2,
+             "content/privacy/2026-09-01.md": upcoming("2026-09-01")})
+    assert cli("lock", "--import", "privacy/2026-03-01", "--as-of", "2026-06-15") == (
+        1, "", 'error: --import needs --note "where and when it was published before this site" (kept in versions.lock)\n')
+    assert cli("lock", "--import", "privacy/2026-09-01", "--note", "x", "--as-of", "2026-06-15") == (
+        1, "", "error: privacy/2026-09-01 takes effect on 2026-09-01, after 2026-06-15: only a version already in force "
+               "can predate the site; announce it instead (python build.py lock)\n")
+    assert cli("lock", "--import", "privacy/2026-04-01", "--note", "x", "--as-of", "2026-06-15") == (
+        1, "", "error: privacy/2026-04-01 is not a version in content/: use POLICY/DATE, e.g. privacy/2026-04-01\n")
+    note = "Published on the old site on 2026-02-01 (archived copy in the legal drive)."
+    assert cli("lock", "--import", "privacy/2026-03-01", "--note", note, "--as-of", "2026-06-15") == (
+        0, f"imported privacy/2026-03-01: {note}\nversions.lock: 1 versions locked; commit it\n", "")
+    assert json.loads((tmp_path / "versions.lock").read_text())["versions"]["privacy/2026-03-01"] == {
+        "imported": note, "sha256": hashlib.sha256(V2.encode()).hexdigest()}
+    assert cli("lock", "--import", "privacy/2026-03-01", "--note", note, "--as-of", "2026-06-15") == (
+        1, "", "error: privacy/2026-03-01 is already in versions.lock: there is nothing to import\n")
+    assert cli("lock", "--as-of", "2026-06-15")[0] == 0
+    assert cli("build", "--as-of", "2026-06-15")[0] == 0
+    assert "Published on the old site" not in (tmp_path / "_site/privacy/history/index.html").read_text()
+
+
+def test_a_format_1_lock_is_read_with_its_entries_locked_in_force_as_imported(project, cli, tmp_path):
+    """The lock before issue 15 recorded no day for a version locked when in force: those entries
+    count as imported, with a reason, and the next 'lock' writes it in format 2."""
+    project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-03-01.md": V2,
+             "content/privacy/2026-08-01.md": upcoming("2026-08-01"),
+             "versions.lock": json.dumps({"format": 1, "versions": {
+                 "privacy/2026-01-01": {"sha256": hashlib.sha256(V1.encode()).hexdigest()},
+                 "privacy/2026-03-01": {"sha256": hashlib.sha256(V2.encode()).hexdigest()},
+                 "privacy/2026-08-01": {"announced": "2026-06-15",
+                                        "sha256": hashlib.sha256(upcoming("2026-08-01").encode()).hexdigest()}}})})
+    assert cli("check", "--as-of", "2026-07-01")[0] == 0
+    assert cli("lock", "--check", "--as-of", "2026-07-01")[0] == 0
+    (tmp_path / "content/privacy/2026-09-01.md").write_text(upcoming("2026-09-01"))
+    assert cli("lock", "--as-of", "2026-07-01")[0] == 0
+    versions = json.loads((tmp_path / "versions.lock").read_text())["versions"]
+    assert versions["privacy/2026-03-01"]["imported"] == (
+        "in force when first locked, before versions.lock recorded announcements (format 1)")
+    assert versions["privacy/2026-08-01"]["published"] == "2026-06-15"
+    assert versions["privacy/2026-09-01"]["published"] == "2026-07-01"
+
+
+def test_check_drafts_warns_when_a_draft_can_no_longer_get_its_notice(project, cli):
+    project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-07-01.md": V3.replace("2026-09-01", "2026-07-01"),
+             "content/privacy/2026-09-01.md": V3})
+    code, _, err = cli("check", "--drafts", "--as-of", "2026-06-15")
+    assert code == 0
+    assert [line for line in err.splitlines() if "draft" in line] == [
+        "warning: content/privacy/2026-07-01.md:3: the draft privacy/2026-07-01 can no longer meet the notice period "
+        "of 30 days: published today (2026-06-15) it would take effect 16 days after it is announced; choose "
+        "'effective: 2026-07-15' or later (rename the file to match)"]
 
 
 # --- the lock ------------------------------------------------------------------------------
 
 def test_lock_records_published_versions_and_check_fails_until_it_does(project, cli, tmp_path):
-    project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-03-01.md": V2,
-             "content/privacy/2026-09-01.md": V3})
+    published = V3.replace("draft: true\n", "").replace("summary: ''", "summary: Shorter logs.")
+    project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-09-01.md": published,
+             "content/privacy/2026-10-01.md": V3.replace("2026-09-01", "2026-10-01")})
     assert cli("lock", "--check", "--as-of", "2026-06-15") == (
-        1, "", "versions.lock is out of date: not yet locked: privacy/2026-01-01, privacy/2026-03-01. "
+        1, "", "versions.lock is out of date: not yet locked: privacy/2026-01-01, privacy/2026-09-01. "
                "Run 'python build.py lock' and commit the file.\n")
     assert cli("lock", "--as-of", "2026-06-15") == (
-        0, "locked privacy/2026-01-01\nlocked privacy/2026-03-01\nversions.lock: 2 versions locked; commit it\n", "")
+        0, "locked privacy/2026-01-01\nlocked privacy/2026-09-01\nversions.lock: 2 versions locked; commit it\n", "")
     lock = json.loads((tmp_path / "versions.lock").read_text())
-    assert lock == {"format": 1, "versions": {
-        "privacy/2026-01-01": {"sha256": hashlib.sha256(V1.encode()).hexdigest()},
-        "privacy/2026-03-01": {"sha256": hashlib.sha256(V2.encode()).hexdigest()}}}
+    assert lock == {"format": 2, "versions": {
+        "privacy/2026-01-01": {"published": "2026-06-15", "sha256": hashlib.sha256(V1.encode()).hexdigest()},
+        "privacy/2026-09-01": {"published": "2026-06-15",
+                               "sha256": hashlib.sha256(published.encode()).hexdigest()}}}
     assert cli("lock", "--check", "--as-of", "2026-06-15") == (0, "versions.lock is up to date (2 versions locked)\n", "")
 
 
 def test_tampering_fails_the_build_until_corrected(project, cli, tmp_path):
     project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-03-01.md": V2})
+    assert cli("lock", "--import", "privacy/2026-03-01", "--note", "Published before this site.", "--as-of", "2026-06-15")[0] == 0
     assert cli("lock", "--as-of", "2026-06-15")[0] == 0
     assert cli("build", "--as-of", "2026-06-15")[0] == 0
     published = (tmp_path / "_site/privacy/2026-03-01/index.html").read_bytes()
@@ -213,6 +345,7 @@ def test_tampering_fails_the_build_until_corrected(project, cli, tmp_path):
 
 def test_a_locked_version_cannot_disappear(project, cli, tmp_path):
     project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-03-01.md": V2})
+    assert cli("lock", "--import", "privacy/2026-03-01", "--note", "Published before this site.", "--as-of", "2026-06-15")[0] == 0
     assert cli("lock", "--as-of", "2026-06-15")[0] == 0
     (tmp_path / "content/privacy/2026-03-01.md").unlink()
     code, _, err = cli("check", "--as-of", "2026-06-15")

@@ -33,7 +33,15 @@ def errors_of(cli, *args: str) -> list[str]:
 CASES = {
     "yaml syntax error at its real line": (
         {"content/privacy/2026-01-01.md": "---\ntitle: Privacy Policy\neffective: 2026-01-01\nsummary: [oops\n---\n\nText.\n"},
-        ["content/privacy/2026-01-01.md:5: front matter is not valid YAML: expected ',' or ']', but got '<stream end>'; check quotes and colons (a value containing ': ' needs quotes)"],
+        ["content/privacy/2026-01-01.md:4: front matter is not valid YAML: expected ',' or ']', but got '<stream end>'; check quotes and colons (a value containing ': ' needs quotes)"],
+    ),
+    "unclosed double quote at the line it opens (issue 15: was the closing '---' line)": (
+        {"content/privacy/2026-01-01.md": '---\ntitle: "Privacy Policy\neffective: 2026-01-01\nsummary: x\n---\n\nText.\n'},
+        ["content/privacy/2026-01-01.md:2: front matter is not valid YAML: the quoted value that starts on this line is never closed: end it with the same quote (' or \") on this line"],
+    ),
+    "unclosed single quote in a later field": (
+        {"content/privacy/2026-01-01.md": "---\ntitle: Privacy Policy\neffective: 2026-01-01\nsummary: 'We now keep logs\ndraft: true\n---\n\nText.\n"},
+        ["content/privacy/2026-01-01.md:4: front matter is not valid YAML: the quoted value that starts on this line is never closed: end it with the same quote (' or \") on this line"],
     ),
     "a list as a field name": (
         {"content/privacy/2026-01-01.md": "---\ntitle: Privacy Policy\neffective: 2026-01-01\n? [a, b]\n: x\n---\n\nText.\n"},
@@ -52,7 +60,7 @@ CASES = {
     ),
     "unknown field": (
         {"content/privacy/2026-01-01.md": version("2026-01-01", author="legal")},
-        ["content/privacy/2026-01-01.md:4: unknown field 'author': allowed fields are title, effective, summary, draft, date_precision, retitled, notice_waived"],
+        ["content/privacy/2026-01-01.md:4: unknown field 'author': allowed fields are title, effective, summary, draft, date_precision, retitled, non_material"],
     ),
     "quoted date is a string, not a date": (
         {"content/privacy/2026-01-01.md": version('"2026-01-01"')},
@@ -186,8 +194,8 @@ def test_unsafe_content_is_reported_with_lines(project, cli):
         f"{path}:12: event handler attribute 'onclick' is not allowed: remove it (pages run no inline script)",
         f"{path}:14: 'javascript:' URLs are not allowed in href=: link to a real page instead",
         f"{path}:16: <iframe> is not allowed: link to the page instead",
-        f"{path}:18: img loads 'https://cdn.example.org/logo.png' from another site: copy the file into the site or link to it instead",
-        f"{path}:20: img loads 'https://cdn.example.org/a.png 2x' from another site: copy the file into the site or link to it instead",
+        f"{path}:18: img loads 'https://cdn.example.org/logo.png' from another site: copy the file into templates/assets/ (each file there, not in a subfolder, is published as /assets/<file name>) and use /assets/<file name>, e.g. ![what it shows](/assets/seal.png); or link to it instead",
+        f"{path}:20: img loads 'https://cdn.example.org/a.png 2x' from another site: copy the file into templates/assets/ (each file there, not in a subfolder, is published as /assets/<file name>) and use /assets/<file name>, e.g. ![what it shows](/assets/seal.png); or link to it instead",
         f"{path}:22: video loads 'https://cdn.example.org/p.jpg' from another site: copy the file into the site or link to it instead",
         f"{path}:24: <link> is not allowed in content: styles come from the site's stylesheet",
         f"{path}:26: <style> is not allowed in content: put styles in templates/assets/*.css",
@@ -195,7 +203,7 @@ def test_unsafe_content_is_reported_with_lines(project, cli):
         f"{path}:32: <object> is not allowed: link to the document instead",
         f"{path}:34: <embed> is not allowed: link to the document instead",
         f"{path}:36: <a ping> would report clicks to another server: remove the ping attribute",
-        f"{path}:38: img loads 'https://cdn.example.org/ref.png' from another site: copy the file into the site or link to it instead",
+        f"{path}:38: img loads 'https://cdn.example.org/ref.png' from another site: copy the file into templates/assets/ (each file there, not in a subfolder, is published as /assets/<file name>) and use /assets/<file name>, e.g. ![what it shows](/assets/seal.png); or link to it instead",
     ]
 
 
@@ -243,6 +251,51 @@ def test_content_html_is_judged_by_an_allow_list_at_its_source_lines(project, cl
     ]
 
 
+WORDS_FIRST_BODY = """\
+## 1. Section
+
+We never put javascript: links in a policy, nor jav&#x61;script: ones.
+
+Click [here](&#106;avascript:alert(1)) for more.
+
+<p><a href="&#106;avascript:alert(2)">raw</a> and <a href="&#x6A;ava&#x09;script&colon;alert(2)">tab</a></p>
+
+<p><a
+  href="&#106;avascript:alert(3)">split tag</a></p>
+"""
+
+
+def test_an_encoded_javascript_link_is_reported_at_its_own_line(project, cli):
+    """Issue 15: the line was that of the first mention of 'javascript:' anywhere (here prose)."""
+    project({"content/privacy/2026-01-01.md": version("2026-01-01", body=WORDS_FIRST_BODY)})
+    path = "content/privacy/2026-01-01.md"
+    message = "'javascript:' URLs are not allowed in href=: link to a real page instead"
+    assert errors_of(cli) == [f"{path}:10: {message}", f"{path}:12: {message}", f"{path}:15: {message}"]
+
+
+def test_an_external_image_error_says_where_local_images_go_and_that_advice_works(project, cli, tmp_path):
+    import shutil
+
+    from conftest import REPO
+    body = "## 1. Section\n\n![Our seal](https://cdn.example.org/seal.png)\n"
+    project({"content/privacy/2026-01-01.md": version("2026-01-01", body=body)})
+    assert errors_of(cli) == [
+        "content/privacy/2026-01-01.md:8: img loads 'https://cdn.example.org/seal.png' from another site: copy the file "
+        "into templates/assets/ (each file there, not in a subfolder, is published as /assets/<file name>) and use "
+        "/assets/<file name>, e.g. ![what it shows](/assets/seal.png); or link to it instead"]
+    # Following it: the file in templates/assets/ is published at /assets/seal.png and the page shows it.
+    (tmp_path / "templates").unlink()
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
+    (tmp_path / "templates/assets/seal.png").write_bytes(png)
+    (tmp_path / "content/privacy/2026-01-01.md").write_text(
+        version("2026-01-01", body=body.replace("https://cdn.example.org/seal.png", "/assets/seal.png")))
+    code, _, err = cli("build", "--as-of", "2026-06-15")
+    assert code == 0, err
+    assert (tmp_path / "_site/assets/seal.png").read_bytes() == png
+    assert '<img alt="Our seal" src="/assets/seal.png">' in (tmp_path / "_site/privacy/index.html").read_text()
+
+
 def test_all_errors_of_all_files_are_reported_and_nothing_is_written(project, cli, tmp_path):
     project({
         "content/privacy/2026-01-01.md": version("2026-01-01", author="x"),
@@ -251,7 +304,7 @@ def test_all_errors_of_all_files_are_reported_and_nothing_is_written(project, cl
     code, out, err = cli("build", "--as-of", "2026-06-15")
     assert code == 1
     assert err.splitlines() == [
-        "content/privacy/2026-01-01.md:4: unknown field 'author': allowed fields are title, effective, summary, draft, date_precision, retitled, notice_waived",
+        "content/privacy/2026-01-01.md:4: unknown field 'author': allowed fields are title, effective, summary, draft, date_precision, retitled, non_material",
         "content/terms/2026-01-01.md:3: effective '2026-01-01' is not a date: write it as YYYY-MM-DD without quotes, e.g. 'effective: 2026-04-01'",
         "2 problems found; nothing was written. Fix them and run the command again.",
     ]

@@ -82,10 +82,15 @@ def test_a_new_version_renders_only_its_changed_blocks_even_with_repeated_anchor
     assert result == real(md, second)
 
 
+LOCAL_IMAGES = ("copy the file into templates/assets/ (each file there, not in a subfolder, is published as "
+                "/assets/<file name>) and use /assets/<file name>, e.g. ![what it shows](/assets/seal.png); "
+                "or link to it instead")
+
+
 def test_a_backslash_url_is_another_site_as_browsers_read_it():
     from legalsite.markup import scan_html
     assert [f.message for f in scan_html('<img src="/\\img.example.net/a.png" alt="">')] == [
-        "img loads '/\\img.example.net/a.png' from another site: copy the file into the site or link to it instead"]
+        "img loads '/\\img.example.net/a.png' from another site: " + LOCAL_IMAGES]
     assert scan_html('<img src="/assets/a.png" alt="">') == []
 
 

@@ -28,14 +28,20 @@ def test_copies_the_newest_version_as_a_draft(project, cli, tmp_path):
         "---\ntitle: Privacy Policy\neffective: 2026-07-01\nsummary: ''\ndraft: true\n---\n\n"
         "## 1. Section\n\nText with {{ contact_email }}.\n")
     # The draft is valid content; the preview (--drafts) shows it.
-    assert cli("check", "--drafts")[0] == 0
+    assert cli("check", "--drafts", "--as-of", "2025-11-01")[0] == 0
 
 
-def test_default_date_is_tomorrow(project, cli, tmp_path):
+def test_default_date_is_the_first_day_that_meets_the_notice_period(project, cli, tmp_path):
     project({"content/privacy/2026-01-01.md": CURRENT})
-    tomorrow = (build_day() + dt.timedelta(days=1)).isoformat()
+    first_day = (build_day() + dt.timedelta(days=30)).isoformat()  # notice_days: 30 by default
     code, out, _ = cli("new", "privacy")
-    assert (code, out) == (0, f"content/privacy/{tomorrow}.md\n")
+    assert (code, out) == (0, f"content/privacy/{first_day}.md\n")
+    (tmp_path / "site.toml").write_text("[site]\nnotice_days = 14\n")
+    code, out, _ = cli("new", "terms")
+    assert (code, out) == (0, f"content/terms/{(build_day() + dt.timedelta(days=14)).isoformat()}.md\n")
+    # Its date meets the notice period: no warning while it is a draft.
+    code, out, err = cli("check", "--drafts")
+    assert code == 0 and "notice" not in err, err
 
 
 def test_new_policy_starts_from_a_template(project, cli, tmp_path):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURE, FIXTURE_DAY, REPO
+from conftest import copy_lock_for_editing, FIXTURE, FIXTURE_DAY, REPO
 from legalsite.preview import Builder as IncrementalBuilder
 from legalsite.pipeline import Project, render
 
@@ -25,6 +25,7 @@ DAY = dt.date.fromisoformat(FIXTURE_DAY)
 def site(tmp_path) -> Path:
     shutil.copytree(FIXTURE / "content", tmp_path / "content")
     shutil.copy(FIXTURE / "site.toml", tmp_path / "site.toml")
+    copy_lock_for_editing(tmp_path)
     shutil.copytree(REPO / "templates", tmp_path / "templates")
     return tmp_path
 
@@ -59,13 +60,13 @@ def test_sequence_of_edits_equals_full_builds(site):
     same(unchanged, project)
     assert (unchanged.parsed, unchanged.pages_rendered) == (0, 0)
 
-    edit(privacy / "2026-05-01.md", "We collect your email", "We collect only your email")  # a sentence
+    edit(privacy / "2026-08-01.md", "We collect your email", "We collect only your email")  # a sentence
     step = builder.build()
     same(step, project)
-    assert (step.parsed, step.pages_rendered) == (1, 5), "its page, the page in force, two redlines, one compare page"
+    assert (step.parsed, step.pages_rendered) == (1, 4), "its page, two redlines (its own, the draft's), one compare page"
     assert builder.store.misses["redline"] == 3, "only the redlines that show the edited version are redone"
 
-    edit(privacy / "2026-05-01.md", "summary: ", "summary: In short, ")  # front matter: its policy's lists
+    edit(privacy / "2026-08-01.md", "summary: ", "summary: In short, ")  # front matter: its policy's lists
     step = builder.build()
     same(step, project)
     assert (step.parsed, step.pages_rendered) == (1, 19), "privacy's 13 pages and the 6 site-wide ones"

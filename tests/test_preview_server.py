@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conftest import FIXTURE, FIXTURE_DAY, REPO
+from conftest import copy_lock_for_editing, FIXTURE, FIXTURE_DAY, REPO
 from legalsite.cli import main
 from legalsite.pipeline import Project, build
 from legalsite.preview import PreviewError, PreviewServer
@@ -38,6 +38,7 @@ def site(tmp_path) -> Path:
     root = tmp_path / "project"
     shutil.copytree(FIXTURE / "content", root / "content")
     shutil.copy(FIXTURE / "site.toml", root / "site.toml")
+    copy_lock_for_editing(root)
     shutil.copytree(REPO / "templates", root / "templates")
     return root
 
@@ -195,15 +196,15 @@ def test_answers_only_requests_addressed_to_the_loopback(running, host, status):
 
 
 def test_edit_rebuilds_and_reloads_only_changed_pages(running, site):
-    changed = running.events("/privacy/2026-05-01/")
+    changed = running.events("/privacy/2026-08-01/")
     untouched = running.events("/terms/")
     generation = running.generation
-    edit(site / "content" / "privacy" / "2026-05-01.md", "We collect your email", "We collect only your email")
+    edit(site / "content" / "privacy" / "2026-08-01.md", "We collect your email", "We collect only your email")
     assert changed.next_event(10) == "reload"
     running.wait_generation(generation)
     assert untouched.next_event(0.5) is None, "a page whose bytes did not change must not reload"
     changed.close(), untouched.close()
-    status, _, body = running.request("/privacy/2026-05-01/")
+    status, _, body = running.request("/privacy/2026-08-01/")
     assert status == 200 and b"We collect only your email" in body
     assert "rebuilt in" in running.out.getvalue()
 
@@ -263,11 +264,11 @@ def test_deleted_version_becomes_404_and_its_page_reloads(running, site):
 
 
 def test_save_as_rename_and_bursts_rebuild_once(running, site):
-    source = site / "content" / "privacy" / "2026-05-01.md"
+    source = site / "content" / "privacy" / "2026-08-01.md"
     text = source.read_text(encoding="utf-8")
     running.server._watcher.debounce = 0.25  # wide enough that a loaded 2-core machine cannot split the burst
     bursts, generation = running.server.bursts, running.generation
-    temporary = source.with_name(".2026-05-01.md.swp")  # what an editor writes first
+    temporary = source.with_name(".2026-08-01.md.swp")  # what an editor writes first
     temporary.write_text(text.replace("We collect", "We gather"), encoding="utf-8")
     os.replace(temporary, source)
     for n in range(5):
@@ -275,7 +276,7 @@ def test_save_as_rename_and_bursts_rebuild_once(running, site):
     running.wait_generation(generation)
     time.sleep(0.5)
     assert (running.server.bursts - bursts, running.generation - generation) == (1, 1)
-    assert b"We gather (4)" in running.request("/privacy/2026-05-01/")[2]
+    assert b"We gather (4)" in running.request("/privacy/2026-08-01/")[2]
 
 
 def test_port_taken_gives_a_clear_message(site, capsys, monkeypatch):
@@ -324,3 +325,19 @@ def test_ctrl_c_stops_cleanly(site, tmp_path, stop_signal):
     assert out.rstrip().endswith("stopped")
     assert sorted(p.relative_to(site) for p in site.rglob("*") if "__pycache__" not in p.parts) == before
     assert not list(temp.iterdir()), "temporary files left behind"
+
+
+def test_the_terminal_warns_once_when_a_draft_can_no_longer_get_its_notice(running, site):
+    draft = site / "content" / "privacy" / "2026-07-01.md"
+    text = (site / "content" / "privacy" / "2026-09-01.md").read_text(encoding="utf-8")
+    generation = running.generation
+    draft.write_text(text.replace("effective: 2026-09-01", "effective: 2026-07-01"), encoding="utf-8")
+    running.wait_generation(generation)
+    warning = ("warning: content/privacy/2026-07-01.md:3: the draft privacy/2026-07-01 can no longer meet the notice "
+               "period of 30 days: published today (2026-06-15) it would take effect 16 days after it is announced; "
+               "choose 'effective: 2026-07-15' or later (rename the file to match)\n")
+    assert running.err.getvalue().count(warning) == 1
+    generation = running.generation
+    draft.write_text(draft.read_text(encoding="utf-8") + "\nMore.\n", encoding="utf-8")
+    running.wait_generation(generation)
+    assert running.err.getvalue().count(warning) == 1, "said once, not on every save"

@@ -138,3 +138,29 @@ def test_the_code_digest_names_only_the_libraries_that_shape_the_output(monkeypa
     monkeypatch.setattr(os, "listdir", lambda folder: [n for n in real(folder) if not n.startswith("jinja2-")]
                         + ["jinja2-9.9.9.dist-info"])
     assert store_module._code_digest() != base
+
+
+def test_the_cache_folder_stays_one_bounded_file_whatever_builds_run(tmp_path, monkeypatch, cli):
+    """Issue 15 (`.cache` grew without bound: a stamp file per output folder beside the store).
+    Stamps are entries of the store now, so builds on new days into new output folders (each a
+    new stamp, new pages to audit) leave one file, held near LIMIT by its least recently used
+    entries going; without the bound these 14 builds grow it by about 16 KB each (to ~380 KB)."""
+    import datetime as dt
+
+    from conftest import FIXTURE
+    for name in ("content",):
+        shutil.copytree(FIXTURE / name, tmp_path / name)
+    for name in ("site.toml", "versions.lock"):
+        shutil.copy(FIXTURE / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(store_module, "LIMIT", 250_000)
+    sizes = []
+    for k in range(14):
+        day = (dt.date(2026, 6, 15) + dt.timedelta(days=40 * k)).isoformat()
+        code, _, err = cli("build", "--templates", str(REPO / "templates"), "--as-of", day, "--out", f"out{k}",
+                           "--cache", ".cache")
+        assert code == 0, err
+        assert sorted(os.listdir(tmp_path / ".cache")) == ["store.sqlite3"]
+        sizes.append(os.path.getsize(tmp_path / ".cache" / "store.sqlite3"))
+    assert max(sizes) <= 250_000 + 64 * 1024, sizes  # LIMIT counts SQLite's pages in use, plus a few pages
+    assert sizes[-1] == sizes[-2] == sizes[-3], f"still growing: {sizes}"

@@ -66,17 +66,27 @@ def translation(source: str, lang: str, summary: str = "", title: str = "Testtit
 
 
 def base(**extra: str) -> dict[str, str]:
-    return {
+    """The English versions, with a versions.lock as the notice rule wants it: the versions in
+    force imported (test history), the upcoming one published on 2026-04-01; no translations."""
+    files = {
         "site.toml": SITE,
         "content/privacy/2026-01-01.md": V1,
         "content/privacy/2026-05-01.md": V2,
         "content/privacy/2026-08-01.md": V3,
         **extra,
     }
+    entries = {}
+    for path, text in files.items():
+        name = path.rsplit("/", 1)[-1]
+        if path.startswith("content/") and name.count(".") == 1 and "draft: true" not in text:
+            key = path.removeprefix("content/").removesuffix(".md")
+            past = key.rsplit("/", 1)[1] <= "2026-05-01"
+            entries[key] = {"sha256": sha(text), **({"imported": "Test history."} if past else {"published": "2026-04-01"})}
+    return {"versions.lock": json.dumps({"format": 2, "versions": entries}, indent=2), **files}
 
 
 def lock_all(cli) -> None:
-    code, _, err = cli("lock", "--as-of", "2026-04-01")
+    code, _, err = cli("lock", "--as-of", DAY)
     assert code == 0, err
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURE, FIXTURE_DAY, REPO
+from conftest import FIXTURE, FIXTURE_DAY, REPO, copy_lock_for_editing
 from legalsite.pipeline import Project
 from legalsite.preview import PreviewServer
 
@@ -42,6 +42,7 @@ def site(tmp_path):
     root = tmp_path / "project"
     shutil.copytree(FIXTURE / "content", root / "content")
     shutil.copy(FIXTURE / "site.toml", root / "site.toml")
+    copy_lock_for_editing(root)  # the upcoming privacy/2026-08-01 stays unlocked: free to edit
     shutil.copytree(REPO / "templates", root / "templates")
     server = PreviewServer(Project.at(root), port=0, as_of=dt.date.fromisoformat(FIXTURE_DAY),
                            out=io.StringIO(), err=io.StringIO()).start()
@@ -70,10 +71,10 @@ def edit(path: Path, old: str, new: str) -> None:
 
 def test_edit_a_sentence_the_page_shows_it_and_keeps_its_scroll(browser, site):
     root, url = site
-    source = root / "content" / "privacy" / "2026-05-01.md"
+    source = root / "content" / "privacy" / "2026-08-01.md"  # the upcoming version: not locked
     with source.open("a", encoding="utf-8") as f:  # make the page long enough to scroll
         f.write("\n\n## 9. Filler\n\n" + "\n\n".join(f"Filler paragraph {n}." for n in range(80)) + "\n")
-    page, console_errors = open_page(browser, url + "privacy/2026-05-01/")
+    page, console_errors = open_page(browser, url + "privacy/2026-08-01/")
     page.evaluate("window.scrollTo(0, 900)")
     page.wait_for_function("() => window.scrollY >= 900")
     edit(source, "We collect your email", "We collect only your work email")

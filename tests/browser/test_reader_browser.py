@@ -25,7 +25,7 @@ from legalsite.pipeline import Project, build
 import browser_harness as h
 
 sys.path.insert(0, str(REPO))
-from benchmarks.corpus import AS_OF, write_corpus  # noqa: E402
+from benchmarks.corpus import AS_OF, lock_text, write_corpus  # noqa: E402
 
 playwright_api = pytest.importorskip("playwright.sync_api") if not os.environ.get("CI") else __import__("playwright.sync_api").sync_api
 MISSING = [what for what, ok in (("chromium", Path(h.CHROMIUM).exists()), ("caddy", shutil.which("caddy"))) if not ok]
@@ -64,6 +64,9 @@ def site(tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         body = WIDE.format(day=day, summary=summary)
         path.write_text(body if day != "2022-01-01" else body.replace("Aggregates kept", "Aggregates only"))
+    # the added policy's versions locked as the corpus's are: each published 30 days ahead
+    (root / "versions.lock").write_bytes(lock_text(root / "content", {
+        p: p.read_bytes() for p in (root / "content").rglob("*.md")}))
     out = root / "_site"
     build(Project.at(REPO, content=root / "content", settings=root / "site.toml"), out, AS_OF)
     with h.CaddySite(out, port) as server:
