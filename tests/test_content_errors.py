@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import REPO
 
 GOOD = """\
 ---
@@ -276,7 +277,6 @@ def test_an_encoded_javascript_link_is_reported_at_its_own_line(project, cli):
 def test_an_external_image_error_says_where_local_images_go_and_that_advice_works(project, cli, tmp_path):
     import shutil
 
-    from conftest import REPO
     body = "## 1. Section\n\n![Our seal](https://cdn.example.org/seal.png)\n"
     project({"content/privacy/2026-01-01.md": version("2026-01-01", body=body)})
     assert errors_of(cli) == [

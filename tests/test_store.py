@@ -14,6 +14,7 @@ import sys
 import pytest
 
 from benchmarks.corpus import AS_OF, write_corpus
+from conftest import FIXTURE
 from conftest import REPO
 from legalsite import store as store_module
 from legalsite.pipeline import Project, render
@@ -150,7 +151,6 @@ def test_the_cache_folder_stays_one_bounded_file_whatever_builds_run(tmp_path, m
     for at least 26), so 16 builds are made and the last three compared."""
     import datetime as dt
 
-    from conftest import FIXTURE
     for name in ("content",):
         shutil.copytree(FIXTURE / name, tmp_path / name)
     for name in ("site.toml", "versions.lock"):
