@@ -10,6 +10,8 @@ import hashlib
 import json
 
 import pytest
+from atomcheck import validate_atom
+from conftest import FIXTURE, REPO
 
 V1 = """\
 ---
@@ -355,8 +357,6 @@ def test_a_missing_message_is_a_build_error(project, cli, tmp_path):
     templates.unlink()
     import shutil
 
-    from tests.conftest import REPO
-
     shutil.copytree(REPO / "templates", templates)
     po = templates / "locale/de/LC_MESSAGES/messages.po"
     po.write_text(po.read_text().replace('msgstr "Zum Inhalt springen"', 'msgstr ""'))
@@ -376,8 +376,6 @@ def test_the_translated_fixture_site(tmp_path):
     """tests/fixtures/translated (also built by the HTML checker and the browser suite):
     current, upcoming, stale-by-new-version, stale-by-correction and missing translations."""
     import datetime as dt
-
-    from tests.conftest import FIXTURE, REPO
 
     from legalsite.pipeline import Project, build, warnings
 
@@ -405,8 +403,6 @@ def test_the_translated_fixture_site(tmp_path):
 
 
 def test_feeds_and_sitemap_per_language(project, cli, tmp_path):
-    from tests.atomcheck import validate_atom
-
     project(base(**{
         "content/privacy/2026-05-01.de.md": translation(V2, "de", "Testzusammenfassung."),
         "content/privacy/2026-01-01.fr.md": translation(V1, "fr"),
@@ -473,8 +469,6 @@ def test_a_catalogue_edit_rebuilds_through_the_store(project, cli, tmp_path):
     """The catalogues are part of the templates: a cached rebuild after an edit shows it."""
     import shutil
 
-    from tests.conftest import REPO
-
     project(base(**{"content/privacy/2026-05-01.de.md": translation(V2, "de", "Test.")}))
     (tmp_path / "templates").unlink()
     shutil.copytree(REPO / "templates", tmp_path / "templates")
@@ -492,8 +486,6 @@ def test_redlines_per_language(project, cli, tmp_path):
     """A translation's redline against the previous translation into the same language, in
     that language: its labels and screen-reader words come from the catalogue too."""
     import shutil
-
-    from tests.conftest import REPO
 
     newer = translation(V3, "de", "Test.").replace("TEST TEXT (de)", "TEST TEXT (de), revised")
     project(base(**{"content/privacy/2026-05-01.de.md": translation(V2, "de", "Test."),
