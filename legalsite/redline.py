@@ -80,20 +80,25 @@ def _heading(out, sec, old, new, status, count, say=str):
     return _capture(out, lambda: out.diff(old.toks, new.toks, count))
 
 
+def N_(word: str) -> str:
+    """Marks a message for pybabel's extraction (templates/locale/babel.cfg); returns it as is."""
+    return word
+
+
 # The words a redline's HTML adds (labels, special titles, screen-reader text): English by
 # default; a translated redline (render_i18n.py) passes its catalogue's, under these msgids.
 WORDS = (
-    "changed",
-    "renamed",
-    "renumbered",
-    "moved from position %(n)s",
-    "unchanged",
-    "added",
-    "removed",
-    "Text before the first heading",
-    "Footnotes",
-    "inserted: ",
-    "deleted: ",
+    N_("changed"),
+    N_("renamed"),
+    N_("renumbered"),
+    N_("moved from position %(n)s"),
+    N_("unchanged"),
+    N_("added"),
+    N_("removed"),
+    N_("Text before the first heading"),
+    N_("Footnotes"),
+    N_("inserted: "),
+    N_("deleted: "),
 )
 
 
