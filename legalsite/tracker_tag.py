@@ -14,7 +14,7 @@ loaded from, which is the analytics origin.
 
 from __future__ import annotations
 
-# The global function umami/tracker/before-send.js defines; the tracker calls it before each send.
+# The global function legalsite/umami-before-send.js defines; the tracker calls it before each send.
 HOOK_FUNCTION = "umamiBeforeSend"
 
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&#34;", "'": "&#39;"})
