@@ -220,17 +220,35 @@ def check_notice(
                 continue
             announced = entry.published if entry is not None and entry.published else today
             if (version.effective - announced).days < notice_days:
-                errors.append(
-                    ContentError(
-                        version.source_path,
-                        version.effective_line,
-                        short_notice(version, announced, notice_days, locked=entry is not None),
-                    )
+                importable = announced_earlier(lock, version) is None
+                message = short_notice(
+                    version, announced, notice_days, entry is not None, importable
                 )
+                errors.append(ContentError(version.source_path, version.effective_line, message))
     return errors
 
 
-def short_notice(version: Version, announced: dt.date, notice_days: int, locked: bool) -> str:
+def announced_earlier(lock: Lock, version: Version) -> str | None:
+    """An older version of ``version``'s policy that this site announced (locked with a
+    ``published`` day, not imported), if any: then the site existed for this policy before
+    ``version``, which cannot claim to predate it (``lock --import``)."""
+    slug, day = version.key.split("/", 1)
+    return next(
+        (
+            key
+            for key, entry in sorted(lock.entries.items())
+            if key.split("/", 1)[0] == slug
+            and key.split("/", 1)[1] < day
+            and entry.published is not None
+            and not entry.imported
+        ),
+        None,
+    )
+
+
+def short_notice(
+    version: Version, announced: dt.date, notice_days: int, locked: bool, importable: bool
+) -> str:
     """What is wrong with ``version``'s notice and the ways to fix it (one message)."""
     notice = (version.effective - announced).days
     earliest = (announced + dt.timedelta(days=notice_days)).isoformat()
@@ -249,7 +267,7 @@ def short_notice(version: Version, announced: dt.date, notice_days: int, locked:
     fixes = f"choose 'effective: {earliest}' or later"
     if not locked:
         fixes += "; if readers lose nothing by the change, say why with 'non_material: <reason>'"
-        if version.effective <= announced:
+        if version.effective <= announced and importable:
             fixes += (
                 "; if it was published before this site existed, record that: "
                 f'python build.py lock --import {version.key} --note "where and when it was published"'
@@ -287,6 +305,14 @@ def imported(lock: Lock, version: Version, note: str, today: dt.date) -> Lock:
             "announce it instead (python build.py lock)"
             if not version.draft
             else f"{version.key} is a draft: only a published version can be imported"
+        )
+    earlier = announced_earlier(lock, version)
+    if earlier is not None:
+        raise ValueError(
+            f"{version.key} cannot predate this site: {earlier}, an older version of the same "
+            f"policy, was announced here on {lock.entries[earlier].published}; announce "
+            f"{version.key} with the notice period (python build.py lock), or mark it "
+            "'non_material: <reason>' if readers lose nothing by the change"
         )
     entries = dict(lock.entries)
     entries[version.key] = Entry(sha256=version.source_sha256, imported=note)

@@ -352,3 +352,20 @@ def test_a_locked_version_cannot_disappear(project, cli, tmp_path):
     assert code == 1
     assert err.splitlines()[0] == ("versions.lock:1: privacy/2026-03-01 is published but content/privacy/2026-03-01.md "
                                    "is missing: restore the file from git (a published version cannot be withdrawn silently)")
+
+
+def test_a_version_newer_than_one_this_site_announced_cannot_be_imported(project, cli, tmp_path):
+    """`lock --import` is for versions that predate the site: once the site has announced a
+    version of a policy, a newer one cannot claim that, and the notice error no longer offers it."""
+    project({"content/privacy/2026-01-01.md": V1})
+    assert cli("lock", "--as-of", "2026-06-15")[0] == 0
+    (tmp_path / "content/privacy/2026-06-20.md").write_text(upcoming("2026-06-20"))
+    code, _, err = cli("check", "--as-of", "2026-07-01")
+    assert code == 1 and "lock --import" not in err
+    assert err.splitlines()[0].startswith(
+        "content/privacy/2026-06-20.md:3: privacy/2026-06-20 takes effect on 2026-06-20, 11 days before it is announced")
+    assert cli("lock", "--import", "privacy/2026-06-20", "--note", "x", "--as-of", "2026-07-01") == (
+        1, "", "error: privacy/2026-06-20 cannot predate this site: privacy/2026-01-01, an older version of the same "
+               "policy, was announced here on 2026-06-15; announce privacy/2026-06-20 with the notice period (python "
+               "build.py lock), or mark it 'non_material: <reason>' if readers lose nothing by the change\n")
+    assert "privacy/2026-06-20" not in json.loads((tmp_path / "versions.lock").read_text())["versions"]
