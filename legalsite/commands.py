@@ -166,7 +166,7 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         return _import(args, project, loaded, today)
     policies, errors = locking.verify(loaded.policies, loaded.lock, display)
     errors += locking.check_notice(policies, loaded.lock, today, loaded.settings.notice_days)
-    new = locking.updated(policies, loaded.lock, today)
+    new = locking.updated(policies, loaded.lock, today, loaded.settings.notice_days)
     if errors:
         raise ContentErrors(errors)
     added = sorted(set(new.entries) - set(loaded.lock.entries))

@@ -47,6 +47,9 @@ class Entry:
     corrections: tuple[LockedCorrection, ...] = ()
     non_material: str = ""
     imported: str = ""
+    # the notice period when it was locked: a later change of site.toml's notice_days does not
+    # make an announced version late (None: locked before this was recorded; today's value)
+    notice_days: int | None = None
 
     @property
     def current_sha256(self) -> str:
@@ -78,6 +81,8 @@ class Lock:
                 item["non_material"] = entry.non_material
             if entry.imported:
                 item["imported"] = entry.imported
+            if entry.notice_days is not None:
+                item["notice_days"] = entry.notice_days
             if entry.corrections:
                 item["corrections"] = [
                     {"date": c.date.isoformat(), "note": c.note, "sha256": c.sha256}
@@ -109,6 +114,7 @@ def _entry(item: dict, lock_format: int) -> Entry:
         corrections=corrections,
         non_material=str(item.get("non_material", "")).strip(),
         imported=str(item.get("imported", "")).strip(),
+        notice_days=int(item["notice_days"]) if "notice_days" in item else None,
     )
     if entry.published is None and not entry.imported:
         raise ValueError("it has neither 'published' nor 'imported'")
@@ -219,11 +225,12 @@ def check_notice(
             if entry is None and version.non_material:
                 continue
             announced = entry.published if entry is not None and entry.published else today
-            if (version.effective - announced).days < notice_days:
+            days = notice_days
+            if entry is not None and entry.notice_days is not None:
+                days = entry.notice_days  # the period it was announced under
+            if (version.effective - announced).days < days:
                 importable = announced_earlier(lock, version) is None
-                message = short_notice(
-                    version, announced, notice_days, entry is not None, importable
-                )
+                message = short_notice(version, announced, days, entry is not None, importable)
                 errors.append(ContentError(version.source_path, version.effective_line, message))
     return errors
 
@@ -281,7 +288,7 @@ def days_from(notice: int) -> str:
     return f"{n} day{'s' if n != 1 else ''} {'after' if notice >= 0 else 'before'}"
 
 
-def updated(policies: tuple[Policy, ...], lock: Lock, today: dt.date) -> Lock:
+def updated(policies: tuple[Policy, ...], lock: Lock, today: dt.date, notice_days: int) -> Lock:
     """The lock with every published (non-draft) version added, first published ``today``
     (with its front matter's ``non_material`` reason); existing entries kept."""
     entries = dict(lock.entries)
@@ -290,7 +297,10 @@ def updated(policies: tuple[Policy, ...], lock: Lock, today: dt.date) -> Lock:
             if version.draft or version.key in entries:
                 continue
             entries[version.key] = Entry(
-                sha256=version.source_sha256, published=today, non_material=version.non_material
+                sha256=version.source_sha256,
+                published=today,
+                non_material=version.non_material,
+                notice_days=notice_days,
             )
     return Lock(entries)
 

@@ -302,8 +302,9 @@ def test_lock_records_published_versions_and_check_fails_until_it_does(project, 
         0, "locked privacy/2026-01-01\nlocked privacy/2026-09-01\nversions.lock: 2 versions locked; commit it\n", "")
     lock = json.loads((tmp_path / "versions.lock").read_text())
     assert lock == {"format": 2, "versions": {
-        "privacy/2026-01-01": {"published": "2026-06-15", "sha256": hashlib.sha256(V1.encode()).hexdigest()},
-        "privacy/2026-09-01": {"published": "2026-06-15",
+        "privacy/2026-01-01": {"notice_days": 30, "published": "2026-06-15",
+                               "sha256": hashlib.sha256(V1.encode()).hexdigest()},
+        "privacy/2026-09-01": {"notice_days": 30, "published": "2026-06-15",
                                "sha256": hashlib.sha256(published.encode()).hexdigest()}}}
     assert cli("lock", "--check", "--as-of", "2026-06-15") == (0, "versions.lock is up to date (2 versions locked)\n", "")
 
@@ -369,3 +370,20 @@ def test_a_version_newer_than_one_this_site_announced_cannot_be_imported(project
                "policy, was announced here on 2026-06-15; announce privacy/2026-06-20 with the notice period (python "
                "build.py lock), or mark it 'non_material: <reason>' if readers lose nothing by the change\n")
     assert "privacy/2026-06-20" not in json.loads((tmp_path / "versions.lock").read_text())["versions"]
+
+
+def test_raising_notice_days_keeps_versions_announced_under_the_old_period(project, cli, tmp_path):
+    """Each locked version keeps the notice period it was announced under: raising notice_days in
+    site.toml applies to versions announced from then on, and never makes a published one late."""
+    project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-08-01.md": upcoming("2026-08-01")})
+    assert cli("lock", "--as-of", "2026-06-15")[0] == 0  # 47 days ahead of a 30-day period
+    site_toml = (REPO / "tests/fixtures/site/site.toml").read_text()
+    assert "notice_days = 30" in site_toml
+    (tmp_path / "site.toml").write_text(site_toml.replace("notice_days = 30", "notice_days = 60"))
+    assert cli("check", "--as-of", "2026-06-20")[0] == 0
+    (tmp_path / "content/privacy/2026-09-01.md").write_text(upcoming("2026-09-01"))
+    code, _, err = cli("check", "--as-of", "2026-06-20")  # 73 days ahead: enough for 60
+    assert code == 0, err
+    (tmp_path / "content/privacy/2026-08-10.md").write_text(upcoming("2026-08-10"))
+    code, _, err = cli("check", "--as-of", "2026-06-20")  # 51 days: short of the new 60
+    assert code == 1 and "less than the notice period of 60 days" in err
