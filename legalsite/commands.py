@@ -142,6 +142,13 @@ def _diff(args: argparse.Namespace, project: Project) -> int:
 
 def _lock(args: argparse.Namespace, project: Project) -> int:
     today = timeline.build_day(args.as_of)
+    real = timeline.wall_clock_day()
+    if not args.check and today < real:  # a past day would shorten the notice period
+        raise UsageError(
+            f"lock records today as the day versions are announced, so it cannot run as of "
+            f"{today.isoformat()}, before today ({real.isoformat()}): drop --as-of and unset "
+            "SOURCE_DATE_EPOCH"
+        )
     loaded = load_policies(project, load_settings(project), Store())
     display = project.display(project.lock)
     if args.correct:

@@ -13,6 +13,8 @@ import pytest
 from conftest import FIXTURE, FIXTURE_DAY, REPO
 from legalsite.pipeline import Project, render
 
+pytestmark = pytest.mark.usefixtures("wall_clock")  # lock runs in the fixture's world
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
@@ -387,3 +389,16 @@ def test_raising_notice_days_keeps_versions_announced_under_the_old_period(proje
     (tmp_path / "content/privacy/2026-08-10.md").write_text(upcoming("2026-08-10"))
     code, _, err = cli("check", "--as-of", "2026-06-20")  # 51 days: short of the new 60
     assert code == 1 and "less than the notice period of 60 days" in err
+
+
+def test_lock_refuses_a_day_before_the_real_one(project, cli, tmp_path, monkeypatch):
+    """The announcement day is the real one: `lock --as-of` (or SOURCE_DATE_EPOCH) in the past
+    would record an earlier announcement and shorten the notice period (found in review)."""
+    project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-07-01.md": upcoming("2026-07-01")})
+    error = ("error: lock records today as the day versions are announced, so it cannot run as of 2026-05-01, "
+             "before today (2026-06-15): drop --as-of and unset SOURCE_DATE_EPOCH\n")
+    assert cli("lock", "--as-of", "2026-05-01") == (1, "", error)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1777593600")  # 2026-05-01 00:00 UTC
+    assert cli("lock") == (1, "", error)
+    assert not (tmp_path / "versions.lock").exists()
+    assert cli("lock", "--check", "--as-of", "2026-05-01")[0] == 1  # checking is harmless: out of date

@@ -19,6 +19,8 @@ from legalsite.reading import add_permalinks, wrap_tables
 from legalsite.model import Heading
 from legalsite.wording import counted
 
+pytestmark = pytest.mark.usefixtures("wall_clock")  # lock runs in the fixture's world
+
 NOTICE_GOLDEN = REPO / "tests" / "golden" / "notice"
 
 
