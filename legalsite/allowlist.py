@@ -128,6 +128,14 @@ def _attribute(tag: str, name: str, value: str) -> list[Finding]:
     found = _danger(tag, name, value)
     if found:
         return found
+    if "<" in value or ">" in value:  # reading.py finds headings and tables in the HTML by tag
+        return [
+            Finding(
+                name,
+                f"attribute '{name}' on <{tag}> contains '<' or '>': a policy's attributes need "
+                "no angle brackets; remove them",
+            )
+        ]
     if name == "style":
         return [
             Finding(

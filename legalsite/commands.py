@@ -156,6 +156,13 @@ def _diff(args: argparse.Namespace, project: Project) -> int:
 
 def _lock(args: argparse.Namespace, project: Project) -> int:
     today = timeline.build_day(args.as_of)
+    real = timeline.wall_clock_day()
+    if not args.check and today < real:  # a past day would shorten the notice period
+        raise UsageError(
+            f"lock records today as the day versions are announced, so it cannot run as of "
+            f"{today.isoformat()}, before today ({real.isoformat()}): drop --as-of and unset "
+            "SOURCE_DATE_EPOCH"
+        )
     loaded = load_policies(project, load_settings(project), Store())
     display = project.display(project.lock)
     if args.correct:
@@ -181,7 +188,7 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
     policies, errors = locking.verify(loaded.policies, loaded.lock, display)
     errors += locking.check_notice(policies, loaded.lock, today, loaded.settings.notice_days)
     errors += translations.verify_lock(loaded.translations, loaded.lock, display)  # issue 17
-    new = locking.updated(policies, loaded.lock, today)
+    new = locking.updated(policies, loaded.lock, today, loaded.settings.notice_days)
     new = translations.lock_updated(loaded.translations, new, today)  # issue 17
     if errors:
         raise ContentErrors(errors)

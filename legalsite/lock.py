@@ -47,6 +47,9 @@ class Entry:
     corrections: tuple[LockedCorrection, ...] = ()
     non_material: str = ""
     imported: str = ""
+    # the notice period when it was locked: a later change of site.toml's notice_days does not
+    # make an announced version late (None: locked before this was recorded; today's value)
+    notice_days: int | None = None
 
     @property
     def current_sha256(self) -> str:
@@ -78,6 +81,8 @@ class Lock:
                 item["non_material"] = entry.non_material
             if entry.imported:
                 item["imported"] = entry.imported
+            if entry.notice_days is not None:
+                item["notice_days"] = entry.notice_days
             if entry.corrections:
                 item["corrections"] = [
                     {"date": c.date.isoformat(), "note": c.note, "sha256": c.sha256}
@@ -109,6 +114,7 @@ def _entry(item: dict, lock_format: int) -> Entry:
         corrections=corrections,
         non_material=str(item.get("non_material", "")).strip(),
         imported=str(item.get("imported", "")).strip(),
+        notice_days=int(item["notice_days"]) if "notice_days" in item else None,
     )
     if entry.published is None and not entry.imported:
         raise ValueError("it has neither 'published' nor 'imported'")
@@ -221,18 +227,37 @@ def check_notice(
             if entry is None and version.non_material:
                 continue
             announced = entry.published if entry is not None and entry.published else today
-            if (version.effective - announced).days < notice_days:
-                errors.append(
-                    ContentError(
-                        version.source_path,
-                        version.effective_line,
-                        short_notice(version, announced, notice_days, locked=entry is not None),
-                    )
-                )
+            days = notice_days
+            if entry is not None and entry.notice_days is not None:
+                days = entry.notice_days  # the period it was announced under
+            if (version.effective - announced).days < days:
+                importable = announced_earlier(lock, version) is None
+                message = short_notice(version, announced, days, entry is not None, importable)
+                errors.append(ContentError(version.source_path, version.effective_line, message))
     return errors
 
 
-def short_notice(version: Version, announced: dt.date, notice_days: int, locked: bool) -> str:
+def announced_earlier(lock: Lock, version: Version) -> str | None:
+    """An older version of ``version``'s policy that this site announced (locked with a
+    ``published`` day, not imported), if any: then the site existed for this policy before
+    ``version``, which cannot claim to predate it (``lock --import``)."""
+    slug, day = version.key.split("/", 1)
+    return next(
+        (
+            key
+            for key, entry in sorted(lock.entries.items())
+            if key.split("/", 1)[0] == slug
+            and key.split("/", 1)[1] < day
+            and entry.published is not None
+            and not entry.imported
+        ),
+        None,
+    )
+
+
+def short_notice(
+    version: Version, announced: dt.date, notice_days: int, locked: bool, importable: bool
+) -> str:
     """What is wrong with ``version``'s notice and the ways to fix it (one message)."""
     notice = (version.effective - announced).days
     earliest = (announced + dt.timedelta(days=notice_days)).isoformat()
@@ -251,7 +276,7 @@ def short_notice(version: Version, announced: dt.date, notice_days: int, locked:
     fixes = f"choose 'effective: {earliest}' or later"
     if not locked:
         fixes += "; if readers lose nothing by the change, say why with 'non_material: <reason>'"
-        if version.effective <= announced:
+        if version.effective <= announced and importable:
             fixes += (
                 "; if it was published before this site existed, record that: "
                 f'python build.py lock --import {version.key} --note "where and when it was published"'
@@ -265,7 +290,7 @@ def days_from(notice: int) -> str:
     return f"{n} day{'s' if n != 1 else ''} {'after' if notice >= 0 else 'before'}"
 
 
-def updated(policies: tuple[Policy, ...], lock: Lock, today: dt.date) -> Lock:
+def updated(policies: tuple[Policy, ...], lock: Lock, today: dt.date, notice_days: int) -> Lock:
     """The lock with every published (non-draft) version added, first published ``today``
     (with its front matter's ``non_material`` reason); existing entries kept."""
     entries = dict(lock.entries)
@@ -274,7 +299,10 @@ def updated(policies: tuple[Policy, ...], lock: Lock, today: dt.date) -> Lock:
             if version.draft or version.key in entries:
                 continue
             entries[version.key] = Entry(
-                sha256=version.source_sha256, published=today, non_material=version.non_material
+                sha256=version.source_sha256,
+                published=today,
+                non_material=version.non_material,
+                notice_days=notice_days,
             )
     return Lock(entries)
 
@@ -289,6 +317,14 @@ def imported(lock: Lock, version: Version, note: str, today: dt.date) -> Lock:
             "announce it instead (python build.py lock)"
             if not version.draft
             else f"{version.key} is a draft: only a published version can be imported"
+        )
+    earlier = announced_earlier(lock, version)
+    if earlier is not None:
+        raise ValueError(
+            f"{version.key} cannot predate this site: {earlier}, an older version of the same "
+            f"policy, was announced here on {lock.entries[earlier].published}; announce "
+            f"{version.key} with the notice period (python build.py lock), or mark it "
+            "'non_material: <reason>' if readers lose nothing by the change"
         )
     entries = dict(lock.entries)
     entries[version.key] = Entry(sha256=version.source_sha256, imported=note)

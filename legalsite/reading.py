@@ -25,7 +25,9 @@ from markupsafe import Markup, escape
 from .model import Heading
 
 # A level-2 or level-3 heading with an id, up to its end tag (headings do not nest).
-_HEADING = re.compile(r'<(h[23])\b(?=[^>]*\bid="([^"]+)")[^>]*>.*?</\1>', re.DOTALL | re.IGNORECASE)
+_HEADING = re.compile(
+    r'<(h[23])\b(?=[^>]*(?<![\w-])id="([^"]+)")[^>]*>.*?</\1>', re.DOTALL | re.IGNORECASE
+)
 _TABLE_TAG = re.compile(r"<(/?)table\b[^>]*>", re.IGNORECASE)
 
 

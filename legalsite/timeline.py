@@ -31,6 +31,12 @@ class DayError(ValueError):
     """The build's day cannot be known (a malformed SOURCE_DATE_EPOCH)."""
 
 
+def wall_clock_day() -> dt.date:
+    """The real UTC date, whatever --as-of or SOURCE_DATE_EPOCH say: ``lock`` records it as
+    the day versions are announced, so it must not be in the past."""
+    return dt.datetime.now(dt.UTC).date()
+
+
 def build_day(as_of: dt.date | None = None) -> dt.date:
     """The build's "today": --as-of, else SOURCE_DATE_EPOCH (UTC), else the UTC date."""
     if as_of is not None:

@@ -60,3 +60,14 @@ def cli(capsys):
         return code, out, err
 
     return run
+
+
+@pytest.fixture
+def wall_clock(monkeypatch):
+    """The real date as the fixture's day (2026-06-15), for tests that lock in that world:
+    ``lock`` refuses a day before the real one (timeline.wall_clock_day)."""
+    import datetime as dt
+
+    from legalsite import timeline
+
+    monkeypatch.setattr(timeline, "wall_clock_day", lambda: dt.date.fromisoformat(FIXTURE_DAY))

@@ -13,6 +13,8 @@ import pytest
 from conftest import FIXTURE, FIXTURE_DAY, REPO
 from legalsite.pipeline import Project, render
 
+pytestmark = pytest.mark.usefixtures("wall_clock")  # lock runs in the fixture's world
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 
 
@@ -302,8 +304,9 @@ def test_lock_records_published_versions_and_check_fails_until_it_does(project, 
         0, "locked privacy/2026-01-01\nlocked privacy/2026-09-01\nversions.lock: 2 versions locked; commit it\n", "")
     lock = json.loads((tmp_path / "versions.lock").read_text())
     assert lock == {"format": 2, "versions": {
-        "privacy/2026-01-01": {"published": "2026-06-15", "sha256": hashlib.sha256(V1.encode()).hexdigest()},
-        "privacy/2026-09-01": {"published": "2026-06-15",
+        "privacy/2026-01-01": {"notice_days": 30, "published": "2026-06-15",
+                               "sha256": hashlib.sha256(V1.encode()).hexdigest()},
+        "privacy/2026-09-01": {"notice_days": 30, "published": "2026-06-15",
                                "sha256": hashlib.sha256(published.encode()).hexdigest()}}}
     assert cli("lock", "--check", "--as-of", "2026-06-15") == (0, "versions.lock is up to date (2 versions locked)\n", "")
 
@@ -352,3 +355,50 @@ def test_a_locked_version_cannot_disappear(project, cli, tmp_path):
     assert code == 1
     assert err.splitlines()[0] == ("versions.lock:1: privacy/2026-03-01 is published but content/privacy/2026-03-01.md "
                                    "is missing: restore the file from git (a published version cannot be withdrawn silently)")
+
+
+def test_a_version_newer_than_one_this_site_announced_cannot_be_imported(project, cli, tmp_path):
+    """`lock --import` is for versions that predate the site: once the site has announced a
+    version of a policy, a newer one cannot claim that, and the notice error no longer offers it."""
+    project({"content/privacy/2026-01-01.md": V1})
+    assert cli("lock", "--as-of", "2026-06-15")[0] == 0
+    (tmp_path / "content/privacy/2026-06-20.md").write_text(upcoming("2026-06-20"))
+    code, _, err = cli("check", "--as-of", "2026-07-01")
+    assert code == 1 and "lock --import" not in err
+    assert err.splitlines()[0].startswith(
+        "content/privacy/2026-06-20.md:3: privacy/2026-06-20 takes effect on 2026-06-20, 11 days before it is announced")
+    assert cli("lock", "--import", "privacy/2026-06-20", "--note", "x", "--as-of", "2026-07-01") == (
+        1, "", "error: privacy/2026-06-20 cannot predate this site: privacy/2026-01-01, an older version of the same "
+               "policy, was announced here on 2026-06-15; announce privacy/2026-06-20 with the notice period (python "
+               "build.py lock), or mark it 'non_material: <reason>' if readers lose nothing by the change\n")
+    assert "privacy/2026-06-20" not in json.loads((tmp_path / "versions.lock").read_text())["versions"]
+
+
+def test_raising_notice_days_keeps_versions_announced_under_the_old_period(project, cli, tmp_path):
+    """Each locked version keeps the notice period it was announced under: raising notice_days in
+    site.toml applies to versions announced from then on, and never makes a published one late."""
+    project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-08-01.md": upcoming("2026-08-01")})
+    assert cli("lock", "--as-of", "2026-06-15")[0] == 0  # 47 days ahead of a 30-day period
+    site_toml = (REPO / "tests/fixtures/site/site.toml").read_text()
+    assert "notice_days = 30" in site_toml
+    (tmp_path / "site.toml").write_text(site_toml.replace("notice_days = 30", "notice_days = 60"))
+    assert cli("check", "--as-of", "2026-06-20")[0] == 0
+    (tmp_path / "content/privacy/2026-09-01.md").write_text(upcoming("2026-09-01"))
+    code, _, err = cli("check", "--as-of", "2026-06-20")  # 73 days ahead: enough for 60
+    assert code == 0, err
+    (tmp_path / "content/privacy/2026-08-10.md").write_text(upcoming("2026-08-10"))
+    code, _, err = cli("check", "--as-of", "2026-06-20")  # 51 days: short of the new 60
+    assert code == 1 and "less than the notice period of 60 days" in err
+
+
+def test_lock_refuses_a_day_before_the_real_one(project, cli, tmp_path, monkeypatch):
+    """The announcement day is the real one: `lock --as-of` (or SOURCE_DATE_EPOCH) in the past
+    would record an earlier announcement and shorten the notice period (found in review)."""
+    project({"content/privacy/2026-01-01.md": V1, "content/privacy/2026-07-01.md": upcoming("2026-07-01")})
+    error = ("error: lock records today as the day versions are announced, so it cannot run as of 2026-05-01, "
+             "before today (2026-06-15): drop --as-of and unset SOURCE_DATE_EPOCH\n")
+    assert cli("lock", "--as-of", "2026-05-01") == (1, "", error)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1777593600")  # 2026-05-01 00:00 UTC
+    assert cli("lock") == (1, "", error)
+    assert not (tmp_path / "versions.lock").exists()
+    assert cli("lock", "--check", "--as-of", "2026-05-01")[0] == 1  # checking is harmless: out of date

@@ -386,3 +386,15 @@ def test_front_matter_reads_the_same_with_libyaml_as_without(fm, monkeypatch):
     fast = read()
     monkeypatch.setattr(content, "_FAST_LOADER", yaml.SafeLoader)
     assert fast == read()
+
+
+def test_angle_brackets_in_an_attribute_are_refused_at_their_line(project, cli):
+    """reading.py finds headings and tables in the page by their tags: an attribute holding
+    '<table>' would be taken for one and the page's markup broken (found in review)."""
+    body = "## 1. Data\n\nText.\n\n<p title=\"a <table> b </table> c\">Hover.</p>\n"
+    project({"content/privacy/2026-01-01.md": version("2026-01-01", body=body)})
+    path = "content/privacy/2026-01-01.md"
+    line = 1 + version("2026-01-01", body=body).splitlines().index('<p title="a <table> b </table> c">Hover.</p>')
+    assert errors_of(cli) == [
+        f"{path}:{line}: attribute 'title' on <p> contains '<' or '>': a policy's attributes need no angle "
+        "brackets; remove them"]

@@ -19,6 +19,8 @@ from legalsite.reading import add_permalinks, wrap_tables
 from legalsite.model import Heading
 from legalsite.wording import counted
 
+pytestmark = pytest.mark.usefixtures("wall_clock")  # lock runs in the fixture's world
+
 NOTICE_GOLDEN = REPO / "tests" / "golden" / "notice"
 
 
@@ -355,3 +357,12 @@ def test_wrap_tables_wraps_only_outermost_tables():
         '<div class="table-scroll" role="region" tabindex="0" aria-label="Table 1 of 2">'
         "<table><tr><td><table><tr><td>in</td></tr></table></td></tr></table></div><p>x</p>"
         '<div class="table-scroll" role="region" tabindex="0" aria-label="Table 2 of 2"><TABLE></TABLE></div>')
+
+
+def test_a_heading_gets_its_permalink_whatever_data_attribute_follows_its_id():
+    """`data-id` is not the heading's id (found in review: the last `id="` won)."""
+    from legalsite.model import Heading
+    from legalsite.reading import add_permalinks
+
+    html = add_permalinks('<h2 id="s" data-id="z">Scope</h2>', [Heading(level=2, id="s", text="Scope")])
+    assert '<a class="permalink" href="#s">' in html

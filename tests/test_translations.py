@@ -55,6 +55,11 @@ languages = ["de", "fr"]
 DAY = "2026-06-15"
 
 
+@pytest.fixture(autouse=True)
+def fixture_world(wall_clock):
+    """``lock`` refuses a day before the real one: these tests lock in 2026-06-15's world."""
+
+
 def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
