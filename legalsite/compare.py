@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from .model import Policy, Site, Version
-from .redline import redline
 
 if TYPE_CHECKING:
     from .render import Entry, _Renderer
@@ -74,8 +73,6 @@ def redline_pairs(site: Site) -> list[tuple[tuple[str, str], tuple[str, str]]]:
 
 def pages(renderer: _Renderer, policy: Policy) -> dict[str, bytes | None]:
     """The compare pages of ``policy`` (None: the output folder holds it already)."""
-    from .render import redline_key
-
     out: dict[str, bytes | None] = {}
     if not enabled(renderer.site):
         return out
@@ -93,11 +90,7 @@ def pages(renderer: _Renderer, policy: Policy) -> dict[str, bytes | None]:
                 old=old,
                 new=new,
                 between=between,
-                redline=renderer.store.get(
-                    "redline",
-                    redline_key(old.version, new.version),
-                    lambda: redline(old.version.body_html, new.version.body_html, pieces),
-                ),
+                redline=renderer.redline_between(old.version, new.version, pieces),
                 canonical_url=renderer.absolute(url),
                 noindex=True,
             )

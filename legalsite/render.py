@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from . import compare, render_i18n, security, timeline
 from .model import Policy, Site, Status, Version
-from .redline import redline
+from .redline import Redline, redline
 from .security import content_security_policy
 from .store import Store, digest_of
 from .theme import Theme, load_theme  # noqa: F401  (load_theme: render's callers load it from here)
@@ -215,18 +215,21 @@ class _Renderer:
                     entry=entry,
                     previous=previous,
                     current=current,
-                    redline=self.store.get(
-                        "redline",
-                        redline_key(previous.version, entry.version),
-                        lambda: redline(
-                            previous.version.body_html, entry.version.body_html, pieces
-                        ),
-                    ),
+                    redline=self.redline_between(previous.version, entry.version, pieces),
                     canonical_url=self.absolute(entry.changes_url),
                     noindex=entry.version.draft,
                 ),
             )
         return out
+
+    def redline_between(self, old: Version, new: Version, pieces: dict) -> Redline:
+        """The redline of ``old`` against ``new``, through the store (``pieces``: parsed parts
+        of one policy's bodies, shared by its redlines; redline.py)."""
+        return self.store.get(
+            "redline",
+            redline_key(old, new),
+            lambda: redline(old.body_html, new.body_html, pieces),
+        )
 
     def changes_depends(self, policy: Policy, old: Version, new: Version) -> tuple:
         return (self.outline[policy.slug], _identity(old), _identity(new))
