@@ -50,7 +50,7 @@ def build_day(as_of: dt.date | None = None) -> dt.date:
                 f"SOURCE_DATE_EPOCH={epoch!r} is not a time: give seconds since 1970 "
                 "(e.g. 1767225600), or unset it, or pass --as-of YYYY-MM-DD"
             ) from None
-    return dt.datetime.now(tz=dt.UTC).date()
+    return wall_clock_day()
 
 
 def in_force(policy: Policy, today: dt.date) -> Version | None:
