@@ -227,7 +227,9 @@ def make_parser() -> argparse.ArgumentParser:
         help="record published versions in versions.lock",
         description="A published version's text must never change silently. 'lock' records the "
         "SHA-256 of every published version (in force or announced) in versions.lock, with the "
-        "day it was first published, from which its notice period counts; commit that file. A "
+        "day it was first published, from which its notice period counts; commit that file. With "
+        "--live that day is checked against the live site: a version it does not show yet is "
+        "first published today (CI runs 'lock --check --live' before publishing). A "
         "build fails when a locked text changed: publish the change as a new version, or record "
         "a correction with --correct. Versions published before this site existed are recorded "
         "with --import.",

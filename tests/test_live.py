@@ -114,6 +114,7 @@ def test_a_version_locked_days_before_it_went_live_is_refused_until_locked_again
     clock.set("2026-06-15")  # legal locks a new version, but it is not pushed that day
     (tmp_path / "content/privacy/2026-08-01.md").write_text(upcoming("2026-08-01"))
     assert cli("lock") == (0, "locked privacy/2026-08-01\nversions.lock: 2 versions locked; commit it\n", "")
+    assert lock_json(tmp_path)["first_publication"] == "2026-06-01", "every lock keeps the site's first day"
     line = (tmp_path / "versions.lock").read_text().splitlines().index('    "privacy/2026-08-01": {') + 1
 
     clock.set("2026-06-20")  # CI, before publishing, five days later
