@@ -31,6 +31,7 @@ from .model import ContentError, Policy, Version
 from .translations import is_translation_key
 
 TIMEOUT = 20.0  # seconds to wait for the live site
+LIMIT = 64 * 1024 * 1024  # bytes: a 1,000-version index is well under 1 MiB; this is not one
 ABSENT_STATUSES = (404, 410)  # the address serves no index: never published there (or removed)
 
 
@@ -60,12 +61,12 @@ def is_placeholder(base_url: str) -> bool:
     return host == "example" or host.endswith(".example")
 
 
-def read_index(source: str, timeout: float = TIMEOUT) -> LiveIndex:
+def read_index(source: str, timeout: float = TIMEOUT, limit: int = LIMIT) -> LiveIndex:
     """The live index at ``source``: an http(s) URL, a versions.json file or a built site's
     folder. No index there (HTTP 404 or 410, no such file) is a LiveIndex without versions;
     anything else that is not a readable index is a LiveError."""
     if source.startswith(("http://", "https://")):
-        data = _fetch(source, timeout)
+        data = _fetch(source, timeout, limit)
         if isinstance(data, str):
             return LiveIndex(source, None, absent=data)
     else:
@@ -79,10 +80,15 @@ def read_index(source: str, timeout: float = TIMEOUT) -> LiveIndex:
             data = path.read_bytes()
         except OSError as exc:
             raise LiveError(f"{source}: cannot read the live index ({exc.strerror})") from None
+    if len(data) > limit:
+        raise LiveError(
+            f"{source}: more than {limit:,} bytes, too large for the versions.json of a legal site: "
+            "give the address of the site's index (base_url in site.toml, or --live URL|PATH)"
+        )
     return parse_index(data, source)
 
 
-def _fetch(url: str, timeout: float) -> bytes | str:
+def _fetch(url: str, timeout: float, limit: int) -> bytes | str:
     """The body at ``url``, or why there is none (a str) when the site says it has no index."""
     request = urllib.request.Request(
         url,
@@ -95,7 +101,7 @@ def _fetch(url: str, timeout: float) -> bytes | str:
     retry = "run the command again when it answers; nothing was published"
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.read()
+            return response.read(limit + 1)  # one byte more: read_index refuses it
     except urllib.error.HTTPError as exc:
         if exc.code in ABSENT_STATUSES:
             return f"HTTP {exc.code} {exc.reason}"

@@ -284,6 +284,17 @@ def test_a_live_site_that_cannot_be_read_stops_publication(site, cli, clock, tmp
         "the site's index (base_url in site.toml, or --live URL|PATH)\n")
 
 
+def test_an_index_too_large_is_refused(tmp_path, serve):
+    server = serve(tmp_path / "big", status=200, body=b" " * 11 + b"{}")
+    for source in (server.url, str(tmp_path / "index.json")):
+        (tmp_path / "index.json").write_bytes(b" " * 11 + b"{}")
+        with pytest.raises(live.LiveError) as raised:
+            live.read_index(source, limit=10)
+        assert str(raised.value) == (
+            f"{source}: more than 10 bytes, too large for the versions.json of a legal site: give the address of "
+            "the site's index (base_url in site.toml, or --live URL|PATH)")
+
+
 def test_a_live_site_that_does_not_answer_times_out():
     with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
         silent.bind(("127.0.0.1", 0))
