@@ -32,6 +32,7 @@ from .settings import load_settings as read_settings
 from .stamp import check as check_stamp
 from .store import Store
 from .theme import template_error
+from .wording import counted
 
 
 def run(args: argparse.Namespace, project: Project, found=None, store: Store | None = None) -> int:
@@ -126,7 +127,7 @@ def audit_command(site_dir: Path, settings_path: Path, tracker: bool = True) -> 
         print(finding)
     if findings:
         print(
-            f"{len(findings)} problem{'s' if len(findings) != 1 else ''} found in {site_dir}: "
+            f"{counted(len(findings), 'problem')} found in {site_dir}: "
             "nothing on the site may contact another origin",
             file=sys.stderr,
         )
@@ -248,7 +249,7 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
                 file=sys.stderr,
             )
             return 1
-        line = f"{display} is up to date ({len(new.entries)} versions locked)"
+        line = f"{display} is up to date ({counted(len(new.entries), 'version')} locked)"
         if live_site is not None:
             line += "; " + live.summary(new, live_site.announced, live_site.index, today)
         print(line)
@@ -269,7 +270,7 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         )
     if args.first_publication:
         print(f"{display}: recorded the site's first publication today, {today.isoformat()}")
-    print(f"{display}: {len(new.entries)} versions locked; commit it")
+    print(f"{display}: {counted(len(new.entries), 'version')} locked; commit it")
     return 0
 
 
@@ -297,7 +298,8 @@ def _live(args: argparse.Namespace, source: str, loaded, today: dt.date) -> _Liv
     if args.first_publication:
         if index.versions is not None:
             raise live.LiveError(
-                f"{source}: the site is already published there ({len(index.versions)} versions, "
+                f"{source}: the site is already published there "
+                f"({counted(len(index.versions), 'version')}, "
                 f"as of {index.as_of}): drop --first-publication"
             )
         announced: frozenset[str] = frozenset()
@@ -333,7 +335,7 @@ def _import(args: argparse.Namespace, project: Project, loaded, today: dt.date) 
     write_file(project.lock, lock.to_json().encode("utf-8"))
     for key in args.import_:
         print(f"imported {key}: {args.note.strip()}")
-    print(f"{display}: {len(lock.entries)} versions locked; commit it")
+    print(f"{display}: {counted(len(lock.entries), 'version')} locked; commit it")
     return 0
 
 
@@ -346,7 +348,7 @@ def _report(errors: ContentErrors) -> int:
         print(error, file=sys.stderr)
     count = len(errors.errors)
     print(
-        f"{count} problem{'s' if count != 1 else ''} found; nothing was written. Fix them and run the command again.",
+        f"{counted(count, 'problem')} found; nothing was written. Fix them and run the command again.",
         file=sys.stderr,
     )
     return 1

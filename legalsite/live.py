@@ -29,6 +29,7 @@ from . import __version__
 from .lock import Entry, Lock
 from .model import ContentError, Policy, Version
 from .translations import is_translation_key
+from .wording import counted
 
 TIMEOUT = 20.0  # seconds to wait for the live site
 LIMIT = 64 * 1024 * 1024  # bytes: a 1,000-version index is well under 1 MiB; this is not one
@@ -204,7 +205,7 @@ def check(
         message = (
             f"{key} is recorded as first published on {entry.published.isoformat()}, but the "
             f"live site does not list it yet ({where}): published today ({today.isoformat()}), "
-            f"it would give readers {late} day{'s' if late != 1 else ''} less notice than "
+            f"it would give readers {counted(late, 'day')} less notice than "
             f"{display} claims. Record it again today: {fix}"
         )
         version = versions.get(key)
@@ -238,7 +239,7 @@ def _then(version: Version, entry: Entry, today: dt.date, notice_days: int) -> s
             f"{ahead} days ahead, enough for the notice period of {notice_days} days)"
         )
     earliest = (today + dt.timedelta(days=notice_days)).isoformat()
-    when = f"{ahead} day{'s' if ahead != 1 else ''} ahead" if ahead >= 0 else "in the past"
+    when = f"{counted(ahead, 'day')} ahead" if ahead >= 0 else "in the past"
     return (
         f" (it records {today.isoformat()}; {version.effective.isoformat()} is then {when}, "
         f"less than the notice period of {notice_days} days: move the version to "
@@ -277,11 +278,11 @@ def summary(lock: Lock, live: frozenset[str], index: LiveIndex, today: dt.date) 
     if index.versions is None:
         return (
             f"first publication of the site today ({today.isoformat()}), as versions.lock "
-            f"records; {first} version{'s' if first != 1 else ''} first published today"
+            f"records; {counted(first, 'version')} first published today"
         )
     return (
         f"the live site lists {listed} of them ({_where(index)}); "
-        f"{first} version{'s' if first != 1 else ''} first published today ({today.isoformat()})"
+        f"{counted(first, 'version')} first published today ({today.isoformat()})"
     )
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import ContentError, ContentErrors, Correction, Policy, Translation, Version
+from .wording import counted
 
 LOCK_FORMAT = 2
 IMPORTED_FROM_FORMAT_1 = (
@@ -334,7 +335,7 @@ def short_notice(
 def days_from(notice: int) -> str:
     """``3 days after``, ``1 day before``: a version's date against its announcement."""
     n = abs(notice)
-    return f"{n} day{'s' if n != 1 else ''} {'after' if notice >= 0 else 'before'}"
+    return f"{counted(n, 'day')} {'after' if notice >= 0 else 'before'}"
 
 
 def updated(policies: tuple[Policy, ...], lock: Lock, today: dt.date, notice_days: int) -> Lock:

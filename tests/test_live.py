@@ -223,7 +223,7 @@ def test_recording_again_says_when_no_notice_applies(site, cli, clock, tmp_path,
 def test_the_first_publication_is_a_choice_recorded_for_its_day(site, cli, clock, tmp_path):
     url = site.url + "/versions.json"
     clock.set("2026-06-01")
-    assert cli("lock") == (0, "locked privacy/2026-01-01\nversions.lock: 1 versions locked; commit it\n", "")
+    assert cli("lock") == (0, "locked privacy/2026-01-01\nversions.lock: 1 version locked; commit it\n", "")
     no_index = (f"error: {url}: there is no versions.json there (HTTP 404 File not found), so the live site "
                 "cannot say what it already announced. {}If the site is published there for the first time today, "
                 "record that choice: python build.py lock --live --first-publication (then commit versions.lock); "
@@ -237,12 +237,12 @@ def test_the_first_publication_is_a_choice_recorded_for_its_day(site, cli, clock
     assert cli("lock", "--first-publication") == (0, (
         "locked privacy/2026-01-01 again: the live site does not list it yet, so it is first published today, "
         "2026-06-03 (was 2026-06-01)\nversions.lock: recorded the site's first publication today, 2026-06-03\n"
-        "versions.lock: 1 versions locked; commit it\n"), "")
+        "versions.lock: 1 version locked; commit it\n"), "")
     data = lock_json(tmp_path)
     assert data["first_publication"] == "2026-06-03"
     assert data["versions"]["privacy/2026-01-01"]["published"] == "2026-06-03"
     assert cli("lock", "--check", "--live") == (0, (
-        "versions.lock is up to date (1 versions locked); first publication of the site today (2026-06-03), as "
+        "versions.lock is up to date (1 version locked); first publication of the site today (2026-06-03), as "
         "versions.lock records; 1 version first published today\n"), "")
 
     clock.set("2026-06-04")  # the deploy did not happen: the recorded choice was for yesterday
@@ -254,7 +254,7 @@ def test_the_first_publication_is_a_choice_recorded_for_its_day(site, cli, clock
     clock.set("2026-06-04")
     assert cli("lock", "--check", "--live")[0] == 0
     assert cli("lock", "--first-publication") == (1, "", (
-        f"error: {url}: the site is already published there (1 versions, as of 2026-06-03): drop "
+        f"error: {url}: the site is already published there (1 version, as of 2026-06-03): drop "
         "--first-publication\n"))
     assert lock_json(tmp_path)["first_publication"] == "2026-06-03", "kept: when the site was first published"
 
