@@ -251,6 +251,11 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
             return 1
         line = f"{display} is up to date ({counted(len(new.entries), 'version')} locked)"
         if live_site is not None:
+            late = live.last_call(
+                live.first_published(new, live_site.announced), timeline.wall_clock(), live_site.fix
+            )
+            if late:
+                raise UsageError(late)
             line += "; " + live.summary(new, live_site.announced, live_site.index, today)
         print(line)
         return 0

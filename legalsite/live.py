@@ -32,6 +32,9 @@ from .translations import is_translation_key
 from .wording import counted
 
 TIMEOUT = 20.0  # seconds to wait for the live site
+# After this (UTC), a run that first publishes a version is refused: its deploy could reach
+# readers after midnight, a day later than the lock records (the deploy job takes minutes).
+LAST_CALL = dt.time(23, 45)
 LIMIT = 64 * 1024 * 1024  # bytes: a 1,000-version index is well under 1 MiB; this is not one
 ABSENT_STATUSES = (404, 410)  # the address serves no index: never published there (or removed)
 
@@ -267,14 +270,31 @@ def relocked(lock: Lock, live: frozenset[str], today: dt.date) -> tuple[Lock, di
     return dataclasses.replace(lock, entries=kept), stale
 
 
-def summary(lock: Lock, live: frozenset[str], index: LiveIndex, today: dt.date) -> str:
-    """``lock --check --live``: what the live site lists and what this build first publishes."""
-    listed = sum(1 for key in lock.entries if key in live)
-    first = sum(
-        1
+def first_published(lock: Lock, live: frozenset[str]) -> list[str]:
+    """The locked versions this run publishes for the first time: those the live site lacks."""
+    return sorted(
+        key
         for key, entry in lock.entries.items()
         if key not in live and entry.published is not None and not is_translation_key(key)
     )
+
+
+def last_call(keys: list[str], now: dt.datetime, fix: str) -> str | None:
+    """Why publishing ``keys`` for the first time at ``now`` (UTC) is refused, if it is."""
+    if not keys or now.time() < LAST_CALL:
+        return None
+    them = "it" if len(keys) == 1 else "them"
+    return (
+        f"it is {now:%H:%M} UTC: the deploy that publishes {', '.join(keys)} for the first time "
+        "may reach readers after midnight, a day later than versions.lock records "
+        f"({now.date().isoformat()}); after 00:00 UTC, record {them} again ({fix}), commit and push"
+    )
+
+
+def summary(lock: Lock, live: frozenset[str], index: LiveIndex, today: dt.date) -> str:
+    """``lock --check --live``: what the live site lists and what this build first publishes."""
+    listed = sum(1 for key in lock.entries if key in live)
+    first = len(first_published(lock, live))
     if index.versions is None:
         return (
             f"first publication of the site today ({today.isoformat()}), as versions.lock "

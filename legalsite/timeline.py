@@ -31,10 +31,15 @@ class DayError(ValueError):
     """The build's day cannot be known (a malformed SOURCE_DATE_EPOCH)."""
 
 
+def wall_clock() -> dt.datetime:
+    """The real time, UTC (``lock --check --live`` refuses to publish just before midnight)."""
+    return dt.datetime.now(dt.UTC)
+
+
 def wall_clock_day() -> dt.date:
     """The real UTC date, whatever --as-of or SOURCE_DATE_EPOCH say: ``lock`` records it as
     the day versions are announced, so it must not be in the past."""
-    return dt.datetime.now(dt.UTC).date()
+    return wall_clock().date()
 
 
 def build_day(as_of: dt.date | None = None) -> dt.date:

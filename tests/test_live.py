@@ -29,11 +29,11 @@ class Clock:
     """The real UTC day as the tests choose it (timeline.wall_clock_day; ``lock`` records it)."""
 
     def __init__(self, monkeypatch):
-        self.day = dt.date(2026, 6, 1)
-        monkeypatch.setattr(timeline, "wall_clock_day", lambda: self.day)
+        self.now = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+        monkeypatch.setattr(timeline, "wall_clock", lambda: self.now)
 
-    def set(self, day: str) -> str:
-        self.day = dt.date.fromisoformat(day)
+    def set(self, day: str, time: str = "12:00") -> str:
+        self.now = dt.datetime.fromisoformat(f"{day}T{time}+00:00")
         return day
 
 
@@ -144,6 +144,25 @@ def test_a_version_locked_days_before_it_went_live_is_refused_until_locked_again
         "2026-06-20); 0 versions first published today (2026-06-21)\n"), "")
     assert cli("lock", "--live")[1].endswith("versions.lock: 2 versions locked; commit it\n")
     assert lock_json(tmp_path)["versions"]["privacy/2026-08-01"]["published"] == "2026-06-20"
+
+
+def test_no_first_publication_just_before_midnight_utc(site, cli, clock, tmp_path):
+    """The deploy follows the check by minutes: after 23:45 UTC it may land on the next day,
+    one day later than the lock records. Versions already live are not concerned."""
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    deploy(cli, tmp_path, "2026-06-01")
+    (tmp_path / "content/privacy/2026-08-01.md").write_text(upcoming("2026-08-01"))
+    assert cli("lock")[0] == 0
+    clock.set("2026-06-01", "23:44")
+    assert cli("lock", "--check", "--live")[0] == 0
+    clock.set("2026-06-01", "23:45")
+    assert cli("lock", "--check", "--live") == (1, "", (
+        "error: it is 23:45 UTC: the deploy that publishes privacy/2026-08-01 for the first time may reach "
+        "readers after midnight, a day later than versions.lock records (2026-06-01); after 00:00 UTC, record it "
+        "again (python build.py lock --live), commit and push\n"))
+    deploy(cli, tmp_path, "2026-06-01")
+    assert cli("lock", "--check", "--live")[0] == 0, "nothing is first published: nothing can be late"
 
 
 def test_locked_again_too_late_the_version_must_move_to_a_later_day(site, cli, clock, tmp_path):
