@@ -243,9 +243,10 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
     added = sorted(set(new.entries) - set(lock.entries))
     if args.check:
         if added or not project.lock.exists():
+            command = live_site.fix if live_site is not None else "python build.py lock"
             print(
                 f"{display} is out of date: not yet locked: {', '.join(added) or 'no file'}. "
-                "Run 'python build.py lock' and commit the file.",
+                f"Run '{command}' and commit the file.",
                 file=sys.stderr,
             )
             return 1

@@ -144,6 +144,10 @@ def test_a_version_locked_days_before_it_went_live_is_refused_until_locked_again
         "2026-06-20); 0 versions first published today (2026-06-21)\n"), "")
     assert cli("lock", "--live")[1].endswith("versions.lock: 2 versions locked; commit it\n")
     assert lock_json(tmp_path)["versions"]["privacy/2026-08-01"]["published"] == "2026-06-20"
+    (tmp_path / "content/privacy/2026-09-01.md").write_text(upcoming("2026-09-01"))
+    assert cli("lock", "--check", "--live") == (1, "", (
+        "versions.lock is out of date: not yet locked: privacy/2026-09-01. Run 'python build.py lock --live' and "
+        "commit the file.\n"))
 
 
 def test_no_first_publication_just_before_midnight_utc(site, cli, clock, tmp_path):
