@@ -27,7 +27,7 @@ Everyday use:
   python build.py check        check every policy file and report problems; writes nothing
   python build.py new privacy  start the next version of the privacy policy as a draft
   python build.py diff privacy see what the newest version (a draft, say) changes
-  python build.py lock         record published versions in versions.lock (then commit it)
+  python build.py lock --live  record published versions in versions.lock (then commit it)
   python build.py notice privacy  print the notice to send for the upcoming version
   python build.py serve        live preview with drafts at http://127.0.0.1:8000/, reloads on save
   python build.py audit        check a built site (default: _site/) for anything that
@@ -227,7 +227,9 @@ def make_parser() -> argparse.ArgumentParser:
         help="record published versions in versions.lock",
         description="A published version's text must never change silently. 'lock' records the "
         "SHA-256 of every published version (in force or announced) in versions.lock, with the "
-        "day it was first published, from which its notice period counts; commit that file. A "
+        "day it was first published, from which its notice period counts; commit that file. With "
+        "--live that day is checked against the live site: a version it does not show yet is "
+        "first published today (CI runs 'lock --check --live' before publishing). A "
         "build fails when a locked text changed: publish the change as a new version, or record "
         "a correction with --correct. Versions published before this site existed are recorded "
         "with --import.",
@@ -256,6 +258,23 @@ def make_parser() -> argparse.ArgumentParser:
         "--note",
         help="with --correct: what was corrected and why (shown to readers); with --import: "
         "where and when the version was published before (kept in versions.lock)",
+    )
+    p.add_argument(
+        "--live",
+        nargs="?",
+        const="",
+        metavar="URL|PATH",
+        help="ask the live site which versions it already lists (its versions.json; default: "
+        "base_url of site.toml + /versions.json; or a file or a built site's folder): a locked "
+        "version it does not list yet is first published today, so the lock must say today. "
+        "With --check: fail otherwise (CI, before publishing); without: record such versions "
+        "again as of today",
+    )
+    p.add_argument(
+        "--first-publication",
+        action="store_true",
+        help="the site is published for the first time today, so the live site has no index yet: "
+        "check that it has none and record that in versions.lock (implies --live)",
     )
 
     notice.add_parser(commands, _common, _date)  # issue 15: build.py notice

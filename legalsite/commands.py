@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from . import live, notice, timeline, translations
 from . import lock as locking
-from . import notice, timeline, translations
 from .audit import audit_files, audit_policy, read_site
 from .diffcmd import DiffError, pick, standalone_html
 from .model import ContentErrors, Site
@@ -30,6 +32,7 @@ from .settings import load_settings as read_settings
 from .stamp import check as check_stamp
 from .store import Store
 from .theme import template_error
+from .wording import counted
 
 
 def run(args: argparse.Namespace, project: Project, found=None, store: Store | None = None) -> int:
@@ -91,7 +94,14 @@ def run(args: argparse.Namespace, project: Project, found=None, store: Store | N
             return notice.run(args, project)
     except ContentErrors as errors:
         return _report(errors)
-    except (OutputError, NewVersionError, DiffError, UsageError, timeline.DayError) as exc:
+    except (
+        OutputError,
+        NewVersionError,
+        DiffError,
+        UsageError,
+        timeline.DayError,
+        live.LiveError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -117,7 +127,7 @@ def audit_command(site_dir: Path, settings_path: Path, tracker: bool = True) -> 
         print(finding)
     if findings:
         print(
-            f"{len(findings)} problem{'s' if len(findings) != 1 else ''} found in {site_dir}: "
+            f"{counted(len(findings), 'problem')} found in {site_dir}: "
             "nothing on the site may contact another origin",
             file=sys.stderr,
         )
@@ -163,6 +173,20 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
             f"{today.isoformat()}, before today ({real.isoformat()}): drop --as-of and unset "
             "SOURCE_DATE_EPOCH"
         )
+    live_source = args.live
+    if args.first_publication and live_source is None:
+        live_source = ""  # --first-publication checks the live site: it implies --live
+    if live_source is not None and (args.correct or args.import_):
+        raise UsageError("--live and --first-publication go with lock or lock --check only")
+    if args.first_publication and args.check:  # checking reads the recorded choice
+        raise UsageError(
+            "--first-publication records a choice in versions.lock: run it without --check"
+        )
+    if live_source is not None and today != real:
+        raise UsageError(
+            f"--live checks what the live site shows today ({real.isoformat()}), so it cannot "
+            f"run as of {today.isoformat()}: drop --as-of and unset SOURCE_DATE_EPOCH"
+        )
     loaded = load_policies(project, load_settings(project), Store())
     display = project.display(project.lock)
     if args.correct:
@@ -185,30 +209,109 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         return 0
     if args.import_:
         return _import(args, project, loaded, today)
-    policies, errors = locking.verify(loaded.policies, loaded.lock, display)
-    errors += locking.check_notice(policies, loaded.lock, today, loaded.settings.notice_days)
-    errors += translations.verify_lock(loaded.translations, loaded.lock, display)  # issue 17
-    new = locking.updated(policies, loaded.lock, today, loaded.settings.notice_days)
+    live_site = _live(args, live_source, loaded, today) if live_source is not None else None
+    lock: locking.Lock = loaded.lock
+    stale: dict[str, dt.date] = {}
+    if live_site is not None and not args.check:  # versions not live yet: recorded again today
+        lock, stale = live.relocked(lock, live_site.announced, today)
+        if args.first_publication:
+            lock = dataclasses.replace(lock, first_publication=today)
+    policies, errors = locking.verify(loaded.policies, lock, display)
+    errors += locking.check_notice(
+        policies, lock, today, loaded.settings.notice_days, frozenset(stale)
+    )
+    errors += translations.verify_lock(loaded.translations, lock, display)  # issue 17
+    new = locking.updated(policies, lock, today, loaded.settings.notice_days)
     new = translations.lock_updated(loaded.translations, new, today)  # issue 17
+    new = dataclasses.replace(new, first_publication=lock.first_publication)
+    if args.check and live_site is not None:
+        errors += live.check(
+            policies,
+            lock,
+            live_site.announced,
+            live_site.index,
+            today,
+            loaded.settings.notice_days,
+            locking.entry_lines(project.lock.read_text(encoding="utf-8"))
+            if project.lock.exists()
+            else {},
+            display,
+            live_site.fix,
+        )
     if errors:
         raise ContentErrors(errors)
-    added = sorted(set(new.entries) - set(loaded.lock.entries))
+    added = sorted(set(new.entries) - set(lock.entries))
     if args.check:
         if added or not project.lock.exists():
+            command = live_site.fix if live_site is not None else "python build.py lock"
             print(
                 f"{display} is out of date: not yet locked: {', '.join(added) or 'no file'}. "
-                "Run 'python build.py lock' and commit the file.",
+                f"Run '{command}' and commit the file.",
                 file=sys.stderr,
             )
             return 1
-        print(f"{display} is up to date ({len(new.entries)} versions locked)")
+        line = f"{display} is up to date ({counted(len(new.entries), 'version')} locked)"
+        if live_site is not None:
+            late = live.last_call(
+                live.first_published(new, live_site.announced), timeline.wall_clock(), live_site.fix
+            )
+            if late:
+                raise UsageError(late)
+            line += "; " + live.summary(new, live_site.announced, live_site.index, today)
+        print(line)
         return 0
     write_file(project.lock, new.to_json().encode("utf-8"))
     for key in added:
         reason = new.entries[key].non_material
-        print(f"locked {key}" + (f" (not material: {reason})" if reason else ""))
-    print(f"{display}: {len(new.entries)} versions locked; commit it")
+        if key in stale:
+            print(
+                f"locked {key} again: the live site does not list it yet, so it is first "
+                f"published today, {today.isoformat()} (was {stale[key].isoformat()})"
+            )
+        else:
+            print(f"locked {key}" + (f" (not material: {reason})" if reason else ""))
+    for key in sorted(set(stale) - set(new.entries)):
+        print(
+            f"unlocked {key}: it never reached the live site and is no longer published in content/"
+        )
+    if args.first_publication:
+        print(f"{display}: recorded the site's first publication today, {today.isoformat()}")
+    print(f"{display}: {counted(len(new.entries), 'version')} locked; commit it")
     return 0
+
+
+@dataclass(frozen=True)
+class _LiveSite:
+    index: live.LiveIndex
+    announced: frozenset[str]  # the versions the live site lists (none: first publication)
+    fix: str  # the command that records versions again today, for messages
+
+
+def _live(args: argparse.Namespace, source: str, loaded, today: dt.date) -> _LiveSite:
+    """``lock --live``: the live site's index, read and judged (live.py); a LiveError if it
+    cannot be read, or has none without a recorded first publication."""
+    fix = "python build.py lock --live" + (f" {source}" if source else "")
+    if not source:
+        base_url = loaded.settings.base_url
+        if live.is_placeholder(base_url):
+            raise UsageError(
+                f"{loaded.settings.source_path}: base_url is the placeholder {base_url}, so the "
+                "live site cannot be asked what it already announced: set the site's real "
+                "address there, or give its index with --live URL|PATH"
+            )
+        source = live.default_source(base_url)
+    index = live.read_index(source)
+    if args.first_publication:
+        if index.versions is not None:
+            raise live.LiveError(
+                f"{source}: the site is already published there "
+                f"({counted(len(index.versions), 'version')}, "
+                f"as of {index.as_of}): drop --first-publication"
+            )
+        announced: frozenset[str] = frozenset()
+    else:
+        announced = live.announced(index, loaded.lock, today, fix)
+    return _LiveSite(index, announced, fix)
 
 
 def _import(args: argparse.Namespace, project: Project, loaded, today: dt.date) -> int:
@@ -238,7 +341,7 @@ def _import(args: argparse.Namespace, project: Project, loaded, today: dt.date) 
     write_file(project.lock, lock.to_json().encode("utf-8"))
     for key in args.import_:
         print(f"imported {key}: {args.note.strip()}")
-    print(f"{display}: {len(lock.entries)} versions locked; commit it")
+    print(f"{display}: {counted(len(lock.entries), 'version')} locked; commit it")
     return 0
 
 
@@ -251,7 +354,7 @@ def _report(errors: ContentErrors) -> int:
         print(error, file=sys.stderr)
     count = len(errors.errors)
     print(
-        f"{count} problem{'s' if count != 1 else ''} found; nothing was written. Fix them and run the command again.",
+        f"{counted(count, 'problem')} found; nothing was written. Fix them and run the command again.",
         file=sys.stderr,
     )
     return 1

@@ -17,10 +17,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from .model import ContentError, ContentErrors, Correction, Policy, Translation, Version
+from .wording import counted
 
 LOCK_FORMAT = 2
 IMPORTED_FROM_FORMAT_1 = (
@@ -68,10 +70,15 @@ class Entry:
 @dataclass(frozen=True)
 class Lock:
     entries: dict[str, Entry]  # "<policy>/<date>" -> entry
+    # the day the site was first published, with no live index before it: recorded by
+    # ``lock --first-publication`` as the choice it is, and valid on that day only (live.py)
+    first_publication: dt.date | None = None
 
     def to_json(self) -> str:
         versions: dict[str, dict] = {}
-        data = {"format": LOCK_FORMAT, "versions": versions}
+        data: dict = {"format": LOCK_FORMAT, "versions": versions}
+        if self.first_publication:
+            data["first_publication"] = self.first_publication.isoformat()
         for key in sorted(self.entries):
             entry = self.entries[key]
             item: dict = {"sha256": entry.sha256}
@@ -147,7 +154,29 @@ def parse_lock(text: str, display: str) -> Lock:
             entries[key] = _entry(item, data["format"])
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise fail(1, f"entry {key!r} is malformed ({exc}): restore the file from git") from None
-    return Lock(entries)
+    first = data.get("first_publication")
+    try:
+        first_publication = dt.date.fromisoformat(first) if first is not None else None
+    except (TypeError, ValueError):
+        raise fail(
+            entry_lines(text).get("first_publication", 1),
+            f"first_publication {first!r} is not a date: restore the file from git",
+        ) from None
+    return Lock(entries, first_publication)
+
+
+_KEY_LINE = re.compile(r'^\s*"([^"]+)":')
+
+
+def entry_lines(text: str) -> dict[str, int]:
+    """The line of each key of the lock's JSON (its entries, ``first_publication``), so that a
+    message can point at it; the first one wins (an entry's own fields come after it)."""
+    lines: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        match = _KEY_LINE.match(line)
+        if match:
+            lines.setdefault(match[1], number)
+    return lines
 
 
 def read_lock(path: Path, display: str) -> Lock:
@@ -205,7 +234,11 @@ def verify(
 
 
 def check_notice(
-    policies: tuple[Policy, ...], lock: Lock, today: dt.date, notice_days: int
+    policies: tuple[Policy, ...],
+    lock: Lock,
+    today: dt.date,
+    notice_days: int,
+    relocking: frozenset[str] = frozenset(),
 ) -> list[ContentError]:
     """A published version must be announced ``notice_days`` before it takes effect.
 
@@ -215,6 +248,7 @@ def check_notice(
     ways past the rule are recorded in the lock with a reason: ``non_material`` (from
     the front matter; a version not yet locked may use it, and ``lock`` records it) and
     ``imported`` (``lock --import``, for versions published before this site).
+    ``relocking``: versions ``lock --live`` records again today (live.relocked).
     """
     errors = []
     for policy in policies:
@@ -232,7 +266,14 @@ def check_notice(
                 days = entry.notice_days  # the period it was announced under
             if (version.effective - announced).days < days:
                 importable = announced_earlier(lock, version) is None
-                message = short_notice(version, announced, days, entry is not None, importable)
+                message = short_notice(
+                    version,
+                    announced,
+                    days,
+                    entry is not None,
+                    importable,
+                    version.key in relocking,
+                )
                 errors.append(ContentError(version.source_path, version.effective_line, message))
     return errors
 
@@ -256,16 +297,23 @@ def announced_earlier(lock: Lock, version: Version) -> str | None:
 
 
 def short_notice(
-    version: Version, announced: dt.date, notice_days: int, locked: bool, importable: bool
+    version: Version,
+    announced: dt.date,
+    notice_days: int,
+    locked: bool,
+    importable: bool,
+    relocked: bool = False,
 ) -> str:
     """What is wrong with ``version``'s notice and the ways to fix it (one message)."""
     notice = (version.effective - announced).days
     earliest = (announced + dt.timedelta(days=notice_days)).isoformat()
-    when = (
-        f"announced on {announced.isoformat()} (first published, versions.lock)"
-        if locked
-        else f"announced on {announced.isoformat()} (the day of this build: it is not in versions.lock yet)"
-    )
+    if locked:
+        why = "first published, versions.lock"
+    elif relocked:
+        why = "today: the live site does not list it yet, so it is recorded again"
+    else:
+        why = "the day of this build: it is not in versions.lock yet"
+    when = f"announced on {announced.isoformat()} ({why})"
     gap = f"takes effect on {version.effective.isoformat()}, {days_from(notice)} it is {when}"
     if locked:  # published: its file and date cannot change, only a hand-edited lock did this
         return (
@@ -287,7 +335,7 @@ def short_notice(
 def days_from(notice: int) -> str:
     """``3 days after``, ``1 day before``: a version's date against its announcement."""
     n = abs(notice)
-    return f"{n} day{'s' if n != 1 else ''} {'after' if notice >= 0 else 'before'}"
+    return f"{counted(n, 'day')} {'after' if notice >= 0 else 'before'}"
 
 
 def updated(policies: tuple[Policy, ...], lock: Lock, today: dt.date, notice_days: int) -> Lock:
@@ -304,7 +352,7 @@ def updated(policies: tuple[Policy, ...], lock: Lock, today: dt.date, notice_day
                 non_material=version.non_material,
                 notice_days=notice_days,
             )
-    return Lock(entries)
+    return dataclasses.replace(lock, entries=entries)
 
 
 def imported(lock: Lock, version: Version, note: str, today: dt.date) -> Lock:
@@ -328,7 +376,7 @@ def imported(lock: Lock, version: Version, note: str, today: dt.date) -> Lock:
         )
     entries = dict(lock.entries)
     entries[version.key] = Entry(sha256=version.source_sha256, imported=note)
-    return Lock(entries)
+    return dataclasses.replace(lock, entries=entries)
 
 
 def corrected(lock: Lock, version: Version | Translation, note: str, today: dt.date) -> Lock:
@@ -337,4 +385,4 @@ def corrected(lock: Lock, version: Version | Translation, note: str, today: dt.d
     correction = LockedCorrection(date=today, note=note, sha256=version.source_sha256)
     entries = dict(lock.entries)
     entries[version.key] = dataclasses.replace(entry, corrections=entry.corrections + (correction,))
-    return Lock(entries)
+    return dataclasses.replace(lock, entries=entries)

@@ -28,6 +28,17 @@ class NewVersionError(Exception):
     """The new version cannot be created; nothing was written."""
 
 
+def read_post(path: Path, display: Callable[[Path], str] = str) -> frontmatter.Post:
+    """A version's front matter and body, to start a new file from (``new``, ``new --lang``).
+    A UTF-8 byte order mark is skipped, as ``check`` skips it (content.py)."""
+    try:
+        return frontmatter.loads(path.read_text(encoding="utf-8-sig"), handler=_HANDLER)
+    except Exception as exc:  # any parse problem: point at `check`
+        raise NewVersionError(
+            f"cannot read {display(path)} ({exc}): run 'python build.py check' and fix it first"
+        ) from None
+
+
 def new_version(
     content_dir: Path, policy: str, effective: dt.date, display: Callable[[Path], str] = str
 ) -> Path:
@@ -54,12 +65,7 @@ def new_version(
                 f"the newest version {display(newest)} takes effect after {effective.isoformat()}: "
                 "choose a later date with --effective"
             )
-        try:
-            post = frontmatter.loads(newest.read_text(encoding="utf-8"), handler=_HANDLER)
-        except Exception as exc:  # any parse problem: point at `check`
-            raise NewVersionError(
-                f"cannot read {display(newest)} ({exc}): run 'python build.py check' and fix it first"
-            ) from None
+        post = read_post(newest, display)
         title = post.metadata.get("title", policy)
         body = post.content
     else:

@@ -31,10 +31,15 @@ class DayError(ValueError):
     """The build's day cannot be known (a malformed SOURCE_DATE_EPOCH)."""
 
 
+def wall_clock() -> dt.datetime:
+    """The real time, UTC (``lock --check --live`` refuses to publish just before midnight)."""
+    return dt.datetime.now(dt.UTC)
+
+
 def wall_clock_day() -> dt.date:
     """The real UTC date, whatever --as-of or SOURCE_DATE_EPOCH say: ``lock`` records it as
     the day versions are announced, so it must not be in the past."""
-    return dt.datetime.now(dt.UTC).date()
+    return wall_clock().date()
 
 
 def build_day(as_of: dt.date | None = None) -> dt.date:
@@ -50,7 +55,7 @@ def build_day(as_of: dt.date | None = None) -> dt.date:
                 f"SOURCE_DATE_EPOCH={epoch!r} is not a time: give seconds since 1970 "
                 "(e.g. 1767225600), or unset it, or pass --as-of YYYY-MM-DD"
             ) from None
-    return dt.datetime.now(tz=dt.UTC).date()
+    return wall_clock_day()
 
 
 def in_force(policy: Policy, today: dt.date) -> Version | None:

@@ -249,7 +249,7 @@ def test_versions_published_before_the_site_are_imported_with_a_reason(project, 
         1, "", "error: privacy/2026-04-01 is not a version in content/: use POLICY/DATE, e.g. privacy/2026-04-01\n")
     note = "Published on the old site on 2026-02-01 (archived copy in the legal drive)."
     assert cli("lock", "--import", "privacy/2026-03-01", "--note", note, "--as-of", "2026-06-15") == (
-        0, f"imported privacy/2026-03-01: {note}\nversions.lock: 1 versions locked; commit it\n", "")
+        0, f"imported privacy/2026-03-01: {note}\nversions.lock: 1 version locked; commit it\n", "")
     assert json.loads((tmp_path / "versions.lock").read_text())["versions"]["privacy/2026-03-01"] == {
         "imported": note, "sha256": hashlib.sha256(V2.encode()).hexdigest()}
     assert cli("lock", "--import", "privacy/2026-03-01", "--note", note, "--as-of", "2026-06-15") == (

@@ -61,3 +61,13 @@ def test_refusals(project, cli):
         1, "", "error: the newest version content/privacy/2026-01-01.md takes effect after 2025-01-01: choose a later date with --effective\n")
     assert cli("new", "Privacy Policy") == (
         1, "", "error: policy name 'Privacy Policy' must be lowercase letters, digits and hyphens, e.g. privacy\n")
+
+
+def test_a_byte_order_mark_in_the_newest_version_is_skipped_as_check_skips_it(project, cli, tmp_path):
+    """Reported by 20z: with an editor's UTF-8 BOM, `new` took the whole file, front matter
+    included, for the body of a draft titled 'privacy', where `check` reads it fine."""
+    project({"content/privacy/2026-01-01.md": "\ufeff" + CURRENT})
+    assert cli("check", "--as-of", "2026-06-15")[0] == 0
+    assert cli("new", "privacy", "--effective", "2026-07-01") == (0, "content/privacy/2026-07-01.md\n", "")
+    assert (tmp_path / "content/privacy/2026-07-01.md").read_text(encoding="utf-8").startswith(
+        "---\ntitle: Privacy Policy\neffective: 2026-07-01\n")

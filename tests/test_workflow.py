@@ -30,8 +30,13 @@ def test_workflow_tests_then_builds_and_deploys_daily_after_midnight_utc():
     assert [step.get("run") for step in jobs["test"]["steps"] if "run" in step][-1] == "./scripts/test"
     assert jobs["build"]["needs"] == "test" and jobs["deploy"]["needs"] == "build"
     steps = [step.get("run") or step.get("uses", "") for step in jobs["build"]["steps"]]
-    assert steps.index("./scripts/build-site") < steps.index(".venv/bin/python build.py lock --check") \
+    assert steps.index("./scripts/build-site") < steps.index(".venv/bin/python build.py lock --check --live") \
         < steps.index("actions/upload-pages-artifact@v3"), "the lock must be checked before the site is published"
+    certificates = next(i for i, step in enumerate(steps) if "install" in step and "ca-certificates" in step)
+    assert certificates < steps.index(".venv/bin/python build.py lock --check --live"), \
+        "debian:bookworm has no CA certificates: the live site could not be read over HTTPS"
+    assert workflow["concurrency"] == {"group": "publish", "cancel-in-progress": False}, \
+        "one publication at a time: the live index read before deploying is the one deployed over"
     readme = (REPO / "README.md").read_text()
     assert "./scripts/test" in readme.split("\n## ")[0], "the README must open with the test command"
     assert (REPO / ".ci" / "run").read_text().rstrip().endswith("exec ./scripts/test")

@@ -1,0 +1,312 @@
+"""What the live site already announced: its ``/versions.json``, read before publishing.
+
+versions.lock records the day each version was first published: the day ``build.py lock`` ran.
+That is only true if the site went live with it that day: locked on 1 December and first
+deployed on 6 December, a version gives readers five days less notice than the lock claims. So
+the publish step asks the live site which versions it already lists (the index it serves,
+versions_json.py, by URL or as a file) and refuses a locked version it does not list yet unless
+the lock says it is first published today (:func:`check`); ``build.py lock --live`` records such
+a version again as of today (:func:`relocked`), which may then ask for a later effective date.
+
+A site that has never been published has no index. That is never taken as "nothing announced"
+by itself (a wrong address or a broken deploy looks the same): it must be a choice recorded in
+the lock for the day it happens (``lock --first-publication``, ``Lock.first_publication``). A
+live site that cannot be read stops publication with a message, never a traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import ssl
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import __version__
+from .lock import Entry, Lock
+from .model import ContentError, Policy, Version
+from .translations import is_translation_key
+from .wording import counted
+
+TIMEOUT = 20.0  # seconds to wait for the live site
+# After this (UTC), a run that first publishes a version is refused: its deploy could reach
+# readers after midnight, a day later than the lock records (the deploy job takes minutes).
+LAST_CALL = dt.time(23, 45)
+LIMIT = 64 * 1024 * 1024  # bytes: a 1,000-version index is well under 1 MiB; this is not one
+ABSENT_STATUSES = (404, 410)  # the address serves no index: never published there (or removed)
+
+
+class LiveError(Exception):
+    """The live index cannot be read, or what it says forbids the command (one message)."""
+
+
+@dataclass(frozen=True)
+class LiveIndex:
+    """What the live site lists. ``versions``: ``<policy>/<date>`` of every published
+    (non-draft) version, None when there is no index at ``source`` (``absent`` says why)."""
+
+    source: str
+    versions: frozenset[str] | None
+    as_of: dt.date | None = None
+    absent: str = ""
+
+
+def default_source(base_url: str) -> str:
+    """The live index of the site at ``base_url`` (site.toml)."""
+    return base_url.rstrip("/") + "/versions.json"
+
+
+def is_placeholder(base_url: str) -> bool:
+    """``https://legal.1vy.example``: the shipped stand-in for the real address (RFC 2606)."""
+    host = base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
+    return host == "example" or host.endswith(".example")
+
+
+def read_index(source: str, timeout: float = TIMEOUT, limit: int = LIMIT) -> LiveIndex:
+    """The live index at ``source``: an http(s) URL, a versions.json file or a built site's
+    folder. No index there (HTTP 404 or 410, no such file) is a LiveIndex without versions;
+    anything else that is not a readable index is a LiveError."""
+    if source.startswith(("http://", "https://")):
+        data = _fetch(source, timeout, limit)
+        if isinstance(data, str):
+            return LiveIndex(source, None, absent=data)
+    else:
+        path = Path(source)
+        if path.is_dir():
+            path = path / "versions.json"
+            source = str(path)
+        if not path.exists():
+            return LiveIndex(source, None, absent="no such file")
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise LiveError(f"{source}: cannot read the live index ({exc.strerror})") from None
+    if len(data) > limit:
+        raise LiveError(
+            f"{source}: more than {limit:,} bytes, too large for the versions.json of a legal site: "
+            "give the address of the site's index (base_url in site.toml, or --live URL|PATH)"
+        )
+    return parse_index(data, source)
+
+
+def _fetch(url: str, timeout: float, limit: int) -> bytes | str:
+    """The body at ``url``, or why there is none (a str) when the site says it has no index."""
+    request = urllib.request.Request(
+        url,
+        headers={
+            "Accept": "application/json",
+            "Cache-Control": "no-cache",  # the index as deployed, not a cache's older copy
+            "User-Agent": f"legalsite/{__version__} (build.py lock --live)",
+        },
+    )
+    retry = "run the command again when it answers; nothing was published"
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.read(limit + 1)  # one byte more: read_index refuses it
+    except urllib.error.HTTPError as exc:
+        if exc.code in ABSENT_STATUSES:
+            return f"HTTP {exc.code} {exc.reason}"
+        raise LiveError(
+            f"{url}: the live site answered HTTP {exc.code} {exc.reason}, so it cannot say what "
+            f"it already announced; {retry}"
+        ) from None
+    except urllib.error.URLError as exc:
+        reason = exc.reason
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            raise LiveError(
+                f"{url}: the live site's certificate could not be verified "
+                f"({reason.verify_message}): install the system's CA certificates (Debian: "
+                "apt-get install ca-certificates) or fix the site's certificate"
+            ) from None
+        if isinstance(reason, TimeoutError):
+            raise LiveError(
+                f"{url}: the live site did not answer within {timeout:g} s; {retry}"
+            ) from None
+        text = getattr(reason, "strerror", None) or str(reason)
+        raise LiveError(f"{url}: cannot reach the live site ({text}); {retry}") from None
+    except TimeoutError:
+        raise LiveError(
+            f"{url}: the live site did not answer within {timeout:g} s; {retry}"
+        ) from None
+    except (OSError, ValueError) as exc:  # a reset connection, a malformed URL
+        raise LiveError(f"{url}: cannot read the live site ({exc}); {retry}") from None
+
+
+def parse_index(data: bytes, source: str) -> LiveIndex:
+    """The versions a versions.json (schema version 1 or 2) lists; a LiveError if it is not one."""
+    try:
+        document = json.loads(data)
+        if not isinstance(document, dict) or document.get("schema_version") not in (1, 2):
+            raise ValueError("no schema_version 1 or 2")
+        keys = set()
+        for policy in document["policies"]:
+            for version in policy["versions"]:
+                day = dt.date.fromisoformat(version["effective"])
+                if version["draft"] is not True:
+                    keys.add(f"{policy['slug']}/{day.isoformat()}")
+        as_of = dt.date.fromisoformat(document["as_of"])
+    except (ValueError, KeyError, TypeError) as exc:
+        problem = exc.args[0] if isinstance(exc, KeyError) else exc
+        raise LiveError(
+            f"{source}: not the versions.json of a site built by legalsite ({problem}): "
+            "give the address of the site's index (base_url in site.toml, or --live URL|PATH)"
+        ) from None
+    return LiveIndex(source, frozenset(keys), as_of)
+
+
+def announced(index: LiveIndex, lock: Lock, today: dt.date, fix: str) -> frozenset[str]:
+    """What the live site announced, or, with no index there, nothing, when the lock records
+    that the site is first published today (``lock --first-publication``); else a LiveError."""
+    if index.versions is not None:
+        return index.versions
+    if lock.first_publication == today:
+        return frozenset()
+    recorded = (
+        f"versions.lock records the site's first publication on "
+        f"{lock.first_publication.isoformat()}, not today ({today.isoformat()}); "
+        if lock.first_publication
+        else ""
+    )
+    raise LiveError(
+        f"{index.source}: there is no versions.json there ({index.absent}), so the live site "
+        f"cannot say what it already announced. {recorded}If the site is published there for the "
+        f"first time today, record that choice: {fix} --first-publication (then commit "
+        "versions.lock); otherwise give the live site's index: set base_url in site.toml or pass "
+        "--live URL|PATH"
+    )
+
+
+def check(
+    policies: tuple[Policy, ...],
+    lock: Lock,
+    live: frozenset[str],
+    index: LiveIndex,
+    today: dt.date,
+    notice_days: int,
+    lines: dict[str, int],
+    display: str,
+    fix: str,
+) -> list[ContentError]:
+    """Every locked version the live site does not list is published for the first time by
+    this build: the lock must record it as first published today (or later), else readers
+    get less notice than it claims. A version the live site lists must not have vanished.
+    ``lines``: each lock entry's line in ``display``; ``fix``: the ``lock --live`` command."""
+    versions = {v.key: v for p in policies for v in p.versions}
+    firsts = {p.versions[0].key for p in policies if p.versions}  # they replace nothing
+    published = {key for key, v in versions.items() if not v.draft}
+    where = _where(index)
+    errors = []
+    for key, entry in sorted(lock.entries.items()):
+        if is_translation_key(key) or key in live or entry.published is None:
+            continue  # translations are not announced; imported versions predate the site
+        if entry.published >= today:
+            continue
+        late = (today - entry.published).days
+        message = (
+            f"{key} is recorded as first published on {entry.published.isoformat()}, but the "
+            f"live site does not list it yet ({where}): published today ({today.isoformat()}), "
+            f"it would give readers {counted(late, 'day')} less notice than "
+            f"{display} claims. Record it again today: {fix}"
+        )
+        version = versions.get(key)
+        if key in firsts:
+            message += (
+                f" (it records {today.isoformat()}; the first version of a policy needs no notice)"
+            )
+        elif version is not None:
+            message += _then(version, entry, today, notice_days)
+        errors.append(ContentError(display, lines.get(key, 1), message + "; commit and push"))
+    for key in sorted(live - set(lock.entries) - published):
+        errors.append(
+            ContentError(
+                display,
+                1,
+                f"{key} is on the live site ({where}) but neither published in content/ nor in {display}: "
+                "a published version cannot be withdrawn; restore its file and its entry from git",
+            )
+        )
+    return errors
+
+
+def _then(version: Version, entry: Entry, today: dt.date, notice_days: int) -> str:
+    """What recording ``version`` again today means for its effective date."""
+    if version.non_material or entry.non_material:
+        return f" (it records {today.isoformat()}; not material, so no notice period applies)"
+    ahead = (version.effective - today).days
+    if ahead >= notice_days:
+        return (
+            f" (it records {today.isoformat()}; {version.effective.isoformat()} is then "
+            f"{ahead} days ahead, enough for the notice period of {notice_days} days)"
+        )
+    earliest = (today + dt.timedelta(days=notice_days)).isoformat()
+    when = f"{counted(ahead, 'day')} ahead" if ahead >= 0 else "in the past"
+    return (
+        f" (it records {today.isoformat()}; {version.effective.isoformat()} is then {when}, "
+        f"less than the notice period of {notice_days} days: move the version to "
+        f"'effective: {earliest}' or later and rename its file to match)"
+    )
+
+
+def relocked(lock: Lock, live: frozenset[str], today: dt.date) -> tuple[Lock, dict[str, dt.date]]:
+    """``lock --live``: the lock without the versions the live site does not list yet that it
+    records as first published before today (and without their translations), for ``lock`` to
+    record again as of today; returns it and the day recorded for each version taken out."""
+    stale = {
+        key: entry.published
+        for key, entry in lock.entries.items()
+        if not is_translation_key(key)
+        and key not in live
+        and entry.published is not None
+        and entry.published < today
+    }
+    kept = {
+        key: entry
+        for key, entry in lock.entries.items()
+        if key not in stale and key.rpartition(".")[0] not in stale
+    }
+    return dataclasses.replace(lock, entries=kept), stale
+
+
+def first_published(lock: Lock, live: frozenset[str]) -> list[str]:
+    """The locked versions this run publishes for the first time: those the live site lacks."""
+    return sorted(
+        key
+        for key, entry in lock.entries.items()
+        if key not in live and entry.published is not None and not is_translation_key(key)
+    )
+
+
+def last_call(keys: list[str], now: dt.datetime, fix: str) -> str | None:
+    """Why publishing ``keys`` for the first time at ``now`` (UTC) is refused, if it is."""
+    if not keys or now.time() < LAST_CALL:
+        return None
+    them = "it" if len(keys) == 1 else "them"
+    return (
+        f"it is {now:%H:%M} UTC: the deploy that publishes {', '.join(keys)} for the first time "
+        "may reach readers after midnight, a day later than versions.lock records "
+        f"({now.date().isoformat()}); after 00:00 UTC, record {them} again ({fix}), commit and push"
+    )
+
+
+def summary(lock: Lock, live: frozenset[str], index: LiveIndex, today: dt.date) -> str:
+    """``lock --check --live``: what the live site lists and what this build first publishes."""
+    listed = sum(1 for key in lock.entries if key in live)
+    first = len(first_published(lock, live))
+    if index.versions is None:
+        return (
+            f"first publication of the site today ({today.isoformat()}), as versions.lock "
+            f"records; {counted(first, 'version')} first published today"
+        )
+    return (
+        f"the live site lists {listed} of them ({_where(index)}); "
+        f"{counted(first, 'version')} first published today ({today.isoformat()})"
+    )
+
+
+def _where(index: LiveIndex) -> str:
+    if index.versions is None or index.as_of is None:
+        return f"{index.source}: no index"
+    return f"{index.source}, as of {index.as_of.isoformat()}"

@@ -1,0 +1,357 @@
+"""Notice counted from the first publication: `lock --live` asks the live site what it announced.
+
+The live site is a real HTTP server on loopback (http.server in a thread) serving a folder that
+the tests "deploy" to by building the site into it, or that same folder given as a path.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.server
+import json
+import shutil
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
+from legalsite import live, timeline
+
+V1 = "---\ntitle: Privacy Policy\neffective: 2026-01-01\n---\n\n## 1. Logs\n\nWe may keep logs for 90 days.\n"
+
+
+def upcoming(effective: str, extra: str = "") -> str:
+    return f"---\ntitle: Privacy Policy\neffective: {effective}\nsummary: Changed.\n{extra}---\n\nText.\n"
+
+
+class Clock:
+    """The real UTC day as the tests choose it (timeline.wall_clock_day; ``lock`` records it)."""
+
+    def __init__(self, monkeypatch):
+        self.now = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
+        monkeypatch.setattr(timeline, "wall_clock", lambda: self.now)
+
+    def set(self, day: str, time: str = "12:00") -> str:
+        self.now = dt.datetime.fromisoformat(f"{day}T{time}+00:00")
+        return day
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    return Clock(monkeypatch)
+
+
+class Server:
+    """A real HTTP server on 127.0.0.1 serving ``root`` (the deployed site), or one answer."""
+
+    def __init__(self, root: Path, status: int | None = None, body: bytes = b""):
+        root.mkdir(exist_ok=True)
+        handler = type("Handler", (http.server.SimpleHTTPRequestHandler,), {
+            "log_message": lambda *a: None,
+            "__init__": lambda h, *a, **k: http.server.SimpleHTTPRequestHandler.__init__(
+                h, *a, directory=str(root), **k)})
+        if status is not None:
+            def do_GET(h):  # noqa: N802 (http.server's name)
+                h.send_response(status)
+                h.send_header("Content-Length", str(len(body)))
+                h.end_headers()
+                h.wfile.write(body)
+            handler.do_GET = do_GET
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(root: Path, status: int | None = None, body: bytes = b"") -> Server:
+        servers.append(Server(root, status, body))
+        return servers[-1]
+
+    yield start
+    for server in servers:
+        server.close()
+
+
+@pytest.fixture
+def site(project, serve, tmp_path):
+    """A project whose site.toml points base_url at a live site on loopback, deployed to
+    tmp_path/live (empty: never published)."""
+    server = serve(tmp_path / "live")
+    project({"site.toml": f'[site]\nname = "Example"\nbase_url = "{server.url}"\n'
+                          'contact_email = "privacy@example.com"\n',
+             "content/privacy/2026-01-01.md": V1})
+    return server
+
+
+def deploy(cli, tmp_path: Path, day: str) -> None:
+    """What the publish workflow does on ``day``: build, then replace the live site with it."""
+    assert cli("build", "--as-of", day, "--no-cache")[0] == 0
+    shutil.rmtree(tmp_path / "live")
+    shutil.copytree(tmp_path / "_site", tmp_path / "live")
+
+
+def lock_json(tmp_path: Path) -> dict:
+    return json.loads((tmp_path / "versions.lock").read_text())
+
+
+def test_a_version_locked_days_before_it_went_live_is_refused_until_locked_again(site, cli, clock, tmp_path):
+    """The gap of issue 15: locked on 15 June, published on 20 June, the lock claimed five more
+    days of notice than readers got. CI's `lock --check --live` now refuses it."""
+    url = site.url + "/versions.json"
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    deploy(cli, tmp_path, "2026-06-01")
+
+    clock.set("2026-06-15")  # legal locks a new version, but it is not pushed that day
+    (tmp_path / "content/privacy/2026-08-01.md").write_text(upcoming("2026-08-01"))
+    assert cli("lock") == (0, "locked privacy/2026-08-01\nversions.lock: 2 versions locked; commit it\n", "")
+    assert lock_json(tmp_path)["first_publication"] == "2026-06-01", "every lock keeps the site's first day"
+    line = (tmp_path / "versions.lock").read_text().splitlines().index('    "privacy/2026-08-01": {') + 1
+
+    clock.set("2026-06-20")  # CI, before publishing, five days later
+    code, out, err = cli("lock", "--check", "--live")
+    assert (code, out) == (1, "")
+    assert err == (
+        f"versions.lock:{line}: privacy/2026-08-01 is recorded as first published on 2026-06-15, but the live "
+        f"site does not list it yet ({url}, as of 2026-06-01): published today (2026-06-20), it would give "
+        "readers 5 days less notice than versions.lock claims. Record it again today: python build.py lock "
+        "--live (it records 2026-06-20; 2026-08-01 is then 42 days ahead, enough for the notice period of 30 "
+        "days); commit and push\n"
+        "1 problem found; nothing was written. Fix them and run the command again.\n")
+    assert cli("lock", "--check")[0] == 0, "without --live the lock alone cannot know"
+
+    assert cli("lock", "--live") == (0, (
+        "locked privacy/2026-08-01 again: the live site does not list it yet, so it is first published today, "
+        "2026-06-20 (was 2026-06-15)\nversions.lock: 2 versions locked; commit it\n"), "")
+    assert lock_json(tmp_path)["versions"]["privacy/2026-08-01"]["published"] == "2026-06-20"
+    assert cli("lock", "--check", "--live") == (0, (
+        f"versions.lock is up to date (2 versions locked); the live site lists 1 of them ({url}, as of "
+        "2026-06-01); 1 version first published today (2026-06-20)\n"), "")
+    deploy(cli, tmp_path, "2026-06-20")
+
+    clock.set("2026-06-21")  # the next day's build: it is live now, its day stays
+    assert cli("lock", "--check", "--live") == (0, (
+        f"versions.lock is up to date (2 versions locked); the live site lists 2 of them ({url}, as of "
+        "2026-06-20); 0 versions first published today (2026-06-21)\n"), "")
+    assert cli("lock", "--live")[1].endswith("versions.lock: 2 versions locked; commit it\n")
+    assert lock_json(tmp_path)["versions"]["privacy/2026-08-01"]["published"] == "2026-06-20"
+    (tmp_path / "content/privacy/2026-09-01.md").write_text(upcoming("2026-09-01"))
+    assert cli("lock", "--check", "--live") == (1, "", (
+        "versions.lock is out of date: not yet locked: privacy/2026-09-01. Run 'python build.py lock --live' and "
+        "commit the file.\n"))
+
+
+def test_no_first_publication_just_before_midnight_utc(site, cli, clock, tmp_path):
+    """The deploy follows the check by minutes: after 23:45 UTC it may land on the next day,
+    one day later than the lock records. Versions already live are not concerned."""
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    deploy(cli, tmp_path, "2026-06-01")
+    (tmp_path / "content/privacy/2026-08-01.md").write_text(upcoming("2026-08-01"))
+    assert cli("lock")[0] == 0
+    clock.set("2026-06-01", "23:44")
+    assert cli("lock", "--check", "--live")[0] == 0
+    clock.set("2026-06-01", "23:45")
+    assert cli("lock", "--check", "--live") == (1, "", (
+        "error: it is 23:45 UTC: the deploy that publishes privacy/2026-08-01 for the first time may reach "
+        "readers after midnight, a day later than versions.lock records (2026-06-01); after 00:00 UTC, record it "
+        "again (python build.py lock --live), commit and push\n"))
+    deploy(cli, tmp_path, "2026-06-01")
+    assert cli("lock", "--check", "--live")[0] == 0, "nothing is first published: nothing can be late"
+
+
+def test_locked_again_too_late_the_version_must_move_to_a_later_day(site, cli, clock, tmp_path):
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    deploy(cli, tmp_path, "2026-06-01")
+    clock.set("2026-06-15")
+    (tmp_path / "content/privacy/2026-08-01.md").write_text(upcoming("2026-08-01"))
+    assert cli("lock")[0] == 0
+
+    clock.set("2026-07-10")  # published only now: 22 days before it takes effect
+    code, _, err = cli("lock", "--check", "--live", str(tmp_path / "live"))
+    assert code == 1
+    assert err.splitlines()[0].endswith(
+        f"readers 25 days less notice than versions.lock claims. Record it again today: python build.py lock "
+        f"--live {tmp_path / 'live'} (it records 2026-07-10; 2026-08-01 is then 22 days ahead, less than the notice "
+        "period of 30 days: move the version to 'effective: 2026-08-09' or later and rename its file to match); "
+        "commit and push")
+    before = (tmp_path / "versions.lock").read_text()
+    code, out, err = cli("lock", "--live")
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == (
+        "content/privacy/2026-08-01.md:3: privacy/2026-08-01 takes effect on 2026-08-01, 22 days after it is "
+        "announced on 2026-07-10 (today: the live site does not list it yet, so it is recorded again), less than "
+        "the notice period of 30 days: choose 'effective: 2026-08-09' or later; if readers lose nothing by the "
+        "change, say why with 'non_material: <reason>'")
+    assert (tmp_path / "versions.lock").read_text() == before, "nothing is written"
+
+    (tmp_path / "content/privacy/2026-08-01.md").unlink()  # legal moves it to the earliest day
+    (tmp_path / "content/privacy/2026-08-09.md").write_text(upcoming("2026-08-09"))
+    assert cli("lock", "--check")[0] == 1, "a locked version cannot disappear without --live"
+    assert cli("lock", "--live") == (0, (
+        "locked privacy/2026-08-09\n"
+        "unlocked privacy/2026-08-01: it never reached the live site and is no longer published in content/\n"
+        "versions.lock: 2 versions locked; commit it\n"), "")
+    assert sorted(lock_json(tmp_path)["versions"]) == ["privacy/2026-01-01", "privacy/2026-08-09"]
+    assert cli("lock", "--check", "--live", str(tmp_path / "live" / "versions.json"))[0] == 0
+
+
+def test_a_version_on_the_live_site_cannot_be_withdrawn(site, cli, clock, tmp_path):
+    clock.set("2026-06-01")
+    (tmp_path / "content/privacy/2026-08-01.md").write_text(upcoming("2026-08-01"))
+    assert cli("lock", "--first-publication")[0] == 0
+    deploy(cli, tmp_path, "2026-06-01")
+    clock.set("2026-06-02")
+    (tmp_path / "content/privacy/2026-08-01.md").unlink()
+    lock = lock_json(tmp_path)
+    del lock["versions"]["privacy/2026-08-01"]
+    (tmp_path / "versions.lock").write_text(json.dumps(lock, indent=2))
+    code, _, err = cli("lock", "--check", "--live", str(tmp_path / "live"))
+    assert (code, err.splitlines()[0]) == (1, (
+        f"versions.lock:1: privacy/2026-08-01 is on the live site ({tmp_path / 'live' / 'versions.json'}, as of "
+        "2026-06-01) but neither published in content/ nor in versions.lock: a published version cannot be withdrawn; "
+        "restore its file and its entry from git"))
+
+
+@pytest.mark.parametrize("path,text,then", [
+    ("terms/2026-06-02.md", "---\ntitle: Terms\neffective: 2026-06-02\n---\n\nText.\n",
+     "the first version of a policy needs no notice"),
+    ("privacy/2026-06-02.md", upcoming("2026-06-02", "non_material: A typo.\n"),
+     "not material, so no notice period applies")])
+def test_recording_again_says_when_no_notice_applies(site, cli, clock, tmp_path, path, text, then):
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    deploy(cli, tmp_path, "2026-06-01")
+    (tmp_path / "content" / path).parent.mkdir(exist_ok=True)
+    (tmp_path / "content" / path).write_text(text)
+    assert cli("lock")[0] == 0
+    clock.set("2026-06-03")
+    code, _, err = cli("lock", "--check", "--live")
+    assert code == 1 and err.splitlines()[0].endswith(
+        f"Record it again today: python build.py lock --live (it records 2026-06-03; {then}); commit and push")
+    assert cli("lock", "--live")[0] == 0
+    assert cli("lock", "--check", "--live")[0] == 0
+
+
+def test_the_first_publication_is_a_choice_recorded_for_its_day(site, cli, clock, tmp_path):
+    url = site.url + "/versions.json"
+    clock.set("2026-06-01")
+    assert cli("lock") == (0, "locked privacy/2026-01-01\nversions.lock: 1 version locked; commit it\n", "")
+    no_index = (f"error: {url}: there is no versions.json there (HTTP 404 File not found), so the live site "
+                "cannot say what it already announced. {}If the site is published there for the first time today, "
+                "record that choice: python build.py lock --live --first-publication (then commit versions.lock); "
+                "otherwise give the live site's index: set base_url in site.toml or pass --live URL|PATH\n")
+    assert cli("lock", "--check", "--live") == (1, "", no_index.format(""))
+    assert cli("lock", "--live") == (1, "", no_index.format(""))
+    assert cli("lock", "--check", "--first-publication") == (
+        1, "", "error: --first-publication records a choice in versions.lock: run it without --check\n")
+
+    clock.set("2026-06-03")
+    assert cli("lock", "--first-publication") == (0, (
+        "locked privacy/2026-01-01 again: the live site does not list it yet, so it is first published today, "
+        "2026-06-03 (was 2026-06-01)\nversions.lock: recorded the site's first publication today, 2026-06-03\n"
+        "versions.lock: 1 version locked; commit it\n"), "")
+    data = lock_json(tmp_path)
+    assert data["first_publication"] == "2026-06-03"
+    assert data["versions"]["privacy/2026-01-01"]["published"] == "2026-06-03"
+    assert cli("lock", "--check", "--live") == (0, (
+        "versions.lock is up to date (1 version locked); first publication of the site today (2026-06-03), as "
+        "versions.lock records; 1 version first published today\n"), "")
+
+    clock.set("2026-06-04")  # the deploy did not happen: the recorded choice was for yesterday
+    assert cli("lock", "--check", "--live") == (1, "", no_index.format(
+        "versions.lock records the site's first publication on 2026-06-03, not today (2026-06-04); "))
+
+    clock.set("2026-06-03")
+    deploy(cli, tmp_path, "2026-06-03")
+    clock.set("2026-06-04")
+    assert cli("lock", "--check", "--live")[0] == 0
+    assert cli("lock", "--first-publication") == (1, "", (
+        f"error: {url}: the site is already published there (1 version, as of 2026-06-03): drop "
+        "--first-publication\n"))
+    assert lock_json(tmp_path)["first_publication"] == "2026-06-03", "kept: when the site was first published"
+
+
+def test_a_live_site_that_cannot_be_read_stops_publication(site, cli, clock, tmp_path, serve):
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()  # nothing listens there
+    retry = "run the command again when it answers; nothing was published"
+    assert cli("lock", "--check", "--live", f"http://127.0.0.1:{port}/versions.json") == (1, "", (
+        f"error: http://127.0.0.1:{port}/versions.json: cannot reach the live site (Connection refused); {retry}\n"))
+    broken = serve(tmp_path / "broken", status=503)
+    assert cli("lock", "--check", "--live", broken.url + "/versions.json") == (1, "", (
+        f"error: {broken.url}/versions.json: the live site answered HTTP 503 Service Unavailable, so it cannot "
+        f"say what it already announced; {retry}\n"))
+    wrong = serve(tmp_path / "wrong", status=200, body=b"<!doctype html><title>Pages</title>")
+    assert cli("lock", "--check", "--live", wrong.url + "/versions.json") == (1, "", (
+        f"error: {wrong.url}/versions.json: not the versions.json of a site built by legalsite (Expecting value: "
+        "line 1 column 1 (char 0)): give the address of the site's index (base_url in site.toml, or --live "
+        "URL|PATH)\n"))
+    other = serve(tmp_path / "other", status=200, body=b'{"schema_version": 1, "policies": [{"slug": "x"}]}')
+    assert cli("lock", "--check", "--live", other.url)[2] == (
+        f"error: {other.url}: not the versions.json of a site built by legalsite (versions): give the address of "
+        "the site's index (base_url in site.toml, or --live URL|PATH)\n")
+
+
+def test_an_index_too_large_is_refused(tmp_path, serve):
+    server = serve(tmp_path / "big", status=200, body=b" " * 11 + b"{}")
+    for source in (server.url, str(tmp_path / "index.json")):
+        (tmp_path / "index.json").write_bytes(b" " * 11 + b"{}")
+        with pytest.raises(live.LiveError) as raised:
+            live.read_index(source, limit=10)
+        assert str(raised.value) == (
+            f"{source}: more than 10 bytes, too large for the versions.json of a legal site: give the address of "
+            "the site's index (base_url in site.toml, or --live URL|PATH)")
+
+
+def test_a_live_site_that_does_not_answer_times_out():
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog), never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/versions.json"
+        with pytest.raises(live.LiveError) as raised:
+            live.read_index(url, timeout=0.2)
+    assert str(raised.value) == (
+        f"{url}: the live site did not answer within 0.2 s; run the command again when it answers; nothing was "
+        "published")
+
+
+def test_live_needs_the_real_address_and_the_real_day(project, cli, clock, tmp_path):
+    project({"content/privacy/2026-01-01.md": V1})  # no site.toml: the placeholder base_url
+    clock.set("2026-06-01")
+    assert cli("lock", "--check", "--live") == (1, "", (
+        "error: site.toml: base_url is the placeholder https://legal.1vy.example, so the live site cannot be asked "
+        "what it already announced: set the site's real address there, or give its index with --live URL|PATH\n"))
+    assert cli("lock", "--check", "--live", str(tmp_path / "x"), "--as-of", "2026-06-02") == (1, "", (
+        "error: --live checks what the live site shows today (2026-06-01), so it cannot run as of 2026-06-02: drop "
+        "--as-of and unset SOURCE_DATE_EPOCH\n"))
+    assert cli("lock", "--live", "--correct", "privacy/2026-01-01", "--note", "x") == (
+        1, "", "error: --live and --first-publication go with lock or lock --check only\n")
+
+
+def test_a_malformed_first_publication_is_reported_at_its_line(project, cli, clock):
+    project({"content/privacy/2026-01-01.md": V1,
+             "versions.lock": '{\n  "first_publication": "June",\n  "format": 2,\n  "versions": {}\n}\n'})
+    assert cli("check", "--as-of", "2026-06-01") == (1, "", (
+        "versions.lock:2: first_publication 'June' is not a date: restore the file from git\n"
+        "1 problem found; nothing was written. Fix them and run the command again.\n"))
+
+
+@pytest.mark.parametrize("url,placeholder", [("https://legal.1vy.example", True), ("https://example/x", True),
+                                             ("https://legal.example.com", False), ("http://127.0.0.1:8000", False)])
+def test_placeholder_addresses(url, placeholder):
+    assert live.is_placeholder(url) is placeholder
