@@ -18,16 +18,22 @@ translation's text is locked like any published text); :func:`status` and
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import re
 from collections.abc import Mapping
 
 from . import timeline
-from .content import _TRANSLATION_NAME, StoredSections, _first_h1_line, settings_key
-from .front_matter import HANDLER, parse_front_matter
+from .content import (
+    _TRANSLATION_NAME,
+    StoredSections,
+    read_source,
+    render_checked,
+    settings_key,
+    source_parts,
+    unknown_fields,
+)
 from .lock import Entry, Lock
-from .markup import locate, make_markdown, render_body
+from .markup import make_markdown
 from .model import ContentError, Policy, Settings, Site, Status, Translation, Version
 from .store import Store
 
@@ -44,13 +50,12 @@ def parse_files(
     digests: Mapping[str, str] | None = None,
 ) -> tuple[list[Translation], list[ContentError]]:
     """Every translation file among ``sources``, parsed alone (no cross-checks yet)."""
-    prefix = content_prefix.rstrip("/") + "/" if content_prefix else ""
     found: list[Translation] = []
     errors: list[ContentError] = []
     md = None
     settings = settings_key(placeholders)
     for path in sorted(sources):
-        parts = (path[len(prefix) :] if path.startswith(prefix) else path).split("/")
+        parts = source_parts(path, content_prefix)
         if len(parts) != 2 or not _TRANSLATION_NAME.match(parts[1]):
             continue
         if md is None:
@@ -80,31 +85,14 @@ def _parse(path, policy, raw, md, sections) -> tuple[Translation | None, tuple[C
     except ValueError:
         err(1, f"file name '{day}.{lang}.md' must be the date of the version it translates")
         return None, tuple(errors)
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        err(raw[: exc.start].count(b"\n") + 1, "not valid UTF-8: save the file with UTF-8 encoding")
+    missing = (
+        "missing front matter: start with '---', then title, summary and translates, then '---'"
+    )
+    found = read_source(path, raw, err, missing)
+    if found is None:
         return None, tuple(errors)
-    if not HANDLER.detect(text):
-        err(
-            1,
-            "missing front matter: start with '---', then title, summary and translates, then '---'",
-        )
-        return None, tuple(errors)
-    try:
-        fm, body = HANDLER.split(text)
-    except ValueError:
-        err(1, "front matter is not closed: add a line '---' after the last field")
-        return None, tuple(errors)
-    first = 1 + fm.count("\n")
-    meta, lines = parse_front_matter(fm, err)
-    if meta is None:
-        return None, tuple(errors)
-    for key in meta:
-        if key not in FIELDS:
-            hint = difflib.get_close_matches(str(key), FIELDS, n=1)
-            fix = f"did you mean '{hint[0]}'?" if hint else f"a translation has {', '.join(FIELDS)}"
-            err(lines[key], f"unknown field '{key}': {fix}")
+    meta, lines, body, first = found
+    unknown_fields(meta, lines, FIELDS, f"a translation has {', '.join(FIELDS)}", err)
     title, summary = meta.get("title"), meta.get("summary") or ""
     if not isinstance(title, str) or not title.strip():
         err(
@@ -129,18 +117,7 @@ def _parse(path, policy, raw, md, sections) -> tuple[Translation | None, tuple[C
     if not body.strip():
         err(first, "the translated text is empty: write it below the closing '---'")
         return None, tuple(errors)
-    rendered = render_body(md, body, sections)
-    body_lines = body.split("\n")
-    if rendered.has_h1:
-        err(
-            first - 1 + _first_h1_line(body_lines),
-            "a level-1 heading ('# …') is not allowed: use '## ' for sections",
-        )
-    for token in rendered.unknown_settings:
-        err(first - 1 + locate(body_lines, token), f"unknown setting {token}")
-    for n, finding in enumerate(rendered.findings):
-        skip = sum(f.needle == finding.needle for f in rendered.findings[:n])
-        err(first - 1 + locate(body_lines, finding.needle, skip), finding.message)
+    rendered = render_checked(md, body, first, sections, err)
     if errors or match is None or not isinstance(title, str):
         return None, tuple(errors)
     return (
