@@ -32,6 +32,7 @@ TEMPLATES = (
     "language-switcher.html",
     "translation-feed.xml",
     "translation-changes.html",
+    "toc.html",
 )
 SCHEMA_2 = VERSIONS_SCHEMA.with_name("versions-2.schema.json")
 SCHEMA_2_PATH = "schemas/versions-2.schema.json"
