@@ -9,7 +9,6 @@ collected and raised together as :class:`ContentErrors`.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import pickle
 import re
@@ -17,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .allowlist import locate
-from .front_matter import HANDLER, check_effective, parse_front_matter
+from .front_matter import check_effective, read_source, unknown_fields
 from .markup import Rendered, SectionMemo, make_markdown, render_body
 from .model import ContentError, ContentErrors, Policy, Settings, Version
 from .store import Store
@@ -303,38 +302,6 @@ _RETIRED = {  # the waiver before issue 15: no way around the notice
     "notice_waived": "a version takes effect before the notice period only when its change is "
     "not material: write 'non_material: <why readers lose nothing>' instead"
 }
-
-
-def read_source(
-    path: str, raw: bytes, err, missing: str
-) -> tuple[dict, dict[str, int], str, int] | None:
-    """A source's front matter fields, the line of each, its body and the body's first line
-    (the closing '---'); None once ``err`` has been told why not. ``missing``: the message for
-    a file without front matter. For versions here and translations (translations.py)."""
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        err(raw[: exc.start].count(b"\n") + 1, "not valid UTF-8: save the file with UTF-8 encoding")
-        return None
-    if not HANDLER.detect(text):
-        err(1, missing)
-        return None
-    try:
-        fm, body = HANDLER.split(text)
-    except ValueError:
-        err(1, "front matter is not closed: add a line '---' after the last field")
-        return None
-    meta, lines = parse_front_matter(fm, err)
-    return None if meta is None else (meta, lines, body, 1 + fm.count("\n"))
-
-
-def unknown_fields(meta: dict, lines, fields, otherwise: str, err, retired=None) -> None:
-    """Each field not in ``fields``, with the nearest known name, else ``otherwise``."""
-    for key in meta:
-        if key not in fields:
-            hint = difflib.get_close_matches(str(key), fields, n=1)
-            fix = (retired or {}).get(key) or (f"did you mean '{hint[0]}'?" if hint else otherwise)
-            err(lines[key], f"unknown field '{key}': {fix}")
 
 
 def render_checked(md, body: str, first: int, sections, err) -> Rendered:

@@ -26,12 +26,11 @@ from . import timeline
 from .content import (
     _TRANSLATION_NAME,
     StoredSections,
-    read_source,
     render_checked,
     settings_key,
     source_parts,
-    unknown_fields,
 )
+from .front_matter import read_source, unknown_fields
 from .lock import Entry, Lock
 from .markup import make_markdown
 from .model import ContentError, Policy, Settings, Site, Status, Translation, Version
