@@ -68,20 +68,27 @@ def add_parser(commands, common, date) -> None:
     )
 
 
-def pick(site: Site, slug: str, day: dt.date | None) -> Notice:
-    """The notice for ``slug``'s version of ``day``, else its next upcoming one."""
+def find(site: Site, slug: str, days, error: type[Exception]) -> tuple[Policy, dict]:
+    """``slug``'s policy and its versions by day, each of ``days`` (None: not asked for) among
+    them; else ``error`` saying what there is (also for diffcmd.py)."""
     policy = next((p for p in site.policies if p.slug == slug), None)
     if policy is None:
         known = ", ".join(p.slug for p in site.policies) or "none"
-        raise NoticeError(f"no policy '{slug}' in content/: known policies are {known}")
+        raise error(f"no policy '{slug}' in content/: known policies are {known}")
+    by_date = {v.effective: v for v in policy.versions}
+    for day in days:
+        if day is not None and day not in by_date:
+            dates = ", ".join(d.isoformat() for d in by_date)
+            raise error(f"{slug} has no version of {day.isoformat()}: its versions are {dates}")
+    return policy, by_date
+
+
+def pick(site: Site, slug: str, day: dt.date | None) -> Notice:
+    """The notice for ``slug``'s version of ``day``, else its next upcoming one."""
+    policy, by_date = find(site, slug, [day], NoticeError)
     upcoming = timeline.upcoming(policy, site.today)
     if day is not None:
-        version = next((v for v in policy.versions if v.effective == day), None)
-        if version is None:
-            dates = ", ".join(v.slug for v in policy.versions)
-            raise NoticeError(
-                f"{slug} has no version of {day.isoformat()}: its versions are {dates}"
-            )
+        version = by_date[day]
         if version not in upcoming:
             raise NoticeError(
                 f"{version.key} is already in force or superseded on {site.today.isoformat()}: "
