@@ -76,24 +76,20 @@ class Catalogue:
 
 def read_catalogue(lang: str, data: bytes | None, display: str) -> tuple[Catalogue, list]:
     """A language's catalogue from its .po bytes (None: no file), and its errors."""
-    errors: list[ContentError] = []
-    locale = Locale.parse(lang, sep="-")
-    if data is None:
-        errors.append(
-            ContentError(
-                display,
-                1,
-                f"no catalogue for {lang}: create it with 'pybabel init -i templates/locale/messages.pot "
-                f"-d templates/locale -l {lang}' and translate every message",
+    problem = (
+        f"no catalogue for {lang}: create it with 'pybabel init -i templates/locale/messages.pot "
+        f"-d templates/locale -l {lang}' and translate every message"
+    )
+    if data is not None:
+        try:
+            catalog = read_po(
+                io.BytesIO(data), locale=Locale.parse(lang, sep="-"), abort_invalid=True
             )
-        )
-        return Catalogue(lang, display, {}, {}, lambda n: 0), errors
-
-    try:
-        catalog = read_po(io.BytesIO(data), locale=locale, abort_invalid=True)
-    except (PoFileError, ValueError) as exc:
-        errors.append(ContentError(display, 1, f"not a valid gettext catalogue: {exc}"))
-        return Catalogue(lang, display, {}, {}, lambda n: 0), errors
+            problem = ""
+        except (PoFileError, ValueError) as exc:
+            problem = f"not a valid gettext catalogue: {exc}"
+    if problem:
+        return Catalogue(lang, display, {}, {}, lambda n: 0), [ContentError(display, 1, problem)]
     messages: dict[str, str] = {}
     plurals: dict[str, tuple[str, ...]] = {}
     for message in catalog:
@@ -107,7 +103,7 @@ def read_catalogue(lang: str, data: bytes | None, display: str) -> tuple[Catalog
             messages[str(message.id)] = str(message.string)
     import gettext  # c2py: the plural rule's C expression as a function, as gettext reads .mo files
 
-    return Catalogue(lang, display, messages, plurals, gettext.c2py(catalog.plural_expr)), errors
+    return Catalogue(lang, display, messages, plurals, gettext.c2py(catalog.plural_expr)), []
 
 
 def missing_messages(

@@ -150,62 +150,45 @@ def cross_check(
 ) -> tuple[tuple[Translation, ...], list[ContentError]]:
     """Each translation against the site: a listed language, a version of that date, a
     ``translates`` hash that is a text of that version."""
-    errors: list[ContentError] = []
     versions = {v.key: v for p in policies for v in p.versions}
     texts = {text: key for key, v in versions.items() for text in known_texts(v, lock)}
-    good = []
-    for t in found:
+    checked = [(t, _mismatch(t, versions, texts, lock, settings)) for t in found]
+    good = tuple(t for t, problem in checked if problem is None)
+    return good, [ContentError(t.source_path, *problem) for t, problem in checked if problem]
+
+
+def _mismatch(t: Translation, versions, texts, lock: Lock, settings) -> tuple[int, str] | None:
+    """The line and message of what does not fit the site in ``t``, or None."""
+    if t.lang not in settings.languages:
         listed = ", ".join(settings.languages) or "none"
-        if t.lang not in settings.languages:
-            errors.append(
-                ContentError(
-                    t.source_path,
-                    1,
-                    f"language '{t.lang}' is not one of the site's languages ({listed}): add it to "
-                    f"[site] languages in {settings.source_path}, or rename the file",
-                )
-            )
-            continue
-        version = versions.get(t.version_key)
-        if version is None:
-            errors.append(
-                ContentError(
-                    t.source_path,
-                    1,
-                    f"there is no version {t.version_key} to translate: a translation is named "
-                    f"after the date of its English version, content/{t.policy}/<date>.{t.lang}.md",
-                )
-            )
-            continue
-        if t.translates not in known_texts(version, lock):
-            other = texts.get(t.translates)
-            why = (
-                f"it is the text of {other}: rename the file to {other.partition('/')[2]}.{t.lang}.md"
-                if other
-                else "it matches no text of any version"
-            )
-            errors.append(
-                ContentError(
-                    t.source_path,
-                    t.translates_line,
-                    f"translates sha256:{t.translates[:12]}… is not a text of {t.version_key} ({why}); "
-                    f"the text now is sha256:{version.source_sha256}",
-                )
-            )
-            continue
-        if bool(version.summary) != bool(t.summary):
-            errors.append(
-                ContentError(
-                    t.source_path,
-                    1,
-                    f"summary: {t.version_key} has a summary: translate it as 'summary: …'"
-                    if version.summary
-                    else f"summary: {t.version_key} has no summary: remove it",
-                )
-            )
-            continue
-        good.append(t)
-    return tuple(good), errors
+        return 1, (
+            f"language '{t.lang}' is not one of the site's languages ({listed}): add it to "
+            f"[site] languages in {settings.source_path}, or rename the file"
+        )
+    version = versions.get(t.version_key)
+    if version is None:
+        return 1, (
+            f"there is no version {t.version_key} to translate: a translation is named "
+            f"after the date of its English version, content/{t.policy}/<date>.{t.lang}.md"
+        )
+    if t.translates not in known_texts(version, lock):
+        other = texts.get(t.translates)
+        why = (
+            f"it is the text of {other}: rename the file to {other.partition('/')[2]}.{t.lang}.md"
+            if other
+            else "it matches no text of any version"
+        )
+        return t.translates_line, (
+            f"translates sha256:{t.translates[:12]}… is not a text of {t.version_key} ({why}); "
+            f"the text now is sha256:{version.source_sha256}"
+        )
+    if bool(version.summary) != bool(t.summary):
+        return 1, (
+            f"summary: {t.version_key} has a summary: translate it as 'summary: …'"
+            if version.summary
+            else f"summary: {t.version_key} has no summary: remove it"
+        )
+    return None
 
 
 def verify_lock(
