@@ -107,28 +107,27 @@ def read_catalogue(lang: str, data: bytes | None, display: str) -> tuple[Catalog
 
 
 def missing_messages(
-    env: jinja2.Environment, sources: Mapping[str, str], catalogue: Catalogue, templates: str
+    env: jinja2.Environment, sources: Mapping[str, str], catalogue: Catalogue, words=()
 ) -> list[ContentError]:
-    """Every message the templates ``sources`` (name -> text) use that ``catalogue`` lacks."""
-    errors = []
+    """Every message the templates ``sources`` (name -> text, under templates/) use, and every
+    one of ``words`` (redline.WORDS), that ``catalogue`` lacks."""
+    wanted = [(word, "a redline's words, legalsite/redline.py", False) for word in words]
     for name, text in sorted(sources.items()):
         for line, function, message in env.extract_translations(text):  # type: ignore[attr-defined]
             # a call with keywords gives a tuple (msgid, None, …); ngettext (singular, plural, …)
             singular = message[0] if isinstance(message, tuple) else message
-            if function in ("ngettext", "npgettext"):
-                ok = singular in catalogue.plurals
-            else:
-                ok = singular in catalogue.messages
-            if singular and not ok:
-                errors.append(
-                    ContentError(
-                        catalogue.path,
-                        1,
-                        f"missing translation of {singular!r} (used in {templates}/{name}:{line}): "
-                        "add it to the catalogue (msgid and msgstr), without a fuzzy flag",
-                    )
-                )
-    return errors
+            plural = function in ("ngettext", "npgettext")
+            wanted.append((singular, f"used in templates/{name}:{line}", plural))
+    return [
+        ContentError(
+            catalogue.path,
+            1,
+            f"missing translation of {msgid!r} ({where}): "
+            "add it to the catalogue (msgid and msgstr), without a fuzzy flag",
+        )
+        for msgid, where, plural in wanted
+        if msgid and msgid not in (catalogue.plurals if plural else catalogue.messages)
+    ]
 
 
 class MissingMessage(Exception):

@@ -115,17 +115,7 @@ def catalogues(r) -> dict[str, Catalogue]:
         except TemplateNotFound:
             data = None
         catalogue, problems = read_catalogue(lang, data, f"templates/{name}")
-        errors += problems or missing_messages(env, sources, catalogue, "templates")
-        errors += [  # the redline's own words (redline.WORDS)
-            ContentError(
-                catalogue.path,
-                1,
-                f"missing translation of {word!r} (a redline's words, legalsite/redline.py): "
-                "add it to the catalogue (msgid and msgstr), without a fuzzy flag",
-            )
-            for word in WORDS
-            if not problems and word not in catalogue.messages
-        ]
+        errors += problems or missing_messages(env, sources, catalogue, WORDS)
         found[lang] = catalogue
     if errors:
         raise ContentErrors(errors)
