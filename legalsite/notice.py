@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from . import timeline
 from .model import Policy, Site, Version
+from .wording import counted
 
 FORMATS = ("text", "markdown")
 
@@ -158,7 +159,7 @@ def notice_days_left(notice: Notice, today: dt.date, notice_days: int) -> str:
     if left >= notice_days:
         return ""
     return (
-        f"{notice.version.key} takes effect in {left} day{'s' if left != 1 else ''}, less than "
+        f"{notice.version.key} takes effect in {counted(left, 'day')}, less than "
         f"the notice period of {notice_days} days (site.toml notice_days)"
     )
 

@@ -35,6 +35,7 @@ from .lock import Entry, Lock
 from .markup import make_markdown
 from .model import ContentError, Policy, Settings, Site, Status, Translation, Version
 from .store import Store
+from .wording import counted
 
 FIELDS = ("title", "summary", "translates", "draft")
 _HASH = re.compile(r"^sha256:([0-9a-f]{64})$")
@@ -307,7 +308,7 @@ def warnings(site: Site) -> list[str]:
                     else f"has no {lang} translation"
                 )
                 out.append(
-                    f"{version.source_path}: {version.key} takes effect in {days} day{'s' if days != 1 else ''} "
+                    f"{version.source_path}: {version.key} takes effect in {counted(days, 'day')} "
                     f"and {what}: python build.py new {policy.slug} --lang {lang} --effective {version.slug}"
                 )
     return out
