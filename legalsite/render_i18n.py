@@ -56,7 +56,8 @@ def digest(site: Site) -> tuple:
 
 
 def language_name(lang: str) -> str:
-    return Locale.parse(lang, sep="-").get_display_name(Locale.parse(lang, sep="-")) or lang
+    """The language's own name for itself, e.g. "Deutsch" for de."""
+    return Locale.parse(lang, sep="-").display_name or lang
 
 
 def front(site: Site, policy: Policy, lang: str) -> Translation | None:
