@@ -157,7 +157,8 @@ def test_a_translations_body_is_checked_as_a_versions_is(project, cli):
     (content.render_checked): the same messages, each at the line of what it names."""
     body = translation(V2, "de", "Test.") + (
         "\nWrite to {{ contact_mail }}.\n\n# Titel\n\nA [harmless link](https://example.org/) and\n"
-        "![seal](https://example.org/seal.png \"https://example.org/seal.png\").\n"
+        "![seal](https://example.org/seal.png \"https://example.org/seal.png\").\n\n"
+        "Links starting javascript: are refused.\n\n[Run](javascript:alert(1))\n"
     )
     project(base(**{"content/privacy/2026-05-01.de.md": body}))
     code, out, err = cli("check", "--as-of", DAY)
@@ -171,6 +172,8 @@ def test_a_translations_body_is_checked_as_a_versions_is(project, cli):
         "copy the file into templates/assets/ (each file there, not in a subfolder, is published as "
         "/assets/<file name>) and use /assets/<file name>, e.g. ![what it shows](/assets/seal.png); "
         "or link to it instead",
+        "content/privacy/2026-05-01.de.md:20: 'javascript:' URLs are not allowed in href=: link to a real "
+        "page instead",  # the link's line, not line 18's words
     ]
 
 
