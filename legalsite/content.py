@@ -68,7 +68,7 @@ def parse_policies(
         parts = source_parts(path, content_prefix)
         if len(parts) == 2 and _TRANSLATION_NAME.match(parts[1]):
             continue  # issue 17: a translation, parsed by translations.py
-        if len(parts) != 2 or not _VERSION_NAME.match(parts[1]) or not _POLICY_SLUG.match(parts[0]):
+        if policy_of(path, content_prefix) is None:
             errors.append(ContentError(path, 1, _placement_message(parts)))
             continue
         if parts[0] in RESERVED:
