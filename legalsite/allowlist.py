@@ -123,6 +123,16 @@ def _danger(tag: str, name: str, value: str) -> list[Finding]:
     return _loads(tag, name, value) if name in URL_ATTRS else []
 
 
+_REFUSED_ATTRS = {  # attribute -> (needle, message)
+    "style": (
+        "style=",
+        "inline style attributes are blocked by the Content-Security-Policy: use a class and "
+        "templates/assets/*.css",
+    ),
+    "ping": ("ping", "<a ping> would report clicks to another server: remove the ping attribute"),
+}
+
+
 def _attribute(tag: str, name: str, value: str) -> list[Finding]:
     """An attribute of an allowed element: dangerous, or outside the allow-list."""
     found = _danger(tag, name, value)
@@ -136,20 +146,8 @@ def _attribute(tag: str, name: str, value: str) -> list[Finding]:
                 "no angle brackets; remove them",
             )
         ]
-    if name == "style":
-        return [
-            Finding(
-                "style=",
-                "inline style attributes are blocked by the Content-Security-Policy: use a class "
-                "and templates/assets/*.css",
-            )
-        ]
-    if name == "ping":
-        return [
-            Finding(
-                "ping", "<a ping> would report clicks to another server: remove the ping attribute"
-            )
-        ]
+    if name in _REFUSED_ATTRS:
+        return [Finding(*_REFUSED_ATTRS[name])]
     if (
         name in GLOBAL_ATTRS
         or name.startswith(("aria-", "data-"))
@@ -175,19 +173,13 @@ def scan_html(html: str) -> list[Finding]:
             findings.append(Finding(f"<{tag}", FORBIDDEN_TAGS[tag]))
         elif refused is not None or tag not in ALLOWED_ELEMENTS:
             danger = [f for name, value in attrs.items() for f in _danger(tag, name, value)]
-            findings += danger or (
-                []
-                if refused is not None
-                else [
-                    Finding(
-                        f"<{tag}",
-                        (
-                            f"<{tag}> is not allowed in a policy: use Markdown, or the HTML a "
-                            "policy needs (README, 'What the text may contain')"
-                        ),
-                    )
-                ]
-            )
+            if not danger and refused is None:
+                message = (
+                    f"<{tag}> is not allowed in a policy: use Markdown, or the HTML a policy needs "
+                    "(README, 'What the text may contain')"
+                )
+                danger = [Finding(f"<{tag}", message)]
+            findings += danger
         else:
             findings += [f for name, value in attrs.items() for f in _attribute(tag, name, value)]
             continue

@@ -9,15 +9,15 @@ collected and raised together as :class:`ContentErrors`.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import pickle
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .front_matter import HANDLER, check_effective, parse_front_matter
-from .markup import SectionMemo, locate, make_markdown, render_body
+from .allowlist import locate
+from .front_matter import check_effective, read_source, unknown_fields
+from .markup import Rendered, SectionMemo, make_markdown, render_body
 from .model import ContentError, ContentErrors, Policy, Settings, Version
 from .store import Store
 
@@ -63,14 +63,12 @@ def parse_policies(
     md = make_markdown(placeholders)
     sections = StoredSections(store, placeholders)  # blocks shared by versions (markup.render_body)
     by_policy: dict[str, list[_Parsed]] = {}
-    prefix = content_prefix.rstrip("/") + "/" if content_prefix else ""
     settings = settings_key(placeholders)
     for path in sorted(sources):
-        relative = path[len(prefix) :] if path.startswith(prefix) else path
-        parts = relative.split("/")
+        parts = source_parts(path, content_prefix)
         if len(parts) == 2 and _TRANSLATION_NAME.match(parts[1]):
             continue  # issue 17: a translation, parsed by translations.py
-        if len(parts) != 2 or not _VERSION_NAME.match(parts[1]) or not _POLICY_SLUG.match(parts[0]):
+        if policy_of(path, content_prefix) is None:
             errors.append(ContentError(path, 1, _placement_message(parts)))
             continue
         if parts[0] in RESERVED:
@@ -111,14 +109,19 @@ def parse_key(path: str, raw: bytes, placeholders: dict[str, str]) -> tuple:
     return (path, hashlib.sha256(raw).hexdigest(), settings_key(placeholders))
 
 
+def source_parts(path: str, content_prefix: str) -> list[str]:
+    """A source's path inside the content folder, split: ``[policy, file name]`` if well placed."""
+    prefix = content_prefix.rstrip("/") + "/" if content_prefix else ""
+    return (path[len(prefix) :] if path.startswith(prefix) else path).split("/")
+
+
 def settings_key(placeholders: dict[str, str]) -> tuple:
     return tuple(sorted(placeholders.items()))
 
 
 def policy_of(path: str, content_prefix: str) -> str | None:
     """The policy a source belongs to, or None for a misplaced file."""
-    prefix = content_prefix.rstrip("/") + "/" if content_prefix else ""
-    parts = (path[len(prefix) :] if path.startswith(prefix) else path).split("/")
+    parts = source_parts(path, content_prefix)
     if len(parts) != 2 or not _VERSION_NAME.match(parts[1]) or not _POLICY_SLUG.match(parts[0]):
         return None
     return parts[0]
@@ -207,42 +210,17 @@ def _parse_file(
     def err(line: int, message: str) -> None:
         errors.append(ContentError(path, line, message))
 
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        err(raw[: exc.start].count(b"\n") + 1, "not valid UTF-8: save the file with UTF-8 encoding")
+    found = read_source(
+        path,
+        raw,
+        err,
+        "missing front matter: the file must start with a line '---', then title, effective "
+        "and summary, then '---'",
+    )
+    if found is None:
         return None
-    text = text.removeprefix("\ufeff")
-    if not HANDLER.detect(text):
-        err(
-            1,
-            "missing front matter: the file must start with a line '---', then title, effective "
-            "and summary, then '---'",
-        )
-        return None
-    try:
-        fm, body = HANDLER.split(text)
-    except ValueError:
-        err(1, "front matter is not closed: add a line '---' after the last field")
-        return None
-    body_first_line = 1 + fm.count("\n")  # the closing '---' line; the body starts on it
-
-    meta, lines = parse_front_matter(fm, err)
-    if meta is None:
-        return None
-
-    for key in meta:
-        if key not in FIELDS:
-            hint = difflib.get_close_matches(str(key), FIELDS, n=1)
-            fix = (
-                f"did you mean '{hint[0]}'?" if hint else f"allowed fields are {', '.join(FIELDS)}"
-            )
-            if key == "notice_waived":  # the waiver before issue 15: no way around the notice
-                fix = (
-                    "a version takes effect before the notice period only when its change is "
-                    "not material: write 'non_material: <why readers lose nothing>' instead"
-                )
-            err(lines[key], f"unknown field '{key}': {fix}")
+    meta, lines, body, body_first_line = found
+    unknown_fields(meta, lines, FIELDS, f"allowed fields are {', '.join(FIELDS)}", err, _RETIRED)
 
     title = meta.get("title")
     if "title" not in meta:
@@ -287,26 +265,7 @@ def _parse_file(
     if not body.strip():
         err(body_first_line, "the policy text is empty: write it below the closing '---'")
         return None
-
-    rendered = render_body(md, body, sections)
-    body_lines = body.split("\n")
-    if rendered.has_h1:
-        err(
-            body_first_line - 1 + _first_h1_line(body_lines),
-            "a level-1 heading ('# …') is not allowed: the page title comes from 'title'; use '## ' for sections",
-        )
-    for token in rendered.unknown_settings:
-        known = ", ".join("{{ " + name + " }}" for name in md.setting_names) or "none"
-        err(
-            body_first_line - 1 + locate(body_lines, token),
-            f"unknown setting {token}: policy text can use {known}",
-        )
-    for n, finding in enumerate(rendered.findings):  # the nth of a needle: its nth line
-        skip = sum(f.needle == finding.needle for f in rendered.findings[:n])
-        if finding.near:  # the nth of this very URL
-            skip = sum(f.near == finding.near for f in rendered.findings[:n])
-        line = locate(body_lines, finding.needle, skip, finding.near)
-        err(body_first_line - 1 + line, finding.message)
+    rendered = render_checked(md, body, body_first_line, sections, err)
 
     if not isinstance(title, str) or not title.strip() or effective is None:
         return None
@@ -336,6 +295,37 @@ def _first_h1_line(body_lines: list[str]) -> int:
         if number > 1 and re.match(r"^=+\s*$", line) and body_lines[number - 2].strip():
             return number - 1
     return 1
+
+
+# Fields of earlier releases, refused with what to write instead.
+_RETIRED = {  # the waiver before issue 15: no way around the notice
+    "notice_waived": "a version takes effect before the notice period only when its change is "
+    "not material: write 'non_material: <why readers lose nothing>' instead"
+}
+
+
+def render_checked(md, body: str, first: int, sections, err) -> Rendered:
+    """The body through Markdown (``first``: its first line in the file), and what it may
+    not contain reported at its line: a level-1 heading, an unknown setting, unsafe HTML."""
+    rendered = render_body(md, body, sections)
+    body_lines = body.split("\n")
+    if rendered.has_h1:
+        err(
+            first - 1 + _first_h1_line(body_lines),
+            "a level-1 heading ('# …') is not allowed: the page title comes from 'title'; use '## ' for sections",
+        )
+    for token in rendered.unknown_settings:
+        known = ", ".join("{{ " + name + " }}" for name in md.setting_names) or "none"
+        err(
+            first - 1 + locate(body_lines, token),
+            f"unknown setting {token}: policy text can use {known}",
+        )
+    for n, finding in enumerate(rendered.findings):  # the nth of a needle: its nth line
+        skip = sum(f.needle == finding.needle for f in rendered.findings[:n])
+        if finding.near:  # the nth of this very URL
+            skip = sum(f.near == finding.near for f in rendered.findings[:n])
+        err(first - 1 + locate(body_lines, finding.needle, skip, finding.near), finding.message)
+    return rendered
 
 
 def _check_policy(parsed: list[_Parsed], errors: list[ContentError]) -> tuple[Version, ...]:

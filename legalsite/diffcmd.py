@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from . import timeline
 from .model import Policy, Site, Version
+from .notice import find
 from .redline import Redline, redline
 from .render import Theme
 
@@ -30,15 +31,7 @@ class Diff:
 
 def pick(site: Site, slug: str, old: dt.date | None, new: dt.date | None) -> Diff:
     """Default: the newest version (a draft, say) against the one in force."""
-    policy = next((p for p in site.policies if p.slug == slug), None)
-    if policy is None:
-        known = ", ".join(p.slug for p in site.policies) or "none"
-        raise DiffError(f"no policy '{slug}' in content/: known policies are {known}")
-    by_date = {v.effective: v for v in policy.versions}
-    for day in (old, new):
-        if day is not None and day not in by_date:
-            dates = ", ".join(d.isoformat() for d in by_date)
-            raise DiffError(f"{slug} has no version of {day.isoformat()}: its versions are {dates}")
+    policy, by_date = find(site, slug, (old, new), DiffError)
     newer = by_date[new] if new else policy.versions[-1]
     if old:
         older: Version | None = by_date[old]

@@ -1,12 +1,14 @@
 """Front matter: the YAML between the ``---`` lines of a policy file, with the line of every field.
 
-Split from content.py, which validates what this reads; every problem is reported through
-``err(line, message)`` with the file's own line numbers.
+Reads a source (a version, content.py, or a translation, translations.py) into its fields and
+body; they validate what this reads. Every problem is reported through ``err(line, message)``
+with the file's own line numbers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +28,38 @@ class _StrictYAMLHandler(frontmatter.YAMLHandler):
 
 
 HANDLER = _StrictYAMLHandler()
+
+
+def read_source(
+    path: str, raw: bytes, err, missing: str
+) -> tuple[dict, dict[str, int], str, int] | None:
+    """A source's front matter fields, the line of each, its body and the body's first line
+    (the closing '---'); None once ``err`` has been told why not. ``missing``: the message for
+    a file without front matter. For versions (content.py) and translations (translations.py)."""
+    try:
+        text = raw.decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as exc:
+        err(raw[: exc.start].count(b"\n") + 1, "not valid UTF-8: save the file with UTF-8 encoding")
+        return None
+    if not HANDLER.detect(text):
+        err(1, missing)
+        return None
+    try:
+        fm, body = HANDLER.split(text)
+    except ValueError:
+        err(1, "front matter is not closed: add a line '---' after the last field")
+        return None
+    meta, lines = parse_front_matter(fm, err)
+    return None if meta is None else (meta, lines, body, 1 + fm.count("\n"))
+
+
+def unknown_fields(meta: dict, lines, fields, otherwise: str, err, retired=None) -> None:
+    """Each field not in ``fields``, with the nearest known name, else ``otherwise``."""
+    for key in meta:
+        if key not in fields:
+            hint = difflib.get_close_matches(str(key), fields, n=1)
+            fix = (retired or {}).get(key) or (f"did you mean '{hint[0]}'?" if hint else otherwise)
+            err(lines[key], f"unknown field '{key}': {fix}")
 
 
 # libyaml's parser, where PyYAML was built with it, is ten times faster than the pure-Python one;

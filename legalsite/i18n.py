@@ -76,24 +76,20 @@ class Catalogue:
 
 def read_catalogue(lang: str, data: bytes | None, display: str) -> tuple[Catalogue, list]:
     """A language's catalogue from its .po bytes (None: no file), and its errors."""
-    errors: list[ContentError] = []
-    locale = Locale.parse(lang, sep="-")
-    if data is None:
-        errors.append(
-            ContentError(
-                display,
-                1,
-                f"no catalogue for {lang}: create it with 'pybabel init -i templates/locale/messages.pot "
-                f"-d templates/locale -l {lang}' and translate every message",
+    problem = (
+        f"no catalogue for {lang}: create it with 'pybabel init -i templates/locale/messages.pot "
+        f"-d templates/locale -l {lang}' and translate every message"
+    )
+    if data is not None:
+        try:
+            catalog = read_po(
+                io.BytesIO(data), locale=Locale.parse(lang, sep="-"), abort_invalid=True
             )
-        )
-        return Catalogue(lang, display, {}, {}, lambda n: 0), errors
-
-    try:
-        catalog = read_po(io.BytesIO(data), locale=locale, abort_invalid=True)
-    except (PoFileError, ValueError) as exc:
-        errors.append(ContentError(display, 1, f"not a valid gettext catalogue: {exc}"))
-        return Catalogue(lang, display, {}, {}, lambda n: 0), errors
+            problem = ""
+        except (PoFileError, ValueError) as exc:
+            problem = f"not a valid gettext catalogue: {exc}"
+    if problem:
+        return Catalogue(lang, display, {}, {}, lambda n: 0), [ContentError(display, 1, problem)]
     messages: dict[str, str] = {}
     plurals: dict[str, tuple[str, ...]] = {}
     for message in catalog:
@@ -107,32 +103,31 @@ def read_catalogue(lang: str, data: bytes | None, display: str) -> tuple[Catalog
             messages[str(message.id)] = str(message.string)
     import gettext  # c2py: the plural rule's C expression as a function, as gettext reads .mo files
 
-    return Catalogue(lang, display, messages, plurals, gettext.c2py(catalog.plural_expr)), errors
+    return Catalogue(lang, display, messages, plurals, gettext.c2py(catalog.plural_expr)), []
 
 
 def missing_messages(
-    env: jinja2.Environment, sources: Mapping[str, str], catalogue: Catalogue, templates: str
+    env: jinja2.Environment, sources: Mapping[str, str], catalogue: Catalogue, words=()
 ) -> list[ContentError]:
-    """Every message the templates ``sources`` (name -> text) use that ``catalogue`` lacks."""
-    errors = []
+    """Every message the templates ``sources`` (name -> text, under templates/) use, and every
+    one of ``words`` (redline.WORDS), that ``catalogue`` lacks."""
+    wanted = [(word, "a redline's words, legalsite/redline.py", False) for word in words]
     for name, text in sorted(sources.items()):
         for line, function, message in env.extract_translations(text):  # type: ignore[attr-defined]
             # a call with keywords gives a tuple (msgid, None, …); ngettext (singular, plural, …)
             singular = message[0] if isinstance(message, tuple) else message
-            if function in ("ngettext", "npgettext"):
-                ok = singular in catalogue.plurals
-            else:
-                ok = singular in catalogue.messages
-            if singular and not ok:
-                errors.append(
-                    ContentError(
-                        catalogue.path,
-                        1,
-                        f"missing translation of {singular!r} (used in {templates}/{name}:{line}): "
-                        "add it to the catalogue (msgid and msgstr), without a fuzzy flag",
-                    )
-                )
-    return errors
+            plural = function in ("ngettext", "npgettext")
+            wanted.append((singular, f"used in templates/{name}:{line}", plural))
+    return [
+        ContentError(
+            catalogue.path,
+            1,
+            f"missing translation of {msgid!r} ({where}): "
+            "add it to the catalogue (msgid and msgstr), without a fuzzy flag",
+        )
+        for msgid, where, plural in wanted
+        if msgid and msgid not in (catalogue.plurals if plural else catalogue.messages)
+    ]
 
 
 class MissingMessage(Exception):

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from . import timeline
 from .model import Policy, Site, Version
+from .wording import counted
 
 FORMATS = ("text", "markdown")
 
@@ -35,13 +36,11 @@ class Notice:
     """What a notice says, with absolute URLs of the published pages."""
 
     site_name: str
-    title: str
     version: Version
     version_url: str
     changes_url: str  # "" for the first version of a policy
     current: Version | None  # the version in force until then
     current_url: str
-    draft: bool
 
 
 def add_parser(commands, common, date) -> None:
@@ -70,20 +69,27 @@ def add_parser(commands, common, date) -> None:
     )
 
 
-def pick(site: Site, slug: str, day: dt.date | None) -> Notice:
-    """The notice for ``slug``'s version of ``day``, else its next upcoming one."""
+def find(site: Site, slug: str, days, error: type[Exception]) -> tuple[Policy, dict]:
+    """``slug``'s policy and its versions by day, each of ``days`` (None: not asked for) among
+    them; else ``error`` saying what there is (also for diffcmd.py)."""
     policy = next((p for p in site.policies if p.slug == slug), None)
     if policy is None:
         known = ", ".join(p.slug for p in site.policies) or "none"
-        raise NoticeError(f"no policy '{slug}' in content/: known policies are {known}")
+        raise error(f"no policy '{slug}' in content/: known policies are {known}")
+    by_date = {v.effective: v for v in policy.versions}
+    for day in days:
+        if day is not None and day not in by_date:
+            dates = ", ".join(d.isoformat() for d in by_date)
+            raise error(f"{slug} has no version of {day.isoformat()}: its versions are {dates}")
+    return policy, by_date
+
+
+def pick(site: Site, slug: str, day: dt.date | None) -> Notice:
+    """The notice for ``slug``'s version of ``day``, else its next upcoming one."""
+    policy, by_date = find(site, slug, [day], NoticeError)
     upcoming = timeline.upcoming(policy, site.today)
     if day is not None:
-        version = next((v for v in policy.versions if v.effective == day), None)
-        if version is None:
-            dates = ", ".join(v.slug for v in policy.versions)
-            raise NoticeError(
-                f"{slug} has no version of {day.isoformat()}: its versions are {dates}"
-            )
+        version = by_date[day]
         if version not in upcoming:
             raise NoticeError(
                 f"{version.key} is already in force or superseded on {site.today.isoformat()}: "
@@ -100,67 +106,41 @@ def pick(site: Site, slug: str, day: dt.date | None) -> Notice:
 
 
 def _notice(site: Site, policy: Policy, version: Version) -> Notice:
-    base = site.settings.base_url
-    index = policy.versions.index(version)
-    url = f"{base}/{policy.slug}/{version.slug}/"
+    url = f"{site.settings.base_url}/{policy.slug}/"
     return Notice(
         site_name=site.settings.name,
-        title=version.title,
         version=version,
-        version_url=url,
-        changes_url=url + "changes/" if index else "",
+        version_url=f"{url}{version.slug}/",
+        changes_url=f"{url}{version.slug}/changes/" if policy.versions.index(version) else "",
         current=timeline.in_force(policy, site.today),
-        current_url=f"{base}/{policy.slug}/",
-        draft=version.draft,
+        current_url=url,
     )
 
 
-def as_text(notice: Notice) -> str:
+def as_text(notice: Notice, markdown: bool = False) -> str:
+    """The notice as an email body with a ``Subject:`` line or, ``markdown``, as Markdown:
+    the same sentences, only the markup differs."""
+    escape = _md if markdown else str
     day = timeline.human_date(notice.version)
-    name = f"{notice.site_name} {notice.title}"
-    lines = []
-    if notice.draft:
-        lines += [_DRAFT, ""]
-    lines += [f"Subject: Changes to the {name} on {day}", ""]
-    if notice.changes_url:
-        lines += [f"The {name} changes on {day}.", ""]
-    else:
-        lines += [f"The {name} takes effect on {day}.", ""]
-    if notice.version.summary:
-        lines += [f"What changes: {notice.version.summary}", ""]
-    lines.append(f"Read the new version: {notice.version_url}")
-    if notice.changes_url:
-        lines.append(f"See every change:     {notice.changes_url}")
-    if notice.current is not None:
-        since = timeline.human_date(notice.current)
-        lines += [
-            "",
-            f"Until then, the version in force since {since} applies:",
-            notice.current_url,
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def as_markdown(notice: Notice) -> str:
-    day = timeline.human_date(notice.version)
-    name = f"{notice.site_name} {notice.title}"
-    lines = []
-    if notice.draft:
-        lines += [f"> {_DRAFT}", ""]
-    lines += [f"## Changes to the {_md(name)} on {day}", ""]
+    name = escape(f"{notice.site_name} {notice.version.title}")
     verb = "changes" if notice.changes_url else "takes effect"
-    lines += [f"The {_md(name)} {verb} on **{day}**.", ""]
-    if notice.version.summary:
-        lines += [f"**What changes:** {_md(notice.version.summary)}", ""]
-    lines.append(f"- [Read the new version]({notice.version_url})")
-    if notice.changes_url:
-        lines.append(f"- [See every change]({notice.changes_url})")
-    if notice.current is not None:
-        since = timeline.human_date(notice.current)
-        lines += [
-            "",
-            f"Until then, the [version in force since {since}]({notice.current_url}) applies.",
-        ]
+    summary = escape(notice.version.summary)
+    since = timeline.human_date(notice.current) if notice.current is not None else ""
+    if markdown:
+        draft, head = f"> {_DRAFT}", f"## Changes to the {name} on {day}"
+        lead, what = f"The {name} {verb} on **{day}**.", f"**What changes:** {summary}"
+        links = [f"- [Read the new version]({notice.version_url})"]
+        links += [f"- [See every change]({notice.changes_url})"] if notice.changes_url else []
+        until = [f"Until then, the [version in force since {since}]({notice.current_url}) applies."]
+    else:
+        draft, head = _DRAFT, f"Subject: Changes to the {name} on {day}"
+        lead, what = f"The {name} {verb} on {day}.", f"What changes: {summary}"
+        links = [f"Read the new version: {notice.version_url}"]
+        links += [f"See every change:     {notice.changes_url}"] if notice.changes_url else []
+        until = [f"Until then, the version in force since {since} applies:", notice.current_url]
+    lines = [draft, ""] if notice.version.draft else []
+    lines += [head, "", lead, "", *([what, ""] if summary else []), *links]
+    lines += ["", *until] if since else []
     return "\n".join(lines) + "\n"
 
 
@@ -179,7 +159,7 @@ def notice_days_left(notice: Notice, today: dt.date, notice_days: int) -> str:
     if left >= notice_days:
         return ""
     return (
-        f"{notice.version.key} takes effect in {left} day{'s' if left != 1 else ''}, less than "
+        f"{notice.version.key} takes effect in {counted(left, 'day')}, less than "
         f"the notice period of {notice_days} days (site.toml notice_days)"
     )
 
@@ -198,5 +178,5 @@ def run(args: argparse.Namespace, project) -> int:
     warning = notice_days_left(notice, today, site.settings.notice_days)
     if warning:
         print(f"warning: {warning}", file=sys.stderr)
-    print(as_markdown(notice) if args.format == "markdown" else as_text(notice), end="")
+    print(as_text(notice, markdown=args.format == "markdown"), end="")
     return 0

@@ -32,6 +32,7 @@ TEMPLATES = (
     "language-switcher.html",
     "translation-feed.xml",
     "translation-changes.html",
+    "toc.html",
 )
 SCHEMA_2 = VERSIONS_SCHEMA.with_name("versions-2.schema.json")
 SCHEMA_2_PATH = "schemas/versions-2.schema.json"
@@ -55,7 +56,8 @@ def digest(site: Site) -> tuple:
 
 
 def language_name(lang: str) -> str:
-    return Locale.parse(lang, sep="-").get_display_name(Locale.parse(lang, sep="-")) or lang
+    """The language's own name for itself, e.g. "Deutsch" for de."""
+    return Locale.parse(lang, sep="-").display_name or lang
 
 
 def front(site: Site, policy: Policy, lang: str) -> Translation | None:
@@ -114,17 +116,7 @@ def catalogues(r) -> dict[str, Catalogue]:
         except TemplateNotFound:
             data = None
         catalogue, problems = read_catalogue(lang, data, f"templates/{name}")
-        errors += problems or missing_messages(env, sources, catalogue, "templates")
-        errors += [  # the redline's own words (redline.WORDS)
-            ContentError(
-                catalogue.path,
-                1,
-                f"missing translation of {word!r} (a redline's words, legalsite/redline.py): "
-                "add it to the catalogue (msgid and msgstr), without a fuzzy flag",
-            )
-            for word in WORDS
-            if not problems and word not in catalogue.messages
-        ]
+        errors += problems or missing_messages(env, sources, catalogue, WORDS)
         found[lang] = catalogue
     if errors:
         raise ContentErrors(errors)
@@ -139,102 +131,98 @@ def pages(r) -> dict[str, bytes | None]:
     found = catalogues(r)
     out: dict[str, bytes | None] = {}
     for policy in site.policies:
-        entries = {e.version.key: e for e in r.entries[policy.slug]}
-        current = next((e for e in entries.values() if e.status is Status.IN_FORCE), None)
         for lang in site.settings.languages:
             mine = sorted(
                 (t for t in site.translations if t.policy == policy.slug and t.lang == lang),
                 key=lambda t: t.effective,
             )
-            if not mine:
-                continue
-            listed = [(t, entries[t.version_key], tr.status(site, t)) for t in mine]
-            shared = dict(
-                lang=lang,
-                catalogue=found[lang],
-                policy=policy,
-                current=current,
-                listed=listed,
-                english_url=f"{policy.slug}/",
-            )
-            depends = (r.outline[policy.slug],)
-            changes = _changes(r, listed, depends, shared, out)
-            shared["changes"] = changes
-            for t, entry, status in listed:
-                path = f"{lang}/{entry.url}"
-                out[path + "index.html"] = _page(r, t, entry, status, path, path, depends, shared)
-            shown = front(site, policy, lang)
-            if shown is not None:
-                entry = entries[shown.version_key]
-                path = f"{lang}/{policy.slug}/"
-                status = tr.status(site, shown)
-                out[path + "index.html"] = _page(
-                    r, shown, entry, status, path, f"{lang}/{entry.url}", depends, shared
-                )
-            feed = f"{lang}/{policy.slug}/feed.xml"
-            out[feed] = r._cached(
-                feed,
-                depends,
-                lambda: r.page(
-                    "translation-feed.xml",
-                    feed,
-                    feed_id=r.absolute(feed),
-                    self_url=r.absolute(feed),
-                    alternate_url=r.absolute(f"{lang}/{policy.slug}/history/"),
-                    updated=max(t.effective for t in mine if t.effective <= site.today)
-                    if any(t.effective <= site.today for t in mine)
-                    else site.today,
-                    tag_uri=r.tag_uri,
-                    absolute=r.absolute,
-                    **shared,
-                ),
-            )
-            history = f"{lang}/{policy.slug}/history/"
-            out[history + "index.html"] = r._cached(
-                history,
-                depends,
-                lambda: r.page(
-                    "translation-history.html",
-                    history,
-                    canonical_url=r.absolute(history),
-                    noindex=False,
-                    alternates=(),
-                    **shared,
-                ),
-            )
+            if mine:
+                out.update(_language_pages(r, policy, lang, mine, found[lang]))
     return out
 
 
-def _changes(r, listed, depends, shared, out) -> dict[str, str]:
-    """The redline of each translation against the previous one into the same language, at
-    ``/<lang>/<policy>/<date>/changes/``, with the catalogue's words; returns translation key
-    -> that page's site path."""
-    catalogue = shared["catalogue"]
-    words = {word: catalogue.messages[word] for word in WORDS}
-    made = {}
-    for (old, old_entry, _), (t, entry, status) in zip(listed, listed[1:], strict=False):
-        path = f"{t.lang}/{entry.url}changes/"
-        key = ("translation", digest_of(words), _sha(old.body_html), _sha(t.body_html))
-        out[path + "index.html"] = r._cached(
+def _language_pages(r, policy: Policy, lang: str, mine, catalogue) -> dict[str, bytes | None]:
+    """One policy's pages in one language: each translation's page and its redline against
+    the previous one (with the catalogue's words), the policy's page, history and feed."""
+    site: Site = r.site
+    entries = {e.version.key: e for e in r.entries[policy.slug]}
+    listed = [(t, entries[t.version_key], tr.status(site, t)) for t in mine]
+    shared = dict(
+        lang=lang,
+        catalogue=catalogue,
+        policy=policy,
+        current=next((e for e in entries.values() if e.status is Status.IN_FORCE), None),
+        listed=listed,
+        english_url=f"{policy.slug}/",
+        changes={t.key: f"{lang}/{entry.url}changes/" for t, entry, _ in listed[1:]},
+    )
+    out: dict[str, bytes | None] = {}
+
+    def emit(template: str, path: str, keys: tuple, context) -> None:
+        """The page at ``path``, rendered with ``context()`` (made only if it is rendered)."""
+        out[path if path.endswith(".xml") else path + "index.html"] = r._cached(
             path,
-            depends + (old.key, old.source_sha256, t.key, t.source_sha256),
-            lambda: r.page(
-                "translation-changes.html",
-                path,
+            (r.outline[policy.slug], *keys),
+            lambda: r.page(template, path, canonical_url=r.absolute(path), **context(), **shared),
+        )
+
+    words = {word: catalogue.messages[word] for word in WORDS}
+    for (old, old_entry, _), (t, entry, status) in zip(listed, listed[1:], strict=False):
+        key = ("translation", digest_of(words), _sha(old.body_html), _sha(t.body_html))
+        emit(
+            "translation-changes.html",
+            shared["changes"][t.key],
+            (old.key, old.source_sha256, t.key, t.source_sha256),
+            lambda: dict(
                 t=t,
                 entry=entry,
                 previous_entry=old_entry,
                 redline=r.store.get(
                     "redline", key, lambda: redline(old.body_html, t.body_html, None, words)
                 ),
-                canonical_url=r.absolute(path),
                 noindex=status != tr.CURRENT or t.draft,
                 alternates=(),
-                **shared,
             ),
         )
-        made[t.key] = path
-    return made
+    shown = front(site, policy, lang)
+    pages = [(t, entry, status, f"{lang}/{entry.url}") for t, entry, status in listed]
+    if shown is not None:  # the policy's page: the translation of the version it shows
+        pages.append((shown, entries[shown.version_key], tr.status(site, shown), ""))
+    for t, entry, status, path in pages:
+        emit(
+            "translation.html",
+            path or f"{lang}/{policy.slug}/",
+            (t.key, t.source_sha256),
+            lambda: dict(
+                t=t,
+                entry=entry,
+                status=status,
+                own_url=f"{lang}/{entry.url}",
+                noindex=status != tr.CURRENT or t.draft,
+                alternates=alternates(r, entry.url if path else f"{t.policy}/"),
+            ),
+        )
+    published = [t.effective for t in mine if t.effective <= site.today]
+    emit(
+        "translation-feed.xml",
+        f"{lang}/{policy.slug}/feed.xml",
+        (),
+        lambda: dict(
+            feed_id=r.absolute(f"{lang}/{policy.slug}/feed.xml"),
+            self_url=r.absolute(f"{lang}/{policy.slug}/feed.xml"),
+            alternate_url=r.absolute(f"{lang}/{policy.slug}/history/"),
+            updated=max(published, default=site.today),
+            tag_uri=r.tag_uri,
+            absolute=r.absolute,
+        ),
+    )
+    emit(
+        "translation-history.html",
+        f"{lang}/{policy.slug}/history/",
+        (),
+        lambda: dict(noindex=False, alternates=()),
+    )
+    return out
 
 
 def _sha(text: str) -> str:
@@ -250,27 +238,6 @@ def sitemap(r) -> list[tuple[str, str]]:
             day = t.effective.isoformat()
             urls += [(f"{t.lang}/{t.policy}/", day), (f"{t.lang}/{t.policy}/history/", day)]
     return [(r.absolute(path), day) for path, day in sorted(urls)]
-
-
-def _page(r, t, entry, status, path, own, depends, shared) -> bytes | None:
-    """One translation's page at ``path`` (``own``: its permanent address)."""
-    canonical = r.absolute(path)
-    return r._cached(
-        path,
-        depends + (t.key, t.source_sha256),
-        lambda: r.page(
-            "translation.html",
-            path,
-            t=t,
-            entry=entry,
-            status=status,
-            own_url=own,
-            canonical_url=canonical,
-            noindex=status != tr.CURRENT or t.draft,
-            alternates=alternates(r, entry.url if path == own else f"{t.policy}/"),
-            **shared,
-        ),
-    )
 
 
 def versions_json(r, data: bytes, files: dict[str, bytes]) -> bytes:

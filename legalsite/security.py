@@ -29,29 +29,11 @@ HEADERS_FILE = "_headers"
 
 # Features a policy page never uses, all turned off (names Chromium recognises;
 # an unknown name is a console error there, which the browser suite checks for).
-PERMISSIONS_OFF = (
-    "accelerometer",
-    "autoplay",
-    "camera",
-    "display-capture",
-    "encrypted-media",
-    "fullscreen",
-    "geolocation",
-    "gyroscope",
-    "hid",
-    "idle-detection",
-    "magnetometer",
-    "microphone",
-    "midi",
-    "payment",
-    "picture-in-picture",
-    "publickey-credentials-get",
-    "screen-wake-lock",
-    "serial",
-    "sync-xhr",
-    "usb",
-    "xr-spatial-tracking",
-    "browsing-topics",
+PERMISSIONS_OFF = tuple(
+    "accelerometer autoplay camera display-capture encrypted-media fullscreen geolocation gyroscope "
+    "hid idle-detection magnetometer microphone midi payment picture-in-picture "
+    "publickey-credentials-get screen-wake-lock serial sync-xhr usb xr-spatial-tracking "
+    "browsing-topics".split()
 )
 
 
@@ -159,15 +141,10 @@ def caddy_snippet(site: Site) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def host_files(site: Site) -> dict[str, bytes]:
-    """The files the build adds for hosts: ``_headers`` and the Caddy snippet."""
-    return {HEADERS_FILE: headers_file(site), CADDY_SNIPPET: caddy_snippet(site)}
-
-
 def finish(files: dict[str, bytes], site: Site) -> dict[str, bytes]:
-    """Add the host files, and the before-send hook when pages load the tracker."""
-    out = dict(files)
+    """Add the files for hosts (``_headers``, the Caddy snippet), and the before-send hook
+    when pages load the tracker."""
+    out = {**files, HEADERS_FILE: headers_file(site), CADDY_SNIPPET: caddy_snippet(site)}
     if tracker_on(site):
         out[HOOK_ASSET] = HOOK_SOURCE.read_bytes()
-    out.update(host_files(site))
     return out

@@ -14,16 +14,11 @@ from urllib.parse import urlsplit
 
 from .model import Analytics, ContentError, ContentErrors, Settings
 
-SITE_KEYS = {
-    "name",
-    "base_url",
-    "language",
-    "languages",  # issue 17: translations (translations.py)
-    "contact_email",
-    "notice_days",
-    "compare_any_two",
-}
-ANALYTICS_KEYS = {"origin", "website_id", "script_path", "domains"}
+# languages: issue 17, translations (translations.py)
+SITE_KEYS = frozenset(
+    "name base_url language languages contact_email notice_days compare_any_two".split()
+)
+ANALYTICS_KEYS = frozenset("origin website_id script_path domains".split())
 
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+$")
@@ -59,6 +54,22 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def _url_fault(url: str, host_only: bool) -> str:
+    """What is wrong with the site's or the analytics' address: "form" (not an absolute http(s)
+    URL, or one with a query, a fragment or, ``host_only``, a path), "http" (plain http to a
+    host that is not loopback), or ""."""
+    parts = urlsplit(url)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+        or (host_only and parts.path not in ("", "/"))
+    ):
+        return "form"
+    return "http" if parts.scheme == "http" and not is_loopback_host(parts.hostname) else ""
 
 
 def load_settings(path: Path, display: str | None = None) -> Settings:
@@ -122,26 +133,15 @@ def validate_settings(data: dict, text: str, display: str) -> Settings:
             'base_url must be a string, e.g. base_url = "https://legal.example.com"',
         )
         base_url = defaults.base_url
-    else:
-        parts = urlsplit(base_url)
-        if (
-            parts.scheme not in ("http", "https")
-            or not parts.hostname
-            or parts.query
-            or parts.fragment
-        ):
-            err(
-                "site",
-                "base_url",
-                f"base_url '{base_url}' must be an absolute http(s) URL without query or fragment, e.g. \"https://legal.example.com\"",
-            )
-        elif parts.scheme == "http" and not is_loopback_host(parts.hostname):
-            err(
-                "site",
-                "base_url",
-                f"base_url '{base_url}' must use https (plain http is only for localhost)",
-            )
-        base_url = base_url.rstrip("/")
+    elif fault := _url_fault(base_url, host_only=False):
+        err(
+            "site",
+            "base_url",
+            f"base_url '{base_url}' must be an absolute http(s) URL without query or fragment, e.g. \"https://legal.example.com\""
+            if fault == "form"
+            else f"base_url '{base_url}' must use https (plain http is only for localhost)",
+        )
+    base_url = base_url.rstrip("/")
 
     language = site.get("language", defaults.language)
     if not isinstance(language, str) or not _LANGUAGE.match(language):
@@ -212,24 +212,13 @@ def _validate_analytics(values: dict, err) -> Analytics:
                     f"'{key}' is set but origin is empty: set origin to turn analytics on, or remove '{key}'",
                 )
         return Analytics()
-    parts = urlsplit(origin)
-    if (
-        parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-    ):
+    if fault := _url_fault(origin, host_only=True):
         err(
             "analytics",
             "origin",
-            f"origin '{origin}' must be a scheme and host only, e.g. \"https://stats.example.com\"",
-        )
-    elif parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        err(
-            "analytics",
-            "origin",
-            f"origin '{origin}' must use https (plain http is only for a loopback address)",
+            f"origin '{origin}' must be a scheme and host only, e.g. \"https://stats.example.com\""
+            if fault == "form"
+            else f"origin '{origin}' must use https (plain http is only for a loopback address)",
         )
     origin = origin.rstrip("/")
 

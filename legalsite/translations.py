@@ -18,18 +18,24 @@ translation's text is locked like any published text); :func:`status` and
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import re
 from collections.abc import Mapping
 
 from . import timeline
-from .content import _TRANSLATION_NAME, StoredSections, _first_h1_line, settings_key
-from .front_matter import HANDLER, parse_front_matter
+from .content import (
+    _TRANSLATION_NAME,
+    StoredSections,
+    render_checked,
+    settings_key,
+    source_parts,
+)
+from .front_matter import read_source, unknown_fields
 from .lock import Entry, Lock
-from .markup import locate, make_markdown, render_body
+from .markup import make_markdown
 from .model import ContentError, Policy, Settings, Site, Status, Translation, Version
 from .store import Store
+from .wording import counted
 
 FIELDS = ("title", "summary", "translates", "draft")
 _HASH = re.compile(r"^sha256:([0-9a-f]{64})$")
@@ -44,13 +50,12 @@ def parse_files(
     digests: Mapping[str, str] | None = None,
 ) -> tuple[list[Translation], list[ContentError]]:
     """Every translation file among ``sources``, parsed alone (no cross-checks yet)."""
-    prefix = content_prefix.rstrip("/") + "/" if content_prefix else ""
     found: list[Translation] = []
     errors: list[ContentError] = []
     md = None
     settings = settings_key(placeholders)
     for path in sorted(sources):
-        parts = (path[len(prefix) :] if path.startswith(prefix) else path).split("/")
+        parts = source_parts(path, content_prefix)
         if len(parts) != 2 or not _TRANSLATION_NAME.match(parts[1]):
             continue
         if md is None:
@@ -80,31 +85,14 @@ def _parse(path, policy, raw, md, sections) -> tuple[Translation | None, tuple[C
     except ValueError:
         err(1, f"file name '{day}.{lang}.md' must be the date of the version it translates")
         return None, tuple(errors)
-    try:
-        text = raw.decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as exc:
-        err(raw[: exc.start].count(b"\n") + 1, "not valid UTF-8: save the file with UTF-8 encoding")
+    missing = (
+        "missing front matter: start with '---', then title, summary and translates, then '---'"
+    )
+    found = read_source(path, raw, err, missing)
+    if found is None:
         return None, tuple(errors)
-    if not HANDLER.detect(text):
-        err(
-            1,
-            "missing front matter: start with '---', then title, summary and translates, then '---'",
-        )
-        return None, tuple(errors)
-    try:
-        fm, body = HANDLER.split(text)
-    except ValueError:
-        err(1, "front matter is not closed: add a line '---' after the last field")
-        return None, tuple(errors)
-    first = 1 + fm.count("\n")
-    meta, lines = parse_front_matter(fm, err)
-    if meta is None:
-        return None, tuple(errors)
-    for key in meta:
-        if key not in FIELDS:
-            hint = difflib.get_close_matches(str(key), FIELDS, n=1)
-            fix = f"did you mean '{hint[0]}'?" if hint else f"a translation has {', '.join(FIELDS)}"
-            err(lines[key], f"unknown field '{key}': {fix}")
+    meta, lines, body, first = found
+    unknown_fields(meta, lines, FIELDS, f"a translation has {', '.join(FIELDS)}", err)
     title, summary = meta.get("title"), meta.get("summary") or ""
     if not isinstance(title, str) or not title.strip():
         err(
@@ -129,18 +117,7 @@ def _parse(path, policy, raw, md, sections) -> tuple[Translation | None, tuple[C
     if not body.strip():
         err(first, "the translated text is empty: write it below the closing '---'")
         return None, tuple(errors)
-    rendered = render_body(md, body, sections)
-    body_lines = body.split("\n")
-    if rendered.has_h1:
-        err(
-            first - 1 + _first_h1_line(body_lines),
-            "a level-1 heading ('# …') is not allowed: use '## ' for sections",
-        )
-    for token in rendered.unknown_settings:
-        err(first - 1 + locate(body_lines, token), f"unknown setting {token}")
-    for n, finding in enumerate(rendered.findings):
-        skip = sum(f.needle == finding.needle for f in rendered.findings[:n])
-        err(first - 1 + locate(body_lines, finding.needle, skip), finding.message)
+    rendered = render_checked(md, body, first, sections, err)
     if errors or match is None or not isinstance(title, str):
         return None, tuple(errors)
     return (
@@ -174,62 +151,45 @@ def cross_check(
 ) -> tuple[tuple[Translation, ...], list[ContentError]]:
     """Each translation against the site: a listed language, a version of that date, a
     ``translates`` hash that is a text of that version."""
-    errors: list[ContentError] = []
     versions = {v.key: v for p in policies for v in p.versions}
     texts = {text: key for key, v in versions.items() for text in known_texts(v, lock)}
-    good = []
-    for t in found:
+    checked = [(t, _mismatch(t, versions, texts, lock, settings)) for t in found]
+    good = tuple(t for t, problem in checked if problem is None)
+    return good, [ContentError(t.source_path, *problem) for t, problem in checked if problem]
+
+
+def _mismatch(t: Translation, versions, texts, lock: Lock, settings) -> tuple[int, str] | None:
+    """The line and message of what does not fit the site in ``t``, or None."""
+    if t.lang not in settings.languages:
         listed = ", ".join(settings.languages) or "none"
-        if t.lang not in settings.languages:
-            errors.append(
-                ContentError(
-                    t.source_path,
-                    1,
-                    f"language '{t.lang}' is not one of the site's languages ({listed}): add it to "
-                    f"[site] languages in {settings.source_path}, or rename the file",
-                )
-            )
-            continue
-        version = versions.get(t.version_key)
-        if version is None:
-            errors.append(
-                ContentError(
-                    t.source_path,
-                    1,
-                    f"there is no version {t.version_key} to translate: a translation is named "
-                    f"after the date of its English version, content/{t.policy}/<date>.{t.lang}.md",
-                )
-            )
-            continue
-        if t.translates not in known_texts(version, lock):
-            other = texts.get(t.translates)
-            why = (
-                f"it is the text of {other}: rename the file to {other.partition('/')[2]}.{t.lang}.md"
-                if other
-                else "it matches no text of any version"
-            )
-            errors.append(
-                ContentError(
-                    t.source_path,
-                    t.translates_line,
-                    f"translates sha256:{t.translates[:12]}… is not a text of {t.version_key} ({why}); "
-                    f"the text now is sha256:{version.source_sha256}",
-                )
-            )
-            continue
-        if bool(version.summary) != bool(t.summary):
-            errors.append(
-                ContentError(
-                    t.source_path,
-                    1,
-                    f"summary: {t.version_key} has a summary: translate it as 'summary: …'"
-                    if version.summary
-                    else f"summary: {t.version_key} has no summary: remove it",
-                )
-            )
-            continue
-        good.append(t)
-    return tuple(good), errors
+        return 1, (
+            f"language '{t.lang}' is not one of the site's languages ({listed}): add it to "
+            f"[site] languages in {settings.source_path}, or rename the file"
+        )
+    version = versions.get(t.version_key)
+    if version is None:
+        return 1, (
+            f"there is no version {t.version_key} to translate: a translation is named "
+            f"after the date of its English version, content/{t.policy}/<date>.{t.lang}.md"
+        )
+    if t.translates not in known_texts(version, lock):
+        other = texts.get(t.translates)
+        why = (
+            f"it is the text of {other}: rename the file to {other.partition('/')[2]}.{t.lang}.md"
+            if other
+            else "it matches no text of any version"
+        )
+        return t.translates_line, (
+            f"translates sha256:{t.translates[:12]}… is not a text of {t.version_key} ({why}); "
+            f"the text now is sha256:{version.source_sha256}"
+        )
+    if bool(version.summary) != bool(t.summary):
+        return 1, (
+            f"summary: {t.version_key} has a summary: translate it as 'summary: …'"
+            if version.summary
+            else f"summary: {t.version_key} has no summary: remove it"
+        )
+    return None
 
 
 def verify_lock(
@@ -348,7 +308,7 @@ def warnings(site: Site) -> list[str]:
                     else f"has no {lang} translation"
                 )
                 out.append(
-                    f"{version.source_path}: {version.key} takes effect in {days} day{'s' if days != 1 else ''} "
+                    f"{version.source_path}: {version.key} takes effect in {counted(days, 'day')} "
                     f"and {what}: python build.py new {policy.slug} --lang {lang} --effective {version.slug}"
                 )
     return out

@@ -152,6 +152,31 @@ def test_every_wrong_translation_is_a_file_line_error(project, cli):
     ]
 
 
+def test_a_translations_body_is_checked_as_a_versions_is(project, cli):
+    """The body of a translation goes through the same checks as an English version's
+    (content.render_checked): the same messages, each at the line of what it names."""
+    body = translation(V2, "de", "Test.") + (
+        "\nWrite to {{ contact_mail }}.\n\n# Titel\n\nA [harmless link](https://example.org/) and\n"
+        "![seal](https://example.org/seal.png \"https://example.org/seal.png\").\n\n"
+        "Links starting javascript: are refused.\n\n[Run](javascript:alert(1))\n"
+    )
+    project(base(**{"content/privacy/2026-05-01.de.md": body}))
+    code, out, err = cli("check", "--as-of", DAY)
+    assert code == 1 and out == ""
+    assert err.splitlines()[:-1] == [
+        "content/privacy/2026-05-01.de.md:11: unknown setting {{ contact_mail }}: policy text can use "
+        "{{ contact_email }}",
+        "content/privacy/2026-05-01.de.md:13: a level-1 heading ('# …') is not allowed: the page title "
+        "comes from 'title'; use '## ' for sections",
+        "content/privacy/2026-05-01.de.md:16: img loads 'https://example.org/seal.png' from another site: "
+        "copy the file into templates/assets/ (each file there, not in a subfolder, is published as "
+        "/assets/<file name>) and use /assets/<file name>, e.g. ![what it shows](/assets/seal.png); "
+        "or link to it instead",
+        "content/privacy/2026-05-01.de.md:20: 'javascript:' URLs are not allowed in href=: link to a real "
+        "page instead",  # the link's line, not line 18's words
+    ]
+
+
 @pytest.mark.parametrize(
     ("value", "message"),
     [
