@@ -263,9 +263,9 @@ def make_parser() -> argparse.ArgumentParser:
         "--live",
         nargs="?",
         const="",
-        metavar="URL|PATH",
+        metavar="URL",
         help="ask the live site which versions it already lists (its versions.json; default: "
-        "base_url of site.toml + /versions.json; or a file or a built site's folder): a locked "
+        "base_url of site.toml + /versions.json; or another http(s) address): a locked "
         "version it does not list yet is first published today, so the lock must say today. "
         "With --check: fail otherwise (CI, before publishing); without: record such versions "
         "again as of today",

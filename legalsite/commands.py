@@ -297,7 +297,7 @@ def _live(args: argparse.Namespace, source: str, loaded, today: dt.date) -> _Liv
             raise UsageError(
                 f"{loaded.settings.source_path}: base_url is the placeholder {base_url}, so the "
                 "live site cannot be asked what it already announced: set the site's real "
-                "address there, or give its index with --live URL|PATH"
+                "address there, or give its index with --live URL"
             )
         source = live.default_source(base_url)
     index = live.read_index(source)

@@ -1,7 +1,8 @@
 """Notice counted from the first publication: `lock --live` asks the live site what it announced.
 
 The live site is a real HTTP server on loopback (http.server in a thread) serving a folder that
-the tests "deploy" to by building the site into it, or that same folder given as a path.
+the tests "deploy" to by building the site into it, or one fixed answer (a status, a body, or raw
+bytes that are not the HTTP a client expects).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import json
 import shutil
 import socket
 import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -45,7 +48,7 @@ def clock(monkeypatch):
 class Server:
     """A real HTTP server on 127.0.0.1 serving ``root`` (the deployed site), or one answer."""
 
-    def __init__(self, root: Path, status: int | None = None, body: bytes = b""):
+    def __init__(self, root: Path, status: int | None = None, body: bytes = b"", raw=None, headers=()):
         root.mkdir(exist_ok=True)
         handler = type("Handler", (http.server.SimpleHTTPRequestHandler,), {
             "log_message": lambda *a: None,
@@ -54,9 +57,19 @@ class Server:
         if status is not None:
             def do_GET(h):  # noqa: N802 (http.server's name)
                 h.send_response(status)
+                for name, value in headers:
+                    h.send_header(name, value)
                 h.send_header("Content-Length", str(len(body)))
                 h.end_headers()
                 h.wfile.write(body)
+            handler.do_GET = do_GET
+        elif raw is not None:  # bytes as they are, or a function writing to the socket
+            def do_GET(h):  # noqa: N802
+                h.close_connection = True
+                try:
+                    raw(h.wfile) if callable(raw) else h.wfile.write(raw)
+                except OSError:
+                    pass  # the client gave up
             handler.do_GET = do_GET
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
@@ -72,8 +85,8 @@ class Server:
 def serve():
     servers = []
 
-    def start(root: Path, status: int | None = None, body: bytes = b"") -> Server:
-        servers.append(Server(root, status, body))
+    def start(root: Path, status: int | None = None, body: bytes = b"", raw=None, headers=()) -> Server:
+        servers.append(Server(root, status, body, raw, headers))
         return servers[-1]
 
     yield start
@@ -178,11 +191,12 @@ def test_locked_again_too_late_the_version_must_move_to_a_later_day(site, cli, c
     assert cli("lock")[0] == 0
 
     clock.set("2026-07-10")  # published only now: 22 days before it takes effect
-    code, _, err = cli("lock", "--check", "--live", str(tmp_path / "live"))
+    url = site.url + "/versions.json"
+    code, _, err = cli("lock", "--check", "--live", url)
     assert code == 1
     assert err.splitlines()[0].endswith(
         f"readers 25 days less notice than versions.lock claims. Record it again today: python build.py lock "
-        f"--live {tmp_path / 'live'} (it records 2026-07-10; 2026-08-01 is then 22 days ahead, less than the notice "
+        f"--live {url} (it records 2026-07-10; 2026-08-01 is then 22 days ahead, less than the notice "
         "period of 30 days: move the version to 'effective: 2026-08-09' or later and rename its file to match); "
         "commit and push")
     before = (tmp_path / "versions.lock").read_text()
@@ -203,7 +217,7 @@ def test_locked_again_too_late_the_version_must_move_to_a_later_day(site, cli, c
         "unlocked privacy/2026-08-01: it never reached the live site and is no longer published in content/\n"
         "versions.lock: 2 versions locked; commit it\n"), "")
     assert sorted(lock_json(tmp_path)["versions"]) == ["privacy/2026-01-01", "privacy/2026-08-09"]
-    assert cli("lock", "--check", "--live", str(tmp_path / "live" / "versions.json"))[0] == 0
+    assert cli("lock", "--check", "--live", url)[0] == 0
 
 
 def test_a_version_on_the_live_site_cannot_be_withdrawn(site, cli, clock, tmp_path):
@@ -216,9 +230,9 @@ def test_a_version_on_the_live_site_cannot_be_withdrawn(site, cli, clock, tmp_pa
     lock = lock_json(tmp_path)
     del lock["versions"]["privacy/2026-08-01"]
     (tmp_path / "versions.lock").write_text(json.dumps(lock, indent=2))
-    code, _, err = cli("lock", "--check", "--live", str(tmp_path / "live"))
+    code, _, err = cli("lock", "--check", "--live")
     assert (code, err.splitlines()[0]) == (1, (
-        f"versions.lock:1: privacy/2026-08-01 is on the live site ({tmp_path / 'live' / 'versions.json'}, as of "
+        f"versions.lock:1: privacy/2026-08-01 is on the live site ({site.url}/versions.json, as of "
         "2026-06-01) but neither published in content/ nor in versions.lock: a published version cannot be withdrawn; "
         "restore its file and its entry from git"))
 
@@ -250,7 +264,7 @@ def test_the_first_publication_is_a_choice_recorded_for_its_day(site, cli, clock
     no_index = (f"error: {url}: there is no versions.json there (HTTP 404 File not found), so the live site "
                 "cannot say what it already announced. {}If the site is published there for the first time today, "
                 "record that choice: python build.py lock --live --first-publication (then commit versions.lock); "
-                "otherwise give the live site's index: set base_url in site.toml or pass --live URL|PATH\n")
+                "otherwise give the live site's index: set base_url in site.toml or pass --live URL\n")
     assert cli("lock", "--check", "--live") == (1, "", no_index.format(""))
     assert cli("lock", "--live") == (1, "", no_index.format(""))
     assert cli("lock", "--check", "--first-publication") == (
@@ -300,22 +314,20 @@ def test_a_live_site_that_cannot_be_read_stops_publication(site, cli, clock, tmp
     assert cli("lock", "--check", "--live", wrong.url + "/versions.json") == (1, "", (
         f"error: {wrong.url}/versions.json: not the versions.json of a site built by legalsite (Expecting value: "
         "line 1 column 1 (char 0)): give the address of the site's index (base_url in site.toml, or --live "
-        "URL|PATH)\n"))
+        "URL)\n"))
     other = serve(tmp_path / "other", status=200, body=b'{"schema_version": 1, "policies": [{"slug": "x"}]}')
     assert cli("lock", "--check", "--live", other.url)[2] == (
         f"error: {other.url}: not the versions.json of a site built by legalsite (versions): give the address of "
-        "the site's index (base_url in site.toml, or --live URL|PATH)\n")
+        "the site's index (base_url in site.toml, or --live URL)\n")
 
 
 def test_an_index_too_large_is_refused(tmp_path, serve):
     server = serve(tmp_path / "big", status=200, body=b" " * 11 + b"{}")
-    for source in (server.url, str(tmp_path / "index.json")):
-        (tmp_path / "index.json").write_bytes(b" " * 11 + b"{}")
-        with pytest.raises(live.LiveError) as raised:
-            live.read_index(source, limit=10)
-        assert str(raised.value) == (
-            f"{source}: more than 10 bytes, too large for the versions.json of a legal site: give the address of "
-            "the site's index (base_url in site.toml, or --live URL|PATH)")
+    with pytest.raises(live.LiveError) as raised:
+        live.read_index(server.url, limit=10)
+    assert str(raised.value) == (
+        f"{server.url}: more than 10 bytes, too large for the versions.json of a legal site: give the address of "
+        "the site's index (base_url in site.toml, or --live URL)")
 
 
 def test_a_live_site_that_does_not_answer_times_out():
@@ -335,8 +347,8 @@ def test_live_needs_the_real_address_and_the_real_day(project, cli, clock, tmp_p
     clock.set("2026-06-01")
     assert cli("lock", "--check", "--live") == (1, "", (
         "error: site.toml: base_url is the placeholder https://legal.1vy.example, so the live site cannot be asked "
-        "what it already announced: set the site's real address there, or give its index with --live URL|PATH\n"))
-    assert cli("lock", "--check", "--live", str(tmp_path / "x"), "--as-of", "2026-06-02") == (1, "", (
+        "what it already announced: set the site's real address there, or give its index with --live URL\n"))
+    assert cli("lock", "--check", "--live", "http://127.0.0.1:9/versions.json", "--as-of", "2026-06-02") == (1, "", (
         "error: --live checks what the live site shows today (2026-06-01), so it cannot run as of 2026-06-02: drop "
         "--as-of and unset SOURCE_DATE_EPOCH\n"))
     assert cli("lock", "--live", "--correct", "privacy/2026-01-01", "--note", "x") == (
@@ -355,3 +367,92 @@ def test_a_malformed_first_publication_is_reported_at_its_line(project, cli, clo
                                              ("https://legal.example.com", False), ("http://127.0.0.1:8000", False)])
 def test_placeholder_addresses(url, placeholder):
     assert live.is_placeholder(url) is placeholder
+
+
+RETRY = "run the command again when it answers; nothing was published"
+
+
+def drip(wfile) -> None:
+    """A valid answer, one byte every 0.1 s: each wait is short, the whole never ends in time."""
+    wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: 40\r\n\r\n")
+    for _ in range(40):
+        wfile.write(b" ")
+        wfile.flush()
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("raw,error", [
+    (b"SSH-2.0-OpenSSH_9.2\r\n", "not valid HTTP (BadStatusLine)"),
+    (b"HTTP/1.1 200 OK\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n", "not valid HTTP (LineTooLong)"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "not valid HTTP (IncompleteRead)"),
+    (b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{}", "not valid HTTP (IncompleteRead)"),
+])
+def test_a_garbled_answer_is_one_error_line(site, cli, clock, tmp_path, serve, raw, error):
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    server = serve(tmp_path / "garbled", raw=raw)
+    assert cli("lock", "--check", "--live", server.url + "/versions.json") == (1, "", (
+        f"error: {server.url}/versions.json: the live site's answer is {error}; {RETRY}\n"))
+
+
+def test_an_index_nested_too_deeply_is_one_error_line(site, cli, clock, tmp_path, serve):
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    server = serve(tmp_path / "deep", status=200, body=b"[" * 200_000)
+    assert cli("lock", "--check", "--live", server.url) == (1, "", (
+        f"error: {server.url}: not the versions.json of a site built by legalsite (nested too deeply): give the "
+        "address of the site's index (base_url in site.toml, or --live URL)\n"))
+
+
+ASK = "give the address of the live site's index (base_url in site.toml, or --live URL), http:// or https://"
+
+
+@pytest.mark.parametrize("address,error", [
+    ("http://127.0.0.1:abc/", "not a valid address (Port could not be cast to integer value as 'abc')"),
+    ("http://[::1/versions.json", "not a valid address (Invalid IPv6 URL)"),
+    ("_site", "not the address of a live site"),
+    ("_site/versions.json", "not the address of a live site"),
+    ("file:///tmp/versions.json", "not the address of a live site"),
+    ("http:///versions.json", "not the address of a live site"),
+])
+def test_live_takes_the_address_of_a_live_site_only(site, cli, clock, address, error):
+    """A local build (`--live _site`) says what would be shown, not what readers were shown:
+    a version locked weeks ago and never deployed passed against it."""
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    assert cli("build", "--no-cache")[0] == 0
+    tail = "; a local file or build cannot say what readers were shown" if "live site" in error else ""
+    assert cli("lock", "--check", "--live", address) == (1, "", f"error: {address}: {error}: {ASK}{tail}\n")
+
+
+def test_a_redirect_is_followed_only_without_a_downgrade(site, cli, clock, tmp_path, serve):
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    deploy(cli, tmp_path, "2026-06-01")
+    moved = serve(tmp_path / "moved", status=301, headers=[("Location", site.url + "/versions.json")])
+    assert cli("lock", "--check", "--live", moved.url + "/old.json")[0] == 0, "http to http is followed"
+    ftp = serve(tmp_path / "ftp", status=302, headers=[("Location", "ftp://127.0.0.1/versions.json")])
+    assert cli("lock", "--check", "--live", ftp.url + "/versions.json") == (1, "", (
+        f"error: {ftp.url}/versions.json: the live site redirects to ftp://127.0.0.1/versions.json; only a "
+        "redirect to http or https is followed (a downgrade would let anyone on the network answer for the site): "
+        f"{ASK}\n"))
+    request = urllib.request.Request("https://legal.example.com/versions.json")
+    with pytest.raises(live.LiveError) as raised:  # from https, only to https (no TLS server here)
+        live._NoDowngrade().redirect_request(request, None, 302, "Found", {}, "http://legal.example.com/v.json")
+    assert str(raised.value) == (
+        "https://legal.example.com/versions.json: the live site redirects to http://legal.example.com/v.json; "
+        "only a redirect to https is followed (a downgrade would let anyone on the network answer for the site): "
+        f"{ASK}")
+    upgrade = live._NoDowngrade().redirect_request(request, None, 302, "Found", {}, "https://legal.example.com/v")
+    assert upgrade.full_url == "https://legal.example.com/v"
+
+
+def test_the_whole_answer_must_arrive_in_time(tmp_path, serve):
+    """The timeout bounds the whole exchange, not each wait: one byte every 0.1 s held the
+    publish step for as long as the site kept sending."""
+    server = serve(tmp_path / "slow", raw=drip)
+    started = time.monotonic()
+    with pytest.raises(live.LiveError) as raised:
+        live.read_index(server.url, timeout=0.5)
+    assert str(raised.value) == f"{server.url}: the live site did not answer within 0.5 s; {RETRY}"
+    assert time.monotonic() - started < 2
