@@ -165,8 +165,8 @@ def _diff(args: argparse.Namespace, project: Project) -> int:
 
 
 def _lock(args: argparse.Namespace, project: Project) -> int:
-    today = timeline.build_day(args.as_of)
-    real = timeline.wall_clock_day()
+    now = timeline.wall_clock()  # read once: a run across midnight must not mix two days
+    today, real = timeline.build_day(args.as_of, now), now.date()
     if not args.check and today < real:  # a past day would shorten the notice period
         raise UsageError(
             f"lock records today as the day versions are announced, so it cannot run as of "
@@ -212,18 +212,25 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
     live_site = _live(args, live_source, loaded, today) if live_source is not None else None
     lock: locking.Lock = loaded.lock
     stale: dict[str, dt.date] = {}
+    present = {v.key for p in loaded.policies for v in p.versions}
+    checked = lock
     if live_site is not None and not args.check:  # versions not live yet: recorded again today
-        lock, stale = live.relocked(lock, live_site.announced, today)
+        lock, stale = live.relocked(lock, live_site.announced, today, present)
         if args.first_publication:
             lock = dataclasses.replace(lock, first_publication=today)
-    policies, errors = locking.verify(loaded.policies, lock, display)
+        checked = lock
+    elif live_site is not None:  # a stale entry is live.check's error, not a withdrawal
+        gone = live.gone(lock, live_site.announced, present)
+        checked = dataclasses.replace(
+            lock, entries={k: e for k, e in lock.entries.items() if k not in gone}
+        )
+    policies, errors = locking.verify(loaded.policies, checked, display)
     errors += locking.check_notice(
         policies, lock, today, loaded.settings.notice_days, frozenset(stale)
     )
     errors += translations.verify_lock(loaded.translations, lock, display)  # issue 17
     new = locking.updated(policies, lock, today, loaded.settings.notice_days)
     new = translations.lock_updated(loaded.translations, new, today)  # issue 17
-    new = dataclasses.replace(new, first_publication=lock.first_publication)
     if args.check and live_site is not None:
         errors += live.check(
             policies,
@@ -253,7 +260,10 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         line = f"{display} is up to date ({counted(len(new.entries), 'version')} locked)"
         if live_site is not None:
             late = live.last_call(
-                live.first_published(new, live_site.announced), timeline.wall_clock(), live_site.fix
+                live.first_published(new, live_site.announced),
+                timeline.wall_clock(),  # at the end: the check took time
+                today,
+                live_site.fix,
             )
             if late:
                 raise UsageError(late)

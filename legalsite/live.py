@@ -259,10 +259,20 @@ def check(
     published = {key for key, v in versions.items() if not v.draft}
     where = _where(index)
     errors = []
-    for key, entry in sorted(lock.entries.items()):
-        if is_translation_key(key) or key in live or entry.published is None:
-            continue  # translations are not announced; imported versions predate the site
-        if entry.published >= today:
+    for key, entry in unlisted(lock, live):
+        if key not in versions:  # never reached readers: no withdrawal, only a stale entry
+            slug, _, day = key.partition("/")
+            errors.append(
+                ContentError(
+                    display,
+                    lines.get(key, 1),
+                    f"{key} is in {display} but content/{slug}/{day}.md is gone and the live site "
+                    f"does not list it ({where}): it was never published, so it can go; take it "
+                    f"out: {fix}; commit and push",
+                )
+            )
+            continue
+        if entry.published is None or entry.published >= today:
             continue
         late = (today - entry.published).days
         message = (
@@ -271,13 +281,12 @@ def check(
             f"it would give readers {counted(late, 'day')} less notice than "
             f"{display} claims. Record it again today: {fix}"
         )
-        version = versions.get(key)
         if key in firsts:
             message += (
                 f" (it records {today.isoformat()}; the first version of a policy needs no notice)"
             )
-        elif version is not None:
-            message += _then(version, entry, today, notice_days)
+        else:
+            message += _then(versions[key], entry, today, notice_days)
         errors.append(ContentError(display, lines.get(key, 1), message + "; commit and push"))
     for key in sorted(live - set(lock.entries) - published):
         errors.append(
@@ -296,31 +305,49 @@ def _then(version: Version, entry: Entry, today: dt.date, notice_days: int) -> s
     if version.non_material or entry.non_material:
         return f" (it records {today.isoformat()}; not material, so no notice period applies)"
     ahead = (version.effective - today).days
+    period = f"the notice period of {counted(notice_days, 'day')}"
     if ahead >= notice_days:
         return (
             f" (it records {today.isoformat()}; {version.effective.isoformat()} is then "
-            f"{ahead} days ahead, enough for the notice period of {notice_days} days)"
+            f"{counted(ahead, 'day')} ahead, enough for {period})"
         )
     earliest = (today + dt.timedelta(days=notice_days)).isoformat()
     when = f"{counted(ahead, 'day')} ahead" if ahead >= 0 else "in the past"
     return (
         f" (it records {today.isoformat()}; {version.effective.isoformat()} is then {when}, "
-        f"less than the notice period of {notice_days} days: move the version to "
+        f"less than {period}: move the version to "
         f"'effective: {earliest}' or later and rename its file to match)"
     )
 
 
-def relocked(lock: Lock, live: frozenset[str], today: dt.date) -> tuple[Lock, dict[str, dt.date]]:
+def unlisted(lock: Lock, live: frozenset[str]) -> list[tuple[str, Entry]]:
+    """The locked versions the live site does not list, which this build publishes for the
+    first time: announced here (not imported), not translations (the live site does not list
+    those; they follow their version)."""
+    return [
+        (key, entry)
+        for key, entry in sorted(lock.entries.items())
+        if entry.published is not None and not is_translation_key(key) and key not in live
+    ]
+
+
+def gone(lock: Lock, live: frozenset[str], present: set[str]) -> frozenset[str]:
+    """The locked versions that never reached the live site and whose file is no longer in
+    content/ (``present``): nothing was withdrawn from readers, the entry is only stale."""
+    return frozenset(key for key, _ in unlisted(lock, live) if key not in present)
+
+
+def relocked(
+    lock: Lock, live: frozenset[str], today: dt.date, present: set[str]
+) -> tuple[Lock, dict[str, dt.date]]:
     """``lock --live``: the lock without the versions the live site does not list yet that it
-    records as first published before today (and without their translations), for ``lock`` to
-    record again as of today; returns it and the day recorded for each version taken out."""
-    stale = {
+    records as first published before today, or whose file is gone (and without their
+    translations), for ``lock`` to record again as of today; returns it and the day recorded
+    for each version taken out."""
+    stale: dict[str, dt.date] = {
         key: entry.published
-        for key, entry in lock.entries.items()
-        if not is_translation_key(key)
-        and key not in live
-        and entry.published is not None
-        and entry.published < today
+        for key, entry in unlisted(lock, live)
+        if entry.published is not None and (entry.published < today or key not in present)
     }
     kept = {
         key: entry
@@ -332,22 +359,30 @@ def relocked(lock: Lock, live: frozenset[str], today: dt.date) -> tuple[Lock, di
 
 def first_published(lock: Lock, live: frozenset[str]) -> list[str]:
     """The locked versions this run publishes for the first time: those the live site lacks."""
-    return sorted(
-        key
-        for key, entry in lock.entries.items()
-        if key not in live and entry.published is not None and not is_translation_key(key)
-    )
+    return [key for key, _ in unlisted(lock, live)]
 
 
-def last_call(keys: list[str], now: dt.datetime, fix: str) -> str | None:
-    """Why publishing ``keys`` for the first time at ``now`` (UTC) is refused, if it is."""
-    if not keys or now.time() < LAST_CALL:
+def last_call(keys: list[str], now: dt.datetime, today: dt.date, fix: str) -> str | None:
+    """Why publishing ``keys`` for the first time is refused, if it is: ``now`` (UTC, read at
+    the end of the check) is no longer ``today``, the day the check started and judged the lock
+    against, or is too close to midnight for the deploy to land on it."""
+    if not keys:
         return None
     them = "it" if len(keys) == 1 else "them"
+    again = f"record {them} again ({fix}), commit and push"
+    if now.date() != today:
+        return (
+            f"it is {now:%Y-%m-%d %H:%M} UTC, no longer {today.isoformat()}, the day this check "
+            f"started: the deploy that publishes {', '.join(keys)} for the first time reaches "
+            f"readers on {now.date().isoformat()} at the earliest, later than versions.lock "
+            f"records; {again}"
+        )
+    if now.time() < LAST_CALL:
+        return None
     return (
         f"it is {now:%H:%M} UTC: the deploy that publishes {', '.join(keys)} for the first time "
         "may reach readers after midnight, a day later than versions.lock records "
-        f"({now.date().isoformat()}); after 00:00 UTC, record {them} again ({fix}), commit and push"
+        f"({today.isoformat()}); after 00:00 UTC, {again}"
     )
 
 

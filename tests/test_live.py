@@ -8,6 +8,7 @@ bytes that are not the HTTP a client expects).
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import http.server
 import json
 import shutil
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from legalsite import live, timeline
+from legalsite import live, translations
+from legalsite.lock import Lock
 
 V1 = "---\ntitle: Privacy Policy\neffective: 2026-01-01\n---\n\n## 1. Logs\n\nWe may keep logs for 90 days.\n"
 
@@ -28,21 +30,10 @@ def upcoming(effective: str, extra: str = "") -> str:
     return f"---\ntitle: Privacy Policy\neffective: {effective}\nsummary: Changed.\n{extra}---\n\nText.\n"
 
 
-class Clock:
-    """The real UTC day as the tests choose it (timeline.wall_clock_day; ``lock`` records it)."""
-
-    def __init__(self, monkeypatch):
-        self.now = dt.datetime(2026, 6, 1, 12, 0, tzinfo=dt.UTC)
-        monkeypatch.setattr(timeline, "wall_clock", lambda: self.now)
-
-    def set(self, day: str, time: str = "12:00") -> str:
-        self.now = dt.datetime.fromisoformat(f"{day}T{time}+00:00")
-        return day
-
-
 @pytest.fixture
-def clock(monkeypatch):
-    return Clock(monkeypatch)
+def clock(wall_clock):
+    """The real UTC time as a test sets it (conftest.WallClock; ``lock`` records its day)."""
+    return wall_clock
 
 
 class Server:
@@ -180,6 +171,26 @@ def test_no_first_publication_just_before_midnight_utc(site, cli, clock, tmp_pat
         "again (python build.py lock --live), commit and push\n"))
     deploy(cli, tmp_path, "2026-06-01")
     assert cli("lock", "--check", "--live")[0] == 0, "nothing is first published: nothing can be late"
+
+
+def test_a_check_that_runs_across_midnight_is_refused(site, cli, clock, tmp_path):
+    """Started at 23:59:59 and finished at 00:00:05: the lock was judged against the day
+    before, but the deploy lands on the new day. The clock is read once at the start (one day
+    for the whole run) and again at the end."""
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    deploy(cli, tmp_path, "2026-06-01")
+    clock.set("2026-06-02")
+    (tmp_path / "content/privacy/2026-08-01.md").write_text(upcoming("2026-08-01"))
+    assert cli("lock")[0] == 0
+    clock.set("2026-06-02", "23:59:59", step=6)  # each reading of the clock: 6 s later
+    assert cli("lock", "--check", "--live") == (1, "", (
+        "error: it is 2026-06-03 00:00 UTC, no longer 2026-06-02, the day this check started: the deploy that "
+        "publishes privacy/2026-08-01 for the first time reaches readers on 2026-06-03 at the earliest, later than "
+        "versions.lock records; record it again (python build.py lock --live), commit and push\n"))
+    clock.set("2026-06-03", "00:00:05", step=6)
+    assert cli("lock", "--live")[1].startswith("locked privacy/2026-08-01 again:")
+    assert cli("lock", "--check", "--live")[0] == 0
 
 
 def test_locked_again_too_late_the_version_must_move_to_a_later_day(site, cli, clock, tmp_path):
@@ -456,3 +467,110 @@ def test_the_whole_answer_must_arrive_in_time(tmp_path, serve):
         live.read_index(server.url, timeout=0.5)
     assert str(raised.value) == f"{server.url}: the live site did not answer within 0.5 s; {RETRY}"
     assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("day", ["2026-06-15", "2026-06-20"])
+def test_a_version_that_never_went_live_may_go_with_its_file(site, cli, clock, tmp_path, day):
+    """Locked, never deployed, then dropped by legal: nothing was withdrawn from readers. One
+    message, with one fix (it said both "restore the file" and "record it again"), on the day
+    it was locked as on a later one."""
+    url = site.url + "/versions.json"
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    deploy(cli, tmp_path, "2026-06-01")
+    clock.set("2026-06-15")
+    (tmp_path / "content/privacy/2026-08-01.md").write_text(upcoming("2026-08-01"))
+    assert cli("lock")[0] == 0
+    line = (tmp_path / "versions.lock").read_text().splitlines().index('    "privacy/2026-08-01": {') + 1
+    (tmp_path / "content/privacy/2026-08-01.md").unlink()
+    clock.set(day)
+    assert cli("lock", "--check", "--live") == (1, "", (
+        f"versions.lock:{line}: privacy/2026-08-01 is in versions.lock but content/privacy/2026-08-01.md is gone and "
+        f"the live site does not list it ({url}, as of 2026-06-01): it was never published, so it can go; take it "
+        "out: python build.py lock --live; commit and push\n"
+        "1 problem found; nothing was written. Fix them and run the command again.\n"))
+    assert cli("lock", "--live") == (0, (
+        "unlocked privacy/2026-08-01: it never reached the live site and is no longer published in content/\n"
+        "versions.lock: 1 version locked; commit it\n"), "")
+    assert cli("lock", "--check", "--live")[0] == 0
+
+
+def test_translations_follow_their_version(project, serve, cli, clock, tmp_path):
+    """The live index (schema 2 once a site has translations) lists versions, not their
+    translations: a locked translation is never "not listed yet", and a version recorded again
+    takes its translations with it, recorded again the same day."""
+    server = serve(tmp_path / "live")
+    project({"site.toml": f'[site]\nname = "Example"\nbase_url = "{server.url}"\n'
+                          'contact_email = "privacy@example.com"\nlanguages = ["de"]\n',
+             "content/privacy/2026-01-01.md": V1})
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    deploy(cli, tmp_path, "2026-06-01")
+
+    def add(day: str) -> None:
+        text = upcoming(day)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        (tmp_path / f"content/privacy/{day}.md").write_text(text)
+        (tmp_path / f"content/privacy/{day}.de.md").write_text(
+            f"---\ntitle: Testtitel\nsummary: Test.\ntranslates: sha256:{digest}\n---\n\n"
+            "TEST TEXT (de), not a translation of any policy.\n")
+
+    clock.set("2026-06-15")
+    add("2026-08-01")
+    assert cli("lock")[1] == (
+        "locked privacy/2026-08-01\nlocked privacy/2026-08-01.de\nversions.lock: 3 versions locked; commit it\n")
+    deploy(cli, tmp_path, "2026-06-15")
+    assert json.loads((tmp_path / "live/versions.json").read_text())["schema_version"] == 2
+    clock.set("2026-06-16")
+    assert cli("lock", "--check", "--live")[0:2] == (0, (
+        f"versions.lock is up to date (3 versions locked); the live site lists 2 of them ({server.url}/versions.json, "
+        "as of 2026-06-15); 0 versions first published today (2026-06-16)\n"))
+
+    clock.set("2026-06-20")
+    add("2026-09-01")
+    assert cli("lock")[0] == 0
+    clock.set("2026-06-22")  # not deployed until now
+    assert cli("lock", "--live")[1] == (
+        "locked privacy/2026-09-01 again: the live site does not list it yet, so it is first published today, "
+        "2026-06-22 (was 2026-06-20)\nlocked privacy/2026-09-01.de\nversions.lock: 5 versions locked; commit it\n")
+    versions = lock_json(tmp_path)["versions"]
+    assert versions["privacy/2026-09-01.de"]["published"] == "2026-06-22"
+    assert versions["privacy/2026-08-01.de"]["published"] == "2026-06-15"
+
+
+def test_adding_translations_keeps_the_first_publication():
+    lock = Lock({}, first_publication=dt.date(2026, 6, 1))
+    assert translations.lock_updated((), lock, dt.date(2026, 6, 2)).first_publication == dt.date(2026, 6, 1)
+
+
+def test_gone_from_the_site_is_no_index(site, cli, clock, tmp_path, serve):
+    clock.set("2026-06-01")
+    assert cli("lock")[0] == 0
+    gone = serve(tmp_path / "gone", status=410)
+    code, _, err = cli("lock", "--check", "--live", gone.url)
+    assert code == 1 and err.startswith(
+        f"error: {gone.url}: there is no versions.json there (HTTP 410 Gone), so the live site cannot say what it "
+        "already announced. If the site is published there for the first time today, record that choice: python "
+        f"build.py lock --live {gone.url} --first-publication")
+
+
+def test_drafts_in_an_index_were_not_announced():
+    index = {"schema_version": 1, "as_of": "2026-06-01", "policies": [{"slug": "privacy", "versions": [
+        {"effective": "2026-01-01", "draft": False}, {"effective": "2026-08-01", "draft": True}]}]}
+    parsed = live.parse_index(json.dumps(index).encode(), "x")
+    assert (parsed.versions, parsed.as_of) == (frozenset({"privacy/2026-01-01"}), dt.date(2026, 6, 1))
+
+
+def test_day_counts_are_plural_only_when_more_than_one(site, cli, clock, tmp_path):
+    (tmp_path / "site.toml").write_text((tmp_path / "site.toml").read_text() + "notice_days = 1\n")
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    deploy(cli, tmp_path, "2026-06-01")
+    (tmp_path / "content/privacy/2026-06-17.md").write_text(upcoming("2026-06-17"))
+    clock.set("2026-06-15")
+    assert cli("lock")[0] == 0
+    clock.set("2026-06-16")
+    assert cli("lock", "--check", "--live")[2].splitlines()[0].endswith(
+        "readers 1 day less notice than versions.lock claims. Record it again today: python build.py lock --live "
+        "(it records 2026-06-16; 2026-06-17 is then 1 day ahead, enough for the notice period of 1 day); commit "
+        "and push")
