@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import live, notice, timeline, translations
@@ -209,7 +208,11 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         return 0
     if args.import_:
         return _import(args, project, loaded, today)
-    live_site = _live(args, live_source, loaded, today) if live_source is not None else None
+    live_site = (
+        live.open_site(live_source, loaded.settings, loaded.lock, today, args.first_publication)
+        if live_source is not None
+        else None
+    )
     lock: locking.Lock = loaded.lock
     stale: dict[str, dt.date] = {}
     present = {v.key for p in loaded.policies for v in p.versions}
@@ -288,40 +291,6 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         print(f"{display}: recorded the site's first publication today, {today.isoformat()}")
     print(f"{display}: {counted(len(new.entries), 'version')} locked; commit it")
     return 0
-
-
-@dataclass(frozen=True)
-class _LiveSite:
-    index: live.LiveIndex
-    announced: frozenset[str]  # the versions the live site lists (none: first publication)
-    fix: str  # the command that records versions again today, for messages
-
-
-def _live(args: argparse.Namespace, source: str, loaded, today: dt.date) -> _LiveSite:
-    """``lock --live``: the live site's index, read and judged (live.py); a LiveError if it
-    cannot be read, or has none without a recorded first publication."""
-    fix = "python build.py lock --live" + (f" {source}" if source else "")
-    if not source:
-        base_url = loaded.settings.base_url
-        if live.is_placeholder(base_url):
-            raise UsageError(
-                f"{loaded.settings.source_path}: base_url is the placeholder {base_url}, so the "
-                "live site cannot be asked what it already announced: set the site's real "
-                "address there, or give its index with --live URL"
-            )
-        source = live.default_source(base_url)
-    index = live.read_index(source)
-    if args.first_publication:
-        if index.versions is not None:
-            raise live.LiveError(
-                f"{source}: the site is already published there "
-                f"({counted(len(index.versions), 'version')}, "
-                f"as of {index.as_of}): drop --first-publication"
-            )
-        announced: frozenset[str] = frozenset()
-    else:
-        announced = live.announced(index, loaded.lock, today, fix)
-    return _LiveSite(index, announced, fix)
 
 
 def _import(args: argparse.Namespace, project: Project, loaded, today: dt.date) -> int:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from . import __version__
 from .lock import Entry, Lock
-from .model import ContentError, Policy, Version
+from .model import ContentError, Policy, Settings, Version
 from .translations import is_translation_key
 from .wording import counted
 
@@ -57,6 +57,42 @@ class LiveIndex:
     versions: frozenset[str] | None
     as_of: dt.date | None = None
     absent: str = ""
+
+
+@dataclass(frozen=True)
+class LiveSite:
+    """The live site as ``lock --live`` sees it."""
+
+    index: LiveIndex
+    announced: frozenset[str]  # the versions the live site lists (none: first publication)
+    fix: str  # the command that records versions again today, for messages
+
+
+def open_site(
+    source: str, settings: Settings, lock: Lock, today: dt.date, first_publication: bool
+) -> LiveSite:
+    """``lock --live [source]``: the live site's index (``source``, else base_url's), read and
+    judged; a LiveError if it cannot be read, or has none without a recorded first publication
+    (or has one when ``first_publication`` says the site goes live today)."""
+    fix = "python build.py lock --live" + (f" {source}" if source else "")
+    if not source:
+        if is_placeholder(settings.base_url):
+            raise LiveError(
+                f"{settings.source_path}: base_url is the placeholder {settings.base_url}, so the "
+                "live site cannot be asked what it already announced: set the site's real "
+                "address there, or give its index with --live URL"
+            )
+        source = default_source(settings.base_url)
+    index = read_index(source)
+    if not first_publication:
+        return LiveSite(index, announced(index, lock, today, fix), fix)
+    if index.versions is not None:
+        raise LiveError(
+            f"{source}: the site is already published there "
+            f"({counted(len(index.versions), 'version')}, "
+            f"as of {index.as_of}): drop --first-publication"
+        )
+    return LiveSite(index, frozenset(), fix)
 
 
 def default_source(base_url: str) -> str:
