@@ -39,8 +39,10 @@ class LockedCorrection:
 
 @dataclass(frozen=True)
 class Entry:
-    """A published version. ``published``: the day it was first locked, which CI's
-    ``lock --check`` makes the day before its first published build; the notice runs from it.
+    """A published version. ``published``: the day it is first published, from which the notice
+    runs: recorded by ``lock``, and again by ``lock --live`` while the live site does not list
+    it; CI's ``lock --check --live`` refuses to deploy a version the live site lacks unless
+    this is today (live.py).
     The only exemptions from the notice period, each with its reason: ``non_material``
     (from the version's front matter) and ``imported`` (published before this site)."""
 
