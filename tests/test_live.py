@@ -13,6 +13,7 @@ import http.server
 import json
 import shutil
 import socket
+import subprocess
 import threading
 import time
 import urllib.request
@@ -574,3 +575,71 @@ def test_day_counts_are_plural_only_when_more_than_one(site, cli, clock, tmp_pat
         "readers 1 day less notice than versions.lock claims. Record it again today: python build.py lock --live "
         "(it records 2026-06-16; 2026-06-17 is then 1 day ahead, enough for the notice period of 1 day); commit "
         "and push")
+
+
+INDEX = json.dumps({"schema_version": 1, "as_of": "2026-06-01", "policies": [
+    {"slug": "privacy", "versions": [{"effective": "2026-01-01", "draft": False}]}]}).encode()
+
+
+@pytest.fixture
+def https_site(tmp_path, serve):
+    """The index over HTTPS from a real Caddy on loopback, with a certificate of Caddy's own
+    internal CA (root.crt, trusted by nobody unless a test says so); /old redirects to the
+    same index over plain http (a downgrade)."""
+    plain = serve(tmp_path / "plain")
+    (tmp_path / "plain/versions.json").write_bytes(INDEX)
+    site = tmp_path / "tls"
+    site.mkdir()
+    (site / "versions.json").write_bytes(INDEX)
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]
+    caddyfile = tmp_path / "Caddyfile"
+    caddyfile.write_text(
+        "{\n\tadmin off\n\tskip_install_trust\n\tauto_https disable_redirects\n"
+        f"\thttps_port {port}\n\tdefault_sni 127.0.0.1\n}}\n"
+        f"https://127.0.0.1:{port} {{\n\ttls internal\n\tbind 127.0.0.1\n"
+        f"\tredir /old {plain.url}/versions.json 302\n\troot * {site}\n\tfile_server\n}}\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "XDG_DATA_HOME": str(tmp_path / "data"),
+           "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    log = (tmp_path / "caddy.log").open("w")
+    caddy = subprocess.Popen(["caddy", "run", "--config", str(caddyfile), "--adapter", "caddyfile"],
+                             env=env, stdout=log, stderr=subprocess.STDOUT)
+    root = tmp_path / "data/caddy/pki/authorities/local/root.crt"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert caddy.poll() is None, (tmp_path / "caddy.log").read_text()
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    if root.exists():
+                        break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, (tmp_path / "caddy.log").read_text()
+            time.sleep(0.1)
+        yield f"https://127.0.0.1:{port}", root, plain.url
+    finally:
+        caddy.terminate()
+        caddy.wait(10)
+        log.close()
+
+
+def test_the_live_index_over_https(https_site, monkeypatch):
+    """The address CI reads in production is https: its certificate is verified, and a redirect
+    from it to plain http (where anyone on the network could answer) is refused."""
+    url, root, plain = https_site
+    with pytest.raises(live.LiveError) as raised:  # Caddy's internal CA is not trusted here
+        live.read_index(url + "/versions.json")
+    assert str(raised.value) == (
+        f"{url}/versions.json: the live site's certificate could not be verified (unable to get local issuer "
+        "certificate): install the system's CA certificates (Debian: apt-get install ca-certificates) or fix the "
+        "site's certificate")
+    monkeypatch.setenv("SSL_CERT_FILE", str(root))  # trust it, as a system trusts a public CA
+    index = live.read_index(url + "/versions.json")
+    assert (index.versions, index.as_of) == (frozenset({"privacy/2026-01-01"}), dt.date(2026, 6, 1))
+    with pytest.raises(live.LiveError) as raised:
+        live.read_index(url + "/old")
+    assert str(raised.value) == (
+        f"{url}/old: the live site redirects to {plain}/versions.json; only a redirect to https is followed (a "
+        f"downgrade would let anyone on the network answer for the site): {ASK}")
