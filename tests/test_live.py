@@ -108,6 +108,17 @@ def lock_json(tmp_path: Path) -> dict:
     return json.loads((tmp_path / "versions.lock").read_text())
 
 
+def live_then_locked(cli, clock, tmp_path: Path, day: str, effective: str = "2026-08-01") -> None:
+    """The site first published on 2026-06-01; then ``effective`` written and locked on ``day``,
+    not deployed."""
+    clock.set("2026-06-01")
+    assert cli("lock", "--first-publication")[0] == 0
+    deploy(cli, tmp_path, "2026-06-01")
+    clock.set(day)
+    (tmp_path / f"content/privacy/{effective}.md").write_text(upcoming(effective))
+    assert cli("lock")[0] == 0
+
+
 def test_a_version_locked_days_before_it_went_live_is_refused_until_locked_again(site, cli, clock, tmp_path):
     """The gap of issue 15: locked on 15 June, published on 20 June, the lock claimed five more
     days of notice than readers got. CI's `lock --check --live` now refuses it."""
@@ -178,12 +189,7 @@ def test_a_check_that_runs_across_midnight_is_refused(site, cli, clock, tmp_path
     """Started at 23:59:59 and finished at 00:00:05: the lock was judged against the day
     before, but the deploy lands on the new day. The clock is read once at the start (one day
     for the whole run) and again at the end."""
-    clock.set("2026-06-01")
-    assert cli("lock", "--first-publication")[0] == 0
-    deploy(cli, tmp_path, "2026-06-01")
-    clock.set("2026-06-02")
-    (tmp_path / "content/privacy/2026-08-01.md").write_text(upcoming("2026-08-01"))
-    assert cli("lock")[0] == 0
+    live_then_locked(cli, clock, tmp_path, "2026-06-02")
     clock.set("2026-06-02", "23:59:59", step=6)  # each reading of the clock: 6 s later
     assert cli("lock", "--check", "--live") == (1, "", (
         "error: it is 2026-06-03 00:00 UTC, no longer 2026-06-02, the day this check started: the deploy that "
@@ -195,12 +201,7 @@ def test_a_check_that_runs_across_midnight_is_refused(site, cli, clock, tmp_path
 
 
 def test_locked_again_too_late_the_version_must_move_to_a_later_day(site, cli, clock, tmp_path):
-    clock.set("2026-06-01")
-    assert cli("lock", "--first-publication")[0] == 0
-    deploy(cli, tmp_path, "2026-06-01")
-    clock.set("2026-06-15")
-    (tmp_path / "content/privacy/2026-08-01.md").write_text(upcoming("2026-08-01"))
-    assert cli("lock")[0] == 0
+    live_then_locked(cli, clock, tmp_path, "2026-06-15")
 
     clock.set("2026-07-10")  # published only now: 22 days before it takes effect
     url = site.url + "/versions.json"
@@ -476,12 +477,7 @@ def test_a_version_that_never_went_live_may_go_with_its_file(site, cli, clock, t
     message, with one fix (it said both "restore the file" and "record it again"), on the day
     it was locked as on a later one."""
     url = site.url + "/versions.json"
-    clock.set("2026-06-01")
-    assert cli("lock", "--first-publication")[0] == 0
-    deploy(cli, tmp_path, "2026-06-01")
-    clock.set("2026-06-15")
-    (tmp_path / "content/privacy/2026-08-01.md").write_text(upcoming("2026-08-01"))
-    assert cli("lock")[0] == 0
+    live_then_locked(cli, clock, tmp_path, "2026-06-15")
     line = (tmp_path / "versions.lock").read_text().splitlines().index('    "privacy/2026-08-01": {') + 1
     (tmp_path / "content/privacy/2026-08-01.md").unlink()
     clock.set(day)
