@@ -290,6 +290,10 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
     if args.first_publication:
         print(f"{display}: recorded the site's first publication today, {today.isoformat()}")
     print(f"{display}: {counted(len(new.entries), 'version')} locked; commit it")
+    if live_site is not None:
+        soon = live.push_soon(live.first_published(new, live_site.announced), now)
+        if soon:
+            print(f"warning: {soon}", file=sys.stderr)
     return 0
 
 

@@ -41,6 +41,8 @@ TIMEOUT = 20.0  # seconds to wait for the live site
 # After this (UTC), a run that first publishes a version is refused: its deploy could reach
 # readers after midnight, a day later than the lock records (the deploy job takes minutes).
 LAST_CALL = dt.time(23, 45)
+# ``lock --live`` warns from this time: CI runs its tests (about 20 minutes) before the check.
+PUSH_BY = dt.time(23, 0)
 LIMIT = 64 * 1024 * 1024  # bytes: a 1,000-version index is well under 1 MiB; this is not one
 ABSENT_STATUSES = (404, 410)  # the address serves no index: never published there (or removed)
 ADDRESS = "base_url in site.toml, or --live URL"
@@ -423,6 +425,18 @@ def last_call(keys: list[str], now: dt.datetime, today: dt.date, fix: str) -> st
         f"it is {now:%H:%M} UTC: the deploy that publishes {', '.join(keys)} for the first time "
         "may reach readers after midnight, a day later than versions.lock records "
         f"({today.isoformat()}); after 00:00 UTC, {again}"
+    )
+
+
+def push_soon(keys: list[str], now: dt.datetime) -> str | None:
+    """``lock --live`` at ``now`` (UTC), locking ``keys`` to be first published today: a warning
+    when CI may not reach its check before :data:`LAST_CALL`."""
+    if not keys or now.time() < PUSH_BY:
+        return None
+    return (
+        f"it is {now:%H:%M} UTC: CI runs its tests (about 20 minutes) before it checks the lock, and "
+        f"from {LAST_CALL:%H:%M} UTC it refuses to publish {', '.join(keys)} for the first time "
+        f"today; push now, or run 'python build.py lock --live' again after 00:00 UTC"
     )
 
 

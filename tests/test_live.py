@@ -185,6 +185,21 @@ def test_no_first_publication_just_before_midnight_utc(site, cli, clock, tmp_pat
     assert cli("lock", "--check", "--live")[0] == 0, "nothing is first published: nothing can be late"
 
 
+def test_locking_late_in_the_day_warns_that_ci_may_refuse(site, cli, clock, tmp_path):
+    live_then_locked(cli, clock, tmp_path, "2026-06-15")
+    clock.set("2026-06-20", "22:59")
+    assert cli("lock", "--live")[2] == ""
+    clock.set("2026-06-21", "23:00")
+    assert cli("lock", "--live") == (0, (
+        "locked privacy/2026-08-01 again: the live site does not list it yet, so it is first published today, "
+        "2026-06-21 (was 2026-06-20)\nversions.lock: 2 versions locked; commit it\n"), (
+        "warning: it is 23:00 UTC: CI runs its tests (about 20 minutes) before it checks the lock, and from 23:45 "
+        "UTC it refuses to publish privacy/2026-08-01 for the first time today; push now, or run 'python build.py "
+        "lock --live' again after 00:00 UTC\n"))
+    deploy(cli, tmp_path, "2026-06-21")
+    assert cli("lock", "--live")[2] == "", "nothing to publish for the first time: nothing to hurry"
+
+
 def test_a_check_that_runs_across_midnight_is_refused(site, cli, clock, tmp_path):
     """Started at 23:59:59 and finished at 00:00:05: the lock was judged against the day
     before, but the deploy lands on the new day. The clock is read once at the start (one day
