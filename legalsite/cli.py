@@ -277,6 +277,14 @@ def make_parser() -> argparse.ArgumentParser:
         "check that it has none and record that in versions.lock (implies --live)",
     )
 
+    p.add_argument(
+        "--trust-lock",
+        metavar="REASON",
+        help="the live site cannot be read today (an outage, a move): record in versions.lock, "
+        "with REASON, that the days it records are taken as they are, today only and only while "
+        "the site stays unreadable (implies --live; README, 'When the live site stays unreadable')",
+    )
+
     notice.add_parser(commands, _common, _date)  # issue 15: build.py notice
     return parser
 

@@ -173,8 +173,19 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
             "SOURCE_DATE_EPOCH"
         )
     live_source = args.live
-    if args.first_publication and live_source is None:
-        live_source = ""  # --first-publication checks the live site: it implies --live
+    if (args.first_publication or args.trust_lock is not None) and live_source is None:
+        live_source = ""  # both check the live site: they imply --live
+    if args.trust_lock is not None:
+        if not args.trust_lock.strip():
+            raise UsageError(
+                '--trust-lock needs a reason, e.g. --trust-lock "the host\'s outage, incident 123" '
+                "(kept in versions.lock)"
+            )
+        if args.check or args.first_publication:
+            raise UsageError(
+                "--trust-lock records a choice in versions.lock: run it alone, without --check "
+                "or --first-publication"
+            )
     if live_source is not None and (args.correct or args.import_):
         raise UsageError("--live and --first-publication go with lock or lock --check only")
     if args.first_publication and args.check:  # checking reads the recorded choice
@@ -209,7 +220,14 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
     if args.import_:
         return _import(args, project, loaded, today)
     live_site = (
-        live.open_site(live_source, loaded.settings, loaded.lock, today, args.first_publication)
+        live.open_site(
+            live_source,
+            loaded.settings,
+            loaded.lock,
+            today,
+            args.first_publication,
+            (args.trust_lock or "").strip(),
+        )
         if live_source is not None
         else None
     )
@@ -221,6 +239,8 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         lock, stale = live.relocked(lock, live_site.announced, today, present)
         if args.first_publication:
             lock = dataclasses.replace(lock, first_publication=today)
+        if args.trust_lock is not None:
+            lock = dataclasses.replace(lock, trust_lock=locking.TrustLock(today, live_site.trusted))
         checked = lock
     elif live_site is not None:  # a stale entry is live.check's error, not a withdrawal
         gone = live.gone(lock, live_site.announced, present)
@@ -270,7 +290,7 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
             )
             if late:
                 raise UsageError(late)
-            line += "; " + live.summary(new, live_site.announced, live_site.index, today)
+            line += "; " + live.summary(new, live_site, today)
         print(line)
         return 0
     write_file(project.lock, new.to_json().encode("utf-8"))
@@ -289,6 +309,12 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         )
     if args.first_publication:
         print(f"{display}: recorded the site's first publication today, {today.isoformat()}")
+    if args.trust_lock is not None:
+        print(f"the live site cannot be read: {live_site.unread if live_site else ''}")
+        print(
+            f"{display}: recorded for today, {today.isoformat()}, that the days it records are "
+            f"taken as they are: {live_site.trusted if live_site else ''}"
+        )
     print(f"{display}: {counted(len(new.entries), 'version')} locked; commit it")
     if live_site is not None:
         soon = live.push_soon(live.first_published(new, live_site.announced), now)

@@ -72,14 +72,24 @@ class LiveSite:
     index: LiveIndex
     announced: frozenset[str]  # the versions the live site lists (none: first publication)
     fix: str  # the command that records versions again today, for messages
+    trusted: str = ""  # unreadable today: why versions.lock's days are taken as they are
+    unread: str = ""  # then: why it could not be read
 
 
 def open_site(
-    source: str, settings: Settings, lock: Lock, today: dt.date, first_publication: bool
+    source: str,
+    settings: Settings,
+    lock: Lock,
+    today: dt.date,
+    first_publication: bool,
+    trust: str = "",
 ) -> LiveSite:
     """``lock --live [source]``: the live site's index (``source``, else base_url's), read and
     judged; a LiveError if it cannot be read, or has none without a recorded first publication
-    (or has one when ``first_publication`` says the site goes live today)."""
+    (or has one when ``first_publication`` says the site goes live today). A site that cannot
+    be read, or has no index, on a day the lock records ``trust_lock`` (or ``trust``, the
+    reason ``lock --trust-lock`` is about to record) counts as listing every version the lock
+    records as first published before today: their recorded days are taken as they are."""
     fix = "python build.py lock --live" + (f" {source}" if source else "")
     if not source:
         if is_placeholder(settings.base_url):
@@ -89,16 +99,29 @@ def open_site(
                 "address there, or give its index with --live URL"
             )
         source = default_source(settings.base_url)
-    index = read_index(source)
-    if not first_publication:
-        return LiveSite(index, announced(index, lock, today, fix), fix)
-    if index.versions is not None:
+    trusted = trust or (
+        lock.trust_lock.reason if lock.trust_lock and lock.trust_lock.day == today else ""
+    )
+    try:
+        index = read_index(source)
+        if not first_publication:
+            listed = announced(index, lock, today, fix)
+    except LiveError as exc:
+        if not trusted or first_publication:
+            raise
+        before = frozenset(
+            k for k, e in lock.entries.items() if not e.published or e.published < today
+        )
+        return LiveSite(
+            LiveIndex(source, None, absent="unreadable"), before, fix, trusted, str(exc)
+        )
+    if index.versions is not None and (first_publication or trust):
         raise LiveError(
             f"{source}: the site is already published there "
             f"({counted(len(index.versions), 'version')}, "
-            f"as of {index.as_of}): drop --first-publication"
+            f"as of {index.as_of}): drop --{'first-publication' if first_publication else 'trust-lock'}"
         )
-    return LiveSite(index, frozenset(), fix)
+    return LiveSite(index, frozenset() if first_publication else listed, fix)
 
 
 def default_source(base_url: str) -> str:
@@ -440,19 +463,23 @@ def push_soon(keys: list[str], now: dt.datetime) -> str | None:
     )
 
 
-def summary(lock: Lock, live: frozenset[str], index: LiveIndex, today: dt.date) -> str:
+def summary(lock: Lock, site: LiveSite, today: dt.date) -> str:
     """``lock --check --live``: what the live site lists and what this build first publishes."""
-    listed = sum(1 for key in lock.entries if key in live)
-    first = len(first_published(lock, live))
-    if index.versions is None:
+    listed = sum(1 for key in lock.entries if key in site.announced)
+    first = (
+        f"{counted(len(first_published(lock, site.announced)), 'version')} first published today"
+    )
+    if site.trusted:
+        return (
+            f"the live site cannot be read ({site.index.source}); versions.lock takes the days it "
+            f"records as they are today ({today.isoformat()}): {site.trusted}; {first}"
+        )
+    if site.index.versions is None:
         return (
             f"first publication of the site today ({today.isoformat()}), as versions.lock "
-            f"records; {counted(first, 'version')} first published today"
+            f"records; {first}"
         )
-    return (
-        f"the live site lists {listed} of them ({_where(index)}); "
-        f"{counted(first, 'version')} first published today ({today.isoformat()})"
-    )
+    return f"the live site lists {listed} of them ({_where(site.index)}); {first} ({today.isoformat()})"
 
 
 def _where(index: LiveIndex) -> str:

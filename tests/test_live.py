@@ -654,3 +654,45 @@ def test_the_live_index_over_https(https_site, monkeypatch):
     assert str(raised.value) == (
         f"{url}/old: the live site redirects to {plain}/versions.json; only a redirect to https is followed (a "
         f"downgrade would let anyone on the network answer for the site): {ASK}")
+
+
+def test_a_live_site_that_stays_unreadable_may_be_trusted_for_a_day_with_a_reason(site, cli, clock, tmp_path, serve):
+    """An outage stops every publication, the fix included: `lock --trust-lock REASON` records,
+    for that day only and only while the site stays unreadable, that the lock's days are taken
+    as they are; versions not locked yet are first published that day, as always."""
+    live_then_locked(cli, clock, tmp_path, "2026-06-15")
+    broken = serve(tmp_path / "broken", status=503).url + "/versions.json"
+    clock.set("2026-06-20")
+    unreadable = (f"{broken}: the live site answered HTTP 503 Service Unavailable, so it cannot say what it already "
+                  f"announced; {RETRY}")
+    assert cli("lock", "--check", "--live", broken) == (1, "", f"error: {unreadable}\n")
+    reason = "GitHub Pages outage, incident 123; the 2026-06-15 push was deployed (run 4567)"
+    assert cli("lock", "--trust-lock", reason, "--live", broken) == (0, (
+        f"the live site cannot be read: {unreadable}\n"
+        f"versions.lock: recorded for today, 2026-06-20, that the days it records are taken as they are: {reason}\n"
+        "versions.lock: 2 versions locked; commit it\n"), "")
+    assert lock_json(tmp_path)["trust_lock"] == {"day": "2026-06-20", "reason": reason}
+    assert lock_json(tmp_path)["versions"]["privacy/2026-08-01"]["published"] == "2026-06-15", "taken as it is"
+    (tmp_path / "content/privacy/2026-09-01.md").write_text(upcoming("2026-09-01"))
+    assert cli("lock", "--live", broken)[0] == 0
+    assert cli("lock", "--check", "--live", broken) == (0, (
+        f"versions.lock is up to date (3 versions locked); the live site cannot be read ({broken}); versions.lock "
+        f"takes the days it records as they are today (2026-06-20): {reason}; 1 version first published today\n"), "")
+    assert cli("lock", "--check", "--live")[0] == 1, "a site that can be read is read: 2026-08-01 is not on it"
+    assert cli("lock", "--trust-lock", "x") == (1, "", (
+        f"error: {site.url}/versions.json: the site is already published there (1 version, as of 2026-06-01): drop "
+        "--trust-lock\n"))
+    clock.set("2026-06-21")
+    assert cli("lock", "--check", "--live", broken) == (1, "", f"error: {unreadable}\n"), "for its day only"
+    assert cli("lock", "--trust-lock", " ") == (1, "", (
+        "error: --trust-lock needs a reason, e.g. --trust-lock \"the host's outage, incident 123\" (kept in "
+        "versions.lock)\n"))
+    assert cli("lock", "--check", "--trust-lock", "x") == (1, "", (
+        "error: --trust-lock records a choice in versions.lock: run it alone, without --check or "
+        "--first-publication\n"))
+    text = (tmp_path / "versions.lock").read_text().replace('"day": "2026-06-20"', '"day": "soon"')
+    (tmp_path / "versions.lock").write_text(text)
+    line = text.splitlines().index('  "trust_lock": {') + 1
+    assert cli("check", "--as-of", "2026-06-21") == (1, "", (
+        f"versions.lock:{line}: trust_lock {{'day': 'soon', 'reason': '{reason}'}} is not a day and a reason: "
+        "restore the file from git\n1 problem found; nothing was written. Fix them and run the command again.\n"))
