@@ -268,6 +268,8 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
             display,
             live_site.fix,
         )
+    if live_site is not None:
+        errors += live.withdrawn(policies, lock, live_site, display)
     if errors:
         raise ContentErrors(errors)
     added = sorted(set(new.entries) - set(lock.entries))

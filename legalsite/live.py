@@ -317,11 +317,10 @@ def check(
 ) -> list[ContentError]:
     """Every locked version the live site does not list is published for the first time by
     this build: the lock must record it as first published today (or later), else readers
-    get less notice than it claims. A version the live site lists must not have vanished.
+    get less notice than it claims.
     ``lines``: each lock entry's line in ``display``; ``fix``: the ``lock --live`` command."""
     versions = {v.key: v for p in policies for v in p.versions}
     firsts = {p.versions[0].key for p in policies if p.versions}  # they replace nothing
-    published = {key for key, v in versions.items() if not v.draft}
     where = _where(index)
     errors = []
     for key, entry in unlisted(lock, live):
@@ -353,16 +352,25 @@ def check(
         else:
             message += _then(versions[key], entry, today, notice_days)
         errors.append(ContentError(display, lines.get(key, 1), message + "; commit and push"))
-    for key in sorted(live - set(lock.entries) - published):
-        errors.append(
-            ContentError(
-                display,
-                1,
-                f"{key} is on the live site ({where}) but neither published in content/ nor in {display}: "
-                "a published version cannot be withdrawn; restore its file and its entry from git",
-            )
-        )
     return errors
+
+
+def withdrawn(
+    policies: tuple[Policy, ...], lock: Lock, site: LiveSite, display: str
+) -> list[ContentError]:
+    """A version the live site lists must not vanish from content/ and the lock together
+    (``lock --live`` and ``lock --check --live`` alike)."""
+    published = {v.key for p in policies for v in p.versions if not v.draft}
+    return [
+        ContentError(
+            display,
+            1,
+            f"{key} is on the live site ({_where(site.index)}) but neither published in content/ "
+            f"nor in {display}: a published version cannot be withdrawn; restore its file and its "
+            "entry from git",
+        )
+        for key in sorted(site.announced - set(lock.entries) - published)
+    ]
 
 
 def _then(version: Version, entry: Entry, today: dt.date, notice_days: int) -> str:

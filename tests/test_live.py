@@ -263,6 +263,9 @@ def test_a_version_on_the_live_site_cannot_be_withdrawn(site, cli, clock, tmp_pa
         f"versions.lock:1: privacy/2026-08-01 is on the live site ({site.url}/versions.json, as of "
         "2026-06-01) but neither published in content/ nor in versions.lock: a published version cannot be withdrawn; "
         "restore its file and its entry from git"))
+    before = (tmp_path / "versions.lock").read_text()
+    assert cli("lock", "--live")[0:2] == (1, ""), "locking against the live site says so too"
+    assert (tmp_path / "versions.lock").read_text() == before
 
 
 @pytest.mark.parametrize("path,text,then", [
