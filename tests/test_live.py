@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from legalsite import live, translations
+from legalsite import live, live_index, translations
 from legalsite.lock import Lock
 
 V1 = "---\ntitle: Privacy Policy\neffective: 2026-01-01\n---\n\n## 1. Logs\n\nWe may keep logs for 90 days.\n"
@@ -469,12 +469,12 @@ def test_a_redirect_is_followed_only_without_a_downgrade(site, cli, clock, tmp_p
         f"{ASK}\n"))
     request = urllib.request.Request("https://legal.example.com/versions.json")
     with pytest.raises(live.LiveError) as raised:  # from https, only to https (no TLS server here)
-        live._NoDowngrade().redirect_request(request, None, 302, "Found", {}, "http://legal.example.com/v.json")
+        live_index.NoDowngrade().redirect_request(request, None, 302, "Found", {}, "http://legal.example.com/v.json")
     assert str(raised.value) == (
         "https://legal.example.com/versions.json: the live site redirects to http://legal.example.com/v.json; "
         "only a redirect to https is followed (a downgrade would let anyone on the network answer for the site): "
         f"{ASK}")
-    upgrade = live._NoDowngrade().redirect_request(request, None, 302, "Found", {}, "https://legal.example.com/v")
+    upgrade = live_index.NoDowngrade().redirect_request(request, None, 302, "Found", {}, "https://legal.example.com/v")
     assert upgrade.full_url == "https://legal.example.com/v"
 
 
@@ -572,7 +572,7 @@ def test_gone_from_the_site_is_no_index(site, cli, clock, tmp_path, serve):
 def test_drafts_in_an_index_were_not_announced():
     index = {"schema_version": 1, "as_of": "2026-06-01", "policies": [{"slug": "privacy", "versions": [
         {"effective": "2026-01-01", "draft": False}, {"effective": "2026-08-01", "draft": True}]}]}
-    parsed = live.parse_index(json.dumps(index).encode(), "x")
+    parsed = live_index.parse_index(json.dumps(index).encode(), "x")
     assert (parsed.versions, parsed.as_of) == (frozenset({"privacy/2026-01-01"}), dt.date(2026, 6, 1))
 
 
