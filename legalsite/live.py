@@ -27,7 +27,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .live_index import LiveError, LiveIndex, read_index
-from .lock import Entry, Lock
+from .lock import Entry, Lock, short_notice
 from .model import ContentError, Policy, Settings, Version
 from .translations import is_translation_key
 from .wording import counted
@@ -172,13 +172,16 @@ def check(
             f"it would give readers {counted(late, 'day')} less notice than "
             f"{display} claims. Record it again today: {fix}"
         )
-        if key in firsts:
-            message += (
-                f" (it records {today.isoformat()}; the first version of a policy needs no notice)"
+        note, then = (
+            (
+                f" (it records {today.isoformat()}; the first version of a policy needs no notice)",
+                "",
             )
-        else:
-            message += _then(versions[key], entry, today, notice_days)
-        errors.append(ContentError(display, lines.get(key, 1), message + "; commit and push"))
+            if key in firsts
+            else _then(versions[key], entry, today, notice_days)
+        )
+        message += f"{note}; commit and push{then}"
+        errors.append(ContentError(display, lines.get(key, 1), message))
     return errors
 
 
@@ -200,24 +203,20 @@ def withdrawn(
     ]
 
 
-def _then(version: Version, entry: Entry, today: dt.date, notice_days: int) -> str:
-    """What recording ``version`` again today means for its effective date."""
+def _then(version: Version, entry: Entry, today: dt.date, notice_days: int) -> tuple[str, str]:
+    """What recording ``version`` again today means for its effective date: a note for the
+    fix, and, when the date no longer meets the notice period, what ``lock --live`` will then
+    say (lock.short_notice: one wording for both)."""
+    records = f"it records {today.isoformat()}"
     if version.non_material or entry.non_material:
-        return f" (it records {today.isoformat()}; not material, so no notice period applies)"
+        return f" ({records}; not material, so no notice period applies)", ""
     ahead = (version.effective - today).days
-    period = f"the notice period of {counted(notice_days, 'day')}"
     if ahead >= notice_days:
         return (
-            f" (it records {today.isoformat()}; {version.effective.isoformat()} is then "
-            f"{counted(ahead, 'day')} ahead, enough for {period})"
-        )
-    earliest = (today + dt.timedelta(days=notice_days)).isoformat()
-    when = f"{counted(ahead, 'day')} ahead" if ahead >= 0 else "in the past"
-    return (
-        f" (it records {today.isoformat()}; {version.effective.isoformat()} is then {when}, "
-        f"less than {period}: move the version to "
-        f"'effective: {earliest}' or later and rename its file to match)"
-    )
+            f" ({records}; {version.effective.isoformat()} is then {counted(ahead, 'day')} ahead, "
+            f"enough for the notice period of {counted(notice_days, 'day')})"
+        ), ""
+    return "", ". Recorded again, " + short_notice(version, today, notice_days, False, False, True)
 
 
 def unlisted(lock: Lock, live: frozenset[str]) -> list[tuple[str, Entry]]:

@@ -224,9 +224,10 @@ def test_locked_again_too_late_the_version_must_move_to_a_later_day(site, cli, c
     assert code == 1
     assert err.splitlines()[0].endswith(
         f"readers 25 days less notice than versions.lock claims. Record it again today: python build.py lock "
-        f"--live {url} (it records 2026-07-10; 2026-08-01 is then 22 days ahead, less than the notice "
-        "period of 30 days: move the version to 'effective: 2026-08-09' or later and rename its file to match); "
-        "commit and push")
+        f"--live {url}; commit and push. Recorded again, privacy/2026-08-01 takes effect on 2026-08-01, 22 days "
+        "after it is announced on 2026-07-10 (today: the live site does not list it yet, so it is recorded again), "
+        "less than the notice period of 30 days: choose 'effective: 2026-08-09' or later; if readers lose nothing by "
+        "the change, say why with 'non_material: <reason>'")
     before = (tmp_path / "versions.lock").read_text()
     code, out, err = cli("lock", "--live")
     assert (code, out) == (1, "")
