@@ -4,10 +4,10 @@ versions.lock records the day each version was first published: the day ``build.
 That is only true if the site went live with it that day: locked on 1 December and first
 deployed on 6 December, a version gives readers five days less notice than the lock claims. So
 the publish step asks the live site which versions it already lists (the index it serves,
-versions_json.py, read by live_index.py over http(s) only: a local build says what would be shown, not what was) and
-refuses a locked version it does not list yet unless
-the lock says it is first published today (:func:`check`); ``build.py lock --live`` records such
-a version again as of today (:func:`relocked`), which may then ask for a later effective date.
+versions_json.py, read by live_index.py over http(s) only: a local build says what would be
+shown, not what was) and refuses a locked version it does not list yet unless the lock says it
+is first published today (:func:`check`); ``build.py lock --live`` records such a version again
+as of today (:func:`relocked`), which may then ask for a later effective date.
 
 A site that has never been published has no index. That is never taken as "nothing announced"
 by itself (a wrong address or a broken deploy looks the same): it must be a choice recorded in
