@@ -700,3 +700,17 @@ def test_a_live_site_that_stays_unreadable_may_be_trusted_for_a_day_with_a_reaso
     assert cli("check", "--as-of", "2026-06-21") == (1, "", (
         f"versions.lock:{line}: trust_lock {{'day': 'soon', 'reason': '{reason}'}} is not a day and a reason: "
         "restore the file from git\n1 problem found; nothing was written. Fix them and run the command again.\n"))
+
+
+def test_a_move_whose_copy_is_not_in_place_yet_may_be_trusted_for_its_day(site, cli, clock, tmp_path, serve):
+    """The new address has no index yet: `--first-publication` would record every version as
+    first published today; `--trust-lock` keeps the days the lock records, for that day."""
+    live_then_locked(cli, clock, tmp_path, "2026-06-15")
+    deploy(cli, tmp_path, "2026-06-15")
+    moved = serve(tmp_path / "new-host").url + "/versions.json"  # serves nothing yet: HTTP 404
+    clock.set("2026-06-20")
+    assert cli("lock", "--check", "--live", moved)[2].startswith(f"error: {moved}: there is no versions.json there")
+    reason = "moving to the new host; its copy of the live site follows tomorrow"
+    assert cli("lock", "--trust-lock", reason, "--live", moved)[0] == 0
+    assert lock_json(tmp_path)["versions"]["privacy/2026-08-01"]["published"] == "2026-06-15"
+    assert cli("lock", "--check", "--live", moved)[1].endswith(f": {reason}; 0 versions first published today\n")
