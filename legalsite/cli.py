@@ -263,9 +263,9 @@ def make_parser() -> argparse.ArgumentParser:
         "--live",
         nargs="?",
         const="",
-        metavar="URL|PATH",
+        metavar="URL",
         help="ask the live site which versions it already lists (its versions.json; default: "
-        "base_url of site.toml + /versions.json; or a file or a built site's folder): a locked "
+        "base_url of site.toml + /versions.json; or another http(s) address): a locked "
         "version it does not list yet is first published today, so the lock must say today. "
         "With --check: fail otherwise (CI, before publishing); without: record such versions "
         "again as of today",
@@ -275,6 +275,14 @@ def make_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="the site is published for the first time today, so the live site has no index yet: "
         "check that it has none and record that in versions.lock (implies --live)",
+    )
+
+    p.add_argument(
+        "--trust-lock",
+        metavar="REASON",
+        help="the live site cannot be read today (an outage, a move): record in versions.lock, "
+        "with REASON, that the days it records are taken as they are, today only and only while "
+        "the site stays unreadable (implies --live; README, 'When the live site stays unreadable')",
     )
 
     notice.add_parser(commands, _common, _date)  # issue 15: build.py notice

@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import datetime as dt
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from . import live, notice, timeline, translations
@@ -165,8 +164,8 @@ def _diff(args: argparse.Namespace, project: Project) -> int:
 
 
 def _lock(args: argparse.Namespace, project: Project) -> int:
-    today = timeline.build_day(args.as_of)
-    real = timeline.wall_clock_day()
+    now = timeline.wall_clock()  # read once: a run across midnight must not mix two days
+    today, real = timeline.build_day(args.as_of, now), now.date()
     if not args.check and today < real:  # a past day would shorten the notice period
         raise UsageError(
             f"lock records today as the day versions are announced, so it cannot run as of "
@@ -174,8 +173,19 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
             "SOURCE_DATE_EPOCH"
         )
     live_source = args.live
-    if args.first_publication and live_source is None:
-        live_source = ""  # --first-publication checks the live site: it implies --live
+    if (args.first_publication or args.trust_lock is not None) and live_source is None:
+        live_source = ""  # both check the live site: they imply --live
+    if args.trust_lock is not None:
+        if not args.trust_lock.strip():
+            raise UsageError(
+                '--trust-lock needs a reason, e.g. --trust-lock "the host\'s outage, incident 123" '
+                "(kept in versions.lock)"
+            )
+        if args.check or args.first_publication:
+            raise UsageError(
+                "--trust-lock records a choice in versions.lock: run it alone, without --check "
+                "or --first-publication"
+            )
     if live_source is not None and (args.correct or args.import_):
         raise UsageError("--live and --first-publication go with lock or lock --check only")
     if args.first_publication and args.check:  # checking reads the recorded choice
@@ -209,21 +219,41 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         return 0
     if args.import_:
         return _import(args, project, loaded, today)
-    live_site = _live(args, live_source, loaded, today) if live_source is not None else None
+    live_site = (
+        live.open_site(
+            live_source,
+            loaded.settings,
+            loaded.lock,
+            today,
+            args.first_publication,
+            (args.trust_lock or "").strip(),
+        )
+        if live_source is not None
+        else None
+    )
     lock: locking.Lock = loaded.lock
     stale: dict[str, dt.date] = {}
+    present = {v.key for p in loaded.policies for v in p.versions}
+    checked = lock
     if live_site is not None and not args.check:  # versions not live yet: recorded again today
-        lock, stale = live.relocked(lock, live_site.announced, today)
+        lock, stale = live.relocked(lock, live_site.announced, today, present)
         if args.first_publication:
             lock = dataclasses.replace(lock, first_publication=today)
-    policies, errors = locking.verify(loaded.policies, lock, display)
+        if args.trust_lock is not None:
+            lock = dataclasses.replace(lock, trust_lock=locking.TrustLock(today, live_site.trusted))
+        checked = lock
+    elif live_site is not None:  # a stale entry is live.check's error, not a withdrawal
+        gone = live.gone(lock, live_site.announced, present)
+        checked = dataclasses.replace(
+            lock, entries={k: e for k, e in lock.entries.items() if k not in gone}
+        )
+    policies, errors = locking.verify(loaded.policies, checked, display)
     errors += locking.check_notice(
         policies, lock, today, loaded.settings.notice_days, frozenset(stale)
     )
     errors += translations.verify_lock(loaded.translations, lock, display)  # issue 17
     new = locking.updated(policies, lock, today, loaded.settings.notice_days)
     new = translations.lock_updated(loaded.translations, new, today)  # issue 17
-    new = dataclasses.replace(new, first_publication=lock.first_publication)
     if args.check and live_site is not None:
         errors += live.check(
             policies,
@@ -238,6 +268,8 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
             display,
             live_site.fix,
         )
+    if live_site is not None:
+        errors += live.withdrawn(policies, lock, live_site, display)
     if errors:
         raise ContentErrors(errors)
     added = sorted(set(new.entries) - set(lock.entries))
@@ -253,11 +285,14 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         line = f"{display} is up to date ({counted(len(new.entries), 'version')} locked)"
         if live_site is not None:
             late = live.last_call(
-                live.first_published(new, live_site.announced), timeline.wall_clock(), live_site.fix
+                live.first_published(new, live_site.announced),
+                timeline.wall_clock(),  # at the end: the check took time
+                today,
+                live_site.fix,
             )
             if late:
                 raise UsageError(late)
-            line += "; " + live.summary(new, live_site.announced, live_site.index, today)
+            line += "; " + live.summary(new, live_site, today)
         print(line)
         return 0
     write_file(project.lock, new.to_json().encode("utf-8"))
@@ -276,42 +311,18 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         )
     if args.first_publication:
         print(f"{display}: recorded the site's first publication today, {today.isoformat()}")
+    if args.trust_lock is not None:
+        print(f"the live site cannot be read: {live_site.unread if live_site else ''}")
+        print(
+            f"{display}: recorded for today, {today.isoformat()}, that the days it records are "
+            f"taken as they are: {live_site.trusted if live_site else ''}"
+        )
     print(f"{display}: {counted(len(new.entries), 'version')} locked; commit it")
+    if live_site is not None:
+        soon = live.push_soon(live.first_published(new, live_site.announced), now)
+        if soon:
+            print(f"warning: {soon}", file=sys.stderr)
     return 0
-
-
-@dataclass(frozen=True)
-class _LiveSite:
-    index: live.LiveIndex
-    announced: frozenset[str]  # the versions the live site lists (none: first publication)
-    fix: str  # the command that records versions again today, for messages
-
-
-def _live(args: argparse.Namespace, source: str, loaded, today: dt.date) -> _LiveSite:
-    """``lock --live``: the live site's index, read and judged (live.py); a LiveError if it
-    cannot be read, or has none without a recorded first publication."""
-    fix = "python build.py lock --live" + (f" {source}" if source else "")
-    if not source:
-        base_url = loaded.settings.base_url
-        if live.is_placeholder(base_url):
-            raise UsageError(
-                f"{loaded.settings.source_path}: base_url is the placeholder {base_url}, so the "
-                "live site cannot be asked what it already announced: set the site's real "
-                "address there, or give its index with --live URL|PATH"
-            )
-        source = live.default_source(base_url)
-    index = live.read_index(source)
-    if args.first_publication:
-        if index.versions is not None:
-            raise live.LiveError(
-                f"{source}: the site is already published there "
-                f"({counted(len(index.versions), 'version')}, "
-                f"as of {index.as_of}): drop --first-publication"
-            )
-        announced: frozenset[str] = frozenset()
-    else:
-        announced = live.announced(index, loaded.lock, today, fix)
-    return _LiveSite(index, announced, fix)
 
 
 def _import(args: argparse.Namespace, project: Project, loaded, today: dt.date) -> int:

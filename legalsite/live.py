@@ -4,54 +4,98 @@ versions.lock records the day each version was first published: the day ``build.
 That is only true if the site went live with it that day: locked on 1 December and first
 deployed on 6 December, a version gives readers five days less notice than the lock claims. So
 the publish step asks the live site which versions it already lists (the index it serves,
-versions_json.py, by URL or as a file) and refuses a locked version it does not list yet unless
-the lock says it is first published today (:func:`check`); ``build.py lock --live`` records such
-a version again as of today (:func:`relocked`), which may then ask for a later effective date.
+versions_json.py, read by live_index.py over http(s) only: a local build says what would be
+shown, not what was) and refuses a locked version it does not list yet unless the lock says it
+is first published today (:func:`check`); ``build.py lock --live`` records such a version again
+as of today (:func:`relocked`), which may then ask for a later effective date.
 
 A site that has never been published has no index. That is never taken as "nothing announced"
 by itself (a wrong address or a broken deploy looks the same): it must be a choice recorded in
 the lock for the day it happens (``lock --first-publication``, ``Lock.first_publication``). A
-live site that cannot be read stops publication with a message, never a traceback.
+live site that cannot be read stops publication with a message, never a traceback
+(live_index.py), unless the lock records, for that day and with a reason, that its days are
+taken as they are (``lock --trust-lock``).
+
+The day is read once per run (timeline.wall_clock) and the clock again at the end
+(:func:`last_call`): a check that ends on another day, or near midnight, is refused.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-import ssl
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 
-from . import __version__
-from .lock import Entry, Lock
-from .model import ContentError, Policy, Version
+from .live_index import LiveError, LiveIndex, read_index
+from .lock import Entry, Lock, short_notice
+from .model import ContentError, Policy, Settings, Version
 from .translations import is_translation_key
 from .wording import counted
 
-TIMEOUT = 20.0  # seconds to wait for the live site
 # After this (UTC), a run that first publishes a version is refused: its deploy could reach
 # readers after midnight, a day later than the lock records (the deploy job takes minutes).
 LAST_CALL = dt.time(23, 45)
-LIMIT = 64 * 1024 * 1024  # bytes: a 1,000-version index is well under 1 MiB; this is not one
-ABSENT_STATUSES = (404, 410)  # the address serves no index: never published there (or removed)
-
-
-class LiveError(Exception):
-    """The live index cannot be read, or what it says forbids the command (one message)."""
+# ``lock --live`` warns from this time: CI runs its tests (about 20 minutes) before the check.
+PUSH_BY = dt.time(23, 0)
 
 
 @dataclass(frozen=True)
-class LiveIndex:
-    """What the live site lists. ``versions``: ``<policy>/<date>`` of every published
-    (non-draft) version, None when there is no index at ``source`` (``absent`` says why)."""
+class LiveSite:
+    """The live site as ``lock --live`` sees it."""
 
-    source: str
-    versions: frozenset[str] | None
-    as_of: dt.date | None = None
-    absent: str = ""
+    index: LiveIndex
+    announced: frozenset[str]  # the versions the live site lists (none: first publication)
+    fix: str  # the command that records versions again today, for messages
+    trusted: str = ""  # unreadable today: why versions.lock's days are taken as they are
+    unread: str = ""  # then: why it could not be read
+
+
+def open_site(
+    source: str,
+    settings: Settings,
+    lock: Lock,
+    today: dt.date,
+    first_publication: bool,
+    trust: str = "",
+) -> LiveSite:
+    """``lock --live [source]``: the live site's index (``source``, else base_url's), read and
+    judged; a LiveError if it cannot be read, or has none without a recorded first publication
+    (or has one when ``first_publication`` says the site goes live today). A site that cannot
+    be read, or has no index, on a day the lock records ``trust_lock`` (or ``trust``, the
+    reason ``lock --trust-lock`` is about to record) counts as listing every version the lock
+    records as first published before today: their recorded days are taken as they are."""
+    fix = "python build.py lock --live" + (f" {source}" if source else "")
+    if not source:
+        if is_placeholder(settings.base_url):
+            raise LiveError(
+                f"{settings.source_path}: base_url is the placeholder {settings.base_url}, so the "
+                "live site cannot be asked what it already announced: set the site's real "
+                "address there, or give its index with --live URL"
+            )
+        source = default_source(settings.base_url)
+    trusted = trust or (
+        lock.trust_lock.reason if lock.trust_lock and lock.trust_lock.day == today else ""
+    )
+    try:
+        index = read_index(source)
+        if not first_publication:
+            listed = announced(index, lock, today, fix)
+    except LiveError as exc:
+        if not trusted or first_publication:
+            raise
+        before = frozenset(
+            k for k, e in lock.entries.items() if not e.published or e.published < today
+        )
+        return LiveSite(
+            LiveIndex(source, None, absent="unreadable"), before, fix, trusted, str(exc)
+        )
+    if index.versions is not None and (first_publication or trust):
+        raise LiveError(
+            f"{source}: the site is already published there "
+            f"({counted(len(index.versions), 'version')}, "
+            f"as of {index.as_of}): drop --{'first-publication' if first_publication else 'trust-lock'}"
+        )
+    return LiveSite(index, frozenset() if first_publication else listed, fix)
 
 
 def default_source(base_url: str) -> str:
@@ -63,98 +107,6 @@ def is_placeholder(base_url: str) -> bool:
     """``https://legal.1vy.example``: the shipped stand-in for the real address (RFC 2606)."""
     host = base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
     return host == "example" or host.endswith(".example")
-
-
-def read_index(source: str, timeout: float = TIMEOUT, limit: int = LIMIT) -> LiveIndex:
-    """The live index at ``source``: an http(s) URL, a versions.json file or a built site's
-    folder. No index there (HTTP 404 or 410, no such file) is a LiveIndex without versions;
-    anything else that is not a readable index is a LiveError."""
-    if source.startswith(("http://", "https://")):
-        data = _fetch(source, timeout, limit)
-        if isinstance(data, str):
-            return LiveIndex(source, None, absent=data)
-    else:
-        path = Path(source)
-        if path.is_dir():
-            path = path / "versions.json"
-            source = str(path)
-        if not path.exists():
-            return LiveIndex(source, None, absent="no such file")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise LiveError(f"{source}: cannot read the live index ({exc.strerror})") from None
-    if len(data) > limit:
-        raise LiveError(
-            f"{source}: more than {limit:,} bytes, too large for the versions.json of a legal site: "
-            "give the address of the site's index (base_url in site.toml, or --live URL|PATH)"
-        )
-    return parse_index(data, source)
-
-
-def _fetch(url: str, timeout: float, limit: int) -> bytes | str:
-    """The body at ``url``, or why there is none (a str) when the site says it has no index."""
-    request = urllib.request.Request(
-        url,
-        headers={
-            "Accept": "application/json",
-            "Cache-Control": "no-cache",  # the index as deployed, not a cache's older copy
-            "User-Agent": f"legalsite/{__version__} (build.py lock --live)",
-        },
-    )
-    retry = "run the command again when it answers; nothing was published"
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.read(limit + 1)  # one byte more: read_index refuses it
-    except urllib.error.HTTPError as exc:
-        if exc.code in ABSENT_STATUSES:
-            return f"HTTP {exc.code} {exc.reason}"
-        raise LiveError(
-            f"{url}: the live site answered HTTP {exc.code} {exc.reason}, so it cannot say what "
-            f"it already announced; {retry}"
-        ) from None
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, ssl.SSLCertVerificationError):
-            raise LiveError(
-                f"{url}: the live site's certificate could not be verified "
-                f"({reason.verify_message}): install the system's CA certificates (Debian: "
-                "apt-get install ca-certificates) or fix the site's certificate"
-            ) from None
-        if isinstance(reason, TimeoutError):
-            raise LiveError(
-                f"{url}: the live site did not answer within {timeout:g} s; {retry}"
-            ) from None
-        text = getattr(reason, "strerror", None) or str(reason)
-        raise LiveError(f"{url}: cannot reach the live site ({text}); {retry}") from None
-    except TimeoutError:
-        raise LiveError(
-            f"{url}: the live site did not answer within {timeout:g} s; {retry}"
-        ) from None
-    except (OSError, ValueError) as exc:  # a reset connection, a malformed URL
-        raise LiveError(f"{url}: cannot read the live site ({exc}); {retry}") from None
-
-
-def parse_index(data: bytes, source: str) -> LiveIndex:
-    """The versions a versions.json (schema version 1 or 2) lists; a LiveError if it is not one."""
-    try:
-        document = json.loads(data)
-        if not isinstance(document, dict) or document.get("schema_version") not in (1, 2):
-            raise ValueError("no schema_version 1 or 2")
-        keys = set()
-        for policy in document["policies"]:
-            for version in policy["versions"]:
-                day = dt.date.fromisoformat(version["effective"])
-                if version["draft"] is not True:
-                    keys.add(f"{policy['slug']}/{day.isoformat()}")
-        as_of = dt.date.fromisoformat(document["as_of"])
-    except (ValueError, KeyError, TypeError) as exc:
-        problem = exc.args[0] if isinstance(exc, KeyError) else exc
-        raise LiveError(
-            f"{source}: not the versions.json of a site built by legalsite ({problem}): "
-            "give the address of the site's index (base_url in site.toml, or --live URL|PATH)"
-        ) from None
-    return LiveIndex(source, frozenset(keys), as_of)
 
 
 def announced(index: LiveIndex, lock: Lock, today: dt.date, fix: str) -> frozenset[str]:
@@ -175,7 +127,7 @@ def announced(index: LiveIndex, lock: Lock, today: dt.date, fix: str) -> frozens
         f"cannot say what it already announced. {recorded}If the site is published there for the "
         f"first time today, record that choice: {fix} --first-publication (then commit "
         "versions.lock); otherwise give the live site's index: set base_url in site.toml or pass "
-        "--live URL|PATH"
+        "--live URL"
     )
 
 
@@ -192,17 +144,26 @@ def check(
 ) -> list[ContentError]:
     """Every locked version the live site does not list is published for the first time by
     this build: the lock must record it as first published today (or later), else readers
-    get less notice than it claims. A version the live site lists must not have vanished.
+    get less notice than it claims.
     ``lines``: each lock entry's line in ``display``; ``fix``: the ``lock --live`` command."""
     versions = {v.key: v for p in policies for v in p.versions}
     firsts = {p.versions[0].key for p in policies if p.versions}  # they replace nothing
-    published = {key for key, v in versions.items() if not v.draft}
     where = _where(index)
     errors = []
-    for key, entry in sorted(lock.entries.items()):
-        if is_translation_key(key) or key in live or entry.published is None:
-            continue  # translations are not announced; imported versions predate the site
-        if entry.published >= today:
+    for key, entry in unlisted(lock, live):
+        if key not in versions:  # never reached readers: no withdrawal, only a stale entry
+            slug, _, day = key.partition("/")
+            errors.append(
+                ContentError(
+                    display,
+                    lines.get(key, 1),
+                    f"{key} is in {display} but content/{slug}/{day}.md is gone and the live site "
+                    f"does not list it ({where}): it was never published, so it can go; take it "
+                    f"out: {fix}; commit and push",
+                )
+            )
+            continue
+        if entry.published is None or entry.published >= today:
             continue
         late = (today - entry.published).days
         message = (
@@ -211,56 +172,81 @@ def check(
             f"it would give readers {counted(late, 'day')} less notice than "
             f"{display} claims. Record it again today: {fix}"
         )
-        version = versions.get(key)
-        if key in firsts:
-            message += (
-                f" (it records {today.isoformat()}; the first version of a policy needs no notice)"
+        note, then = (
+            (
+                f" (it records {today.isoformat()}; the first version of a policy needs no notice)",
+                "",
             )
-        elif version is not None:
-            message += _then(version, entry, today, notice_days)
-        errors.append(ContentError(display, lines.get(key, 1), message + "; commit and push"))
-    for key in sorted(live - set(lock.entries) - published):
-        errors.append(
-            ContentError(
-                display,
-                1,
-                f"{key} is on the live site ({where}) but neither published in content/ nor in {display}: "
-                "a published version cannot be withdrawn; restore its file and its entry from git",
-            )
+            if key in firsts
+            else _then(versions[key], entry, today, notice_days)
         )
+        message += f"{note}; commit and push{then}"
+        errors.append(ContentError(display, lines.get(key, 1), message))
     return errors
 
 
-def _then(version: Version, entry: Entry, today: dt.date, notice_days: int) -> str:
-    """What recording ``version`` again today means for its effective date."""
+def withdrawn(
+    policies: tuple[Policy, ...], lock: Lock, site: LiveSite, display: str
+) -> list[ContentError]:
+    """A version the live site lists must not vanish from content/ and the lock together
+    (``lock --live`` and ``lock --check --live`` alike)."""
+    published = {v.key for p in policies for v in p.versions if not v.draft}
+    return [
+        ContentError(
+            display,
+            1,
+            f"{key} is on the live site ({_where(site.index)}) but neither published in content/ "
+            f"nor in {display}: a published version cannot be withdrawn; restore its file and its "
+            "entry from git",
+        )
+        for key in sorted(site.announced - set(lock.entries) - published)
+    ]
+
+
+def _then(version: Version, entry: Entry, today: dt.date, notice_days: int) -> tuple[str, str]:
+    """What recording ``version`` again today means for its effective date: a note for the
+    fix, and, when the date no longer meets the notice period, what ``lock --live`` will then
+    say (lock.short_notice: one wording for both)."""
+    records = f"it records {today.isoformat()}"
     if version.non_material or entry.non_material:
-        return f" (it records {today.isoformat()}; not material, so no notice period applies)"
+        return f" ({records}; not material, so no notice period applies)", ""
     ahead = (version.effective - today).days
     if ahead >= notice_days:
         return (
-            f" (it records {today.isoformat()}; {version.effective.isoformat()} is then "
-            f"{ahead} days ahead, enough for the notice period of {notice_days} days)"
-        )
-    earliest = (today + dt.timedelta(days=notice_days)).isoformat()
-    when = f"{counted(ahead, 'day')} ahead" if ahead >= 0 else "in the past"
-    return (
-        f" (it records {today.isoformat()}; {version.effective.isoformat()} is then {when}, "
-        f"less than the notice period of {notice_days} days: move the version to "
-        f"'effective: {earliest}' or later and rename its file to match)"
-    )
+            f" ({records}; {version.effective.isoformat()} is then {counted(ahead, 'day')} ahead, "
+            f"enough for the notice period of {counted(notice_days, 'day')})"
+        ), ""
+    return "", ". Recorded again, " + short_notice(version, today, notice_days, False, False, True)
 
 
-def relocked(lock: Lock, live: frozenset[str], today: dt.date) -> tuple[Lock, dict[str, dt.date]]:
+def unlisted(lock: Lock, live: frozenset[str]) -> list[tuple[str, Entry]]:
+    """The locked versions the live site does not list, which this build publishes for the
+    first time: announced here (not imported), not translations (the live site does not list
+    those; they follow their version)."""
+    return [
+        (key, entry)
+        for key, entry in sorted(lock.entries.items())
+        if entry.published is not None and not is_translation_key(key) and key not in live
+    ]
+
+
+def gone(lock: Lock, live: frozenset[str], present: set[str]) -> frozenset[str]:
+    """The locked versions that never reached the live site and whose file is no longer in
+    content/ (``present``): nothing was withdrawn from readers, the entry is only stale."""
+    return frozenset(key for key, _ in unlisted(lock, live) if key not in present)
+
+
+def relocked(
+    lock: Lock, live: frozenset[str], today: dt.date, present: set[str]
+) -> tuple[Lock, dict[str, dt.date]]:
     """``lock --live``: the lock without the versions the live site does not list yet that it
-    records as first published before today (and without their translations), for ``lock`` to
-    record again as of today; returns it and the day recorded for each version taken out."""
-    stale = {
+    records as first published before today, or whose file is gone (and without their
+    translations), for ``lock`` to record again as of today; returns it and the day recorded
+    for each version taken out."""
+    stale: dict[str, dt.date] = {
         key: entry.published
-        for key, entry in lock.entries.items()
-        if not is_translation_key(key)
-        and key not in live
-        and entry.published is not None
-        and entry.published < today
+        for key, entry in unlisted(lock, live)
+        if entry.published is not None and (entry.published < today or key not in present)
     }
     kept = {
         key: entry
@@ -272,38 +258,62 @@ def relocked(lock: Lock, live: frozenset[str], today: dt.date) -> tuple[Lock, di
 
 def first_published(lock: Lock, live: frozenset[str]) -> list[str]:
     """The locked versions this run publishes for the first time: those the live site lacks."""
-    return sorted(
-        key
-        for key, entry in lock.entries.items()
-        if key not in live and entry.published is not None and not is_translation_key(key)
-    )
+    return [key for key, _ in unlisted(lock, live)]
 
 
-def last_call(keys: list[str], now: dt.datetime, fix: str) -> str | None:
-    """Why publishing ``keys`` for the first time at ``now`` (UTC) is refused, if it is."""
-    if not keys or now.time() < LAST_CALL:
+def last_call(keys: list[str], now: dt.datetime, today: dt.date, fix: str) -> str | None:
+    """Why publishing ``keys`` for the first time is refused, if it is: ``now`` (UTC, read at
+    the end of the check) is no longer ``today``, the day the check started and judged the lock
+    against, or is too close to midnight for the deploy to land on it."""
+    if not keys:
         return None
     them = "it" if len(keys) == 1 else "them"
+    again = f"record {them} again ({fix}), commit and push"
+    if now.date() != today:
+        return (
+            f"it is {now:%Y-%m-%d %H:%M} UTC, no longer {today.isoformat()}, the day this check "
+            f"started: the deploy that publishes {', '.join(keys)} for the first time reaches "
+            f"readers on {now.date().isoformat()} at the earliest, later than versions.lock "
+            f"records; {again}"
+        )
+    if now.time() < LAST_CALL:
+        return None
     return (
         f"it is {now:%H:%M} UTC: the deploy that publishes {', '.join(keys)} for the first time "
         "may reach readers after midnight, a day later than versions.lock records "
-        f"({now.date().isoformat()}); after 00:00 UTC, record {them} again ({fix}), commit and push"
+        f"({today.isoformat()}); after 00:00 UTC, {again}"
     )
 
 
-def summary(lock: Lock, live: frozenset[str], index: LiveIndex, today: dt.date) -> str:
+def push_soon(keys: list[str], now: dt.datetime) -> str | None:
+    """``lock --live`` at ``now`` (UTC), locking ``keys`` to be first published today: a warning
+    when CI may not reach its check before :data:`LAST_CALL`."""
+    if not keys or now.time() < PUSH_BY:
+        return None
+    return (
+        f"it is {now:%H:%M} UTC: CI runs its tests (about 20 minutes) before it checks the lock, and "
+        f"from {LAST_CALL:%H:%M} UTC it refuses to publish {', '.join(keys)} for the first time "
+        f"today; push now, or run 'python build.py lock --live' again after 00:00 UTC"
+    )
+
+
+def summary(lock: Lock, site: LiveSite, today: dt.date) -> str:
     """``lock --check --live``: what the live site lists and what this build first publishes."""
-    listed = sum(1 for key in lock.entries if key in live)
-    first = len(first_published(lock, live))
-    if index.versions is None:
+    listed = sum(1 for key in lock.entries if key in site.announced)
+    first = (
+        f"{counted(len(first_published(lock, site.announced)), 'version')} first published today"
+    )
+    if site.trusted:
+        return (
+            f"the live site cannot be read ({site.index.source}); versions.lock takes the days it "
+            f"records as they are today ({today.isoformat()}): {site.trusted}; {first}"
+        )
+    if site.index.versions is None:
         return (
             f"first publication of the site today ({today.isoformat()}), as versions.lock "
-            f"records; {counted(first, 'version')} first published today"
+            f"records; {first}"
         )
-    return (
-        f"the live site lists {listed} of them ({_where(index)}); "
-        f"{counted(first, 'version')} first published today ({today.isoformat()})"
-    )
+    return f"the live site lists {listed} of them ({_where(site.index)}); {first} ({today.isoformat()})"
 
 
 def _where(index: LiveIndex) -> str:

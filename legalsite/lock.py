@@ -39,8 +39,10 @@ class LockedCorrection:
 
 @dataclass(frozen=True)
 class Entry:
-    """A published version. ``published``: the day it was first locked, which CI's
-    ``lock --check`` makes the day before its first published build; the notice runs from it.
+    """A published version. ``published``: the day it is first published, from which the notice
+    runs: recorded by ``lock``, and again by ``lock --live`` while the live site does not list
+    it; CI's ``lock --check --live`` refuses to deploy a version the live site lacks unless
+    this is today (live.py).
     The only exemptions from the notice period, each with its reason: ``non_material``
     (from the version's front matter) and ``imported`` (published before this site)."""
 
@@ -68,17 +70,32 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class TrustLock:
+    day: dt.date
+    reason: str
+
+
+@dataclass(frozen=True)
 class Lock:
     entries: dict[str, Entry]  # "<policy>/<date>" -> entry
     # the day the site was first published, with no live index before it: recorded by
     # ``lock --first-publication`` as the choice it is, and valid on that day only (live.py)
     first_publication: dt.date | None = None
+    # the day the live site could not be read and why its recorded days were taken as they
+    # are (``lock --trust-lock REASON``): valid on that day only, and only while it stays
+    # unreadable (live.py)
+    trust_lock: TrustLock | None = None
 
     def to_json(self) -> str:
         versions: dict[str, dict] = {}
         data: dict = {"format": LOCK_FORMAT, "versions": versions}
         if self.first_publication:
             data["first_publication"] = self.first_publication.isoformat()
+        if self.trust_lock:
+            data["trust_lock"] = {
+                "day": self.trust_lock.day.isoformat(),
+                "reason": self.trust_lock.reason,
+            }
         for key in sorted(self.entries):
             entry = self.entries[key]
             item: dict = {"sha256": entry.sha256}
@@ -162,7 +179,21 @@ def parse_lock(text: str, display: str) -> Lock:
             entry_lines(text).get("first_publication", 1),
             f"first_publication {first!r} is not a date: restore the file from git",
         ) from None
-    return Lock(entries, first_publication)
+    trust = data.get("trust_lock")
+    try:
+        trust_lock = (
+            TrustLock(dt.date.fromisoformat(trust["day"]), str(trust["reason"]).strip())
+            if trust is not None
+            else None
+        )
+        if trust_lock is not None and not trust_lock.reason:
+            raise ValueError("no reason")
+    except (TypeError, ValueError, KeyError):
+        raise fail(
+            entry_lines(text).get("trust_lock", 1),
+            f"trust_lock {trust!r} is not a day and a reason: restore the file from git",
+        ) from None
+    return Lock(entries, first_publication, trust_lock)
 
 
 _KEY_LINE = re.compile(r'^\s*"([^"]+)":')

@@ -36,14 +36,9 @@ def wall_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def wall_clock_day() -> dt.date:
-    """The real UTC date, whatever --as-of or SOURCE_DATE_EPOCH say: ``lock`` records it as
-    the day versions are announced, so it must not be in the past."""
-    return wall_clock().date()
-
-
-def build_day(as_of: dt.date | None = None) -> dt.date:
-    """The build's "today": --as-of, else SOURCE_DATE_EPOCH (UTC), else the UTC date."""
+def build_day(as_of: dt.date | None = None, now: dt.datetime | None = None) -> dt.date:
+    """The build's "today": --as-of, else SOURCE_DATE_EPOCH (UTC), else the UTC date (of
+    ``now``, when the caller read the clock already: one reading, one day)."""
     if as_of is not None:
         return as_of
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
@@ -55,7 +50,7 @@ def build_day(as_of: dt.date | None = None) -> dt.date:
                 f"SOURCE_DATE_EPOCH={epoch!r} is not a time: give seconds since 1970 "
                 "(e.g. 1767225600), or unset it, or pass --as-of YYYY-MM-DD"
             ) from None
-    return wall_clock_day()
+    return (now or wall_clock()).date()
 
 
 def in_force(policy: Policy, today: dt.date) -> Version | None:

@@ -17,6 +17,7 @@ translation's text is locked like any published text); :func:`status` and
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
@@ -236,7 +237,7 @@ def lock_updated(translations: tuple[Translation, ...], lock: Lock, today: dt.da
     for t in translations:
         if not t.draft and t.key not in entries and t.version_key in entries:
             entries[t.key] = Entry(sha256=t.source_sha256, published=today)
-    return Lock(entries)
+    return dataclasses.replace(lock, entries=entries)
 
 
 def published(

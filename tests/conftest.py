@@ -62,12 +62,35 @@ def cli(capsys):
     return run
 
 
+class WallClock:
+    """The real UTC time as a test sets it (timeline.wall_clock; ``lock`` records its day). Each
+    reading moves it on by ``step``, so a test can make a command run across midnight."""
+
+    def __init__(self) -> None:
+        import datetime as dt
+
+        self.now = dt.datetime.fromisoformat(f"{FIXTURE_DAY}T12:00+00:00")
+        self.step = dt.timedelta(0)
+
+    def set(self, day: str, time: str = "12:00", step: float = 0) -> str:
+        import datetime as dt
+
+        self.now = dt.datetime.fromisoformat(f"{day}T{time}+00:00")
+        self.step = dt.timedelta(seconds=step)
+        return day
+
+    def __call__(self):
+        now = self.now
+        self.now += self.step
+        return now
+
+
 @pytest.fixture
 def wall_clock(monkeypatch):
-    """The real date as the fixture's day (2026-06-15), for tests that lock in that world:
-    ``lock`` refuses a day before the real one (timeline.wall_clock_day)."""
-    import datetime as dt
-
+    """The real time as the fixture's day (2026-06-15, 12:00 UTC) unless a test sets another, for
+    tests that lock in that world: ``lock`` refuses a day before the real one."""
     from legalsite import timeline
 
-    monkeypatch.setattr(timeline, "wall_clock_day", lambda: dt.date.fromisoformat(FIXTURE_DAY))
+    clock = WallClock()
+    monkeypatch.setattr(timeline, "wall_clock", clock)
+    return clock

@@ -56,3 +56,33 @@ def test_workflow_runs_in_debian_with_its_chromium_and_caches_pip():
     assert steps.index("actions/checkout@v4") < steps.index("./scripts/test")
     script = (REPO / "scripts" / "test").read_text()
     assert "debian_packages=(default-jre-headless jing chromium " in script and "apt-get" in (REPO / "scripts" / "_debian.sh").read_text()
+
+
+def test_the_deploy_lands_on_the_day_the_lock_was_checked_for(tmp_path):
+    """The check runs in the build job; the deploy is another job, minutes later (it waits for a
+    runner): it refuses to publish on another UTC day than the build job recorded before the check."""
+    import datetime as dt
+    import os
+
+    jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
+    build = jobs["build"]["steps"]
+    record = next(step for step in build if step.get("id") == "day")
+    assert build.index(record) < next(i for i, s in enumerate(build) if s.get("run", "").endswith("--check --live"))
+    assert jobs["build"]["outputs"] == {"day": "${{ steps.day.outputs.day }}"}
+    output = tmp_path / "output"
+    subprocess.run(["bash", "-c", record["run"]], env={**os.environ, "GITHUB_OUTPUT": str(output)}, check=True)
+    today = dt.datetime.now(dt.UTC).date()
+    assert output.read_text() == f"day={today.isoformat()}\n"
+
+    guard = jobs["deploy"]["steps"][0]
+    assert guard["env"] == {"CHECKED": "${{ needs.build.outputs.day }}"}
+
+    def deploy(checked: dt.date) -> subprocess.CompletedProcess:
+        return subprocess.run(["bash", "-c", guard["run"]], env={**os.environ, "CHECKED": checked.isoformat()},
+                              capture_output=True, text=True, check=False)
+
+    assert deploy(today).returncode == 0
+    yesterday = today - dt.timedelta(days=1)
+    refused = deploy(yesterday)
+    assert refused.returncode == 1 and refused.stdout.startswith(
+        f"::error::versions.lock was checked for {yesterday.isoformat()} (UTC) but it is {today.isoformat()} now")
