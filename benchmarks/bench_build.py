@@ -57,13 +57,13 @@ PEERS_VENV = WORK / "peers-venv"
 # --- the build cache: the ONE place to tell the benchmark about it -------------------------------
 # A cold build must start without any cache. Our build runs with the corpus folder as its working
 # directory and XDG_CACHE_HOME inside it, and before every cold build everything in the corpus
-# folder except content/ and site.toml is deleted (the output, and any cache the build keeps beside
+# folder except content/, site.toml and versions.lock is deleted (the output, and any cache the build keeps beside
 # its content or in its working directory). A cache kept anywhere else must be named here, or with
 # --cache-dir: these paths are deleted before every cold build, and CACHE_ENV is added to the
 # build's environment ("{root}" is the corpus folder).
 CACHE_PATHS: list[str] = []  # e.g. ["~/.cache/legalsite"]
 CACHE_ENV: dict[str, str] = {"XDG_CACHE_HOME": "{root}/.xdg-cache"}  # e.g. add "LEGALSITE_CACHE": "{root}/.cache"
-KEEP_IN_ROOT = {"content", "site.toml"}
+KEEP_IN_ROOT = {"content", "site.toml", "versions.lock"}  # the inputs (issue 15: the lock is one)
 
 
 def our_python() -> Path:
@@ -157,6 +157,8 @@ class Tool:
                  env: dict[str, str] | None = None, cache_paths: list[Path] | None = None):
         self.name, self.root, self.cmd, self.keep, self.out = name, root, cmd, keep, root / out
         self.edited, self.original = edited, edited.read_bytes()
+        lock = root / "versions.lock"  # ours (issue 15): the edit relocks the version
+        self.locked = (lock, lock.read_bytes()) if lock.exists() else None
         self.env, self.cache_paths = env or {}, cache_paths or []
         self.cleared: set[str] = set()  # what a cold build had to delete besides the output
 
@@ -183,6 +185,8 @@ class Tool:
 
     def restore(self) -> None:
         self.edited.write_bytes(self.original)
+        if self.locked is not None:
+            self.locked[0].write_bytes(self.locked[1])
 
     def pages(self) -> int:
         return sum(1 for _ in self.out.rglob("*.html"))

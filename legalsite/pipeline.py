@@ -94,15 +94,8 @@ class Built:
 def load_settings(project: Project) -> Settings:
     """Stage 1: site.toml, validated (defaults when it does not exist); raises ContentErrors."""
     if not project.content.is_dir():
-        raise ContentErrors(
-            [
-                ContentError(
-                    project.display(project.content),
-                    1,
-                    "content folder not found: create it, or pass --content PATH",
-                )
-            ]
-        )
+        found = "content folder not found: create it, or pass --content PATH"
+        raise ContentErrors([ContentError(project.display(project.content), 1, found)])
     return read_settings(project.settings, project.display(project.settings))
 
 
@@ -312,9 +305,8 @@ def publish(
     would be rendered the same."""
     project = request.project
     check_output_dir(out_dir, [project.root, project.content, project.templates])
-    stage = (
-        None if out_dir.exists() or out_dir.is_symlink() else out_dir
-    )  # written during the audit
+    new_folder = not (out_dir.exists() or out_dir.is_symlink())
+    stage = out_dir if new_folder else None  # written during the audit
     if store is None or found is None:
         result = run(request, store or Store(), stage=stage)
         _write(result, out_dir)

@@ -65,25 +65,16 @@ class _Renderer:
         self.outlines = digest_of(tuple(self.outline.values()))
         self.keys: dict[str, str] = {}  # page URL path -> its store key (_cached)
         self.page_keys: dict[str, str] = {}  # output path -> that key
-        self.last = (
-            last or {}
-        )  # output path -> (digest, SHA-256) of the page the output folder holds
+        # output path -> (digest, SHA-256) of the page the output folder holds
+        self.last = last or {}
         self.kept: dict[str, str] = {}  # output path -> SHA-256 of each page left as it is
 
     def _entries(self, policy: Policy) -> tuple[Entry, ...]:
         out = []
-        for index, (version, status) in enumerate(
-            zip(policy.versions, timeline.statuses(policy, self.site.today), strict=False)
-        ):
+        statuses = timeline.statuses(policy, self.site.today)
+        for index, (version, status) in enumerate(zip(policy.versions, statuses, strict=False)):
             url = f"{policy.slug}/{version.slug}/"
-            out.append(
-                Entry(
-                    version=version,
-                    status=status,
-                    url=url,
-                    changes_url=f"{url}changes/" if index else "",
-                )
-            )
+            out.append(Entry(version, status, url, f"{url}changes/" if index else ""))
         return tuple(out)
 
     def tag_uri(self, version: Version) -> str:
@@ -304,15 +295,11 @@ class _Renderer:
             for entry in self.entries[policy.slug]:
                 if entry.status is Status.UPCOMING and not entry.version.draft:
                     urls.append((entry.url, entry.version.effective.isoformat()))
-                if (
-                    entry.changes_url
-                    and entry.status is not Status.SUPERSEDED
-                    and not entry.version.draft
-                ):
+                shown = entry.status is not Status.SUPERSEDED and not entry.version.draft
+                if entry.changes_url and shown:
                     urls.append((entry.changes_url, entry.version.effective.isoformat()))
-        return [(self.absolute(path), lastmod) for path, lastmod in urls] + render_i18n.sitemap(
-            self
-        )  # issue 17: current translations (none without)
+        own = [(self.absolute(path), lastmod) for path, lastmod in urls]
+        return own + render_i18n.sitemap(self)  # issue 17: current translations (none without)
 
 
 def redline_key(old: Version, new: Version) -> tuple[str, str]:
@@ -362,13 +349,13 @@ def _identity(version: Version) -> tuple[str, str, tuple]:
 
 @dataclass(frozen=True)
 class SiteOutput:
-    files: dict[str, bytes]  # output path -> bytes: what to write
-    kept: dict[
-        str, str
-    ]  # output path -> SHA-256: pages the output folder already holds as they should be
-    keys: dict[
-        str, str
-    ]  # output path -> the page's store key: what it depends on (the next ``last``)
+    """What render_site made: ``files``, output path -> bytes to write; ``kept``, output path
+    -> SHA-256 of the pages the output folder already holds as they should be; ``keys``,
+    output path -> the page's store key, what it depends on (the next build's ``last``)."""
+
+    files: dict[str, bytes]
+    kept: dict[str, str]
+    keys: dict[str, str]
 
 
 def render_site(

@@ -46,16 +46,10 @@ T = TypeVar("T")
 
 _PACKAGE = Path(__file__).resolve().parent
 # The libraries that shape the output: import name -> distribution name.
-_LIBRARIES = {
-    "markdown": "markdown",
-    "jinja2": "jinja2",
-    "markupsafe": "markupsafe",
-    "yaml": "pyyaml",
-    "frontmatter": "python_frontmatter",
-    "lxml": "lxml",
-    "tinycss2": "tinycss2",
-    "babel": "babel",  # issue 17: translated pages' words and dates
-}
+_LIBRARIES = dict(  # issue 17 added babel: translated pages' words and dates
+    markdown="markdown", jinja2="jinja2", markupsafe="markupsafe", yaml="pyyaml",
+    frontmatter="python_frontmatter", lxml="lxml", tinycss2="tinycss2", babel="babel",
+)  # fmt: skip
 
 
 def _code_digest() -> str:
@@ -112,7 +106,8 @@ def digest_of(*parts: object, code: str | None = None) -> str:
 
 
 SHARED = frozenset({"section"})  # asked for many times in one build: kept in memory by every store
-MEMORY_ONLY = frozenset({"page", "outline", "sha256", "source"})  # cheaper made than read
+# cheaper made than read; "compare": the preview's compare pages of a policy (compare.py)
+MEMORY_ONLY = frozenset({"page", "outline", "sha256", "source", "compare"})
 LIMIT = 1 << 30  # bytes of entries on disk; beyond it the least recently used go
 _FORMAT = 2  # the tables' layout (PRAGMA user_version); a store of another is emptied
 _HAS, _ANY = "SELECT 1 FROM entries WHERE key = ?", "SELECT 1 FROM entries LIMIT 1"

@@ -105,6 +105,30 @@ def test_sequence_of_edits_equals_full_builds(site):
     assert not any(path.startswith("cookies/") for path in step.files)
 
 
+def test_compare_pages_of_an_unchanged_policy_are_one_lookup(site):
+    """The preview keeps a policy's compare pages as one entry too (compare.pages): a reload
+    finds privacy's (3 pages) under one key while nothing of privacy changed; after an edit
+    of one of its versions it misses that entry and asks for each page, and redoes one."""
+    project = Project.at(site)
+    builder = IncrementalBuilder(project, as_of=DAY)
+    same(builder.build(), project)
+    assert builder.store.misses["compare"] == 2  # privacy's, terms' (none: two versions)
+
+    same(builder.build(), project)
+    assert (builder.store.hits["compare"], builder.store.misses["compare"]) == (2, 0)
+    assert builder.store.hits["page"] == 20  # the 23 pages but the 3 compare pages, not asked for one by one
+
+    edit(site / "content" / "privacy" / "2026-08-01.md", "We collect your email", "We collect only your email")
+    step = builder.build()
+    same(step, project)
+    assert (builder.store.hits["compare"], builder.store.misses["compare"]) == (1, 1)
+    assert step.pages_rendered == 4  # its page, two redlines, one compare page
+
+    unchanged = builder.build()
+    same(unchanged, project)
+    assert (unchanged.pages_rendered, builder.store.hits["compare"]) == (0, 2)
+
+
 def test_errors_then_recovery(site):
     project = Project.at(site)
     builder = IncrementalBuilder(project, as_of=DAY)

@@ -106,6 +106,14 @@ TRICKY = [
     ("<div>\n<h2>A</h2>\ntext the div takes in\n", "<div>\n<h2>A</h2>\n<p>the div takes this in</p>\n<h2>B</h2>\n"),
     ("<ul><li>\n<h2>A</h2>\n</li></ul>\n<p>x</p>", "<ul><li>\n<h2>A</h2>\n<p>y</p>\n<h2>B</h2>\n</li></ul>"),
     ("<p>a <!-- \n<h2 --> b</p>\n<h2>B</h2>\n<p>c</p>", "<p>a\n<h2>A</h2>\nb</p>\n<h2>B</h2>\n"),
+    # cut before each block element Markdown writes at a line start: a piece must close all it opens
+    ("<p>x</p>\n<p>y <b>open\n<p>z</p>\n<ul>\n<li>\n<p>a</p>\n</li>\n<li>\n<p>b</p>\n</li>\n</ul>\n<p>w</p>",
+     "<p>x</p>\n<p>y <b>open</b>\n<p>z</p>\n<ul>\n<li>\n<p>a</p>\n</li>\n</ul>\n<p>w</p>"),
+    ("<p>x</p>\ntext at the top\n<p>y</p>\nmore <script>s</script> text\n<p>z</p>",
+     "<p>x</p>\ntext <em>at</em> the top\n<p>y</p>\n<div class=\"toc\">t</div> text\n<p>z</p>"),
+    ("<p>x</p>\n</body>\n<p>y</p>\n</html>\n<p>z</p>", "<p>x</p>\n<body class=b>\n<p>y</p>\n<pre>\n<p>a</p>"),
+    ("<p>x</p>\n<img src=a.png>\n<p>y</p>\n<table>\n<tr><td>1\n<p>in a cell</p></td></tr>\n</table>\n<hr>",
+     "<blockquote>\n<p>x</p>\n<p>y</p>\n</blockquote>\n<dl>\n<dt>t\n<p>d</p></dl>\n<hr/>\n<p>end"),
 ]
 # The same with every heading on its own line, as Markdown writes them: the cuts are taken.
 TRICKY += [tuple(re.sub(r"</(h[1-6])>", r"</\1>\n", re.sub(r"<(h[1-6])", r"\n<\1", side, flags=re.I), flags=re.I)
