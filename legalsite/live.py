@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from .live_index import LiveError, LiveIndex, read_index
 from .lock import Entry, Lock, short_notice
 from .model import ContentError, Policy, Settings, Version
+from .settings import is_placeholder
 from .translations import is_translation_key
 from .wording import counted
 
@@ -101,12 +102,6 @@ def open_site(
 def default_source(base_url: str) -> str:
     """The live index of the site at ``base_url`` (site.toml)."""
     return base_url.rstrip("/") + "/versions.json"
-
-
-def is_placeholder(base_url: str) -> bool:
-    """``https://legal.1vy.example``: the shipped stand-in for the real address (RFC 2606)."""
-    host = base_url.split("://", 1)[-1].split("/", 1)[0].split(":", 1)[0]
-    return host == "example" or host.endswith(".example")
 
 
 def announced(index: LiveIndex, lock: Lock, today: dt.date, fix: str) -> frozenset[str]:

@@ -31,6 +31,7 @@ from .model import ContentError, ContentErrors, Policy, Settings, Site, Translat
 from .output import Staging, check_output_dir, listing, relist, write_site
 from .project import Project, read_sources
 from .render import load_theme, redline_pairs, render_site
+from .settings import is_placeholder
 from .settings import load_settings as read_settings
 from .store import Store
 from .theme import template_error
@@ -375,7 +376,7 @@ def warnings(site: Site) -> list[str]:
             f"{site.settings.source_path}: contact_email is not set: pages show a highlighted "
             "placeholder where the address belongs"
         )
-    if site.settings.base_url.endswith(".example") or ".example/" in site.settings.base_url:
+    if is_placeholder(site.settings.base_url):
         out.append(
             f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: "
             "set the real address before publishing"

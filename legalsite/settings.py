@@ -28,6 +28,13 @@ _HOSTNAME = re.compile(
 _SCRIPT_PATH = re.compile(r"^/[A-Za-z0-9._~/-]+$")
 
 
+def is_placeholder(base_url: str) -> bool:
+    """The shipped stand-in address, ``https://legal.1vy.example`` (an RFC 2606 ``.example``
+    host, any port or path): the build warns and ``lock --live`` refuses to ask it anything."""
+    host = urlsplit(base_url).hostname or ""
+    return host == "example" or host.endswith(".example")
+
+
 def _key_line(text: str, table: str, key: str) -> int:
     """The line of ``key = …`` inside ``[table]``, or of the table header, or 1."""
     current = ""

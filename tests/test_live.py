@@ -20,8 +20,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from legalsite import live, live_index, translations
+from legalsite import live, live_index, settings, translations
 from legalsite.lock import Lock
 
 V1 = "---\ntitle: Privacy Policy\neffective: 2026-01-01\n---\n\n## 1. Logs\n\nWe may keep logs for 90 days.\n"
@@ -396,9 +395,10 @@ def test_a_malformed_first_publication_is_reported_at_its_line(project, cli, clo
 
 
 @pytest.mark.parametrize("url,placeholder", [("https://legal.1vy.example", True), ("https://example/x", True),
+                                             ("https://host.example:8443/legal/", True),
                                              ("https://legal.example.com", False), ("http://127.0.0.1:8000", False)])
 def test_placeholder_addresses(url, placeholder):
-    assert live.is_placeholder(url) is placeholder
+    assert settings.is_placeholder(url) is placeholder
 
 
 RETRY = "run the command again when it answers; nothing was published"
