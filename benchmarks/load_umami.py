@@ -36,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,6 +63,9 @@ def parse_args(argv):
     p.add_argument("--warmup", type=float, default=30,
                    help="seconds of traffic at half the rate before the run, to another website "
                         "and not counted (default 30; a small value measures a cold start)")
+    p.add_argument("--without-redis", action="store_true",
+                   help="run Umami without its Redis cache (REDIS_URL unset), for comparison with "
+                        "the deployment, which sets it")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--nice", type=int, default=0,
                    help="run the measured processes at this nice value, e.g. -10 on a machine "
@@ -231,8 +235,12 @@ def run(args) -> int:
 
 
 def measure(umami, pg: Postgres, args) -> int:
-    if args.workers is not None:
-        umami.base_env["UMAMI_WORKERS"] = str(args.workers)
+    if args.workers is not None or args.without_redis:
+        if args.workers is not None:
+            umami.base_env["UMAMI_WORKERS"] = str(args.workers)
+        if args.without_redis:
+            umami.redis.stop()
+            umami.redis = None
         umami.stop_umami()
         umami.start_umami()
     sources = load_client.add_visitor_addresses(umami.ns, args.addresses)
@@ -244,7 +252,8 @@ def measure(umami, pg: Postgres, args) -> int:
     print(f"nice value of the measured processes (threads and scheduler autogroups): {args.nice}")
     print(f"PostgreSQL: fsync {pg.psql('postgres', 'SHOW fsync;')}, synchronous_commit "
           f"{pg.psql('postgres', 'SHOW synchronous_commit;')} (as deployed); Umami workers: "
-          f"{umami.umami_env().get('UMAMI_WORKERS', '1')}")
+          f"{umami.umami_env().get('UMAMI_WORKERS', '1')}; Redis cache: "
+          f"{'off (--without-redis)' if umami.redis is None else 'on (umami/redis/redis.conf)'}")
     warm = umami.add_website(domain="warmup.example.org", name="warmup")
     # A deployed Umami is warm. Cold, each run queued its first 20-30 s whatever the machine's
     # load (08:03 and 08:16 UTC, load average 1.2 and 0.9 before: p50 2.4-2.5 s in the first
@@ -260,6 +269,8 @@ def measure(umami, pg: Postgres, args) -> int:
     website = umami.add_website(domain="legal.example.org", name="load")
     groups = {"caddy": umami.caddy.proc.pid, **node_processes(umami.umami.proc.pid),
               "postgresql": postmaster_pid(pg)}
+    if umami.redis is not None:
+        groups["redis"] = umami.redis.proc.pid
     proc = load_client.start_load(umami.ns, {
         "url": url, "website": website, "hostname": "legal.example.org", "rate": args.rate,
         "duration": args.duration, "sources": sources, "seed": args.seed})
@@ -288,6 +299,10 @@ def measure(umami, pg: Postgres, args) -> int:
         f"{start}: {n}, {p50:.0f}, {p99:.0f}" for start, n, p50, p99 in summary["windows"]))
     print(f"PostgreSQL after the run: {sum(stored.values())} website_event rows for "
           f"{summary['accepted']} accepted requests: LOST {lost}, unexplained rows {extra}")
+    if umami.redis is not None:
+        kinds = Counter(key.split(":", 1)[0] for key in umami.redis.keys())
+        print(f"Redis after the run: {sum(kinds.values())} keys by kind {dict(sorted(kinds.items()))} "
+              f"(Umami caches website rows and logins; no visitor data: umami/DATA.md)")
     if summary["sent"] != summary["accepted"]:
         print("  (some answers were not 200: a request the client gave up on may still have been "
               "stored, so LOST is a lower bound and unexplained rows are expected)")
