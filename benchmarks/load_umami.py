@@ -4,7 +4,8 @@ project's Caddyfile, fed tracker page views at a fixed rate from non-local visit
     .venv/bin/python benchmarks/load_umami.py [--rate 250] [--duration 60] [--addresses 8]
 
 Brings up what the tests use (tests/umami/real/: Umami built from its pinned source and run by
-umami/run/workers.mjs in compose.yaml's UMAMI_WORKERS processes, Debian's PostgreSQL with Umami's
+umami/run/workers.mjs in compose.yaml's UMAMI_WORKERS processes with its Redis cache (Debian's
+redis-server with umami/redis/redis.conf; --without-redis for comparison), Debian's PostgreSQL with Umami's
 own migrations but durable as deployed (the tests turn fsync off), Caddy 2.10.2 with
 umami/Caddyfile, a visitor network namespace; needs root), adds visitor addresses in the
 namespace, warms up, then sends
@@ -13,7 +14,7 @@ hook sends, many pages, referrers, browsers and addresses) through Caddy. Prints
 
 - sustained accepted events/s, p50/p99/max latency (client side, through Caddy);
 - CPU (share of one core, averaged over the run, and per page view) and memory (PSS, peak) of
-  Caddy, each of Umami's node processes, PostgreSQL (all its processes) and the load client
+  Caddy, each of Umami's node processes, PostgreSQL (all its processes), Redis and the load client
   itself, and of all of them per page view;
 - LOST events: accepted requests (200, not Umami's bot answer) without their website_event row,
   and rows no accepted request explains, counted in PostgreSQL per page after the run;
