@@ -16,6 +16,8 @@ hook sends, many pages, referrers, browsers and addresses) through Caddy. Prints
 - CPU (share of one core, averaged over the run, and per page view) and memory (PSS, peak) of
   Caddy, each of Umami's node processes, PostgreSQL (all its processes), Redis and the load client
   itself, and of all of them per page view;
+- PostgreSQL's commits, WAL flushes (fsync) and the time they took during the run, and
+  checkpoints (pg_stat_wal with track_wal_io_timing, pg_stat_bgwriter): what durability costs;
 - LOST events: accepted requests (200, not Umami's bot answer) without their website_event row,
   and rows no accepted request explains, counted in PostgreSQL per page after the run;
 - whether the target holds (>= 200 events/s for 60 s, p99 < 250 ms, 0 lost) and the page views
@@ -188,7 +190,31 @@ def start_postgres(root: Path) -> Postgres:
     os.environ["PATH"] = f"{bindir}:{os.environ['PATH']}"
     pg.start()
     pg.psql("postgres", "CREATE ROLE umami LOGIN PASSWORD 'umami-test' CREATEDB;")
+    # Time every WAL write and flush (pg_stat_wal), so the run can say how long commits waited
+    # for the disk; a measuring setting (two clock reads per flush), not a deployed one.
+    pg.psql("postgres", "ALTER SYSTEM SET track_wal_io_timing = on;")
+    pg.psql("postgres", "SELECT pg_reload_conf();")
     return pg
+
+
+WAL_SQL = ("SELECT w.wal_sync, w.wal_sync_time, w.wal_write, w.wal_bytes, "
+           "(SELECT sum(xact_commit) FROM pg_stat_database), "
+           "b.checkpoints_timed + b.checkpoints_req FROM pg_stat_wal w, pg_stat_bgwriter b;")
+
+
+def wal_stats(pg: Postgres) -> list[float]:
+    """[WAL flushes, ms spent in them, WAL writes, WAL bytes, commits, checkpoints] so far."""
+    return [float(v) for v in pg.psql("postgres", WAL_SQL).split("|")]
+
+
+def print_wal(before: list[float], after: list[float], seconds: float, views: int) -> None:
+    """What durability cost during the run: every commit waits for its WAL flush (fsync)."""
+    syncs, sync_ms, writes, wal_bytes, commits, checkpoints = (a - b for a, b in zip(after, before))
+    print(f"PostgreSQL WAL during the run: {commits:.0f} commits ({commits / max(views, 1):.1f} per "
+          f"page view), {syncs:.0f} flushes ({syncs / seconds:.0f}/s, {writes:.0f} writes, "
+          f"{wal_bytes / 1e6:.1f} MB), {sync_ms:.0f} ms in flushes (mean "
+          f"{sync_ms / max(syncs, 1):.2f} ms, the disk busy flushing {sync_ms / 10 / seconds:.0f} % "
+          f"of the run), {checkpoints:.0f} checkpoints")
 
 
 def postmaster_pid(pg: Postgres) -> int:
@@ -278,6 +304,7 @@ def measure(umami, pg: Postgres, args) -> int:
     groups["load client"] = proc.pid
     sampler = Sampler(groups, args.nice)
     sampler.sample()
+    wal_before = wal_stats(pg)
     before, waits_before, t0 = sampler.total_ticks(), sampler.total_waits(), time.monotonic()
     sampler.start()
     summary = load_client.finish_load(proc, timeout=args.duration + 120)
@@ -285,6 +312,7 @@ def measure(umami, pg: Postgres, args) -> int:
     sampler.stop_event.set()
     sampler.join()
     after, waits_after = sampler.total_ticks(), sampler.total_waits()
+    wal_after = wal_stats(pg)
 
     stored = load_client.stored_by_path(umami, website)
     lost, extra = load_client.lost_and_extra(summary, stored)
@@ -300,6 +328,7 @@ def measure(umami, pg: Postgres, args) -> int:
         f"{start}: {n}, {p50:.0f}, {p99:.0f}" for start, n, p50, p99 in summary["windows"]))
     print(f"PostgreSQL after the run: {sum(stored.values())} website_event rows for "
           f"{summary['accepted']} accepted requests: LOST {lost}, unexplained rows {extra}")
+    print_wal(wal_before, wal_after, wall, summary["sent"])
     if umami.redis is not None:
         kinds = Counter(key.split(":", 1)[0] for key in umami.redis.keys())
         print(f"Redis after the run: {sum(kinds.values())} keys by kind {dict(sorted(kinds.items()))} "
