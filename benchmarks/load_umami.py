@@ -209,7 +209,7 @@ def wal_stats(pg: Postgres) -> list[float]:
 
 def print_wal(before: list[float], after: list[float], seconds: float, views: int) -> None:
     """What durability cost during the run: every commit waits for its WAL flush (fsync)."""
-    syncs, sync_ms, writes, wal_bytes, commits, checkpoints = (a - b for a, b in zip(after, before))
+    syncs, sync_ms, writes, wal_bytes, commits, checkpoints = (a - b for a, b in zip(after, before, strict=True))
     print(f"PostgreSQL WAL during the run: {commits:.0f} commits ({commits / max(views, 1):.1f} per "
           f"page view), {syncs:.0f} flushes ({syncs / seconds:.0f}/s, {writes:.0f} writes, "
           f"{wal_bytes / 1e6:.1f} MB), {sync_ms:.0f} ms in flushes (mean "
