@@ -66,6 +66,9 @@ def parse_args(argv):
     p.add_argument("--warmup", type=float, default=30,
                    help="seconds of traffic at half the rate before the run, to another website "
                         "and not counted (default 30; a small value measures a cold start)")
+    p.add_argument("--node-options", default=None, metavar="FLAGS",
+                   help="NODE_OPTIONS for Umami's processes, e.g. --max-semi-space-size=32 (a trial "
+                        "of V8 settings; default: compose.yaml's environment)")
     p.add_argument("--without-redis", action="store_true",
                    help="run Umami without its Redis cache (REDIS_URL unset), for comparison with "
                         "the deployment, which sets it")
@@ -262,9 +265,11 @@ def run(args) -> int:
 
 
 def measure(umami, pg: Postgres, args) -> int:
-    if args.workers is not None or args.without_redis:
+    if args.workers is not None or args.without_redis or args.node_options is not None:
         if args.workers is not None:
             umami.base_env["UMAMI_WORKERS"] = str(args.workers)
+        if args.node_options is not None:
+            umami.base_env["NODE_OPTIONS"] = args.node_options
         if args.without_redis:
             umami.redis.stop()
             umami.redis = None
@@ -280,7 +285,8 @@ def measure(umami, pg: Postgres, args) -> int:
     print(f"PostgreSQL: fsync {pg.psql('postgres', 'SHOW fsync;')}, synchronous_commit "
           f"{pg.psql('postgres', 'SHOW synchronous_commit;')} (as deployed); Umami workers: "
           f"{umami.umami_env().get('UMAMI_WORKERS', '1')}; Redis cache: "
-          f"{'off (--without-redis)' if umami.redis is None else 'on (umami/redis/redis.conf)'}")
+          f"{'off (--without-redis)' if umami.redis is None else 'on (umami/redis/redis.conf)'}; "
+          f"NODE_OPTIONS: {umami.umami_env().get('NODE_OPTIONS', '(none)')}")
     warm = umami.add_website(domain="warmup.example.org", name="warmup")
     # A deployed Umami is warm. Cold, each run queued its first 20-30 s whatever the machine's
     # load (08:03 and 08:16 UTC, load average 1.2 and 0.9 before: p50 2.4-2.5 s in the first
