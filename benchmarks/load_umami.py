@@ -64,7 +64,7 @@ def parse_args(argv):
     p.add_argument("--workers", type=int, default=None,
                    help="Umami worker processes (UMAMI_WORKERS; default: compose.yaml's value)")
     p.add_argument("--warmup", type=float, default=30,
-                   help="seconds of traffic at half the rate before the run, to another website "
+                   help="seconds of traffic (at --warmup-rate) before the run, to another website "
                         "and not counted (default 30; a small value measures a cold start)")
     p.add_argument("--node-options", default=None, metavar="FLAGS",
                    help="NODE_OPTIONS for Umami's processes, e.g. --max-semi-space-size=32 (a trial "
@@ -72,6 +72,8 @@ def parse_args(argv):
     p.add_argument("--without-redis", action="store_true",
                    help="run Umami without its Redis cache (REDIS_URL unset), for comparison with "
                         "the deployment, which sets it")
+    p.add_argument("--warmup-rate", type=float, default=None, metavar="RATE",
+                   help="page views per second of the warm-up (default: half of --rate)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--nice", type=int, default=0,
                    help="run the measured processes at this nice value, e.g. -10 on a machine "
@@ -292,7 +294,7 @@ def measure(umami, pg: Postgres, args) -> int:
     # load (08:03 and 08:16 UTC, load average 1.2 and 0.9 before: p50 2.4-2.5 s in the first
     # 10 s, p99 124-174 ms from 40 s on): V8 optimises Umami's code only after many calls. The
     # warm-up (half the rate, to another website, not counted) is printed with the figures.
-    warm_rate = max(1.0, args.rate / 2)
+    warm_rate = args.warmup_rate or max(1.0, args.rate / 2)
     warmup = load_client.run_load(umami.ns, {"url": url, "website": warm, "hostname": "warmup.example.org",
                                              "rate": warm_rate, "duration": args.warmup,
                                              "sources": sources, "seed": 99})
