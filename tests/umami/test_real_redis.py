@@ -89,6 +89,11 @@ def test_a_dashboard_login_is_a_key_that_ends_within_an_hour(real_umami):
     assert set(json.loads(redis.cli("GET", key))) == {"userId", "role"}
     assert 3500 < int(redis.cli("TTL", key)) <= KINDS["auth"]
     assert _post_json(real_umami.umami_url + "/api/me", None, login["token"])[0] == 200
+    # Umami 3.1's logout deletes a key named after the token, not this one (DATA.md says so):
+    # the login goes on working until its key expires.
+    assert _post_json(real_umami.umami_url + "/api/auth/logout", {}, login["token"])[0] == 200
+    assert redis.cli("EXISTS", key) == "1"
+    assert _post_json(real_umami.umami_url + "/api/me", None, login["token"])[0] == 200
     redis.cli("DEL", key)  # what the expiry does after an hour (or a restart of Redis)
     assert _post_json(real_umami.umami_url + "/api/me", None, login["token"])[0] == 401
 
