@@ -150,6 +150,7 @@ class Sampler(threading.Thread):
         self.peak_kib = {name: 0 for name in groups}
         self.waits: dict[str, dict[int, int]] = {name: {} for name in groups}
         self.stop_event = threading.Event()
+        self.series: list[tuple[float, int, int]] = []  # (monotonic time, all ticks, all waits ns)
 
     def sample(self) -> None:
         roots = frozenset(self.groups.values())
@@ -179,6 +180,25 @@ class Sampler(threading.Thread):
     def run(self) -> None:
         while not self.stop_event.wait(1.0):
             self.sample()
+            self.series.append((time.monotonic(), sum(self.total_ticks().values()),
+                                sum(self.total_waits().values())))
+
+    def by_window(self, t0: float, width: float = 10) -> list[tuple[int, float, float]]:
+        """(window start s, CPU of all measured processes and their wait for a CPU, both in % of
+        one core) per `width` s from t0: whether a slow stretch had less CPU (the neighbours) or
+        needed more (the deployment itself)."""
+        out, previous = [], None
+        for t, ticks, waits in self.series:
+            start = int((t - t0) // width * width)
+            if previous and (not out or out[-1][0] != start):
+                out.append([start, 0.0, 0.0, 0.0])
+            if previous:
+                seconds = t - previous[0]
+                out[-1][1] += (ticks - previous[1]) / CLK_TCK
+                out[-1][2] += (waits - previous[2]) / 1e9
+                out[-1][3] += seconds
+            previous = (t, ticks, waits)
+        return [(start, cpu / span * 100, wait / span * 100) for start, cpu, wait, span in out if span]
 
 
 # --------------------------------------------------------------------------- setup
@@ -334,6 +354,9 @@ def measure(umami, pg: Postgres, args) -> int:
           f"max {summary['max_ms']:.1f} ms")
     print("  by 10 s of the schedule (from s: answers, p50, p99 ms): " + "; ".join(
         f"{start}: {n}, {p50:.0f}, {p99:.0f}" for start, n, p50, p99 in summary["windows"]))
+    print("  CPU of the measured processes by 10 s of the run (from s: used, waiting for a CPU, "
+          "% of one core): " + "; ".join(f"{start}: {cpu:.0f}, {wait:.0f}"
+                                          for start, cpu, wait in sampler.by_window(t0)))
     print(f"PostgreSQL after the run: {sum(stored.values())} website_event rows for "
           f"{summary['accepted']} accepted requests: LOST {lost}, unexplained rows {extra}")
     print_wal(wal_before, wal_after, wall, summary["sent"])
