@@ -21,7 +21,8 @@ FILE_SETS = {
     "replica": ("compose.yaml", "compose.replica.yaml"),
     "clickhouse": ("compose.yaml", "compose.clickhouse.yaml"),
 }
-REQUIRED_MAIN = ["POSTGRES_PASSWORD", "APP_SECRET", "UMAMI_HOST", "ACME_EMAIL", "RETENTION_DAYS"]
+REQUIRED_MAIN = ["POSTGRES_PASSWORD", "APP_SECRET", "REDIS_PASSWORD", "UMAMI_HOST", "ACME_EMAIL",
+                 "RETENTION_DAYS"]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def main_model(models):
 
 
 def test_real_compose_accepts_every_file_set(model):
-    assert {"db", "umami", "caddy", "retention"} <= set(model["services"])
+    assert {"db", "umami", "redis", "caddy", "retention"} <= set(model["services"])
 
 
 @pytest.mark.parametrize("name", ["compose.yaml", "compose.replica.yaml", "compose.clickhouse.yaml"])
@@ -289,3 +290,37 @@ def test_no_secret_literal_in_committed_files():
 ])
 def test_secret_scan_catches_literals(text):
     assert find_secret_literals(Path("x"), text) != []
+
+
+def test_redis_is_a_cache_only_umami_reaches(main_model):
+    """Umami's Redis (DATA.md, "Redis"): runs the committed redis.conf, keeps nothing on disk
+    (no volume, its working directory a tmpfs), needs the password from .env, and shares a
+    network with Umami alone."""
+    services = main_model["services"]
+    redis = services["redis"]
+    mounts = {m["target"]: m for m in redis.get("volumes") or []}
+    conf = mounts.pop("/usr/local/etc/redis/redis.conf")
+    assert conf["source"] == str(UMAMI / "redis" / "redis.conf") and conf.get("read_only") is True
+    assert mounts == {} and "/data" in redis["tmpfs"]
+    assert redis["command"][-1].startswith("exec redis-server /usr/local/etc/redis/redis.conf ")
+    # `$$` is compose's escape: the shell in the container expands the variable, not compose.
+    assert '--requirepass "$$REDISCLI_AUTH"' in redis["command"][-1]
+    assert rules.env_of(redis)["REDISCLI_AUTH"] == TEST_ENV["REDIS_PASSWORD"]
+    url = rules.env_of(services["umami"])["REDIS_URL"]
+    assert url == f"redis://:{TEST_ENV['REDIS_PASSWORD']}@redis:6379"
+    on_cache = sorted(name for name, svc in services.items() if "cache" in (svc.get("networks") or {}))
+    assert on_cache == ["redis", "umami"]
+    assert main_model["networks"]["cache"]["internal"] is True
+    assert services["umami"]["depends_on"]["redis"]["condition"] == "service_healthy"
+
+
+def test_redis_conf_writes_nothing_and_is_bounded():
+    """The settings DATA.md promises, read from the file both the deployment and the tests run."""
+    settings = {}
+    for line in (UMAMI / "redis" / "redis.conf").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition(" ")
+            settings[key] = value
+    assert settings["save"] == '""' and settings["appendonly"] == "no"
+    assert settings["maxmemory"] == "64mb" and settings["maxmemory-policy"] == "allkeys-lru"
+    assert "requirepass" not in settings and "dir" not in settings  # given per deployment

@@ -80,6 +80,7 @@ def test_geoip_runbook_flags_exist():
 def test_runbook_and_env_example_agree_on_settings():
     example = (UMAMI / ".env.example").read_text()
     keys = re.findall(r"^([A-Z_]+)=", example, re.M)
-    for key in ["POSTGRES_PASSWORD", "APP_SECRET", "UMAMI_HOST", "ACME_EMAIL", "RETENTION_DAYS",
+    for key in ["POSTGRES_PASSWORD", "APP_SECRET", "REDIS_PASSWORD", "UMAMI_HOST", "ACME_EMAIL",
+                "RETENTION_DAYS",
                 "REPLICATION_PASSWORD", "CLICKHOUSE_PASSWORD", "UMAMI_ADMIN_PASSWORD"]:
         assert key in keys and key in README, key

@@ -17,6 +17,7 @@ FILE_SETS = {"compose.yaml": ("compose.yaml",),
 IMAGES = {"NODE_IMAGE_DIGEST": "node:22.23.3-bookworm-slim",
           "POSTGRES_IMAGE_DIGEST": "postgres:17-alpine",
           "CADDY_IMAGE_DIGEST": "caddy:2.10.2-alpine",
+          "REDIS_IMAGE_DIGEST": "redis:7.0.15-alpine",
           "CLICKHOUSE_IMAGE_DIGEST": "clickhouse/clickhouse-server:24.3.3.102-alpine"}
 
 
@@ -53,7 +54,8 @@ def test_every_image_is_pinned_by_tag_and_digest(compose_bin, env_file, name):
         assert image == f"{IMAGES[key]}@{TEST_ENV[key]}", service_name
 
 
-@pytest.mark.parametrize("key", ["POSTGRES_IMAGE_DIGEST", "CADDY_IMAGE_DIGEST", "CLICKHOUSE_IMAGE_DIGEST"])
+@pytest.mark.parametrize("key", ["POSTGRES_IMAGE_DIGEST", "CADDY_IMAGE_DIGEST", "REDIS_IMAGE_DIGEST",
+                                 "CLICKHOUSE_IMAGE_DIGEST"])
 def test_compose_refuses_to_run_without_a_recorded_digest(compose_bin, env_file, key):
     values = {k: v for k, v in TEST_ENV.items() if k != key}
     files = FILE_SETS["compose.clickhouse.yaml" if key.startswith("CLICKHOUSE") else "compose.yaml"]
@@ -71,7 +73,8 @@ def test_pin_images_finds_every_pinned_image_in_the_compose_files():
     from umami_support import load_script
 
     assert load_script("pin_images").pinned_images() == IMAGES
-    assert text.count("_DIGEST:?") == 6  # db, retention, caddy, the Node base, the replica, ClickHouse
+    # db, retention, redis, caddy, the Node base, the replica, ClickHouse
+    assert text.count("_DIGEST:?") == 7
 
 
 def test_pin_images_records_every_resolved_digest(tmp_path, fake_docker):
@@ -91,8 +94,8 @@ def test_pin_images_only_and_print(tmp_path, fake_docker):
     result = run_script("pin_images.py", "--print", "--only", "CADDY_IMAGE_DIGEST", env=fake_docker)
     assert (result.returncode, result.stdout) == (
         0, f"CADDY_IMAGE_DIGEST={fake_digest('caddy:2.10.2-alpine')}  # caddy:2.10.2-alpine\n")
-    result = run_script("pin_images.py", "--print", "--only", "REDIS_IMAGE_DIGEST", env=fake_docker)
-    assert result.returncode == 2 and "unknown setting REDIS_IMAGE_DIGEST" in result.stderr
+    result = run_script("pin_images.py", "--print", "--only", "MYSQL_IMAGE_DIGEST", env=fake_docker)
+    assert result.returncode == 2 and "unknown setting MYSQL_IMAGE_DIGEST" in result.stderr
 
 
 def test_pin_images_writes_nothing_when_one_image_fails(tmp_path):

@@ -79,7 +79,7 @@ def rule_database_not_published(model: dict) -> list[str]:
             bad.append(f"{name}: publishes ports {ports}; only the proxy may")
         for p in ports:
             target = str(p.get("target") if isinstance(p, dict) else p)
-            if target.split(":")[-1].split("/")[0] in {"5432", "3000", "8123", "9000"}:
+            if target.split(":")[-1].split("/")[0] in {"5432", "3000", "6379", "8123", "9000"}:
                 bad.append(f"{name}: publishes an internal port {p}")
     return bad
 

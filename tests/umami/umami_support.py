@@ -33,6 +33,7 @@ HERE = Path(__file__).resolve().parent
 TEST_ENV = {
     "POSTGRES_PASSWORD": "test-only-db-password",
     "APP_SECRET": "test-only-app-secret",
+    "REDIS_PASSWORD": "test-only-redis-password",
     "UMAMI_HOST": "stats.example.org",
     "ACME_EMAIL": "ops@example.org",
     "UMAMI_ADMIN_IPS": "192.0.2.10/32 2001:db8:1::/48",
@@ -45,6 +46,7 @@ TEST_ENV = {
     "POSTGRES_IMAGE_DIGEST": "sha256:" + "1" * 64,
     "CADDY_IMAGE_DIGEST": "sha256:" + "2" * 64,
     "CLICKHOUSE_IMAGE_DIGEST": "sha256:" + "3" * 64,
+    "REDIS_IMAGE_DIGEST": "sha256:" + "4" * 64,
 }
 
 

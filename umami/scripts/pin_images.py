@@ -4,8 +4,8 @@
   pin_images.py [--env-file umami/.env] [--print] [--only KEY ...]
 
 Every image in umami/compose*.yaml is pinned by tag and digest: `postgres:17-alpine@${POSTGRES_IMAGE_DIGEST:?...}`,
-`caddy:...@${CADDY_IMAGE_DIGEST:?...}`, ClickHouse's in compose.clickhouse.yaml and the Node base
-image of the Umami image (build argument NODE_IMAGE). Compose refuses to run while a digest is
+`caddy:...@${CADDY_IMAGE_DIGEST:?...}`, `redis:...@${REDIS_IMAGE_DIGEST:?...}` (Umami's cache),
+ClickHouse's in compose.clickhouse.yaml and the Node base image of the Umami image (build argument NODE_IMAGE). Compose refuses to run while a digest is
 unset. No registry is reachable where the project is developed and tested, so nobody there can
 know them: ops run this where the registry is reachable. It reads the pairs "image:tag" and
 setting from the compose files themselves, asks `docker buildx imagetools inspect` for each

@@ -93,6 +93,7 @@ class RealUmami:
     caddy_admin_port: int
     base_env: dict = field(default_factory=dict)
     build_node: Path = Path("node")  # node at the lock's version (from the cached toolchain)
+    redis: object = None          # real/redis.Redis: the cache Umami's REDIS_URL points at
     umami: Server | None = None
     caddy: Server | None = None
 
@@ -164,6 +165,8 @@ class RealUmami:
                **image_env(), **self.base_env, "PORT": str(self.umami_port),
                "DATABASE_URL": self.dsn, "APP_SECRET": APP_SECRET,
                "GEOLITE_DB_PATH": str(self.geo_db)}
+        if self.redis is not None:  # compose.yaml's REDIS_URL, with the session's server
+            env["REDIS_URL"] = self.redis.url
         for key, value in (overrides or {}).items():
             if value is None:
                 env.pop(key, None)

@@ -2,7 +2,7 @@
 
 Order matters: the build (cached) and the visitor namespace first, then the database with
 Umami's migrations (applied by the deployment's own umami/build/migrate.py), the country
-database, Umami, and Caddy in front of it. Whatever was started is stopped even when a later
+database, Redis (Umami's cache), Umami, and Caddy in front of it. Whatever was started is stopped even when a later
 step fails.
 """
 
@@ -17,6 +17,7 @@ from . import geo, netns
 from .build import built_umami, toolchain
 from .harness import CADDY, RealUmami, deployed_umami_env, prepare_app
 from .processes import free_port
+from .redis import Redis
 from .source import SetupError
 
 DATABASE = "umami_real"
@@ -48,6 +49,9 @@ def real_umami_session(postgres, work: Path):
             umami_port=free_port(), caddy_port=free_port(), caddy_admin_port=free_port(),
             base_env=deployed_umami_env(), build_node=node)
         umami.website_id = umami.add_website()
+        # The cache compose.yaml gives Umami (REDIS_URL): Debian's redis-server on loopback.
+        umami.redis = Redis(free_port(), work / "redis").start()
+        stack.callback(umami.redis.stop)
         stack.callback(umami.stop)
         umami.start_umami()
         umami.start_caddy()
