@@ -8,7 +8,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from . import live, notice, timeline, translations
+from . import live, notice, notice_period, timeline, translations
 from . import lock as locking
 from .audit import audit_files, audit_policy, read_site
 from .diffcmd import DiffError, pick, standalone_html
@@ -248,7 +248,7 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
             lock, entries={k: e for k, e in lock.entries.items() if k not in gone}
         )
     policies, errors = locking.verify(loaded.policies, checked, display)
-    errors += locking.check_notice(
+    errors += notice_period.check_notice(
         policies, lock, today, loaded.settings.notice_days, frozenset(stale)
     )
     errors += translations.verify_lock(loaded.translations, lock, display)  # issue 17

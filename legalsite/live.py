@@ -27,8 +27,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .live_index import LiveError, LiveIndex, read_index
-from .lock import Entry, Lock, short_notice
+from .lock import Entry, Lock
 from .model import ContentError, Policy, Settings, Version
+from .notice_period import short_notice
 from .settings import is_placeholder
 from .translations import is_translation_key
 from .wording import counted
@@ -201,7 +202,7 @@ def withdrawn(
 def _then(version: Version, entry: Entry, today: dt.date, notice_days: int) -> tuple[str, str]:
     """What recording ``version`` again today means for its effective date: a note for the
     fix, and, when the date no longer meets the notice period, what ``lock --live`` will then
-    say (lock.short_notice: one wording for both)."""
+    say (notice_period.short_notice: one wording for both)."""
     records = f"it records {today.isoformat()}"
     if version.non_material or entry.non_material:
         return f" ({records}; not material, so no notice period applies)", ""

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import ContentError, ContentErrors, Correction, Policy, Translation, Version
-from .wording import counted
 
 LOCK_FORMAT = 2
 IMPORTED_FROM_FORMAT_1 = (
@@ -264,51 +263,6 @@ def verify(
     return tuple(result), errors
 
 
-def check_notice(
-    policies: tuple[Policy, ...],
-    lock: Lock,
-    today: dt.date,
-    notice_days: int,
-    relocking: frozenset[str] = frozenset(),
-) -> list[ContentError]:
-    """A published version must be announced ``notice_days`` before it takes effect.
-
-    The announcement day is the one recorded in the lock (``published``); a version not
-    yet locked is being announced by this build, so its day is ``today``, whether its
-    date is ahead or already past (a backdated version gets no notice at all). The only
-    ways past the rule are recorded in the lock with a reason: ``non_material`` (from
-    the front matter; a version not yet locked may use it, and ``lock`` records it) and
-    ``imported`` (``lock --import``, for versions published before this site).
-    ``relocking``: versions ``lock --live`` records again today (live.relocked).
-    """
-    errors = []
-    for policy in policies:
-        for version in policy.versions[1:]:  # the first version of a policy replaces nothing
-            if version.draft:
-                continue
-            entry = lock.entries.get(version.key)
-            if entry is not None and entry.exemption:
-                continue
-            if entry is None and version.non_material:
-                continue
-            announced = entry.published if entry is not None and entry.published else today
-            days = notice_days
-            if entry is not None and entry.notice_days is not None:
-                days = entry.notice_days  # the period it was announced under
-            if (version.effective - announced).days < days:
-                importable = announced_earlier(lock, version) is None
-                message = short_notice(
-                    version,
-                    announced,
-                    days,
-                    entry is not None,
-                    importable,
-                    version.key in relocking,
-                )
-                errors.append(ContentError(version.source_path, version.effective_line, message))
-    return errors
-
-
 def announced_earlier(lock: Lock, version: Version) -> str | None:
     """An older version of ``version``'s policy that this site announced (locked with a
     ``published`` day, not imported), if any: then the site existed for this policy before
@@ -325,48 +279,6 @@ def announced_earlier(lock: Lock, version: Version) -> str | None:
         ),
         None,
     )
-
-
-def short_notice(
-    version: Version,
-    announced: dt.date,
-    notice_days: int,
-    locked: bool,
-    importable: bool,
-    relocked: bool = False,
-) -> str:
-    """What is wrong with ``version``'s notice and the ways to fix it (one message)."""
-    notice = (version.effective - announced).days
-    earliest = (announced + dt.timedelta(days=notice_days)).isoformat()
-    if locked:
-        why = "first published, versions.lock"
-    elif relocked:
-        why = "today: the live site does not list it yet, so it is recorded again"
-    else:
-        why = "the day of this build: it is not in versions.lock yet"
-    when = f"announced on {announced.isoformat()} ({why})"
-    gap = f"takes effect on {version.effective.isoformat()}, {days_from(notice)} it is {when}"
-    if locked:  # published: its file and date cannot change, only a hand-edited lock did this
-        return (
-            f"{version.key} {gap}, less than the notice period of {notice_days} days: "
-            "versions.lock was edited by hand; restore it from git (the day a version was first "
-            "published is recorded by 'python build.py lock' and never changes)"
-        )
-    fixes = f"choose 'effective: {earliest}' or later"
-    if not locked:
-        fixes += "; if readers lose nothing by the change, say why with 'non_material: <reason>'"
-        if version.effective <= announced and importable:
-            fixes += (
-                "; if it was published before this site existed, record that: "
-                f'python build.py lock --import {version.key} --note "where and when it was published"'
-            )
-    return f"{version.key} {gap}, less than the notice period of {notice_days} days: {fixes}"
-
-
-def days_from(notice: int) -> str:
-    """``3 days after``, ``1 day before``: a version's date against its announcement."""
-    n = abs(notice)
-    return f"{counted(n, 'day')} {'after' if notice >= 0 else 'before'}"
 
 
 def updated(policies: tuple[Policy, ...], lock: Lock, today: dt.date, notice_days: int) -> Lock:

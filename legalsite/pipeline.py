@@ -23,10 +23,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import parallel, stamp, timeline, translations
+from . import notice_period, parallel, stamp, timeline, translations
 from .audit import audit_files, audit_policy
 from .content import parse_policies, placeholders
-from .lock import Lock, check_notice, days_from, read_lock, verify
+from .lock import Lock, read_lock, verify
 from .model import ContentError, ContentErrors, Policy, Settings, Site, Translation
 from .output import Staging, check_output_dir, listing, relist, write_site
 from .project import Project, read_sources
@@ -132,7 +132,9 @@ def apply_lock(loaded: Loaded, request: Request) -> Site:
     period), then the drafts rule; raises ContentErrors."""
     display = request.project.display(request.project.lock)
     policies, errors = verify(loaded.policies, loaded.lock, display)
-    errors += check_notice(policies, loaded.lock, request.today, loaded.settings.notice_days)
+    errors += notice_period.check_notice(
+        policies, loaded.lock, request.today, loaded.settings.notice_days
+    )
     errors += translations.verify_lock(loaded.translations, loaded.lock, display)  # issue 17
     if errors:
         raise ContentErrors(errors)
@@ -381,20 +383,5 @@ def warnings(site: Site) -> list[str]:
             f"{site.settings.source_path}: base_url is the placeholder {site.settings.base_url}: "
             "set the real address before publishing"
         )
-    return out + late_drafts(site) + translations.warnings(site)  # issue 17: stale, missing
-
-
-def late_drafts(site: Site) -> list[str]:
-    """Drafts (``check --drafts``, the preview) that, published today, would take effect
-    before the notice period ends: they would fail the build once 'draft: true' goes."""
-    days = site.settings.notice_days
-    earliest = site.today + dt.timedelta(days=days)
-    return [
-        f"{v.source_path}:{v.effective_line}: the draft {v.key} can no longer meet the notice "
-        f"period of {days} days: published today ({site.today.isoformat()}) it would take effect "
-        f"{days_from((v.effective - site.today).days)} it is announced; choose "
-        f"'effective: {earliest.isoformat()}' or later (rename the file to match)"
-        for p in site.policies
-        for v in p.versions[1:]
-        if v.draft and not v.non_material and v.effective < earliest
-    ]
+    # translations' warnings (issue 17): stale and missing translations
+    return out + notice_period.late_drafts(site) + translations.warnings(site)

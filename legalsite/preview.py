@@ -31,7 +31,8 @@ from urllib.parse import unquote, urlsplit
 from . import timeline
 from .content import _TRANSLATION_NAME  # issue 17
 from .model import ContentError, ContentErrors, Site
-from .pipeline import Project, Request, late_drafts, run
+from .notice_period import late_drafts
+from .pipeline import Project, Request, run
 from .preview_http import CONTENT_TYPES, Response, Server, _content_type, error_page
 from .stamp import remembered
 from .store import Store
