@@ -25,12 +25,23 @@ LEAF = frozenset("p h1 h2 h3 h4 h5 h6 pre tr hr dt caption".split())
 HEADINGS = frozenset("h1 h2 h3 h4 h5 h6".split())
 # attributes worth keeping in the redline; everything else (ids, classes, styles) is dropped
 KEEP_ATTRS = {
-    "a": ("href", "title"), "abbr": ("title",), "ol": ("start", "type", "reversed"),
-    "td": ("colspan", "rowspan"), "th": ("colspan", "rowspan", "scope"),
-    "img": ("src", "alt", "width", "height"), "time": ("datetime",), "data": ("value",),
-    "q": ("cite",), "bdo": ("dir",),
-}  # fmt: skip
-SAFE_SCHEMES = {"http", "https", "mailto", "tel"}  # a URL with another colon is left out
+    "a": ("href", "title"),
+    "abbr": ("title",),
+    "ol": ("start", "type", "reversed"),
+    "td": ("colspan", "rowspan"),
+    "th": ("colspan", "rowspan", "scope"),
+    "img": ("src", "alt", "width", "height"),
+    "time": ("datetime",),
+    "data": ("value",),
+    "q": ("cite",),
+    "bdo": ("dir",),
+}
+SAFE_SCHEMES = {
+    "http",
+    "https",
+    "mailto",
+    "tel",
+}  # a URL with any other colon is left out of the redline
 WS = " \t\n\r\f"
 PAIR_RE = re.compile(r"([ \t\n\r\f]*)(\w+(?:['\u2019.\-]\w+)*|[^\w \t\n\r\f])")
 
@@ -72,9 +83,13 @@ def keep_attrs(tag, attrs):
     for name in KEEP_ATTRS.get(tag, ()):
         if name in attrs:
             value = attrs[name]
-            unsafe = ":" in value and scheme_of(value) not in SAFE_SCHEMES
-            if not (unsafe and name in ("href", "src", "cite")):
-                out.append((name, value))
+            if (
+                name in ("href", "src", "cite")
+                and ":" in value
+                and scheme_of(value) not in SAFE_SCHEMES
+            ):
+                continue
+            out.append((name, value))
     return tuple(out)
 
 
@@ -86,8 +101,10 @@ class Inl:
     def __init__(self, tag, attrs, uid):
         self.tag, self.attrs, self.uid = tag, attrs, uid
         # in-page targets change when headings are renumbered: not a change of the text
-        same = tuple((k, "#" if k == "href" and v.startswith("#") else v) for k, v in attrs)
-        self.key = (tag, same)
+        self.key = (
+            tag,
+            tuple((k, "#" if k == "href" and v.startswith("#") else v) for k, v in attrs),
+        )
 
 
 class Tok:
@@ -121,9 +138,10 @@ class Block:
     def __init__(self, kind, chain, toks=(), cells=None, hid=""):
         self.kind, self.chain, self.toks, self.cells, self.hid = kind, chain, list(toks), cells, hid
         self.sig = tuple(c.tag for c in chain) + (kind,)
-        body = tuple(t.key for t in self.toks)
         if cells is not None:
             body = tuple((tag, tuple(t.key for t in toks)) for tag, _a, toks in cells)
+        else:
+            body = tuple(t.key for t in self.toks)
         self.key = (self.sig, body)
         self._bag = self.src = self.eqh = None
 
@@ -229,15 +247,15 @@ class Tokenizer:
 
 # --------------------------------------------------------------------------- cached parsing
 # Consecutive versions of a policy share most of their blocks, and each body is compared twice
-# (the new side of one redline, the old side of the next). So a body is cut into pieces
-# (_cut_units), each distinct piece parsed once by the one scanner, and each piece cut where
-# the parser says the top level goes on: each element directly in <body>, and each run of
-# text and inline elements between them (a run is one anonymous block). The blocks of such a
-# unit depend on nothing else (the tokenizer starts afresh at each), so each distinct unit
-# (the key: its serialization by libxml2, injective) is tokenized once into a *template* kept
-# in the caller's dict; each use instantiates fresh Block/Cont objects (new uids) that share
-# the immutable tokens. The result equals Tokenizer(prefix).blocks of the whole tree by
-# construction: 92,000 top-level units in benchmarks/corpus.py's 1,000 bodies, 6,700 distinct.
+# (the new side of one redline, the old side of the next). So a body is parsed once, whole, by
+# the one scanner (libxml2, in C: 0.44 s for the 1,000 bodies of benchmarks/corpus.py), and cut
+# where the parser says the top level of the body goes on: each element directly in <body>,
+# and each run of text and inline elements between them (a run is one anonymous block). The
+# blocks of such a unit depend on nothing else (the tokenizer starts afresh at each), so each
+# distinct unit (the key: its serialization by libxml2, injective) is tokenized once into a
+# *template* kept in the caller's dict; each use instantiates fresh Block/Cont objects (new
+# uids) that share the immutable tokens. The result equals Tokenizer(prefix).blocks of the
+# whole tree by construction: 92,000 top-level units in that corpus, 6,700 distinct.
 
 TEMPLATE = object()  # Block.src of a template block
 UIDS = (None, "uids")  # the key of a pieces dict's uid counter (no unit or body key holds None)
@@ -247,7 +265,8 @@ class _Template:
     __slots__ = ("conts", "blocks", "chains")
 
     def __init__(self, blocks):
-        conts, index, chains = [], {}, []
+        conts, index = [], {}
+        chains = []
         for b in blocks:
             idx = []
             for c in b.chain:
@@ -263,15 +282,13 @@ class _Template:
 
 
 def _units(body) -> list[tuple[object, list]]:
-    """The top level of ``body`` as (key, items) units: each block element alone, each run of
-    texts and inline elements together; items as _node gives them (dropped ones: their tails)."""
+    """The top level of ``body`` as (key, items) units: each block element alone, each run
+    of texts and inline elements together; items as _node gives them (dropped elements
+    leave their tails)."""
     units: list = []
     run: list = []
     key: list = []
     tostring = etree.tostring
-    if body.text:
-        run.append(body.text)
-        key.append(body.text)
 
     def flush():
         if run:
@@ -279,6 +296,9 @@ def _units(body) -> list[tuple[object, list]]:
             run.clear()
             key.clear()
 
+    if body.text:
+        run.append(body.text)
+        key.append(body.text)
     for child in _node_children(body):
         if isinstance(child, str):
             run.append(child)
@@ -328,8 +348,14 @@ def _instantiate(tmpl, uid, out):
             out.append(tb)
             continue
         b = new(Block)
-        b.kind, b.toks, b.cells = tb.kind, tb.toks, tb.cells
-        b.hid, b.key, b.sig = tb.hid, tb.key, tb.sig
+        b.kind, b.toks, b.cells, b.hid, b.key, b.sig = (
+            tb.kind,
+            tb.toks,
+            tb.cells,
+            tb.hid,
+            tb.key,
+            tb.sig,
+        )
         b.chain = tuple([conts[k] for k in idx])
         b._bag, b.src = tb._bag, tb
         out.append(b)
@@ -337,54 +363,16 @@ def _instantiate(tmpl, uid, out):
 
 def unit_keys(html: str, pieces: dict) -> tuple:
     """The keys of a body's top-level units, each with its template in ``pieces`` (unit key
-    -> template; (html,) -> the body's keys, so that a body is cut once; see _cut_units)."""
+    -> template; (html,) -> the body's keys, so that a body is parsed once)."""
     keys = pieces.get((html,))
     if keys is None:
-        keys = pieces[(html,)] = _cut_units(html or "", pieces)
+        body, _errors = _parse(html or "")
+        units = _units(body) if body is not None else []
+        for key, items in units:
+            if key not in pieces:
+                pieces[key] = _template(items)
+        keys = pieces[(html,)] = tuple(key for key, _items in units)
     return keys
-
-
-# A body is its version's Markdown blocks joined by newlines: it is cut where a line starts a
-# block element Markdown writes, and each distinct piece parsed once per pieces dict (the key:
-# (None, "piece", text, last)): the 980 redlines of that corpus parse 3.6 MB in 9,414 pieces,
-# not 32.3 MB in 1,000 bodies. A piece counts only when it closes all it opens: parsed with a
-# marker after it, which must end up directly in <body>; else it is joined to the next. The
-# parser is then at the body's top level at every cut, as in a whole parse, and a piece's
-# tail (a newline) is flushed by the block element that starts the next, as it is there.
-_CUT = re.compile(r"\n(?=<(?:p|h[1-6]|ul|ol|dl|table|pre|blockquote|hr)[\s/>])")
-_MARK = "<br data-legalsite-cut-7f3a>"
-
-
-def _cut_units(html: str, pieces: dict) -> tuple:
-    starts = [0] + [m.end() for m in _CUT.finditer(html)]
-    keys: list = []
-    start = 0
-    for index, end in enumerate(starts[1:] + [len(html)]):
-        last = index == len(starts) - 1
-        found = _piece_units(html[start:end], last, pieces)
-        if found is not None:
-            keys.extend(found)
-            start = end
-    return tuple(keys)
-
-
-def _piece_units(text: str, last: bool, pieces: dict) -> tuple | None:
-    """The unit keys of one piece (with their templates put in ``pieces``), or None when it
-    leaves an element open. The last piece of a body runs to its end: no marker."""
-    memo = (None, "piece", text, last)
-    if memo in pieces:
-        return pieces[memo]
-    body, _errors = _parse(text if last else text + _MARK)
-    if body is not None and not last:
-        mark = body[-1] if len(body) else None
-        if mark is None or mark.get("data-legalsite-cut-7f3a") is None or mark.tail:
-            pieces[memo] = None
-            return None
-        body.remove(mark)
-    units = _units(body) if body is not None else []
-    pieces.update((key, _template(items)) for key, items in units if key not in pieces)
-    found = pieces[memo] = tuple(key for key, _items in units)
-    return found
 
 
 def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
