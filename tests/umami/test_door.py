@@ -79,6 +79,15 @@ def test_a_listed_address_reaches_the_dashboard_and_an_unlisted_one_does_not(rea
     assert curl(ns, real_umami.visitor_ip, "GET", ops_door["site"] + "/login") == (403, "Forbidden")
 
 
+def test_single_sign_on_is_closed_even_to_a_listed_address(real_umami, ops_door):
+    """With Redis on, Umami 3.1's /api/auth/sso turns any login into a new 24-hour one (DATA.md:
+    a login lasts an hour); the deployment has no single sign-on, so Caddy refuses it to
+    everyone. Without the rule the ops address reaches Umami (401: no login given)."""
+    for path in ("/api/auth/sso", "/api/auth/sso/"):
+        assert curl(real_umami.ns, ops_door["ops_ip"], "POST", ops_door["site"] + path, {}) == (403, "Forbidden")
+    assert curl(real_umami.ns, ops_door["ops_ip"], "POST", ops_door["site"] + "/api/auth/verify", {})[0] == 401
+
+
 def test_provisioning_refuses_while_umamis_default_login_works(real_umami, ops_door, tmp_path):
     """Through the door, from a listed address: provision.py never goes on with admin/umami,
     neither as its own password nor while that login still works (the migrations' admin)."""
