@@ -258,7 +258,7 @@ class Tokenizer:
 # whole tree by construction: 92,000 top-level units in that corpus, 6,700 distinct.
 
 TEMPLATE = object()  # Block.src of a template block
-UIDS = (None, "uids")  # the key of a pieces dict's uid counter (no unit or body key holds None)
+UIDS = (None, "uids")  # the key of a pieces dict's uid counter (no unit key holds None)
 
 
 class _Template:
@@ -363,15 +363,17 @@ def _instantiate(tmpl, uid, out):
 
 def unit_keys(html: str, pieces: dict) -> tuple:
     """The keys of a body's top-level units, each with its template in ``pieces`` (unit key
-    -> template; (html,) -> the body's keys, so that a body is parsed once)."""
-    keys = pieces.get((html,))
+    -> template; (None, "body", html) -> the body's keys, so that a body is parsed once: a
+    unit key never holds None, so a body that is one run of text cannot take its run's key)."""
+    body_key = (None, "body", html)
+    keys = pieces.get(body_key)
     if keys is None:
         body, _errors = _parse(html or "")
         units = _units(body) if body is not None else []
         for key, items in units:
             if key not in pieces:
                 pieces[key] = _template(items)
-        keys = pieces[(html,)] = tuple(key for key, _items in units)
+        keys = pieces[body_key] = tuple(key for key, _items in units)
     return keys
 
 
