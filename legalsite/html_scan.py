@@ -113,7 +113,8 @@ def parse_with_errors(html: str | bytes, fragment: bool = False):
 
 
 # A second <html> or <body> tag: libxml2 drops it, browsers give its attributes to the
-# page's own element. Each is kept as an element of its own at the end, on its line.
+# page's own element. Each is kept as an element of its own at the end, on its line, bare or
+# not, so that the content check refuses it there (a bare one in a policy is a mistake too).
 _MISPLACED = {"htmlParseStartTag: misplaced <html> tag", "htmlParseStartTag: misplaced <body> tag"}
 _HTML_OR_BODY = re.compile(r"<(html|body)(?=[\s/>])", re.IGNORECASE)
 
@@ -125,7 +126,7 @@ def _keep_misplaced(root, html: str, line: int) -> None:
             "<html><body><span" + html[match.end() : match.end() + 4000], etree.HTMLParser()
         )
         element = copy.find("body/span")
-        if element is not None and len(element.attrib):
+        if element is not None:
             kept = etree.SubElement(root, match.group(1).lower(), dict(element.attrib))
             kept.sourceline = line
 

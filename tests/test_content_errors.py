@@ -252,6 +252,19 @@ def test_content_html_is_judged_by_an_allow_list_at_its_source_lines(project, cl
     ]
 
 
+def test_a_bare_body_or_html_tag_is_refused_at_its_line(project, cli):
+    """A stray <body> or <html> start tag passed the content check when it had no attributes
+    (libxml2 drops it); it is refused at its line like one with attributes."""
+    body = "## 1. Section\n\n<body>\n<p>a</p>\n\n<html>\n<p>b</p>\n"
+    project({"content/privacy/2026-01-01.md": version("2026-01-01", body=body)})
+    path = "content/privacy/2026-01-01.md"
+    fix = "use Markdown, or the HTML a policy needs (README, 'What the text may contain')"
+    assert errors_of(cli) == [
+        f"{path}:8: <body> is not allowed in a policy: {fix}",
+        f"{path}:11: <html> is not allowed in a policy: {fix}",
+    ]
+
+
 WORDS_FIRST_BODY = """\
 ## 1. Section
 
