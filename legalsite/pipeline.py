@@ -94,9 +94,17 @@ class Built:
 
 def load_settings(project: Project) -> Settings:
     """Stage 1: site.toml, validated (defaults when it does not exist); raises ContentErrors."""
-    if not project.content.is_dir():
-        found = "content folder not found: create it, or pass --content PATH"
-        raise ContentErrors([ContentError(project.display(project.content), 1, found)])
+    missing = [
+        ContentError(project.display(folder), 1, f"{what} folder not found: {fix}")
+        for folder, what, fix in (
+            (project.content, "content", "create it, or pass --content PATH"),
+            (project.templates, "templates", "create it, or pass --templates PATH"),
+            (project.templates / "assets", "assets", "create it: it holds the stylesheets"),
+        )
+        if not folder.is_dir() and (what != "assets" or project.templates.is_dir())
+    ]
+    if missing:
+        raise ContentErrors(missing)
     return read_settings(project.settings, project.display(project.settings))
 
 

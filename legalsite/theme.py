@@ -71,8 +71,6 @@ def load_theme(templates_dir: Path, store: Store | None = None) -> Theme:
         reader_body=reading.reader_body, table_boxes=reading.table_boxes, counted=wording.counted
     )
     env.globals.update(compare_url=compare.compare_url, long_page=reading.long_page)
-    if not (templates_dir / "assets").is_dir():
-        raise FileNotFoundError(2, "No such file or directory", str(templates_dir / "assets"))
     tree = read_tree(templates_dir)  # every file, each read once; what Jinja can load too
     names = [name for name in tree if name.startswith("assets/") and name.count("/") == 1]
     css = b"".join(tree[name].rstrip(b"\n") + b"\n" for name in names if name.endswith(".css"))

@@ -99,3 +99,24 @@ def test_diff_reports_a_broken_standalone_template(site, cli):
         f"{place}: 'nosuch' is undefined: check the spelling; a template sees only what the build passes it "
         f"(render.py) and what it sets itself\n{NOTHING_WRITTEN}\n"))
     assert not (site / "_diff").exists()
+
+
+MISSING = {
+    "templates folder": ("templates", "templates:1: templates folder not found: create it, or pass --templates PATH"),
+    "assets folder": ("templates/assets",
+                      "templates/assets:1: assets folder not found: create it: it holds the stylesheets"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MISSING))
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_a_missing_templates_folder_is_an_error_not_a_traceback(site, cli, case, command):
+    folder, message = MISSING[case]
+    assert cli("build", "--as-of", FIXTURE_DAY)[0] == 0
+    before = {p: p.read_bytes() for p in (site / "_site").rglob("*") if p.is_file()}
+    shutil.rmtree(site / folder)
+    code, out, err = cli(command, "--as-of", FIXTURE_DAY)
+    assert (code, out, err) == (1, "", f"{message}\n{NOTHING_WRITTEN}\n")
+    assert {p: p.read_bytes() for p in (site / "_site").rglob("*") if p.is_file()} == before
+    outcome = Builder(Project.at(site), as_of=dt.date.fromisoformat(FIXTURE_DAY)).build()
+    assert [str(e) for e in outcome.errors] == [message]
