@@ -5,6 +5,7 @@ migration is a message that says what to do."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 
 import pytest
 
@@ -60,3 +61,29 @@ def test_a_failing_migration_names_migrate_py_and_the_migration(postgres, tmp_pa
         assert postgres.psql("schema_broken", "SELECT to_regclass('nope') IS NULL") == "t"
     finally:
         postgres.psql("postgres", "DROP DATABASE IF EXISTS schema_broken WITH (FORCE);")
+
+
+def test_the_database_password_is_never_in_psqls_arguments(postgres, tmp_path):
+    """Every process of the container can read another's /proc/<pid>/cmdline: migrate.py gives
+    psql the password in its environment (PGPASSWORD), the URL without it. A wrapper records
+    what the real psql is started with, then runs it."""
+    real = shutil.which("psql")
+    log = tmp_path / "psql.log"
+    wrapper = tmp_path / "bin" / "psql"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s|%s\\n" "$*" "$PGPASSWORD" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    (tmp_path / "m" / "01_init").mkdir(parents=True)
+    (tmp_path / "m" / "01_init" / "migration.sql").write_text("CREATE TABLE ok (id int);\n")
+    postgres.psql("postgres", "CREATE DATABASE schema_secret OWNER umami;")
+    try:
+        url = postgres.url("schema_secret", password="umami-test") + "?schema=public"
+        assert run_migrate(url, tmp_path / "m", psql=str(wrapper)) == ["01_init"]
+        calls = log.read_text().splitlines()
+        assert len(calls) == 3  # the bookkeeping table, what is recorded, the migration
+        for call in calls:
+            args, password = call.rsplit("|", 1)
+            assert "umami-test" not in args and f"postgresql://umami@127.0.0.1:{postgres.port}/schema_secret" in args
+            assert password == "umami-test"
+    finally:
+        postgres.psql("postgres", "DROP DATABASE IF EXISTS schema_secret WITH (FORCE);")

@@ -22,6 +22,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import urllib.parse
 import uuid
 from pathlib import Path
 
@@ -44,16 +45,25 @@ class MigrationError(Exception):
     pass
 
 
-def psql_url(url: str) -> str:
-    """Prisma's URL may carry ?schema=...; libpq does not know that parameter."""
+def psql_url(url: str) -> tuple[str, dict[str, str]]:
+    """The URL psql gets, and the environment it gets beside it. Prisma's URL may carry
+    ?schema=...; libpq does not know that parameter. The password goes in PGPASSWORD, not in
+    psql's arguments, which every process of the container can read in /proc/<pid>/cmdline."""
     base, _, query = url.partition("?")
     kept = [p for p in query.split("&") if p and not p.startswith("schema=")]
-    return base + ("?" + "&".join(kept) if kept else "")
+    parts = urllib.parse.urlsplit(base)
+    env = dict(os.environ)
+    if parts.password is not None:
+        env["PGPASSWORD"] = urllib.parse.unquote(parts.password)
+        netloc = parts.netloc.rpartition("@")
+        base = parts._replace(netloc=netloc[0].partition(":")[0] + "@" + netloc[2]).geturl()
+    return base + ("?" + "&".join(kept) if kept else ""), env
 
 
 def _psql(url: str, sql: str, psql: str) -> str:
+    url, env = psql_url(url)
     result = subprocess.run([psql, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-1", "-d", url],
-                            input=sql, capture_output=True, text=True)
+                            input=sql, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         raise MigrationError(result.stderr.strip() or f"psql exited with {result.returncode}")
     return result.stdout.strip()
@@ -64,7 +74,6 @@ def migrate(url: str, migrations: Path, psql: str = "psql", log=print) -> list[s
     files = sorted(migrations.glob("*/migration.sql"), key=lambda p: p.parent.name)
     if not files:
         raise MigrationError(f"{migrations}: no <name>/migration.sql inside; not Umami's prisma/migrations")
-    url = psql_url(url)
     _psql(url, PRISMA_MIGRATIONS_TABLE, psql)
     done = set(_psql(url, 'SELECT migration_name FROM "_prisma_migrations" '
                           "WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL", psql).split())
