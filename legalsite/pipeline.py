@@ -92,16 +92,20 @@ class Built:
 # -- the stages ------------------------------------------------------------------------
 
 
-def load_settings(project: Project) -> Settings:
-    """Stage 1: site.toml, validated (defaults when it does not exist); raises ContentErrors."""
+def load_settings(project: Project, theme: bool = False) -> Settings:
+    """Stage 1: site.toml, validated (defaults when it does not exist); raises ContentErrors,
+    with the folders the build reads missing: content, and (``theme``: for the pages) the
+    templates and their assets."""
+    folders = [(project.content, "content", "create it, or pass --content PATH")]
+    if theme:
+        folders.append((project.templates, "templates", "create it, or pass --templates PATH"))
+        if project.templates.is_dir():
+            assets = (project.templates / "assets", "assets", "create it: it holds the stylesheets")
+            folders.append(assets)
     missing = [
         ContentError(project.display(folder), 1, f"{what} folder not found: {fix}")
-        for folder, what, fix in (
-            (project.content, "content", "create it, or pass --content PATH"),
-            (project.templates, "templates", "create it, or pass --templates PATH"),
-            (project.templates / "assets", "assets", "create it: it holds the stylesheets"),
-        )
-        if not folder.is_dir() and (what != "assets" or project.templates.is_dir())
+        for folder, what, fix in folders
+        if not folder.is_dir()
     ]
     if missing:
         raise ContentErrors(missing)
@@ -227,7 +231,7 @@ def run(
     fails, and the caller commits them."""
     started = time.perf_counter()
     project, staged = request.project, None
-    settings = load_settings(project)
+    settings = load_settings(project, theme=True)
     if sources is None:
         sources = read_sources(project.content, project.root)
     try:
