@@ -70,12 +70,9 @@ def redline_pairs(site: Site) -> list[tuple[tuple, tuple[str, str]]]:
     return [
         (redline_key(a, b), (a.body_html, b.body_html))
         for p in site.policies
-        for a, b in [(p.versions[i], p.versions[j]) for i, j in _consecutive(p) + pairs(p, site)]
+        for i, j in [(n - 1, n) for n in range(1, len(p.versions))] + pairs(p, site)
+        for a, b in [(p.versions[i], p.versions[j])]
     ]
-
-
-def _consecutive(policy: Policy) -> list[tuple[int, int]]:
-    return [(n - 1, n) for n in range(1, len(policy.versions))]
 
 
 def pages(renderer: _Renderer, policy: Policy) -> dict[str, bytes | None]:
@@ -110,17 +107,16 @@ def page_at(renderer: _Renderer, path: str) -> bytes | None:
     """The compare page at output ``path`` as :func:`pages` would render it, through the same
     store key; None if the site has no such page (the preview's pages on request)."""
     match = _PATH.match(path)
-    if match is None or not enabled(renderer.site):
+    wanted = [
+        (policy, i, j)
+        for policy in renderer.site.policies
+        if match and policy.slug == match[1]
+        for i, j in pairs(policy, renderer.site)  # not consecutive, older first
+        if match and (policy.versions[i].slug, policy.versions[j].slug) == (match[2], match[3])
+    ]
+    if not wanted:
         return None
-    policy = next((p for p in renderer.site.policies if p.slug == match[1]), None)
-    if policy is None:
-        return None
-    slugs = [v.slug for v in policy.versions]
-    if match[2] not in slugs or match[3] not in slugs:
-        return None
-    i, j = slugs.index(match[2]), slugs.index(match[3])
-    if j - i < 2:
-        return None  # consecutive (the changes/ page), the same, or newer first: no such page
+    policy, i, j = wanted[0]
     url = path.removesuffix("index.html")
     depends = renderer.changes_depends(policy, policy.versions[i], policy.versions[j])
     key = renderer.store.key("page", renderer.common, url, *depends)  # as render._cached
