@@ -5,7 +5,8 @@ The preview is the production build, run again on every save: the same stages
 (store.py) that keeps what the last build used. watchdog (watch.py) only says
 that something changed; whatever did not change comes from the store under the
 same content addresses, so an edit to one sentence re-renders one block, its
-version page, two redlines and perhaps the page in force. The site is served
+version page, two redlines and perhaps the page in force; compare pages (1,176 a policy at
+50 versions) are made only when asked for (Built.later), as the build would. The site is served
 from memory (the build's map of path -> bytes, swapped after each rebuild), so
 no request can reach a file outside it; the reload script and the error page
 are added at serve time (preview_http.py). Pages of a policy whose sources have
