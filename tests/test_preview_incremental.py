@@ -161,6 +161,12 @@ def test_compare_pages_are_made_when_asked_for(site):
     assert first.later(path) == before, "a build's pages stay what that build made"
     same(step, project)
 
+    with (site / "site.toml").open("a", encoding="utf-8") as settings:
+        settings.write("compare_any_two = false\n")
+    off = builder.build()
+    assert off.ok and off.later(path) is None  # no compare pages at all
+    same(off, project)
+
 
 def test_a_compare_page_has_the_checks_of_every_page(site):
     """A page made on request is checked as a build checks every page: a template's error
