@@ -216,7 +216,7 @@ class _Renderer:
         """The preview (a store that remembers): a policy's pages, redline pages included, as
         one entry too, under all they depend on (its outline, its versions' identities), with
         their keys: an unchanged policy is one lookup, not 102 keys and lookups at 50 versions
-        (10 ms of a reload at 20 x 50). Its pages stay in the store, found one by one after an edit."""
+        (10 ms of a reload at 20 x 50). Its pages stay in the store, found one by one later."""
         ids = tuple(map(_identity, policy.versions))
         key = self.store.key("policy", self.common, self.outline[policy.slug], ids)
 
