@@ -14,7 +14,9 @@ Each edit changes one sentence of one version page's source; the clock
 starts just before the file is written and stops when the page (opened once,
 never reloaded by this script) shows the new sentence. It includes the
 watcher's debounce, the incremental rebuild, the event, the reload and the
-browser's rendering. Prints the numbers; asserts nothing.
+browser's rendering. Then it fetches up to 10 compare pages that show the
+edited version (the preview makes them on request: the first request of each
+renders its redline). Prints the numbers; asserts nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -82,20 +85,40 @@ def measure(browser, root: Path, source: Path, page_path: str, edits: int) -> tu
             latencies.append(time.perf_counter() - t0)
             page.wait_for_timeout(100)
         page.close()
+        compare = compare_requests(server.url, source)
     finally:
         server.stop()
     rebuilds = [float(m) / 1000 for m in re.findall(r"rebuilt in (\d+) ms", out.getvalue())]
     if not rebuilds:
         raise SystemExit(f"the preview reported no rebuild; it printed:\n{out.getvalue()}{err.getvalue()}")
-    return latencies, rebuilds, first_build
+    return latencies, rebuilds, first_build, compare
 
 
-def report(name: str, bar_ms: float, latencies: list[float], rebuilds: list[float], first_build: float) -> None:
+def compare_requests(url: str, source: Path) -> list[float]:
+    """Seconds to fetch each compare page that shows the edited version (older versions against
+    it), which the preview makes when asked for (legalsite/compare.py): the first request of each
+    after the last edit renders its redline."""
+    versions = sorted(p.stem for p in source.parent.glob("????-??-??.md"))
+    older = [v for v in versions if v < source.stem][:-1]  # the one before it: its changes/ page
+    times = []
+    for version in older[:10]:
+        t0 = time.perf_counter()
+        with urllib.request.urlopen(f"{url}{source.parent.name}/compare/{version}/{source.stem}/") as r:
+            r.read()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def report(name: str, bar_ms: float, latencies: list[float], rebuilds: list[float], first_build: float,
+           compare: list[float]) -> None:
     median = statistics.median(latencies) * 1000
+    shown = (f"; a compare page showing the edited version, first request: median "
+             f"{statistics.median(compare) * 1000:.0f} ms over {len(compare)}" if compare else "")
     print(f"{name}: median save-to-visible {median:.0f} ms over {len(latencies)} edits "
           f"(min {min(latencies) * 1000:.0f}, max {max(latencies) * 1000:.0f}); "
           f"median incremental rebuild {statistics.median(rebuilds) * 1000:.0f} ms; "
-          f"first full build {first_build:.2f} s; bar < {bar_ms:.0f} ms: {'met' if median < bar_ms else 'NOT met'}")
+          f"first full build {first_build:.2f} s; bar < {bar_ms:.0f} ms: {'met' if median < bar_ms else 'NOT met'}"
+          f"{shown}")
 
 
 def main() -> int:

@@ -13,14 +13,17 @@ The pages go through the same machinery as the ``changes/`` pages: each is kept
 in the store under its two versions' identities (an edit to one version redoes
 only the n-1 pages that show it), its redline is the store's ``redline`` under
 the same key (render.redline_key), and a cold build computes the redlines on
-every core (render.redline_pairs lists them for parallel.py). All are
+every core (:func:`redline_pairs` lists them for parallel.py). All are
 ``noindex`` and left out of the sitemap: they are near-copies of pages that are
-indexed.
+indexed. The preview renders each only when asked for (:func:`page_at`, under the
+same store key), audited then (pipeline.run's ``later``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+import re
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from .model import Policy, Site, Version
@@ -53,73 +56,89 @@ def enabled(site: Site) -> bool:
     return site.settings.compare_any_two
 
 
-def pairs(policy: Policy) -> list[tuple[int, int]]:
+def pairs(policy: Policy, site: Site) -> list[tuple[int, int]]:
     """Indexes (older, newer) of the pairs that get a compare page: not consecutive ones."""
-    count = len(policy.versions)
+    count = len(policy.versions) if enabled(site) else 0
     return [(i, j) for i in range(count) for j in range(i + 2, count)]
 
 
-def redline_pairs(site: Site) -> list[tuple[tuple[str, str], tuple[str, str]]]:
-    """The compare pages' redlines, as render.redline_pairs lists the others: (key, bodies)."""
+def redline_pairs(site: Site) -> list[tuple[tuple, tuple[str, str]]]:
+    """Every redline render_site may compute, for parallel.py: (its key, the two bodies), of
+    consecutive versions (changes/ pages) and, with compare pages, of any two."""
     from .render import redline_key
 
-    out = []
-    for policy in site.policies if enabled(site) else ():
-        for i, j in pairs(policy):
-            old, new = policy.versions[i], policy.versions[j]
-            out.append((redline_key(old, new), (old.body_html, new.body_html)))
-    return out
+    return [
+        (redline_key(a, b), (a.body_html, b.body_html))
+        for p in site.policies
+        for i, j in [(n - 1, n) for n in range(1, len(p.versions))] + pairs(p, site)
+        for a, b in [(p.versions[i], p.versions[j])]
+    ]
 
 
 def pages(renderer: _Renderer, policy: Policy) -> dict[str, bytes | None]:
-    """The compare pages of ``policy`` (None: the output folder holds it already).
-
-    The preview (a store that remembers) keeps them as one entry of the store too, under
-    the policy's outline and its versions' identities (what every one of its compare pages
-    depends on): (n-1)(n-2)/2 pages, 1,176 at 50 versions, that each cost a store key and a
-    lookup on every reload even when nothing of the policy changed. A reload after one
-    edit on the 20 x 50 site took 0.63 s, of which about half was those keys."""
-    if not enabled(renderer.site):
+    """The compare pages of ``policy`` (None: the output folder holds it already); none in
+    the preview (a store that remembers), which renders each when asked for (:func:`page_at`):
+    an edit to one version at 50 versions changes 47 of them (their redlines, templates and
+    audits were most of a 0.4-0.5 s rebuild at 20 x 50), and nobody reads all of them."""
+    if not enabled(renderer.site) or renderer.store.remember:
         return {}
-    if not renderer.store.remember:
-        return _pages(renderer, policy)
-    from .render import _identity
-
-    identities = tuple(_identity(v) for v in policy.versions)
-    key = renderer.store.key("compare", renderer.common, renderer.outline[policy.slug], identities)
-
-    def compute() -> tuple[dict[str, bytes | None], dict[str, str]]:
-        made = _pages(renderer, policy)
-        return made, {path: renderer.page_keys[path] for path in made}
-
-    made, keys = renderer.store.fetch("compare", key, compute)
-    renderer.page_keys.update(keys)
-    renderer.keys.update((path.removesuffix("index.html"), key) for path, key in keys.items())
-    return made
-
-
-def _pages(renderer: _Renderer, policy: Policy) -> dict[str, bytes | None]:
     out: dict[str, bytes | None] = {}
-    entries = renderer.entries[policy.slug]
     pieces: dict = {}  # parsed pieces of this policy's bodies, shared by its redlines
-    for i, j in pairs(policy):
-        old, new = entries[i], entries[j]
-        url = pair_url(policy.slug, old.version, new.version)
-
-        def render(old=old, new=new, url=url, between=entries[i + 1 : j + 1]) -> bytes:
-            return renderer.page(
-                "compare.html",
-                url,
-                policy=policy,
-                old=old,
-                new=new,
-                between=between,
-                redline=renderer.redline_between(old.version, new.version, pieces),
-                canonical_url=renderer.absolute(url),
-                noindex=True,
-            )
-
+    for i, j in pairs(policy, renderer.site):
+        url = pair_url(policy.slug, policy.versions[i], policy.versions[j])
+        depends = renderer.changes_depends(policy, policy.versions[i], policy.versions[j])
         out[url + "index.html"] = renderer._cached(
-            url, renderer.changes_depends(policy, old.version, new.version), render
+            url, depends, lambda i=i, j=j: _render(renderer, policy, (i, j), pieces)
         )
     return out
+
+
+def later(renderer: _Renderer) -> Callable[[str], bytes | None]:
+    """render.SiteOutput.later: the preview's compare pages, made when asked for (a build
+    has them all in its files, and lets the texts go before its audit)."""
+    return functools.partial(page_at, renderer) if renderer.store.remember else no_page
+
+
+def no_page(path: str) -> None:
+    return None
+
+
+def page_at(renderer: _Renderer, path: str) -> bytes | None:
+    """The compare page at output ``path`` as :func:`pages` would render it, through the same
+    store key; None if the site has no such page (the preview's pages on request)."""
+    match = _PATH.match(path)
+    wanted = [
+        (policy, i, j)
+        for policy in renderer.site.policies
+        if match and policy.slug == match[1]
+        for i, j in pairs(policy, renderer.site)  # not consecutive, older first
+        if match and (policy.versions[i].slug, policy.versions[j].slug) == (match[2], match[3])
+    ]
+    if not wanted:
+        return None
+    policy, i, j = wanted[0]
+    url = path.removesuffix("index.html")
+    depends = renderer.changes_depends(policy, policy.versions[i], policy.versions[j])
+    key = renderer.store.key("page", renderer.common, url, *depends)  # as render._cached
+    return renderer.store.fetch("page", key, lambda: _render(renderer, policy, (i, j), {}))
+
+
+_PATH = re.compile(r"^([^/]+)/compare/([^/]+)/([^/]+)/index\.html$")
+
+
+def _render(renderer: _Renderer, policy: Policy, pair: tuple[int, int], pieces: dict) -> bytes:
+    entries = renderer.entries[policy.slug]
+    i, j = pair
+    old, new = entries[i], entries[j]
+    url = pair_url(policy.slug, old.version, new.version)
+    return renderer.page(
+        "compare.html",
+        url,
+        policy=policy,
+        old=old,
+        new=new,
+        between=entries[i + 1 : j + 1],
+        redline=renderer.redline_between(old.version, new.version, pieces),
+        canonical_url=renderer.absolute(url),
+        noindex=True,
+    )

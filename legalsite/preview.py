@@ -5,7 +5,8 @@ The preview is the production build, run again on every save: the same stages
 (store.py) that keeps what the last build used. watchdog (watch.py) only says
 that something changed; whatever did not change comes from the store under the
 same content addresses, so an edit to one sentence re-renders one block, its
-version page, two redlines and perhaps the page in force. The site is served
+version page, two redlines and perhaps the page in force; compare pages (1,176 a policy at
+50 versions) are made only when asked for (Built.later), as the build would. The site is served
 from memory (the build's map of path -> bytes, swapped after each rebuild), so
 no request can reach a file outside it; the reload script and the error page
 are added at serve time (preview_http.py). Pages of a policy whose sources have
@@ -16,34 +17,31 @@ error); other pages keep the last good build. The terminal prints the same.
 from __future__ import annotations
 
 import datetime as dt
-import errno
 import re
 import signal
 import sys
 import threading
 import time
 import webbrowser
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
 from . import timeline
+from .compare import no_page
 from .content import _TRANSLATION_NAME  # issue 17
 from .model import ContentError, ContentErrors, Site
 from .notice_period import late_drafts
 from .pipeline import Project, Request, run
-from .preview_http import CONTENT_TYPES, Response, Server, _content_type, error_page
+from .preview_http import CONTENT_TYPES, PreviewError, Response, Server, _content_type, error_page
 from .stamp import remembered
 from .store import Store
 from .theme import template_error
 from .watch import Watcher
 
 _POLICY_PATH = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-class PreviewError(Exception):
-    """The preview cannot start (e.g. the port is taken); the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +54,7 @@ class Outcome:
     seconds: float
     parsed: int  # source files that went through Markdown
     pages_rendered: int  # pages rendered (not taken from the store)
+    later: Callable[[str], bytes | None] = no_page  # pages made on request (Built.later)
 
     @property
     def ok(self) -> bool:
@@ -75,12 +74,13 @@ class Builder:
         started = time.perf_counter()
         self.store.begin()
         files, site = None, None
+        later: Callable[[str], bytes | None] = no_page
         errors: tuple[ContentError, ...] = ()
         try:
             request = Request(self.project, timeline.build_day(self.as_of), True, tracker=False)
             sources = remembered(self.project, self.store)
             result = run(request, self.store, sources, digests=sources.sources)
-            files, site = result.files, result.site
+            files, site, later = result.files, result.site, result.later
             self.store.prune()
         except ContentErrors as exc:
             errors = tuple(exc.errors)
@@ -93,6 +93,7 @@ class Builder:
             seconds=time.perf_counter() - started,
             parsed=self.store.misses["parse"],
             pages_rendered=self.store.misses["page"],
+            later=later,
         )
 
     def _describe(self, exc: Exception) -> ContentError:
@@ -115,6 +116,7 @@ class State:
     errors: tuple[ContentError, ...] = ()
     error_scope: frozenset[str] | None = None  # policy folders hit by errors; None: all
     generation: int = 0
+    later: Callable[[str], bytes | None] = no_page  # the last good build's (Built.later)
 
 
 class Preview:
@@ -146,13 +148,14 @@ class Preview:
             with self.condition:
                 old = self.state
                 if outcome.files is not None:  # outcome.ok
-                    new = State(files=outcome.files, generation=old.generation + 1)
+                    new = State(outcome.files, generation=old.generation + 1, later=outcome.later)
                 else:
                     new = State(
                         files=old.files,
                         errors=outcome.errors,
                         error_scope=self._scope(outcome.errors),
                         generation=old.generation + 1,
+                        later=old.later,
                     )
                 self.state = new
                 self.condition.notify_all()
@@ -175,16 +178,9 @@ class Preview:
     def _report(self, old: State, new: State, outcome: Outcome) -> None:
         ms = f"{outcome.seconds * 1000:.0f} ms"
         if not outcome.ok:
-            for error in outcome.errors:
-                print(error, file=self.err)
-            count = len(outcome.errors)
-            print(
-                f"{count} problem{'s' if count != 1 else ''} ({ms}): the browser shows "
-                f"{'them' if count != 1 else 'it'}; other pages show the last good build",
-                file=self.err,
+            return self._problems(
+                outcome.errors, f" ({ms})", "; other pages show the last good build"
             )
-            self.err.flush()
-            return
         files = [
             p
             for p in new.files
@@ -231,11 +227,42 @@ class Preview:
             )
         if key in state.files or (key.endswith(".html") and self._broken(key, state)):
             return self._errors(state)
-        if f"{key}/index.html" in state.files or self._broken(f"{key}/index.html", state):
+        made = self._later(key, state)
+        if made is not None:
+            return made
+        folder = f"{key}/index.html"
+        if folder in state.files or self._broken(folder, state) or self._later(folder, state):
             return Response(
                 HTTPStatus.MOVED_PERMANENTLY, b"", "text/plain; charset=utf-8", location=path + "/"
             )
         return self._not_found(state)
+
+    def _later(self, key: str, state: State) -> Response | None:
+        """A page the build made only the means to make (Built.later: compare pages): made
+        now, as that build would have made it, or its errors (printed too)."""
+        if not key.endswith(".html"):
+            return None
+        with self._build_lock:  # one thing at a time uses the store
+            try:
+                if (page := state.later(key)) is None:
+                    return None
+                return Response(HTTPStatus.OK, page, _content_type(key), inject=True)
+            except ContentErrors as exc:
+                errors = tuple(exc.errors)
+            except Exception as exc:  # as Builder.build reports it
+                errors = (self.builder._describe(exc),)
+        self._problems(errors, f" on {key}", "")
+        body = error_page(errors)
+        return Response(HTTPStatus.INTERNAL_SERVER_ERROR, body, CONTENT_TYPES[".html"], inject=True)
+
+    def _problems(self, errors: tuple[ContentError, ...], where: str, rest: str) -> None:
+        for error in errors:
+            print(error, file=self.err)
+        many = len(errors) != 1
+        shows = f"the browser shows {'them' if many else 'it'}{rest}"
+        print(
+            f"{len(errors)} problem{'s' if many else ''}{where}: {shows}", file=self.err, flush=True
+        )
 
     def _broken(self, key: str, state: State) -> bool:
         if not state.errors or not key.endswith(".html"):
@@ -276,7 +303,7 @@ class Preview:
 
 class PreviewServer:
     """The whole preview: bind, first build, serve, watch; ``stop()`` undoes all of it
-    within about a second, whatever the open connections do. A context manager too."""
+    within about a second, whatever the open connections do."""
 
     def __init__(
         self,
@@ -302,34 +329,15 @@ class PreviewServer:
         return f"http://{host}:{port}/"
 
     def start(self) -> PreviewServer:
-        try:
-            self._server = Server((self.host, self.port), self.preview)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise PreviewError(
-                    f"port {self.port} on {self.host} is already in use (another preview?): "
-                    f"stop the other server or pick another port, e.g. --port {self.port + 1}"
-                ) from None
-            if exc.errno == errno.EACCES:
-                raise PreviewError(
-                    f"not allowed to use port {self.port}: pick a port above 1023, e.g. --port 8000"
-                ) from None
-            raise PreviewError(
-                f"cannot listen on {self.host}:{self.port}: {exc.strerror or exc}"
-            ) from None
+        self._server = Server.bind((self.host, self.port), self.preview)
         try:
             self.preview.rebuild()
-            project = self.project
-            files = [project.settings, project.lock]
+            p, serve = self.project, self._server.serve_forever
             self._watcher = Watcher(
-                [project.content, project.templates], files, self.preview.rebuild
+                [p.content, p.templates], [p.settings, p.lock], self.preview.rebuild
             )
             self._watcher.start()
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.1},
-                name="preview-http",
-            )
+            self._thread = threading.Thread(target=serve, args=(0.1,), name="preview-http")
             self._thread.start()
         except BaseException:
             self.stop()
@@ -352,12 +360,6 @@ class PreviewServer:
                 self._thread = None
             self._server.close()
             self._server = None
-
-    def __enter__(self) -> PreviewServer:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def serve(

@@ -20,6 +20,7 @@ idle or streaming, and no thread outlives ``stop`` by more than a second.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import html
 import json
@@ -317,10 +318,32 @@ def _etags(header: str) -> set[str]:
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
 
 
+class PreviewError(Exception):
+    """The preview cannot start (e.g. the port is taken); the message says what to do."""
+
+
 class Server(ThreadingHTTPServer):
     """The HTTP server of one preview (``preview``: what it serves, preview.Preview)."""
 
     daemon_threads = True  # joined by close() with a deadline, never waited on for ever
+
+    @classmethod
+    def bind(cls, address: tuple[str, int], preview) -> Server:
+        """The server listening on ``address``, or PreviewError saying what to do."""
+        try:
+            return cls(address, preview)
+        except OSError as exc:
+            host, port = address
+            if exc.errno == errno.EADDRINUSE:
+                raise PreviewError(
+                    f"port {port} on {host} is already in use (another preview?): "
+                    f"stop the other server or pick another port, e.g. --port {port + 1}"
+                ) from None
+            if exc.errno == errno.EACCES:
+                raise PreviewError(
+                    f"not allowed to use port {port}: pick a port above 1023, e.g. --port 8000"
+                ) from None
+            raise PreviewError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
     def __init__(self, address: tuple[str, int], preview):
         if ":" in address[0]:

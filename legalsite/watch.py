@@ -18,18 +18,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from watchdog.events import (
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileModifiedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
+from watchdog import events
 from watchdog.observers import Observer
 
 from .project import is_ignored
@@ -39,14 +28,14 @@ from .project import is_ignored
 # kept the watcher thread busy enough to double the rebuild time. Not a folder's own
 # "modified" either: what changed in it comes as its own event.
 _CHANGES = [
-    FileCreatedEvent,
-    FileModifiedEvent,
-    FileDeletedEvent,
-    FileMovedEvent,
-    FileClosedEvent,
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
+    events.FileCreatedEvent,
+    events.FileModifiedEvent,
+    events.FileDeletedEvent,
+    events.FileMovedEvent,
+    events.FileClosedEvent,
+    events.DirCreatedEvent,
+    events.DirDeletedEvent,
+    events.DirMovedEvent,
 ]
 
 
@@ -87,7 +76,7 @@ class Watcher:
                 return not any(is_ignored(part) for part in path_.relative_to(folder).parts)
         return False
 
-    def _event(self, event: FileSystemEvent) -> None:
+    def _event(self, event: events.FileSystemEvent) -> None:
         raw = [p for p in (event.src_path, getattr(event, "dest_path", "")) if p]
         paths = [p if isinstance(p, str) else bytes(p).decode() for p in raw]
         hits = [p for p in paths if self.relevant(p)]
@@ -125,7 +114,7 @@ class Watcher:
                     traceback.print_exc()
 
     def start(self) -> None:
-        handler = FileSystemEventHandler()
+        handler = events.FileSystemEventHandler()
         handler.dispatch = self._event  # type: ignore[method-assign]  # every event, whatever its type
         watched: set[tuple[Path, bool]] = set()
         for folder in self.folders:

@@ -16,6 +16,7 @@ import pytest
 
 from conftest import copy_lock_for_editing, FIXTURE, FIXTURE_DAY, REPO
 from legalsite.preview import Builder as IncrementalBuilder
+from legalsite.model import ContentErrors
 from legalsite.pipeline import Project, render
 
 DAY = dt.date.fromisoformat(FIXTURE_DAY)
@@ -35,9 +36,13 @@ def full(project: Project) -> dict[str, bytes]:
 
 
 def same(outcome, project: Project) -> None:
+    """The preview's build equals a full build: its files, and the pages it makes only when
+    asked for (the compare pages: Outcome.later), each asked for here."""
     assert outcome.ok, outcome.errors
     expected = full(project)
-    differing = sorted(p for p in set(expected) | set(outcome.files) if expected.get(p) != outcome.files.get(p))
+    assert not [p for p in outcome.files if "/compare/" in p], "compare pages are made on request"
+    made = {**outcome.files, **{p: outcome.later(p) for p in expected if p not in outcome.files}}
+    differing = sorted(p for p in set(expected) | set(made) if expected.get(p) != made.get(p))
     assert not differing, f"incremental build differs from a full build in {differing}"
 
 
@@ -53,8 +58,8 @@ def test_sequence_of_edits_equals_full_builds(site):
     privacy, terms = site / "content" / "privacy", site / "content" / "terms"
 
     first = builder.build()
+    assert (first.parsed, first.pages_rendered) == (5, 20)  # privacy 10 (its 3 compare pages on request), terms 4, site-wide 6
     same(first, project)
-    assert (first.parsed, first.pages_rendered) == (5, 23)  # privacy 10 + 3 compare, terms 4, site-wide 6
 
     unchanged = builder.build()
     same(unchanged, project)
@@ -62,15 +67,15 @@ def test_sequence_of_edits_equals_full_builds(site):
 
     edit(privacy / "2026-08-01.md", "We collect your email", "We collect only your email")  # a sentence
     step = builder.build()
+    assert (step.parsed, step.pages_rendered) == (1, 3), "its page, two redlines (its own, the draft's)"
+    assert builder.store.misses["redline"] == 2, "only the redlines that show the edited version are redone"
     same(step, project)
-    assert (step.parsed, step.pages_rendered) == (1, 4), "its page, two redlines (its own, the draft's), one compare page"
-    assert builder.store.misses["redline"] == 3, "only the redlines that show the edited version are redone"
 
     edit(privacy / "2026-08-01.md", "summary: ", "summary: In short, ")  # front matter: its policy's lists
     step = builder.build()
-    same(step, project)
-    assert (step.parsed, step.pages_rendered) == (1, 19), "privacy's 13 pages and the 6 site-wide ones"
+    assert (step.parsed, step.pages_rendered) == (1, 16), "privacy's 10 pages and the 6 site-wide ones"
     assert builder.store.misses["redline"] == 0
+    same(step, project)
 
     edit(terms / "2026-02-01.md", "title: Terms of Service", "title: Terms of Use")  # front matter, the index changes
     step = builder.build()
@@ -105,28 +110,94 @@ def test_sequence_of_edits_equals_full_builds(site):
     assert not any(path.startswith("cookies/") for path in step.files)
 
 
-def test_compare_pages_of_an_unchanged_policy_are_one_lookup(site):
-    """The preview keeps a policy's compare pages as one entry too (compare.pages): a reload
-    finds privacy's (3 pages) under one key while nothing of privacy changed; after an edit
-    of one of its versions it misses that entry and asks for each page, and redoes one."""
+def test_an_unchanged_policy_is_one_lookup(site):
+    """The preview keeps each policy's pages as one entry of the store too (render.kept_apart):
+    a reload finds an unchanged policy's pages under one key, not page by page; after an edit
+    of one of its versions it misses that entry, finds its other pages one by one, and renders
+    the three that show the edit."""
     project = Project.at(site)
     builder = IncrementalBuilder(project, as_of=DAY)
-    same(builder.build(), project)
-    assert builder.store.misses["compare"] == 2  # privacy's, terms' (none: two versions)
-
-    same(builder.build(), project)
-    assert (builder.store.hits["compare"], builder.store.misses["compare"]) == (2, 0)
-    assert builder.store.hits["page"] == 20  # the 23 pages but the 3 compare pages, not asked for one by one
+    builder.build()
+    assert builder.store.misses["policy"] == 2  # privacy's, terms'
+    unchanged = builder.build()
+    assert (builder.store.hits["policy"], builder.store.misses["policy"]) == (2, 0)
+    assert (builder.store.hits["page"], builder.store.misses["page"]) == (6, 0)  # the site-wide pages
+    same(unchanged, project)
 
     edit(site / "content" / "privacy" / "2026-08-01.md", "We collect your email", "We collect only your email")
     step = builder.build()
+    assert (builder.store.hits["policy"], builder.store.misses["policy"]) == (1, 1)
+    assert (builder.store.hits["page"], step.pages_rendered) == (6 + 7, 3)  # privacy's 10 pages
     same(step, project)
-    assert (builder.store.hits["compare"], builder.store.misses["compare"]) == (1, 1)
-    assert step.pages_rendered == 4  # its page, two redlines, one compare page
 
-    unchanged = builder.build()
-    same(unchanged, project)
-    assert (unchanged.pages_rendered, builder.store.hits["compare"]) == (0, 2)
+
+def test_compare_pages_are_made_when_asked_for(site):
+    """A rebuild makes none of the compare pages (at 50 versions an edit changes 47 of them);
+    Outcome.later makes one when asked for, under the key a build gives it (asked again: from
+    the store), equal to the full build's, for the build it came from."""
+    project = Project.at(site)
+    builder = IncrementalBuilder(project, as_of=DAY)
+    first = builder.build()
+    path = "privacy/compare/2026-01-01/2026-08-01/index.html"
+    pages, redlines = builder.store.misses["page"], builder.store.misses["redline"]
+    before = first.later(path)
+    assert before == full(project)[path]
+    assert (builder.store.misses["page"], builder.store.misses["redline"]) == (pages + 1, redlines + 1)
+    assert first.later(path) == before and builder.store.misses["page"] == pages + 1  # a hit
+    for missing in ("privacy/compare/2026-08-01/2026-01-01/index.html",  # newer first
+                    "privacy/compare/2026-01-01/2026-05-01/index.html",  # consecutive: changes/
+                    "privacy/compare/2026-01-01/2026-01-01/index.html",
+                    "privacy/compare/2026-01-01/2027-01-01/index.html",
+                    "privacy/compare/2026-01-01/2026-08-01/extra/index.html",
+                    "cookies/compare/2026-01-01/2026-08-01/index.html",
+                    "privacy/2026-01-01/index.html"):
+        assert first.later(missing) is None, missing
+
+    edit(site / "content" / "privacy" / "2026-08-01.md", "We collect your email", "We collect only your email")
+    step = builder.build()
+    assert step.pages_rendered == 3  # its page, two redlines; none of its compare pages
+    after = step.later(path)
+    assert after == full(project)[path] and b"only" in after.replace(before, b"")
+    assert first.later(path) == before, "a build's pages stay what that build made"
+    same(step, project)
+
+    with (site / "site.toml").open("a", encoding="utf-8") as settings:
+        settings.write("compare_any_two = false\n")
+    off = builder.build()
+    assert off.ok and off.later(path) is None  # no compare pages at all
+    same(off, project)
+
+
+def test_a_compare_page_has_the_checks_of_every_page(site):
+    """A page made on request is checked as a build checks every page: a template's error
+    as its file and line, the privacy audit's findings as the page's path and line."""
+    project = Project.at(site)
+    builder = IncrementalBuilder(project, as_of=DAY)
+    path = "privacy/compare/2026-01-01/2026-08-01/index.html"
+    compare = site / "templates" / "compare.html"
+    good = compare.read_text(encoding="utf-8")
+    compare.write_text(good.replace("{% block main %}", "{% block main %}{{ no_such_thing.field }}", 1),
+                       encoding="utf-8")
+    outcome = builder.build()
+    assert outcome.ok  # no compare page is made by the build
+    with pytest.raises(ContentErrors) as failed:
+        outcome.later(path)
+    assert [(e.path, e.line) for e in failed.value.errors] == [("templates/compare.html", 7)]
+    assert "no_such_thing" in failed.value.errors[0].message
+
+    compare.write_text(good.replace("{% block main %}", '{% block main %}<img src="https://cdn.example.net/x.png">', 1),
+                       encoding="utf-8")
+    outcome = builder.build()
+    with pytest.raises(ContentErrors) as failed:
+        outcome.later(path)
+    assert [str(e) for e in failed.value.errors] == [
+        f"{path}:36: <img> src makes the browser contact https://cdn.example.net (another origin): "
+        "https://cdn.example.net/x.png"
+    ]
+    with pytest.raises(ContentErrors) as whole:  # what a full build says of the same page
+        render(project, DAY, True, tracker=False)
+    [found] = [str(e) for e in whole.value.errors if e.path == path]
+    assert found == f"{failed.value.errors[0]} (and 2 other files)"  # the 3 compare pages, as one
 
 
 def test_errors_then_recovery(site):
@@ -155,19 +226,19 @@ def test_template_asset_and_settings_changes_rebuild_everything(site):
     edit(site / "templates" / "base.html", "<main id=\"main\"", "<!-- edited -->\n<main id=\"main\"")
     step = builder.build()
     same(step, project)
-    assert (step.parsed, step.pages_rendered) == (0, 23)
+    assert (step.parsed, step.pages_rendered) == (0, 20)
     assert b"<!-- edited -->" in step.files["privacy/2026-05-01/index.html"]
 
     with (site / "templates" / "assets" / "site.css").open("a", encoding="utf-8") as css:
         css.write("\n.preview-test { color: red; }\n")
     step = builder.build()
     same(step, project)
-    assert step.pages_rendered == 23
+    assert step.pages_rendered == 20
 
     edit(site / "site.toml", 'contact_email = "privacy@example.com"', 'contact_email = "legal@example.com"')
     step = builder.build()
     same(step, project)
-    assert (step.parsed, step.pages_rendered) == (5, 23)
+    assert (step.parsed, step.pages_rendered) == (5, 20)
 
     edit(site / "templates" / "version.html", "{% block main %}", "{% block main %}{% if %}")
     broken = builder.build()

@@ -209,6 +209,57 @@ def test_edit_rebuilds_and_reloads_only_changed_pages(running, site):
     assert "rebuilt in" in running.out.getvalue()
 
 
+COMPARE = "/privacy/compare/2026-01-01/2026-08-01/"
+
+
+def test_a_compare_page_is_made_when_asked_for_and_reloads_after_an_edit(running, site, tmp_path):
+    """The preview makes compare pages on request (compare.page_at): the page is the build's,
+    with the reload script, and after an edit it shows the new text, never the old one."""
+    status, headers, body = running.request(COMPARE)
+    built = build(Project.at(site), tmp_path / "out", today=DAY, drafts=True)
+    served = running.server.preview.lookup(COMPARE)  # what the server sends, before the reload script
+    assert (served.status, served.body) == (200, built.files[COMPARE[1:] + "index.html"])
+    assert status == 200 and b'<script src="/__preview__/reload.js"' in body
+    assert running.request(COMPARE[:-1])[:2] == (301, running.request(COMPARE[:-1])[1])
+    assert running.request(COMPARE[:-1])[1]["Location"] == COMPARE
+    assert running.request("/privacy/compare/2026-08-01/2026-01-01/")[0] == 404  # newer first
+    page = running.events(COMPARE)
+    untouched = running.events("/privacy/compare/2026-01-01/2026-09-01/")  # does not show 2026-08-01
+    edit(site / "content" / "privacy" / "2026-08-01.md", "We collect your email", "We collect only your email")
+    assert page.next_event(10) == "reload"
+    assert untouched.next_event(0.5) is None, "a compare page whose bytes did not change must not reload"
+    page.close(), untouched.close()
+    status, _, after = running.request(COMPARE)
+    assert status == 200 and after != body and b"only" in after
+
+
+def test_compare_pages_show_errors_in_content_and_on_request(running, site):
+    """A content error in a policy shows on its compare pages too; a template error that only
+    a compare page meets (nothing renders them in a rebuild) shows when one is asked for, in
+    the browser and the terminal, as a build reports it."""
+    source = site / "content" / "privacy" / "2026-08-01.md"
+    good = source.read_text(encoding="utf-8")
+    generation = running.generation
+    source.write_text(good.replace("title: Privacy Policy", "titel: Privacy Policy"), encoding="utf-8")
+    running.wait_generation(generation)
+    status, _, body = running.request(COMPARE)
+    assert status == 500 and b"content/privacy/2026-08-01.md:2</span>: unknown field" in body
+    generation = running.generation
+    source.write_text(good, encoding="utf-8")
+    running.wait_generation(generation)
+    assert running.request(COMPARE)[0] == 200
+
+    generation = running.generation
+    edit(site / "templates" / "compare.html", "{% block main %}", "{% block main %}{{ no_such_thing.field }}")
+    running.wait_generation(generation)
+    assert running.request("/terms/")[0] == 200  # the rebuild made no compare page
+    status, _, body = running.request(COMPARE)
+    assert status == 500 and b"templates/compare.html:7</span>: " in body and b"no_such_thing" in body
+    assert b'<script src="/__preview__/reload.js"' in body
+    assert "templates/compare.html:7: " in running.err.getvalue()
+    assert f"1 problem on {COMPARE[1:]}index.html: the browser shows it" in running.err.getvalue()
+
+
 def test_template_edit_reloads_every_open_page(running, site):
     streams = [running.events(path) for path in ("/", "/privacy/", "/terms/2026-02-01/", "/changelog/")]
     edit(site / "templates" / "base.html", "<main id=\"main\"", "<!-- template edited -->\n<main id=\"main\"")
