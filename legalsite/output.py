@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import tempfile
 import threading
 from pathlib import Path
 
@@ -65,6 +64,8 @@ def check_output_dir(out_dir: Path, protected: list[Path]) -> None:
 
 def write_file(path: Path, data: bytes) -> None:
     """Replace one file atomically (write beside it, then rename over it)."""
+    import tempfile  # here, as in _update and Staging: the no-op build only lists (1.8 ms)
+
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -266,6 +267,8 @@ def _entry(path: str, info: os.stat_result) -> tuple[str, int, int, int, int]:
 
 
 def _update(changed: dict[str, bytes], removed: list[str], out_dir: Path) -> None:
+    import tempfile  # see write_file
+
     made: list[Path] = []  # folders created, removed again if writing fails
     staged: list[tuple[str, Path]] = []
     try:
@@ -315,6 +318,8 @@ class Staging:
     is visible before commit, and a failed audit leaves no trace."""
 
     def __init__(self, files: dict[str, bytes], out_dir: Path, background: bool = True):
+        import tempfile  # see write_file
+
         _check_paths(files)
         self.out_dir = out_dir.absolute()
         # folders made for it, removed again if it is discarded (deepest first)
@@ -373,6 +378,8 @@ class Staging:
         try:
             if self.out_dir.exists():
                 if not _exchange(staging, self.out_dir):
+                    import tempfile  # see write_file
+
                     old = Path(
                         tempfile.mkdtemp(
                             prefix=f".{self.out_dir.name}.old-", dir=self.out_dir.parent

@@ -80,7 +80,7 @@ def test_a_failure_while_writing_leaves_the_published_site_as_it_was(tmp_path, m
             raise OSError(28, "No space left on device")
         return real_write(self, data)
 
-    monkeypatch.setattr(output.tempfile, "mkstemp", failing_mkstemp)
+    monkeypatch.setattr(tempfile, "mkstemp", failing_mkstemp)  # output imports it where it writes
     monkeypatch.setattr(output.Path, "write_bytes", failing_write)
     with pytest.raises(OSError):
         write_site(new, out)
