@@ -15,7 +15,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from . import notice, stamp, timeline
+from . import stamp, timeline
 from .project import Project
 from .store import Store
 
@@ -285,7 +285,27 @@ def make_parser() -> argparse.ArgumentParser:
         "the site stays unreadable (implies --live; README, 'When the live site stays unreadable')",
     )
 
-    notice.add_parser(commands, _common, _date)  # issue 15: build.py notice
+    p = commands.add_parser(  # issue 15 (notice.py; defined here: its module loads the model)
+        "notice",
+        help="print the notice to send for a policy's upcoming version",
+        description="Print the notice legal sends (email or in-app) before the upcoming version of "
+        "POLICY takes effect: its title, effective date, summary and the links to the new "
+        "version and its redline on the published site. Plain text by default.",
+    )
+    _common(p)
+    p.add_argument("policy", help="the policy's folder name, e.g. privacy")
+    p.add_argument(
+        "--version",
+        type=_date,
+        metavar="DATE",
+        help="the version (YYYY-MM-DD) to announce (default: the next one to take effect)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "markdown"),
+        default="text",
+        help="text (an email body with a Subject: line) or markdown (default: text)",
+    )
     return parser
 
 

@@ -24,8 +24,6 @@ from . import timeline
 from .model import Policy, Site, Version
 from .wording import counted
 
-FORMATS = ("text", "markdown")
-
 
 class NoticeError(Exception):
     """No notice can be made as asked; the message says why and what to do."""
@@ -41,32 +39,6 @@ class Notice:
     changes_url: str  # "" for the first version of a policy
     current: Version | None  # the version in force until then
     current_url: str
-
-
-def add_parser(commands, common, date) -> None:
-    """Register ``notice`` on cli.py's subcommands; ``common`` adds the shared options,
-    ``date`` reads a YYYY-MM-DD argument."""
-    p = commands.add_parser(
-        "notice",
-        help="print the notice to send for a policy's upcoming version",
-        description="Print the notice legal sends (email or in-app) before the upcoming version of "
-        "POLICY takes effect: its title, effective date, summary and the links to the new "
-        "version and its redline on the published site. Plain text by default.",
-    )
-    common(p)
-    p.add_argument("policy", help="the policy's folder name, e.g. privacy")
-    p.add_argument(
-        "--version",
-        type=date,
-        metavar="DATE",
-        help="the version (YYYY-MM-DD) to announce (default: the next one to take effect)",
-    )
-    p.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="text",
-        help="text (an email body with a Subject: line) or markdown (default: text)",
-    )
 
 
 def find(site: Site, slug: str, days, error: type[Exception]) -> tuple[Policy, dict]:

@@ -1,14 +1,12 @@
 """The one place that writes the site: all files at once, or nothing.
 
-A new site is written into a fresh directory beside the output directory
-and swapped in with a single ``rename``; on Linux the swap is an atomic
-exchange (``renameat2(RENAME_EXCHANGE)``), so readers and static servers
-never see a missing or half-written site. A rebuild that changes only a few
-files replaces just those, each atomically, after all of them were written
-(see :func:`write_site`). A build that fails before writing leaves the
-previous output untouched, because nothing was written. A new site may also
-be written while the build still checks it (:class:`Staging`): it is only
-swapped in once the check passed, and removed otherwise.
+A new site is written into a fresh directory beside the output directory and swapped in with a
+single ``rename``; on Linux the swap is an atomic exchange (``renameat2(RENAME_EXCHANGE)``), so
+readers and static servers never see a missing or half-written site. A rebuild that changes only a
+few files replaces just those, each atomically, after all of them were written (see
+:func:`write_site`). A build that fails before writing leaves the previous output untouched, because
+nothing was written. A new site may also be written while the build still checks it
+(:class:`Staging`): it is only swapped in once the check passed, and removed otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-import tempfile
 import threading
 from pathlib import Path
 
@@ -34,9 +31,7 @@ def _exchange(a: Path, b: Path) -> bool:
     """Atomically swap two paths; False where the OS cannot."""
     import ctypes  # only when a whole folder is swapped: the import is 10 ms of every build
 
-    libc = ctypes.CDLL(
-        None, use_errno=True
-    )  # the process's own symbols, the C library's among them
+    libc = ctypes.CDLL(None, use_errno=True)  # the process's own symbols, the C library's too
     renameat2 = getattr(libc, "renameat2", None)
     if renameat2 is None:
         return False
@@ -65,6 +60,8 @@ def check_output_dir(out_dir: Path, protected: list[Path]) -> None:
 
 def write_file(path: Path, data: bytes) -> None:
     """Replace one file atomically (write beside it, then rename over it)."""
+    import tempfile  # here, as in _update and Staging: the no-op build only lists (1.8 ms)
+
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
@@ -94,15 +91,18 @@ def listing(
     out_dir: Path, since: tuple[tuple[tuple[str, int, int, int, int], ...], int] | None = None
 ) -> tuple[tuple[str, int, int, int, int], ...]:
     """Every entry under ``out_dir`` with what identifies its state: size (FOLDER for a
-    folder, OTHER for a symbolic link or special file), modification and change times,
-    inode; sorted by path. Links are not followed.
+    folder, OTHER for a symbolic link or special file), modification and change times, inode;
+    sorted by path. Links are not followed.
 
-    ``since``: an earlier listing of ``out_dir`` and the time (ns) just before it was
-    taken. A folder listed there with the same identity now holds the same entries,
-    if it had settled when listed (project.settled): adding, removing or renaming an
-    entry changes a folder's times (git's untracked cache reasons alike). Such a folder's
-    entries are looked at one by one instead of reading the folder again: on a site
-    of 2,000 folders, a third less time. The result is the same as without ``since``."""
+    ``since``: an earlier listing of ``out_dir`` and the time (ns) just before it was taken. A
+    folder listed there with the same identity now holds the same entries, if it had settled when
+    listed (project.settled): adding, removing or renaming an entry changes a folder's times (git's
+    untracked cache reasons alike). Such a folder's entries are looked at one by one instead of
+    reading the folder again: on a site of 2,000 folders, a third less time. The result is the same
+    as without ``since``. If nothing changed (a no-op build), that is ``since``'s listing
+    (:func:`_unchanged`)."""
+    if since is not None and _unchanged(out_dir, *since):
+        return since[0]
     children: dict[str, list[str]] = {}
     trusted: set[tuple[str, int, int, int, int]] = set()  # folders listed then, settled then
     if since is not None:
@@ -132,6 +132,29 @@ def listing(
                 if found[-1][1] == FOLDER:
                     pending.append((prefix + item.name + "/", item.path, found[-1]))
     return tuple(sorted(found))
+
+
+def _unchanged(out_dir: Path, entries: tuple, taken: int) -> bool:
+    """Whether listing(out_dir) would be ``entries``, listed at ``taken``, at the cost of one
+    lstat per entry and reading the top folder and those not settled then (see listing)."""
+    base, again = os.path.join(out_dir, ""), [""]  # the top folder is not among the entries
+    for entry in entries:
+        try:
+            if _entry(entry[0], os.lstat(base + entry[0])) != entry:
+                return False
+        except OSError:  # gone
+            return False
+        if entry[1] == FOLDER and not settled(entry[2], entry[3], taken):
+            again.append(entry[0])
+    children: dict[str, set[str]] = {folder: set() for folder in again}
+    for parent, _, name in (entry[0].rpartition("/") for entry in entries):
+        if parent in children:
+            children[parent].add(name)
+    for folder in again:
+        with os.scandir(base + folder if folder else out_dir) as listed:
+            if {item.name for item in listed} != children[folder]:
+                return False
+    return True
 
 
 def in_place_safe(entries: tuple[tuple[str, int, int, int, int], ...], paths) -> bool:
@@ -165,17 +188,15 @@ def write_site(
 ) -> frozenset[str] | None:
     """Make ``out_dir`` hold exactly ``files`` (relative POSIX paths -> bytes).
 
-    A new site, or one where many files change, is written beside the old one
-    and swapped in at once (:func:`_swap`). A rebuild that changes a few files
-    (an edited version) updates them in place in two phases (:func:`_update`):
-    every new file is first written beside its target, and only when all are
-    written are they renamed over the old ones, so a failure while writing
-    leaves the published site as it was. Unchanged files are not touched.
-    ``keep``: files of ``out_dir`` that stay as they are (a partial rebuild,
-    see pipeline.publish); the site is then always updated in place.
-    ``entries``: listing(out_dir), if the caller has just taken it.
-    Returns the files written or removed in place, or None if the whole folder
-    was replaced (for relist).
+    A new site, or one where many files change, is written beside the old one and swapped in at once
+    (:func:`_swap`). A rebuild that changes a few files (an edited version) updates them in place in
+    two phases (:func:`_update`): every new file is first written beside its target, and only when
+    all are written are they renamed over the old ones, so a failure while writing leaves the
+    published site as it was. Unchanged files are not touched.
+    ``keep``: files of ``out_dir`` that stay as they are (a partial rebuild, see pipeline.publish);
+    the site is then always updated in place. ``entries``: listing(out_dir), if the caller has just
+    taken it. Returns the files written or removed in place, or None if the whole folder was
+    replaced (for relist).
     """
     _check_paths(files)
     out_dir = out_dir.absolute()
@@ -237,6 +258,8 @@ def _entry(path: str, info: os.stat_result) -> tuple[str, int, int, int, int]:
 
 
 def _update(changed: dict[str, bytes], removed: list[str], out_dir: Path) -> None:
+    import tempfile  # see write_file
+
     made: list[Path] = []  # folders created, removed again if writing fails
     staged: list[tuple[str, Path]] = []
     try:
@@ -280,12 +303,13 @@ def _swap(files: dict[str, bytes], out_dir: Path) -> None:
 
 class Staging:
     """The whole site, written into a fresh folder beside ``out_dir`` (in a thread when
-    ``background``) until :meth:`commit` swaps it in or :meth:`discard` removes it.
-
-    A cold build writes its 2,000 files this way while its audit runs: nothing
-    is visible before commit, and a failed audit leaves no trace."""
+    ``background``) until :meth:`commit` swaps it in or :meth:`discard` removes it. A cold
+    build writes its 2,000 files this way while its audit runs: nothing is visible before
+    commit, and a failed audit leaves no trace."""
 
     def __init__(self, files: dict[str, bytes], out_dir: Path, background: bool = True):
+        import tempfile  # see write_file
+
         _check_paths(files)
         self.out_dir = out_dir.absolute()
         # folders made for it, removed again if it is discarded (deepest first)
@@ -344,6 +368,8 @@ class Staging:
         try:
             if self.out_dir.exists():
                 if not _exchange(staging, self.out_dir):
+                    import tempfile  # see write_file
+
                     old = Path(
                         tempfile.mkdtemp(
                             prefix=f".{self.out_dir.name}.old-", dir=self.out_dir.parent

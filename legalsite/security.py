@@ -11,17 +11,15 @@ pure function of the site settings, so builds stay deterministic.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from markupsafe import Markup
 
 from .model import Site
+from .project import HOOK_SOURCE
 from .tracker_tag import tracker_tags
 
-# The before-send hook of the analytics deployment (package data, so an installed wheel has it),
-# served from the site itself. Umami's tracker calls
+# The before-send hook (HOOK_SOURCE) is served from the site itself. Umami's tracker calls
 # ``window[data-before-send](type, payload)`` before each send.
-HOOK_SOURCE = Path(__file__).resolve().with_name("umami-before-send.js")
 HOOK_ASSET = "assets/umami-before-send.js"
 
 CADDY_SNIPPET = "_caddy/security-headers.caddy"

@@ -58,24 +58,25 @@ def _code_digest() -> str:
     or importlib.metadata, which would cost the no-op build 15 ms). Upgrading one of
     them misses; installing or removing any other package does not."""
     digest = hashlib.sha256(sys.version.encode() + b"\0")
-    for path in sorted(_PACKAGE.iterdir()):
-        if path.suffix in (".py", ".json"):
-            digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    listed: dict[str, list[str]] = {}
+    for name in sorted(os.listdir(_PACKAGE)):
+        if name.endswith((".py", ".json")):
+            with open(os.path.join(_PACKAGE, name), "rb") as handle:
+                digest.update(name.encode() + b"\0" + handle.read() + b"\0")
+    installed: dict[str, dict[str, list[str]]] = {}  # folder -> distribution -> its .dist-info
     for module, distribution in _LIBRARIES.items():
         spec = importlib.util.find_spec(module)  # finds without importing
         folder = os.path.dirname(os.path.dirname(spec.origin)) if spec and spec.origin else ""
-        if folder not in listed:
+        if folder not in installed:
+            installed[folder] = {}
             try:
-                listed[folder] = os.listdir(folder)
+                names = sorted(os.listdir(folder))
             except OSError:
-                listed[folder] = []
-        versions = sorted(
-            name
-            for name in listed[folder]
-            if name.endswith((".dist-info", ".egg-info"))
-            and re.sub(r"[-_.]+", "_", name.split("-", 1)[0]).lower() == distribution
-        )
+                names = []
+            for name in names:
+                if name.endswith((".dist-info", ".egg-info")):
+                    key = re.sub(r"[-_.]+", "_", name.split("-", 1)[0]).lower()
+                    installed[folder].setdefault(key, []).append(name)
+        versions = installed[folder].get(distribution, [])
         digest.update(f"{module}\0{versions}\0".encode())
     return digest.hexdigest()
 
@@ -106,8 +107,8 @@ def digest_of(*parts: object, code: str | None = None) -> str:
 
 
 SHARED = frozenset({"section"})  # asked for many times in one build: kept in memory by every store
-# cheaper made than read; "compare": the preview's compare pages of a policy (compare.py)
-MEMORY_ONLY = frozenset({"page", "outline", "sha256", "source", "compare"})
+# cheaper made than read; "policy": the preview's pages of one policy as one entry (render.kept_apart)
+MEMORY_ONLY = frozenset({"page", "outline", "sha256", "source", "policy"})
 LIMIT = 1 << 30  # bytes of entries on disk; beyond it the least recently used go
 _FORMAT = 2  # the tables' layout (PRAGMA user_version); a store of another is emptied
 _HAS, _ANY = "SELECT 1 FROM entries WHERE key = ?", "SELECT 1 FROM entries LIMIT 1"

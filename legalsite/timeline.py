@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from typing import TYPE_CHECKING, cast
 
-from .model import Policy, Status, Version
+if TYPE_CHECKING:  # the no-op build (cli.py) needs build_day, not the model and its dataclasses
+    from .model import Policy, Status, Version
 
 MONTHS = (
     "January",
@@ -67,14 +69,17 @@ def upcoming(policy: Policy, today: dt.date) -> tuple[Version, ...]:
 
 def statuses(policy: Policy, today: dt.date) -> list[Status]:
     """The status of every version, in order (one pass, not one per version)."""
+    from .model import Status  # here: see the imports above
+
     current = in_force(policy, today)
-    return [_status(version, current, today) for version in policy.versions]
-
-
-def _status(version: Version, current: Version | None, today: dt.date) -> Status:
-    if version.effective > today:
-        return Status.UPCOMING
-    return Status.IN_FORCE if version is current else Status.SUPERSEDED
+    return [
+        Status.UPCOMING
+        if version.effective > today
+        else Status.IN_FORCE
+        if version is current
+        else Status.SUPERSEDED
+        for version in policy.versions
+    ]
 
 
 def canonical_version(policy: Policy, today: dt.date) -> Version:
@@ -89,12 +94,12 @@ def previous(policy: Policy, version: Version) -> Version | None:
 
 def human_date(version_or_date: Version | dt.date) -> str:
     """'1 April 2026', or 'April 2026' for a version whose source gives only a month."""
-    if isinstance(version_or_date, Version):
+    if isinstance(version_or_date, dt.date) or not hasattr(version_or_date, "month_only"):
+        day = cast(dt.date, version_or_date)  # anything but a date or a Version fails on .day
+    else:  # a Version, known by its field (this module does not import the model: see above)
         day = version_or_date.effective
         if version_or_date.month_only:
             return f"{MONTHS[day.month - 1]} {day.year}"
-    else:
-        day = version_or_date
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 

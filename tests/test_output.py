@@ -80,7 +80,7 @@ def test_a_failure_while_writing_leaves_the_published_site_as_it_was(tmp_path, m
             raise OSError(28, "No space left on device")
         return real_write(self, data)
 
-    monkeypatch.setattr(output.tempfile, "mkstemp", failing_mkstemp)
+    monkeypatch.setattr(tempfile, "mkstemp", failing_mkstemp)  # output imports it where it writes
     monkeypatch.setattr(output.Path, "write_bytes", failing_write)
     with pytest.raises(OSError):
         write_site(new, out)
@@ -138,18 +138,11 @@ def _folders(tmp_path):
     return out
 
 
-@pytest.mark.parametrize("change", ["none", "add a file", "remove a file", "rename a file", "rewrite a file",
-                                    "add a folder", "a folder for a file", "empty a folder"])
-def test_a_listing_since_an_earlier_one_equals_a_fresh_one_and_reads_only_changed_folders(tmp_path, monkeypatch,
-                                                                                          change):
-    import os
-    import time
-    out = _folders(tmp_path)
-    taken = time.time_ns()
-    before = output.listing(out)
-    from legalsite import project
-    monkeypatch.setattr(project, "_SETTLED_NS", -1)  # every folder settled when listed, as a second later
-    time.sleep(0.05)  # past a tick of the file system's clock
+CHANGES = ["none", "add a file", "remove a file", "rename a file", "rewrite a file",
+           "add a folder", "a folder for a file", "empty a folder"]
+
+
+def _change(out, change):
     if change == "add a file":
         (out / "a/1/changes/new.html").write_bytes(b"new")
     elif change == "remove a file":
@@ -166,6 +159,20 @@ def test_a_listing_since_an_earlier_one_equals_a_fresh_one_and_reads_only_change
         (out / "a/2/index.html").mkdir()
     elif change == "empty a folder":
         (out / "b/empty/.keep").unlink()
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_listing_since_an_earlier_one_equals_a_fresh_one_and_reads_only_changed_folders(tmp_path, monkeypatch,
+                                                                                          change):
+    import os
+    import time
+    out = _folders(tmp_path)
+    taken = time.time_ns()
+    before = output.listing(out)
+    from legalsite import project
+    monkeypatch.setattr(project, "_SETTLED_NS", -1)  # every folder settled when listed, as a second later
+    time.sleep(0.05)  # past a tick of the file system's clock
+    _change(out, change)
     read = []
     real = os.scandir
     monkeypatch.setattr(os, "scandir", lambda path: read.append(os.path.relpath(path, out)) or real(path))
@@ -191,6 +198,22 @@ def test_a_folder_changed_within_a_second_of_the_listing_is_read_again(tmp_path,
     monkeypatch.setattr(os, "scandir", lambda path: read.append(path) or real(path))
     assert output.listing(out, (before, taken)) == before
     assert len(read) == 7  # every folder: all were written just now
+
+
+@pytest.mark.parametrize("change", CHANGES)
+def test_a_change_just_after_a_listing_shows_in_a_listing_since_it(tmp_path, change):
+    """A no-op build's check (output._unchanged) takes an earlier listing back only if every
+    entry is as it was and every folder not settled then holds the same names: any change
+    shows, in folders written just before the listing too."""
+    import time
+    out = _folders(tmp_path)
+    taken = time.time_ns()
+    before = output.listing(out)
+    time.sleep(0.05)  # past a tick of the file system's clock
+    _change(out, change)
+    since = output.listing(out, (before, taken))
+    assert since == output.listing(out)
+    assert (since is before) == (change == "none")
 
 
 @pytest.mark.parametrize("umask", [0o022, 0o077])

@@ -450,3 +450,25 @@ def test_a_content_file_removed_after_the_check_is_an_error_and_nothing_is_writt
     assert err.splitlines()[0] == ("content/terms/2032-01-01.md:1: the file changed while the site was built "
                                    "(No such file or directory): run the build again")
     assert tree(site / "_site") == before
+
+
+def test_a_build_with_nothing_to_do_loads_neither_the_libraries_nor_the_model(site, cli):
+    """The no-op build answers from the stamp before anything else is imported: Markdown, Jinja,
+    lxml, YAML, Babel, watchdog, the model and its dataclasses load only when there is work
+    (what they cost a no-op build: README, Performance)."""
+    import subprocess
+    import sys
+    build(cli)
+    probe = ("import sys\nfrom legalsite.cli import main\n"
+             f"code = main(['build', '--as-of', '{FIXTURE_DAY}'])\n"
+             "print(code, ' '.join(sorted(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    said, code, modules = result.stdout.splitlines()[0], *result.stdout.splitlines()[1].split(" ", 1)
+    assert said.startswith("up to date") and code == "0", result.stdout + result.stderr
+    heavy = {"markdown", "jinja2", "lxml", "yaml", "frontmatter", "babel", "watchdog", "tinycss2", "markupsafe",
+             "dataclasses", "inspect", "legalsite.model", "legalsite.commands", "legalsite.pipeline"}
+    assert heavy & set(modules.split()) == set()
+    (site / "content" / "terms" / "2032-01-01.md").write_text(version("2032-01-01"))
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    loaded = set(result.stdout.splitlines()[-1].split()[1:])
+    assert result.stdout.startswith("built ") and heavy - {"watchdog"} < loaded  # (the preview's)
