@@ -7,7 +7,7 @@ stages (and, later, processes) without anyone mutating it behind another's back.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import NamedTuple
 
@@ -168,3 +168,12 @@ class Site:
     drafts: bool = False
     tracker: bool = True  # load the analytics tracker (when configured); preview and drafts: False
     translations: tuple[Translation, ...] = ()  # issue 17 (translations.py)
+
+    def outline(self) -> Site:
+        """The site without its versions' texts: what the site-wide pages and the next
+        build's stamp need of it (a one-shot build lets the texts go before its audit)."""
+        policies = tuple(
+            replace(p, versions=tuple(replace(v, body_html="", headings=()) for v in p.versions))
+            for p in self.policies
+        )
+        return replace(self, policies=policies)

@@ -36,7 +36,7 @@ from .render import load_theme, render_site
 from .settings import is_placeholder
 from .settings import load_settings as read_settings
 from .store import Store
-from .theme import template_error
+from .theme import missing_folders, template_error
 from .wording import counted  # issue 15: "1 policy", not "1 policies"
 
 
@@ -65,7 +65,7 @@ class Loaded:
 @dataclass(frozen=True)
 class Built:
     """What a build made. Outside the preview, ``site`` comes without the versions' texts
-    (outline_of): they are let go once the pages are rendered."""
+    (Site.outline): they are let go once the pages are rendered."""
 
     site: Site
     files: dict[str, bytes]  # output path -> bytes to write
@@ -97,19 +97,16 @@ class Built:
 
 def load_settings(project: Project, theme: bool = False) -> Settings:
     """Stage 1: site.toml, validated (defaults when it does not exist); raises ContentErrors,
-    with the folders the build reads missing: content, and (``theme``: for the pages) the
-    templates and their assets."""
-    folders = [(project.content, "content", "create it, or pass --content PATH")]
+    with each folder the build reads that is missing: content, and (``theme``: for pages)
+    the templates and their assets."""
+    found = "content folder not found: create it, or pass --content PATH"
+    missing = (
+        []
+        if project.content.is_dir()
+        else [ContentError(project.display(project.content), 1, found)]
+    )
     if theme:
-        folders.append((project.templates, "templates", "create it, or pass --templates PATH"))
-        if project.templates.is_dir():
-            assets = (project.templates / "assets", "assets", "create it: it holds the stylesheets")
-            folders.append(assets)
-    missing = [
-        ContentError(project.display(folder), 1, f"{what} folder not found: {fix}")
-        for folder, what, fix in folders
-        if not folder.is_dir()
-    ]
+        missing += missing_folders(project.templates, project.display)
     if missing:
         raise ContentErrors(missing)
     return read_settings(project.settings, project.display(project.settings))
@@ -254,7 +251,7 @@ def run(
                 output = render_site(site, theme, store, frozenset(), None, last)
             store.receive_all()
             if not store.remember:  # the pages are made: let the texts go before the audit
-                site = dataclasses.replace(site, policies=outline_of(site.policies))
+                site = site.outline()
             staged = Staging(output.files, stage) if stage is not None else None
             audit_site(site, output.files, store, output.keys, pool)
     except BaseException:
@@ -374,17 +371,6 @@ def publish(
         ),
     )
     return result
-
-
-def outline_of(policies: tuple[Policy, ...]) -> tuple[Policy, ...]:
-    """The policies without their versions' texts: what the site-wide pages and the next
-    build's stamp need of them."""
-    return tuple(
-        dataclasses.replace(
-            p, versions=tuple(dataclasses.replace(v, body_html="", headings=()) for v in p.versions)
-        )
-        for p in policies
-    )
 
 
 def _write(result: Built, out_dir: Path, entries=None) -> frozenset[str] | None:

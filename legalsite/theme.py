@@ -86,6 +86,21 @@ def load_theme(templates_dir: Path, store: Store | None = None) -> Theme:
     )
 
 
+def missing_folders(templates: Path, display) -> list[ContentError]:
+    """The templates folder, or its assets folder, where it is missing: a ``path:1`` error
+    before any content is read (it was a traceback after the whole load)."""
+    if not templates.is_dir():
+        found = "templates folder not found: create it, or pass --templates PATH"
+    elif not (templates / "assets").is_dir():
+        templates, found = (
+            templates / "assets",
+            "assets folder not found: create it: it holds the stylesheets",
+        )
+    else:
+        return []
+    return [ContentError(display(templates), 1, found)]
+
+
 def template_error(exc: BaseException, templates: Path, display) -> ContentError | None:
     """``templates/x.html:12: message`` for a template that cannot be loaded or rendered
     (a syntax error, an undefined name, a failing filter), or None when the exception did
