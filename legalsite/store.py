@@ -107,8 +107,8 @@ def digest_of(*parts: object, code: str | None = None) -> str:
 
 
 SHARED = frozenset({"section"})  # asked for many times in one build: kept in memory by every store
-# cheaper made than read; "policy": the preview's pages of one policy as one entry (render.kept_apart)
-MEMORY_ONLY = frozenset({"page", "outline", "sha256", "source", "policy"})
+# cheaper made than read, or the preview's only: "policy" (render.kept_apart), "checked" (compare)
+MEMORY_ONLY = frozenset({"page", "outline", "sha256", "source", "policy", "checked"})
 LIMIT = 1 << 30  # bytes of entries on disk; beyond it the least recently used go
 _FORMAT = 2  # the tables' layout (PRAGMA user_version); a store of another is emptied
 _HAS, _ANY = "SELECT 1 FROM entries WHERE key = ?", "SELECT 1 FROM entries LIMIT 1"

@@ -16,6 +16,7 @@ import pytest
 
 from conftest import copy_lock_for_editing, FIXTURE, FIXTURE_DAY, REPO
 from legalsite.preview import Builder as IncrementalBuilder
+from legalsite.compare import no_page
 from legalsite.model import ContentErrors
 from legalsite.pipeline import Project, render
 
@@ -58,7 +59,8 @@ def test_sequence_of_edits_equals_full_builds(site):
     privacy, terms = site / "content" / "privacy", site / "content" / "terms"
 
     first = builder.build()
-    assert (first.parsed, first.pages_rendered) == (5, 20)  # privacy 10 (its 3 compare pages on request), terms 4, site-wide 6
+    # privacy 10, terms 4, site-wide 6, one compare page (compare.check; the others on request)
+    assert (first.parsed, first.pages_rendered) == (5, 21)
     same(first, project)
 
     unchanged = builder.build()
@@ -138,12 +140,15 @@ def test_compare_pages_are_made_when_asked_for(site):
     project = Project.at(site)
     builder = IncrementalBuilder(project, as_of=DAY)
     first = builder.build()
-    path = "privacy/compare/2026-01-01/2026-08-01/index.html"
+    path = "privacy/compare/2026-01-01/2026-08-01/index.html"  # compare.check made this one
+    other = "privacy/compare/2026-01-01/2026-09-01/index.html"
     pages, redlines = builder.store.misses["page"], builder.store.misses["redline"]
     before = first.later(path)
     assert before == full(project)[path]
+    assert (builder.store.misses["page"], builder.store.misses["redline"]) == (pages, redlines)
+    assert first.later(other) == full(project)[other]
     assert (builder.store.misses["page"], builder.store.misses["redline"]) == (pages + 1, redlines + 1)
-    assert first.later(path) == before and builder.store.misses["page"] == pages + 1  # a hit
+    assert first.later(other) == full(project)[other] and builder.store.misses["page"] == pages + 1
     for missing in ("privacy/compare/2026-08-01/2026-01-01/index.html",  # newer first
                     "privacy/compare/2026-01-01/2026-05-01/index.html",  # consecutive: changes/
                     "privacy/compare/2026-01-01/2026-01-01/index.html",
@@ -168,23 +173,35 @@ def test_compare_pages_are_made_when_asked_for(site):
     same(off, project)
 
 
+def test_a_broken_compare_template_fails_the_rebuild(site):
+    """A rebuild makes no compare page, yet a broken compare.html fails it, as it fails build
+    and check (compare.check): compiled on every rebuild (a store lookup when unchanged),
+    and one compare page rendered when the templates change (a name only rendering finds)."""
+    project = Project.at(site)
+    builder = IncrementalBuilder(project, as_of=DAY)
+    assert builder.build().ok and builder.build().pages_rendered == 0  # unchanged: lookups
+    compare = site / "templates" / "compare.html"
+    good = compare.read_text(encoding="utf-8")
+    for broken, says in (("{% if %}", "template syntax error"), ("{{ no_such_thing.field }}", "no_such_thing")):
+        compare.write_text(good.replace("{% block main %}", "{% block main %}" + broken, 1), encoding="utf-8")
+        outcome = builder.build()
+        assert [(e.path, e.line) for e in outcome.errors] == [("templates/compare.html", 7)]
+        assert says in outcome.errors[0].message and outcome.later is no_page
+        with pytest.raises(ContentErrors) as checked:  # what build and check say
+            render(project, DAY, True, tracker=False)
+        assert {(e.path, e.line) for e in checked.value.errors} == {("templates/compare.html", 7)}
+    compare.write_text(good, encoding="utf-8")
+    same(builder.build(), project)
+
+
 def test_a_compare_page_has_the_checks_of_every_page(site):
-    """A page made on request is checked as a build checks every page: a template's error
-    as its file and line, the privacy audit's findings as the page's path and line."""
+    """A page made on request is checked as a build checks every page: the privacy audit's
+    findings as the page's path and line (a template's error fails the rebuild, above)."""
     project = Project.at(site)
     builder = IncrementalBuilder(project, as_of=DAY)
     path = "privacy/compare/2026-01-01/2026-08-01/index.html"
     compare = site / "templates" / "compare.html"
     good = compare.read_text(encoding="utf-8")
-    compare.write_text(good.replace("{% block main %}", "{% block main %}{{ no_such_thing.field }}", 1),
-                       encoding="utf-8")
-    outcome = builder.build()
-    assert outcome.ok  # no compare page is made by the build
-    with pytest.raises(ContentErrors) as failed:
-        outcome.later(path)
-    assert [(e.path, e.line) for e in failed.value.errors] == [("templates/compare.html", 7)]
-    assert "no_such_thing" in failed.value.errors[0].message
-
     compare.write_text(good.replace("{% block main %}", '{% block main %}<img src="https://cdn.example.net/x.png">', 1),
                        encoding="utf-8")
     outcome = builder.build()
@@ -226,19 +243,19 @@ def test_template_asset_and_settings_changes_rebuild_everything(site):
     edit(site / "templates" / "base.html", "<main id=\"main\"", "<!-- edited -->\n<main id=\"main\"")
     step = builder.build()
     same(step, project)
-    assert (step.parsed, step.pages_rendered) == (0, 20)
+    assert (step.parsed, step.pages_rendered) == (0, 21)  # with compare.check's page
     assert b"<!-- edited -->" in step.files["privacy/2026-05-01/index.html"]
 
     with (site / "templates" / "assets" / "site.css").open("a", encoding="utf-8") as css:
         css.write("\n.preview-test { color: red; }\n")
     step = builder.build()
     same(step, project)
-    assert step.pages_rendered == 20
+    assert step.pages_rendered == 21
 
     edit(site / "site.toml", 'contact_email = "privacy@example.com"', 'contact_email = "legal@example.com"')
     step = builder.build()
     same(step, project)
-    assert (step.parsed, step.pages_rendered) == (5, 20)
+    assert (step.parsed, step.pages_rendered) == (5, 21)
 
     edit(site / "templates" / "version.html", "{% block main %}", "{% block main %}{% if %}")
     broken = builder.build()

@@ -68,6 +68,13 @@ class Running:
             assert time.monotonic() < deadline, "no rebuild happened"
             time.sleep(0.01)
 
+    def wait_err(self, text: str, timeout: float = 10) -> None:
+        """Until the terminal (stderr) shows ``text``: a rebuild reports after it is served."""
+        deadline = time.monotonic() + timeout
+        while text not in self.err.getvalue():
+            assert time.monotonic() < deadline, f"{text!r} never printed"
+            time.sleep(0.01)
+
     def events(self, path: str) -> "Events":
         status, headers, _ = self.request(path)
         return Events(self, path, headers["ETag"].strip('"'))
@@ -220,8 +227,8 @@ def test_a_compare_page_is_made_when_asked_for_and_reloads_after_an_edit(running
     served = running.server.preview.lookup(COMPARE)  # what the server sends, before the reload script
     assert (served.status, served.body) == (200, built.files[COMPARE[1:] + "index.html"])
     assert status == 200 and b'<script src="/__preview__/reload.js"' in body
-    assert running.request(COMPARE[:-1])[:2] == (301, running.request(COMPARE[:-1])[1])
-    assert running.request(COMPARE[:-1])[1]["Location"] == COMPARE
+    status, headers, _ = running.request(COMPARE[:-1])
+    assert (status, headers["Location"]) == (301, COMPARE)
     assert running.request("/privacy/compare/2026-08-01/2026-01-01/")[0] == 404  # newer first
     page = running.events(COMPARE)
     untouched = running.events("/privacy/compare/2026-01-01/2026-09-01/")  # does not show 2026-08-01
@@ -234,9 +241,9 @@ def test_a_compare_page_is_made_when_asked_for_and_reloads_after_an_edit(running
 
 
 def test_compare_pages_show_errors_in_content_and_on_request(running, site):
-    """A content error in a policy shows on its compare pages too; a template error that only
-    a compare page meets (nothing renders them in a rebuild) shows when one is asked for, in
-    the browser and the terminal, as a build reports it."""
+    """A content error in a policy shows on its compare pages too; a broken compare.html
+    fails the rebuild on save (compare.check), though the rebuild makes no compare page:
+    every page shows it and the terminal prints it, as for any template (and as check)."""
     source = site / "content" / "privacy" / "2026-08-01.md"
     good = source.read_text(encoding="utf-8")
     generation = running.generation
@@ -249,15 +256,21 @@ def test_compare_pages_show_errors_in_content_and_on_request(running, site):
     running.wait_generation(generation)
     assert running.request(COMPARE)[0] == 200
 
-    generation = running.generation
-    edit(site / "templates" / "compare.html", "{% block main %}", "{% block main %}{{ no_such_thing.field }}")
-    running.wait_generation(generation)
-    assert running.request("/terms/")[0] == 200  # the rebuild made no compare page
-    status, _, body = running.request(COMPARE)
-    assert status == 500 and b"templates/compare.html:7</span>: " in body and b"no_such_thing" in body
-    assert b'<script src="/__preview__/reload.js"' in body
-    assert "templates/compare.html:7: " in running.err.getvalue()
-    assert f"1 problem on {COMPARE[1:]}index.html: the browser shows it" in running.err.getvalue()
+    for broken in ("{% if %}", "{{ no_such_thing.field }}"):
+        generation = running.generation
+        edit(site / "templates" / "compare.html", "{% block main %}", "{% block main %}" + broken)
+        running.wait_generation(generation)
+        running.wait_err("1 problem (")  # on save, before any request
+        assert "templates/compare.html:7: " in running.err.getvalue()
+        status, _, body = running.request("/terms/")
+        assert status == 500 and b"templates/compare.html:7</span>: " in body
+        assert b'<script src="/__preview__/reload.js"' in body
+        assert running.request(COMPARE)[0] == 500
+        generation = running.generation
+        edit(site / "templates" / "compare.html", "{% block main %}" + broken, "{% block main %}")
+        running.wait_generation(generation)
+        assert running.request(COMPARE)[0] == 200
+        running.err.seek(0), running.err.truncate()
 
 
 def test_template_edit_reloads_every_open_page(running, site):
