@@ -21,7 +21,6 @@ import re
 import signal
 import sys
 import threading
-import time
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,83 +28,18 @@ from http import HTTPStatus
 from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
-from . import timeline
 from .compare import no_page
 from .content import _TRANSLATION_NAME  # issue 17
-from .model import ContentError, ContentErrors, Site
+from .model import ContentError, ContentErrors
 from .notice_period import late_drafts
-from .pipeline import Project, Request, run
+from .pipeline import Project
+from .preview_build import Builder, Outcome, describe_error
 from .preview_http import CONTENT_TYPES, PreviewError, Response, Server, _content_type, error_page
-from .stamp import remembered
-from .store import Store
-from .theme import template_error
 from .watch import Watcher
 
+__all__ = ["Builder", "Outcome", "Preview", "PreviewError", "PreviewServer", "State", "serve"]
+
 _POLICY_PATH = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One rebuild: the files, or the errors that stopped it."""
-
-    files: dict[str, bytes] | None  # None when the build failed
-    errors: tuple[ContentError, ...]
-    site: Site | None
-    seconds: float
-    parsed: int  # source files that went through Markdown
-    pages_rendered: int  # pages rendered (not taken from the store)
-    later: Callable[[str], bytes | None] = no_page  # pages made on request (Built.later)
-
-    @property
-    def ok(self) -> bool:
-        return self.files is not None
-
-
-class Builder:
-    """The preview's builds: the whole pipeline (drafts, never the tracker, whatever
-    site.toml says) through one store that keeps, in memory, what the last good build used."""
-
-    def __init__(self, project: Project, as_of: dt.date | None = None):
-        self.project = project
-        self.as_of = as_of
-        self.store = Store(remember=True)
-
-    def build(self) -> Outcome:
-        started = time.perf_counter()
-        self.store.begin()
-        files, site = None, None
-        later: Callable[[str], bytes | None] = no_page
-        errors: tuple[ContentError, ...] = ()
-        try:
-            request = Request(self.project, timeline.build_day(self.as_of), True, tracker=False)
-            sources = remembered(self.project, self.store)
-            result = run(request, self.store, sources, digests=sources.sources)
-            files, site, later = result.files, result.site, result.later
-            self.store.prune()
-        except ContentErrors as exc:
-            errors = tuple(exc.errors)
-        except Exception as exc:  # a template or asset problem: report it like content errors
-            errors = (self._describe(exc),)
-        return Outcome(
-            files=files,
-            errors=errors,
-            site=site,
-            seconds=time.perf_counter() - started,
-            parsed=self.store.misses["parse"],
-            pages_rendered=self.store.misses["page"],
-            later=later,
-        )
-
-    def _describe(self, exc: Exception) -> ContentError:
-        """``path:line: message`` for an exception that is not a content error: a template's
-        (theme.template_error, as build and check report it) or anything else, which the
-        preview shows rather than stopping."""
-        templates, display = self.project.templates, self.project.display
-        return template_error(exc, templates, display) or ContentError(
-            display(templates),
-            1,
-            f"the templates could not be rendered: {type(exc).__name__}: {exc}",
-        )
 
 
 @dataclass
@@ -250,7 +184,7 @@ class Preview:
             except ContentErrors as exc:
                 errors = tuple(exc.errors)
             except Exception as exc:  # as Builder.build reports it
-                errors = (self.builder._describe(exc),)
+                errors = (describe_error(self.project, exc),)
         self._problems(errors, f" on {key}", "")
         body = error_page(errors)
         return Response(HTTPStatus.INTERNAL_SERVER_ERROR, body, CONTENT_TYPES[".html"], inject=True)
