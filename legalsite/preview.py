@@ -28,7 +28,7 @@ from http import HTTPStatus
 from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
-from .compare import no_page
+from . import compare
 from .content import _TRANSLATION_NAME  # issue 17
 from .model import ContentError, ContentErrors
 from .notice_period import late_drafts
@@ -50,7 +50,10 @@ class State:
     errors: tuple[ContentError, ...] = ()
     error_scope: frozenset[str] | None = None  # policy folders hit by errors; None: all
     generation: int = 0
-    later: Callable[[str], bytes | None] = no_page  # the last good build's (Built.later)
+    later: Callable[[str], bytes | None] = compare.no_page  # the last good build's (Built.later)
+    # what later() answered, path -> response, under the build lock: each page made (and its
+    # errors printed) once per build, however many tabs, HEADs and reload connections ask
+    made: dict[str, Response] = field(default_factory=dict)
 
 
 class Preview:
@@ -173,18 +176,38 @@ class Preview:
 
     def _later(self, key: str, state: State) -> Response | None:
         """A page the build made only the means to make (Built.later: compare pages): made
-        now, as that build would have made it, or its errors (printed too)."""
-        if not key.endswith(".html"):
+        by the newest build, once (State.made), or its errors (printed once). Only a path of
+        a compare page's shape, of a known policy, waits for the build lock (a 404 never
+        does), and gives up when the server stops."""
+        policy = key.split("/", 1)[0]
+        if not compare.could_be(key) or f"{policy}/index.html" not in self.state.files:
             return None
-        with self._build_lock:  # one thing at a time uses the store
-            try:
-                if (page := state.later(key)) is None:
+        while not self._build_lock.acquire(timeout=0.1):  # one thing at a time uses the store
+            if self.stopping:
+                stopped = b"The preview is stopping.\n"
+                return Response(HTTPStatus.SERVICE_UNAVAILABLE, stopped, CONTENT_TYPES[".txt"])
+        try:
+            if self.state.generation > state.generation:  # a rebuild ended while this waited
+                state = self.state
+            if key not in state.made:
+                made = self._make(key, state)
+                if made is None:
                     return None
-                return Response(HTTPStatus.OK, page, _content_type(key), inject=True)
-            except ContentErrors as exc:
-                errors = tuple(exc.errors)
-            except Exception as exc:  # as Builder.build reports it
-                errors = (describe_error(self.project, exc),)
+                state.made[key] = made
+            return state.made[key]
+        finally:
+            self._build_lock.release()
+
+    def _make(self, key: str, state: State) -> Response | None:
+        """``state``'s page at ``key`` (None: no such page), or its errors, printed here."""
+        try:
+            if (page := state.later(key)) is None:
+                return None
+            return Response(HTTPStatus.OK, page, _content_type(key), inject=True)
+        except ContentErrors as exc:
+            errors = tuple(exc.errors)
+        except Exception as exc:  # as Builder.build reports it
+            errors = (describe_error(self.project, exc),)
         self._problems(errors, f" on {key}", "")
         body = error_page(errors)
         return Response(HTTPStatus.INTERNAL_SERVER_ERROR, body, CONTENT_TYPES[".html"], inject=True)

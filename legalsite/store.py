@@ -1,18 +1,18 @@
 """The one store of everything a build reuses: results of pure steps, by content address.
 
-Every reusable result (a parse, a Markdown block, a redline, a page, an audit, a
-compiled template, the last build's stamp) is asked for as ``store.get(kind, parts,
+Every reusable result (a parse, a Markdown block, a redline, a page, a policy's pages, an
+audit, a compiled template, the last build's stamp) is asked for as ``store.get(kind, parts,
 compute)``, under the SHA-256 of ``kind``, ``parts`` (all the result depends on) and
 the generator (:data:`CODE_DIGEST`). A stored result is the result computed afresh
-(tests/test_store.py: a cold, a warm and a damaged store build the same bytes).
+(tests/test_store.py: a cold, a warm and a damaged store build the same bytes). One thread
+asks at a time: the preview runs builds and pages on request under one lock (preview.py).
 
 Two layers, one key:
 
-- memory: what this process asked for. A one-shot build (``remember=False``)
-  keeps only the kinds asked for many times per build (:data:`SHARED`: Markdown
-  blocks that versions share); the preview (``remember=True``) keeps everything
-  the last build used (:meth:`prune` forgets the rest), which is what makes a
-  reload after one edit redo only what the edit touched.
+- memory: what this process asked for. A one-shot build (``remember=False``) keeps only
+  the kinds asked for many times per build (:data:`SHARED`: Markdown blocks that versions
+  share); the preview (``remember=True``) keeps everything the last build used (:meth:`prune`
+  forgets the rest), which makes a reload after one edit redo only what the edit touched.
 - disk (optional): one SQLite file under one folder (``.cache/store.sqlite3``), a
   row per entry, each value prefixed with its own key so that a damaged index
   can only cause a miss. New entries go in from a background thread in one
@@ -258,17 +258,19 @@ class Store:
             stack.extend(child for child in new if child in self._children)
 
     def begin(self) -> None:
-        """A new build starts (the preview, before each): counts and uses start from zero."""
-        self._used = set()
+        """A new build starts (the preview, before each): counts start from zero (uses: prune)."""
         self.hits.clear()
         self.misses.clear()
 
     def prune(self) -> None:
-        """Forget, in memory, everything the last build did not use (the preview, after a good build)."""
+        """Forget, in memory, what the last build, and the asks since the last prune, did not
+        use (the preview, after a good build), then count uses anew: a page made on request
+        and asked for again after each rebuild (an open tab) stays a hit; others go."""
         self._memory = {key: value for key, value in self._memory.items() if key in self._used}
         self._children = {
             key: value for key, value in self._children.items() if key in self._memory
         }
+        self._used = set()
 
     # -- the disk --------------------------------------------------------------
 

@@ -26,7 +26,7 @@ import pytest
 from conftest import copy_lock_for_editing, FIXTURE, FIXTURE_DAY, REPO
 from legalsite.cli import main
 from legalsite.pipeline import Project, build
-from legalsite.preview import PreviewError, PreviewServer
+from legalsite.preview import Preview, PreviewError, PreviewServer
 from legalsite.preview_http import inject, relax_csp
 
 DAY = dt.date.fromisoformat(FIXTURE_DAY)
@@ -271,6 +271,75 @@ def test_compare_pages_show_errors_in_content_and_on_request(running, site):
         running.wait_generation(generation)
         assert running.request(COMPARE)[0] == 200
         running.err.seek(0), running.err.truncate()
+
+
+def quiet_preview(site: Path) -> Preview:
+    """A preview without its HTTP server and watcher, built once: lookup() is what a request
+    gets (its terminal in ``.err``)."""
+    preview = Preview(Project.at(site), as_of=DAY, out=io.StringIO(), err=io.StringIO())
+    assert preview.rebuild().ok
+    return preview
+
+
+def test_a_page_made_on_request_is_made_and_reported_once_per_build(site):
+    """A compare page asked for by a GET, a HEAD, its reload connection and its path without
+    the slash is made once a build (State.made), its error printed once; after a rebuild
+    that did not change it, an open page is a store hit (store.prune keeps what was asked)."""
+    preview = quiet_preview(site)
+    store, other = preview.builder.store, "/privacy/compare/2026-01-01/2026-09-01/"
+    store.begin()  # counts from here
+    assert preview.lookup(other).status == 200 and store.misses["page"] == 1
+    assert preview.lookup(other).status == 200 and store.misses["page"] + store.hits["page"] == 1
+    preview.rebuild()  # nothing changed
+    hits = store.hits["page"]
+    assert preview.lookup(other).status == 200 and (store.hits["page"] - hits, store.misses["page"]) == (1, 0)
+
+    cdn = '{% block main %}<img src="https://cdn.example.net/x.png">'  # the audit finds it
+    edit(site / "templates" / "compare.html", "{% block main %}", cdn)
+    assert preview.rebuild().ok  # compare.check renders, the audit runs on request
+    printed = f"1 problem on {COMPARE[1:]}index.html: the browser shows it"
+    asked = store.hits["page"] + store.misses["page"]
+    for path in (COMPARE, COMPARE, COMPARE[:-1], COMPARE):
+        assert preview.lookup(path).status == (500 if path == COMPARE else 301)
+    state = preview.state
+    assert preview.lookup(COMPARE, state).status == 500  # the reload connection's
+    assert preview.err.getvalue().count(printed) == 1
+    assert store.hits["page"] + store.misses["page"] == asked + 1
+    preview.rebuild()
+    assert preview.lookup(COMPARE).status == 500 and preview.lookup(COMPARE).status == 500
+    assert preview.err.getvalue().count(printed) == 2  # once a build
+
+
+def test_a_request_that_waited_for_a_rebuild_gets_the_new_build(site):
+    """A request that read the state just before a rebuild took the lock is answered from
+    the build that is current once it holds the lock, never the build before."""
+    preview = quiet_preview(site)
+    old_state, old = preview.state, preview.lookup(COMPARE).body
+    edit(site / "content" / "privacy" / "2026-08-01.md", "We collect your email", "We collect only your email")
+    preview.rebuild()
+    new = preview.lookup(COMPARE, old_state)
+    assert new.status == 200 and new.body != old and new.body == preview.lookup(COMPARE).body
+
+
+def test_only_compare_pages_wait_for_the_build_lock_and_they_stop_waiting_on_stop(site):
+    """While a rebuild holds the lock, a 404, a favicon and any path that cannot be a compare
+    page are answered at once; a compare page waits, and gets 503 once the server stops."""
+    preview = quiet_preview(site)
+    answers: dict[str, int] = {}
+    paths = ["/nope/", "/favicon.ico", "/privacy/nope.html", "/cookies/compare/2026-01-01/2026-08-01/", COMPARE]
+    threads = [threading.Thread(target=lambda p=p: answers.update({p: preview.lookup(p).status}), daemon=True)
+               for p in paths]
+    with preview._build_lock:  # as a rebuild holds it
+        for thread in threads:
+            thread.start()
+        for thread in threads[:-1]:
+            thread.join(2)
+        assert answers == {path: 404 for path in paths[:-1]}
+        assert threads[-1].is_alive()  # the compare page waits for the rebuild
+        started = time.monotonic()
+        preview.stop()
+        threads[-1].join(2)
+        assert answers[COMPARE] == 503 and time.monotonic() - started < 0.5
 
 
 def test_template_edit_reloads_every_open_page(running, site):
