@@ -83,6 +83,21 @@ def _redlines(pairs: list[tuple[str, str]]):
     return redlines(pairs)
 
 
+def _chains(todo: list, size: int) -> list[list]:
+    """``todo`` in chunks of at most ``size``, cut where one redline's new body is not the
+    next one's old body (another policy): a chunk shares its parsed pieces (redline.redlines),
+    and a policy's pieces parsed in two chunks are parsed twice (the 20 x 50 corpus: 9,382
+    pieces tokenized in chunks of 61 pairs, 7,711 in one chunk per policy)."""
+    chunks: list[list] = []
+    for item in todo:
+        last = chunks[-1] if chunks else None
+        if last is None or len(last) >= size or last[-1][1][1] != item[1][0]:
+            chunks.append([item])
+        else:
+            last.append(item)
+    return chunks
+
+
 def warm_redlines(
     pool: ProcessPoolExecutor, store: Store, pairs: list[tuple[tuple, tuple[str, str]]], jobs: int
 ) -> None:
@@ -94,9 +109,9 @@ def warm_redlines(
     if jobs < 2 or len(todo) < MIN_ITEMS:
         return
     size = max(1, len(todo) // (jobs * 8))
-    for start in range(0, len(todo), size):
-        keys = [key for key, _ in todo[start : start + size]]
-        future = pool.submit(_redlines, [pair for _, pair in todo[start : start + size]])
+    for chunk in _chains(todo, size):
+        keys = [key for key, _ in chunk]
+        future = pool.submit(_redlines, [pair for _, pair in chunk])
 
         def put_all(keys=keys, future=future) -> None:
             for key, value in zip(keys, future.result(), strict=True):
