@@ -263,3 +263,30 @@ def test_golden_corpus_bodies_are_cut_into_groups_exactly():
             body = render_body(MD, source, memo).html
             assert _group_keys(body, pieces) is not None
             assert shape(parse_blocks(body, "o", pieces)) == whole_shape(body)
+
+
+def random_html(rng, depth=0, tags="p h2 h3 ul ol li table tr td th thead tbody dl dt dd blockquote "
+                "pre div em strong a code sup span br hr img"):
+    """An element from Markdown's tags, nested at random (allowed or not where it stands), its
+    end tag sometimes left out or misplaced, attributes, entities and line breaks inside."""
+    tag = rng.choice(tags.split())
+    attrs = rng.choice(["", ' id="x"', ' class="footnote"', ' href="#a"', ' title="a &amp; b"'])
+    if tag in ("br", "hr", "img"):
+        return f"<{tag}{attrs}>"
+    inner = []
+    for _ in range(rng.randint(0, 3 if depth < 4 else 0)):
+        inner.append(random_html(rng, depth + 1) if rng.random() < 0.6 else
+                     rng.choice(["word", " two words ", "&copy;", "a\nb", "\n", "x &amp y"]))
+    end = rng.choice([f"</{tag}>"] * 30 + ["", "</p>", "</li>"])
+    return f"<{tag}{attrs}>" + "".join(inner) + end
+
+
+def test_random_markup_cut_into_groups_equals_the_whole_body_parse():
+    rng = random.Random(20)
+    grouped = 0
+    for _ in range(1500):
+        top = "p h2 ul ol table dl blockquote pre div" if rng.random() < 0.7 else "p em br li td"
+        body = "\n".join(random_html(rng, 0, top) for _ in range(rng.randint(1, 6)))
+        grouped += _group_keys(body, {}) is not None
+        assert shape(parse_blocks(body, "o", {})) == whole_shape(body), body
+    assert grouped > 300  # the cut is really taken, not only the whole parse
