@@ -103,7 +103,7 @@ def warm_redlines(
 ) -> None:
     """Start the redlines on the workers and return at once: pages without a redline
     render meanwhile, and a page that needs one waits for its chunk (Store.expect).
-    ``pairs``: (store key parts, the two bodies), as render.redline_pairs gives them."""
+    ``pairs``: (store key parts, the two bodies) of every redline the build may compute."""
     keyed = {store.key("redline", *parts): bodies for parts, bodies in pairs}
     todo = [(key, pair) for key, pair in keyed.items() if not store.has("redline", key)]
     if jobs < 2 or len(todo) < MIN_ITEMS:
