@@ -83,7 +83,7 @@ def _redlines(pairs: list[tuple[str, str]]):
     return redlines(pairs)
 
 
-def _chains(todo: list, size: int) -> list[list]:
+def _policy_chunks(todo: list, size: int) -> list[list]:
     """``todo`` in chunks of at most ``size``, cut where one redline's new body is not the
     next one's old body (another policy): a chunk shares its parsed pieces (redline.redlines),
     and a policy's pieces parsed in two chunks are parsed twice (the 20 x 50 corpus: 9,382
@@ -109,7 +109,7 @@ def warm_redlines(
     if jobs < 2 or len(todo) < MIN_ITEMS:
         return
     size = max(1, len(todo) // (jobs * 8))
-    for chunk in _chains(todo, size):
+    for chunk in _policy_chunks(todo, size):
         keys = [key for key, _ in chunk]
         future = pool.submit(_redlines, [pair for _, pair in chunk])
 
