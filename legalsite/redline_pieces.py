@@ -10,7 +10,8 @@ Block/Cont objects (new uids) that share the immutable tokens. The result equals
 
 Where the units come from (:func:`unit_keys`):
 
-- Python-Markdown's own output (the common case, no raw HTML): the body is cut into *groups*
+- HTML in the grammar of :func:`_shape` (Python-Markdown's own output, the common case, and raw
+  HTML that looks like it): the body is cut into *groups*
   of whole top-level elements by its text alone, each distinct group parsed alone once and
   keyed by its string (:func:`_group_keys`, which says why that is exact);
 - anything else: the body parsed whole by the one scanner (libxml2) and its units keyed by
@@ -176,22 +177,32 @@ def _group_keys(html: str, pieces: dict) -> tuple | None:
     """The body's units as groups of whole top-level elements, each with its template in
     ``pieces`` (key: the group's text), or None: parse the body whole.
 
-    Why a group parsed alone gives the tree it has in the whole body. The body is cut at line
-    starts into fragments (:data:`_CUT`); a group is a run of fragments after which every
-    element opened is closed again, by the tags' nesting. Every fragment is in the grammar of
-    :func:`_shape`: each "<" starts a tag (no comment, doctype, processing instruction or CDATA:
-    those start "<!" or "<?"), from a short list of Markdown's elements (no <html>, <head> or
-    <body>, whose misplaced start tags libxml2 counts beyond its stack; no <script>, <style>,
-    <textarea> or <title>, whose content is raw text), and end tags nest with their start tags.
-    So every cut falls between two tags, never inside one, and a group ends with a tag or white
-    space: libxml2 never reads a group's end of input inside an element. A group is kept only if
-    libxml2 parses it alone without a complaint: every start tag opens its element where it
-    stands and every end tag closes the innermost open element (an element closed early would
-    leave its end tag, later in the group, to be ignored with a complaint; nor is there excessive
-    depth, at which libxml2 stops reading the whole body). Then, by
-    induction over the groups, each group starts with <html><body> open and nothing else
-    pending, alone or after the groups before it (libxml2 implies no element inside <body>), and
-    ends so: libxml2 reads the same bytes from the same state and builds the same tree.
+    Why a group parsed alone gives the tree it has in the whole body. The body is cut into
+    fragments before each line that starts with a block tag Markdown writes (:data:`_CUT`; the
+    newline is dropped); a group is a run of fragments after which every element opened is
+    closed again, by the tags' nesting, and the newline between two groups is white space
+    directly in <body>. The whole body is in the grammar of :func:`_shape` (decided on its text
+    before any group is parsed): each "<" starts a tag (no comment, doctype, processing
+    instruction or CDATA: those start "<!" or "<?"), from a short list of Markdown's elements (no
+    <html>, <head> or <body>, whose misplaced start tags libxml2 counts beyond its stack; no
+    <script>, <style>, <textarea> or <title>, whose content is raw text), and end tags nest with
+    their start tags. So every cut falls before a "<" that starts a tag, outside any tag, and a
+    group ends with a tag: libxml2 never reads a group's end of input inside an element. A group
+    is kept only if libxml2 parses it alone without a complaint (nor at excessive depth, where
+    libxml2 stops reading the whole body). The argument rests on two behaviours of libxml2,
+    checked on 2.14.6 (lxml 6.2.0; ``lxml.etree.LIBXML_VERSION``) by tests/test_redline_libxml2.py:
+
+    (a) it never ignores an end tag of one of :data:`_TAGS` without a complaint, and implies no
+        element inside <body>: so in a group parsed without a complaint, n end tags each close
+        one of the n elements opened, the innermost (each closes at least one), every element
+        is built as its tags say, and the group ends with only <html><body> open;
+    (b) what it keeps beyond its stack of open elements (the current node's last child, what
+        follows the end of input) changes nothing but the white space text between two groups.
+
+    Then, by induction over the groups, each group starts with <html><body> open and nothing
+    else pending, alone or after the groups before it, and ends so: libxml2 reads the same bytes
+    from the same state and builds the same elements; the whole body's tree differs only by the
+    cuts' newlines (tails of a group's last element), top-level white space that makes no block.
 
     Its blocks are the whole body's blocks at that place when its top level holds only block
     elements and white space (:func:`_only_blocks`, checked on the tree): no run of text or

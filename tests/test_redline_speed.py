@@ -343,3 +343,10 @@ def test_random_markup_cut_into_groups_equals_the_whole_body_parse():
         grouped += _group_keys(body, {}) is not None
         assert shape(parse_blocks(body, "o", {})) == whole_shape(body), body
     assert grouped > 300  # the cut is really taken, not only the whole parse
+
+
+def test_no_body_gives_no_blocks():
+    """As on main: a missing body (None) or an empty one has no blocks, by either path."""
+    assert parse_blocks(None, "o") == []
+    assert parse_blocks("", "o", {}) == []
+    assert parse_blocks(" \n", "o", {}) == []
