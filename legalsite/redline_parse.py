@@ -51,29 +51,29 @@ class Node:
         self.tag, self.attrs, self.children = tag, attrs, []
 
 
-def _node(el) -> Node:
+def to_node(el) -> Node:
     """``el`` and what it holds as a Node tree; dropped elements leave only their tails."""
     node = Node(el.tag, dict(el.attrib))
     kids = node.children
     if el.text:
         kids.append(el.text)
     for child in el:
-        if type(child.tag) is str and child.tag not in DROP and not _dropped(child):
-            kids.append(_node(child))  # comments: only their tails count
+        if type(child.tag) is str and child.tag not in DROP and not dropped(child):
+            kids.append(to_node(child))  # comments: only their tails count
         if child.tail:
             kids.append(child.tail)
     return node
 
 
-def _parse(html: str):
+def parse_body(html: str):
     """(body element, parser errors) of a rendered body, through the one scanner."""
     root, errors = parse_with_errors(html or "", fragment=True)
     return root.find("body"), errors
 
 
 def parse_tree(html: str) -> Node:
-    body, _errors = _parse(html)
-    return _node(body) if body is not None else Node("#root", {})
+    body, _errors = parse_body(html)
+    return to_node(body) if body is not None else Node("#root", {})
 
 
 def keep_attrs(tag, attrs):
@@ -246,7 +246,7 @@ class Tokenizer:
 TEMPLATE = object()  # Block.src of a template block (redline_pieces.py)
 
 
-def _dropped(el) -> bool:
+def dropped(el) -> bool:
     """The footnotes' "jump back" arrows and a [TOC] are not content."""
     classes = el.get("class")
     classes = classes.split() if classes else ()

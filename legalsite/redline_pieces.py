@@ -38,7 +38,17 @@ import re
 
 from lxml import etree
 
-from .redline_parse import DROP, INLINE, TEMPLATE, Block, Cont, Tokenizer, _dropped, _node, _parse
+from .redline_parse import (
+    DROP,
+    INLINE,
+    TEMPLATE,
+    Block,
+    Cont,
+    Tokenizer,
+    dropped,
+    parse_body,
+    to_node,
+)
 
 UIDS = (None, "uids")  # the key of a pieces dict's uid counter (no unit key holds None)
 
@@ -65,7 +75,7 @@ class _Template:
 
 def _units(body) -> list[tuple[object, list]]:
     """The top level of ``body`` as (key, items) units: each block element alone, each run
-    of texts and inline elements together; items as _node gives them (dropped elements
+    of texts and inline elements together; items as to_node gives them (dropped elements
     leave their tails)."""
     units: list = []
     run: list = []
@@ -99,18 +109,20 @@ def _units(body) -> list[tuple[object, list]]:
 
 
 def _node_children(body):
-    """The elements directly in ``body`` that _node keeps, and the tails of those it drops
+    """The elements directly in ``body`` that to_node keeps, and the tails of those it drops
     (as strings), in order."""
     for child in body:
         tag = child.tag
-        if type(tag) is str and tag not in DROP and not _dropped(child):
+        if type(tag) is str and tag not in DROP and not dropped(child):
             yield child
         elif child.tail:
             yield child.tail
 
 
 def _template(items) -> _Template:
-    return _Template(Tokenizer("t").blocks([i if isinstance(i, str) else _node(i) for i in items]))
+    return _Template(
+        Tokenizer("t").blocks([i if isinstance(i, str) else to_node(i) for i in items])
+    )
 
 
 def _instantiate(tmpl, uid, out):
@@ -214,10 +226,10 @@ def _group_keys(html: str, pieces: dict) -> tuple | None:
         return None
     for group in groups:  # the whole body is in the grammar: only now parse its groups
         if group not in pieces:
-            body, errors = _parse(group)
+            body, errors = parse_body(group)
             whole = body is not None and not errors and _only_blocks(body)
             pieces[group] = (
-                _Template(Tokenizer("t").blocks(_node(body).children)) if whole else None
+                _Template(Tokenizer("t").blocks(to_node(body).children)) if whole else None
             )
         if pieces[group] is None:
             return None
@@ -257,7 +269,7 @@ def _only_blocks(body) -> bool:
         return False
     for child in body:
         tag = child.tag
-        if type(tag) is not str or tag in INLINE or tag in DROP or _dropped(child):
+        if type(tag) is not str or tag in INLINE or tag in DROP or dropped(child):
             return False
         if child.tail and child.tail.strip(_BLANK):
             return False
@@ -274,7 +286,7 @@ def unit_keys(html: str, pieces: dict) -> tuple:
     if keys is None:
         keys = _group_keys(html, pieces)
         if keys is None:
-            body, _errors = _parse(html)
+            body, _errors = parse_body(html)
             units = _units(body) if body is not None else []
             for key, items in units:
                 if key not in pieces:
