@@ -160,7 +160,10 @@ _TAGS = frozenset(
 )
 _VOID = frozenset(("br", "hr", "img"))
 _BLANK = " \t\n\r"  # what libxml2 counts as white space (not \f, nor Unicode spaces)
-_SHAPES = (None, "shapes")  # pieces: fragment -> its _shape (no unit or group key holds None)
+# pieces: fragment -> its _shape (no unit or group key holds None). Versions of a policy share
+# most fragments: the 1,000 bodies of 20 x 50, one dict per policy, cut in 0.09 s against 0.39 s
+# with a new dict per body (least of 3, 2026-12-06 14:22 UTC, load 3; /tmp/shapes_20r.py).
+_SHAPES = (None, "shapes")
 
 
 def _shape(fragment: str) -> tuple[tuple, tuple] | None:
