@@ -25,10 +25,11 @@ element left open, a comment...). The groups here are accepted only where none o
 occur, and every other body is parsed whole as before, at main's cost: the grammar is decided
 on the whole body's text before any group is parsed (:func:`_groups`), so a body that leaves it
 near its end parses no group for nothing. parse_blocks over 3 corpus policies x 30 versions with
-a comment or a ``<b>`` appended to every body (the review's /tmp/r20r/perf2.py, 2026-12-06
+a comment or a ``<b>`` appended to every body (the review's scratch script, 2026-12-06
 14:19 UTC, load 3; main db50322): 0.14-0.15 s, main 0.14-0.16 s (groups parsed first, then the
 whole body: 0.21-0.23 s, 1.7x); the same bodies in the grammar 0.095 s, main 0.093-0.095 s. One
-body of 32,000 paragraphs and a trailing comment: 0.98-1.03 s, main 0.84-1.06 s (was 1.87 s).
+body of 32,000 paragraphs and a trailing comment: 0.98-1.03 s, main 0.84-1.06 s (the review,
+before this fix: 1.87 s, main 0.76 s).
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ _VOID = frozenset(("br", "hr", "img"))
 _BLANK = " \t\n\r"  # what libxml2 counts as white space (not \f, nor Unicode spaces)
 # pieces: fragment -> its _shape (no unit or group key holds None). Versions of a policy share
 # most fragments: the 1,000 bodies of 20 x 50, one dict per policy, cut in 0.09 s against 0.39 s
-# with a new dict per body (least of 3, 2026-12-06 14:22 UTC, load 3; /tmp/shapes_20r.py).
+# with a new dict per body (least of 3, 2026-12-06 14:22 UTC, load 3; a scratch script).
 _SHAPES = (None, "shapes")
 
 
