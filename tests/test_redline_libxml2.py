@@ -8,7 +8,7 @@ whose libxml2 parses differently fails here, not silently in a redline.
 (b) What libxml2 keeps beyond its stack of open elements changes nothing but the top-level white
     space between two groups: two groups parsed together give the two trees parsed alone, with
     the newline between them as top-level text.
-Checked on libxml2 2.14.6 (lxml 6.2.0), 2026-12-06.
+Checked on libxml2 2.14.6 (lxml 6.2.0), 2026-12-06: (a) 3,885 bodies, 3,731 without a complaint.
 """
 
 from __future__ import annotations
