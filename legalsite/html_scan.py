@@ -1,5 +1,5 @@
 """The one HTML scanner and the one URL classifier: the content check (markup.py), the
-output audit (audit.py) and the redline (redline_parse.py) all read HTML through here.
+output audit (audit.py) and the redline (redline_pieces.py) all read HTML through here.
 
 Why lxml: libxml2's HTML parser runs in C, recovers from any markup as browsers do,
 and gives every element its source line, which every ``file:line`` message needs; it

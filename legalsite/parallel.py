@@ -83,20 +83,35 @@ def _redlines(pairs: list[tuple[str, str]]):
     return redlines(pairs)
 
 
+def _policy_chunks(todo: list, size: int) -> list[list]:
+    """``todo`` in chunks of at most ``size``, cut where one redline's new body is not the
+    next one's old body (another policy): a chunk shares its parsed pieces (redline.redlines),
+    and a policy's pieces parsed in two chunks are parsed twice (the 20 x 50 corpus: 9,382
+    pieces tokenized in chunks of 61 pairs, 7,711 in one chunk per policy)."""
+    chunks: list[list] = []
+    for item in todo:
+        last = chunks[-1] if chunks else None
+        if last is None or len(last) >= size or last[-1][1][1] != item[1][0]:
+            chunks.append([item])
+        else:
+            last.append(item)
+    return chunks
+
+
 def warm_redlines(
     pool: ProcessPoolExecutor, store: Store, pairs: list[tuple[tuple, tuple[str, str]]], jobs: int
 ) -> None:
     """Start the redlines on the workers and return at once: pages without a redline
     render meanwhile, and a page that needs one waits for its chunk (Store.expect).
-    ``pairs``: (store key parts, the two bodies), as render.redline_pairs gives them."""
+    ``pairs``: (store key parts, the two bodies) of every redline the build may compute."""
     keyed = {store.key("redline", *parts): bodies for parts, bodies in pairs}
     todo = [(key, pair) for key, pair in keyed.items() if not store.has("redline", key)]
     if jobs < 2 or len(todo) < MIN_ITEMS:
         return
     size = max(1, len(todo) // (jobs * 8))
-    for start in range(0, len(todo), size):
-        keys = [key for key, _ in todo[start : start + size]]
-        future = pool.submit(_redlines, [pair for _, pair in todo[start : start + size]])
+    for chunk in _policy_chunks(todo, size):
+        keys = [key for key, _ in chunk]
+        future = pool.submit(_redlines, [pair for _, pair in chunk])
 
         def put_all(keys=keys, future=future) -> None:
             for key, value in zip(keys, future.result(), strict=True):

@@ -15,7 +15,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .redline_diff import align_blocks, align_sections, section_level, split_sections
-from .redline_parse import HEADINGS, UIDS, parse_blocks, unit_keys
+from .redline_parse import HEADINGS
+from .redline_pieces import UIDS, parse_blocks, unit_keys
 from .redline_render import Ids, Out, esc, render_blocks
 from .wording import counted  # issue 15: "1 word", not "1 words"
 
@@ -106,7 +107,7 @@ def redline(
     old_html: str, new_html: str, pieces: dict | None = None, words: dict | None = None
 ) -> Redline:
     """Compare two rendered policy bodies; see the module docstring. ``pieces``: parsed
-    pieces of bodies to reuse and add to (redline_parse.parse_blocks); by default the two
+    pieces of bodies to reuse and add to (redline_pieces.parse_blocks); by default the two
     bodies share theirs, and :func:`redlines` passes them on from one pair to the next.
     ``words``: msgid -> translation of each of :data:`WORDS` (issue 17), else English."""
     return _redline(old_html, new_html, {} if pieces is None else pieces, words)
@@ -121,7 +122,7 @@ def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
         out.append(redline(old_html, new_html, pieces))
         if len(pieces) > 1000:  # a body has ~90 top-level units: keep the new side's
             keys = unit_keys(new_html, pieces)
-            kept = {(new_html,): keys, _LAST: pieces[_LAST], UIDS: pieces[UIDS]}
+            kept = {(None, "body", new_html): keys, _LAST: pieces[_LAST], UIDS: pieces[UIDS]}
             pieces = {key: pieces[key] for key in keys} | kept
     return out
 

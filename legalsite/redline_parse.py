@@ -12,8 +12,6 @@ import itertools
 import re
 from collections import Counter
 
-from lxml import etree
-
 from .html_scan import parse_with_errors, scheme_of
 
 DROP = frozenset("script style template iframe object noscript head title".split())
@@ -53,29 +51,29 @@ class Node:
         self.tag, self.attrs, self.children = tag, attrs, []
 
 
-def _node(el) -> Node:
+def to_node(el) -> Node:
     """``el`` and what it holds as a Node tree; dropped elements leave only their tails."""
     node = Node(el.tag, dict(el.attrib))
     kids = node.children
     if el.text:
         kids.append(el.text)
     for child in el:
-        if type(child.tag) is str and child.tag not in DROP and not _dropped(child):
-            kids.append(_node(child))  # comments: only their tails count
+        if type(child.tag) is str and child.tag not in DROP and not dropped(child):
+            kids.append(to_node(child))  # comments: only their tails count
         if child.tail:
             kids.append(child.tail)
     return node
 
 
-def _parse(html: str):
+def parse_body(html: str):
     """(body element, parser errors) of a rendered body, through the one scanner."""
     root, errors = parse_with_errors(html or "", fragment=True)
     return root.find("body"), errors
 
 
 def parse_tree(html: str) -> Node:
-    body, _errors = _parse(html)
-    return _node(body) if body is not None else Node("#root", {})
+    body, _errors = parse_body(html)
+    return to_node(body) if body is not None else Node("#root", {})
 
 
 def keep_attrs(tag, attrs):
@@ -245,145 +243,13 @@ class Tokenizer:
         return out
 
 
-# --------------------------------------------------------------------------- cached parsing
-# Consecutive versions of a policy share most of their blocks, and each body is compared twice
-# (the new side of one redline, the old side of the next). So a body is parsed once, whole, by
-# the one scanner (libxml2, in C: 0.44 s for the 1,000 bodies of benchmarks/corpus.py), and cut
-# where the parser says the top level of the body goes on: each element directly in <body>,
-# and each run of text and inline elements between them (a run is one anonymous block). The
-# blocks of such a unit depend on nothing else (the tokenizer starts afresh at each), so each
-# distinct unit (the key: its serialization by libxml2, injective) is tokenized once into a
-# *template* kept in the caller's dict; each use instantiates fresh Block/Cont objects (new
-# uids) that share the immutable tokens. The result equals Tokenizer(prefix).blocks of the
-# whole tree by construction: 92,000 top-level units in that corpus, 6,700 distinct.
-
-TEMPLATE = object()  # Block.src of a template block
-UIDS = (None, "uids")  # the key of a pieces dict's uid counter (no unit key holds None)
+TEMPLATE = object()  # Block.src of a template block (redline_pieces.py)
 
 
-class _Template:
-    __slots__ = ("conts", "blocks", "chains")
-
-    def __init__(self, blocks):
-        conts, index = [], {}
-        chains = []
-        for b in blocks:
-            idx = []
-            for c in b.chain:
-                k = index.get(id(c))
-                if k is None:
-                    k = index[id(c)] = len(conts)
-                    conts.append((c.tag, c.attrs, c.notes))
-                idx.append(k)
-            chains.append(tuple(idx))
-        self.conts, self.blocks, self.chains = conts, blocks, chains
-        for b in blocks:
-            b.src = TEMPLATE
-
-
-def _units(body) -> list[tuple[object, list]]:
-    """The top level of ``body`` as (key, items) units: each block element alone, each run
-    of texts and inline elements together; items as _node gives them (dropped elements
-    leave their tails)."""
-    units: list = []
-    run: list = []
-    key: list = []
-    tostring = etree.tostring
-
-    def flush():
-        if run:
-            units.append((tuple(key), list(run)))
-            run.clear()
-            key.clear()
-
-    if body.text:
-        run.append(body.text)
-        key.append(body.text)
-    for child in _node_children(body):
-        if isinstance(child, str):
-            run.append(child)
-            key.append(child)
-        elif child.tag in INLINE:
-            run.append(child)
-            key.append(tostring(child, with_tail=False))
-        else:
-            flush()
-            units.append((tostring(child, with_tail=False), [child]))
-        if not isinstance(child, str) and child.tail:
-            run.append(child.tail)
-            key.append(child.tail)
-    flush()
-    return units
-
-
-def _node_children(body):
-    """The elements directly in ``body`` that _node keeps, and the tails of those it drops
-    (as strings), in order."""
-    for child in body:
-        tag = child.tag
-        if type(tag) is str and tag not in DROP and not _dropped(child):
-            yield child
-        elif child.tail:
-            yield child.tail
-
-
-def _dropped(el) -> bool:
+def dropped(el) -> bool:
     """The footnotes' "jump back" arrows and a [TOC] are not content."""
     classes = el.get("class")
     classes = classes.split() if classes else ()
     return (el.tag == "a" and "footnote-backref" in classes) or (
         el.tag == "div" and "toc" in classes
     )
-
-
-def _template(items) -> _Template:
-    return _Template(Tokenizer("t").blocks([i if isinstance(i, str) else _node(i) for i in items]))
-
-
-def _instantiate(tmpl, uid, out):
-    conts = [Cont(tag, attrs, uid(), notes) for tag, attrs, notes in tmpl.conts]
-    new = Block.__new__
-    for tb, idx in zip(tmpl.blocks, tmpl.chains, strict=False):
-        if not idx:  # outside any container: nothing tied to this redline, share the template
-            out.append(tb)
-            continue
-        b = new(Block)
-        b.kind, b.toks, b.cells, b.hid, b.key, b.sig = (
-            tb.kind,
-            tb.toks,
-            tb.cells,
-            tb.hid,
-            tb.key,
-            tb.sig,
-        )
-        b.chain = tuple([conts[k] for k in idx])
-        b._bag, b.src = tb._bag, tb
-        out.append(b)
-
-
-def unit_keys(html: str, pieces: dict) -> tuple:
-    """The keys of a body's top-level units, each with its template in ``pieces`` (unit key
-    -> template; (None, "body", html) -> the body's keys, so that a body is parsed once: a
-    unit key never holds None, so a body that is one run of text cannot take its run's key)."""
-    body_key = (None, "body", html)
-    keys = pieces.get(body_key)
-    if keys is None:
-        body, _errors = _parse(html or "")
-        units = _units(body) if body is not None else []
-        for key, items in units:
-            if key not in pieces:
-                pieces[key] = _template(items)
-        keys = pieces[body_key] = tuple(key for key, _items in units)
-    return keys
-
-
-def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
-    """The leaf blocks of a body; uids start with prefix. Same as Tokenizer(prefix).blocks of
-    the whole tree (see above); ``pieces``: templates to reuse and add to."""
-    pieces = {} if pieces is None else pieces
-    counter = pieces.setdefault(UIDS, itertools.count(1))  # uids unique across one dict
-    uid = lambda: f"{prefix}{next(counter)}"  # noqa: E731
-    out: list = []
-    for key in unit_keys(html, pieces):
-        _instantiate(pieces[key], uid, out)
-    return out
