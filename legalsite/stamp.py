@@ -207,7 +207,17 @@ class Check(NamedTuple):
         return self.stamp.pages
 
 
-def check(project: Project, out_dir: Path, today, drafts: bool, store: Store) -> Check:
+def check(project: Project, out_dir: Path, today, drafts: bool, store: Store) -> Check | None:
+    """What the last build into ``out_dir`` left and what is there now; None if an input or
+    the output folder cannot be read (a folder as site.toml, no read access): the build
+    itself then reports it as ``path:line`` (the only place this check is made)."""
+    try:
+        return _check(project, out_dir, today, drafts, store)
+    except (OSError, ValueError):
+        return None
+
+
+def _check(project: Project, out_dir: Path, today, drafts: bool, store: Store) -> Check:
     last = read(store, out_dir)
     now = inputs(project, today, drafts, last)
     taken = time.time_ns()
