@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+SOURCE = "move it out of the content folder"  # the way out for a content file
+
 
 def problem(exc: OSError, display: str, instead: str, folder: bool = False) -> str:
     """What is wrong with ``display`` (``exc``: the error reading it) and how to fix it;

@@ -1,11 +1,18 @@
 """An input that cannot be read is a `path:1: message` with the fix in every command that reads
 it (legalsite/unreadable.py): exit 1, nothing written, the previous site untouched, never a Python
 traceback (issue 20t).
+
+The suite runs as root, whom file permissions do not stop. ``denied`` therefore takes from the
+test's thread, for its duration, the two capabilities that let root pass them (CAP_DAC_OVERRIDE,
+CAP_DAC_READ_SEARCH): the kernel then refuses root the file of mode 000 as it refuses anyone
+(threads and processes the build starts inherit that). It checks the refusal is real first.
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
+import os
 import shutil
 from pathlib import Path
 
@@ -16,6 +23,47 @@ from legalsite.pipeline import Project
 from legalsite.preview import Builder
 
 NOTHING_WRITTEN = "1 problem found; nothing was written. Fix them and run the command again."
+_DAC = (1 << 1) | (1 << 2)  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH (linux/capability.h)
+
+
+class _Header(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _Data(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def _effective(change) -> int:
+    """Set this thread's effective capabilities (the low 32) to ``change(them)``; returns them before."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    header, data = _Header(0x20080522, 0), (_Data * 2)()  # _LINUX_CAPABILITY_VERSION_3
+    assert libc.capget(ctypes.byref(header), data) == 0, os.strerror(ctypes.get_errno())
+    before = data[0].effective
+    data[0].effective = change(before)
+    assert libc.capset(ctypes.byref(header), data) == 0, os.strerror(ctypes.get_errno())
+    return before
+
+
+@pytest.fixture
+def denied():
+    """``denied(path)``: ``path`` (a file or folder) made unreadable, really, for the test."""
+    paths: list[tuple[Path, int]] = []
+    saved: list[int] = []
+
+    def deny(path: Path) -> None:
+        paths.append((path, path.stat().st_mode))
+        path.chmod(0)
+        if os.geteuid() == 0 and not saved:
+            saved.append(_effective(lambda caps: caps & ~_DAC))
+        with pytest.raises(PermissionError):
+            os.listdir(path) if path.is_dir() else path.read_bytes()
+
+    yield deny
+    if saved:
+        _effective(lambda caps: saved[0])
+    for path, mode in paths:
+        path.chmod(mode)
 
 
 @pytest.fixture
@@ -54,6 +102,14 @@ def assert_reported(site: Path, cli, message: str) -> None:
     assert not (site / "fresh").exists()
     outcome = Builder(Project.at(site), as_of=dt.date.fromisoformat(FIXTURE_DAY)).build()
     assert [str(e) for e in outcome.errors] == [message]
+
+
+def test_a_source_that_cannot_be_read(site, cli, denied):
+    assert cli("build", "--as-of", FIXTURE_DAY)[0] == 0  # and its stamp, for the no-op path
+    denied(site / "content/privacy/2026-05-01.md")
+    assert_reported(site, cli, (
+        "content/privacy/2026-05-01.md:1: cannot be read: Permission denied: make it readable "
+        "(chmod a+r content/privacy/2026-05-01.md), or move it out of the content folder"))
 
 
 @pytest.mark.parametrize("name, other", [("site.toml", "--settings"), ("versions.lock", "--lock")])
