@@ -8,6 +8,7 @@ and stamp.py, which a build with nothing to do loads).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 SOURCE = "move it out of the content folder"  # the way out for a content file
@@ -43,3 +44,17 @@ def read_file(path: Path, display: str, instead: str) -> bytes | None:
         return None
     except OSError as exc:
         raise errors([(display, exc)], instead) from None
+
+
+def check_listable(out_dir: Path, display) -> None:
+    """Every folder of an existing output folder can be listed, as writing the site needs
+    (output.listing); raises ContentErrors naming each one that cannot. One ``scandir`` per
+    folder, before anything is built."""
+    found: list[tuple[str, OSError]] = []
+    if out_dir.is_dir():
+        for _ in os.walk(
+            out_dir, onerror=lambda exc: found.append((display(Path(exc.filename)), exc))
+        ):
+            pass
+    if found:
+        raise errors(found, "pass another --out", folder=True)

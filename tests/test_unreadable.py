@@ -1,6 +1,6 @@
-"""An input that cannot be read is a `path:1: message` with the fix in every command that reads
-it (legalsite/unreadable.py): exit 1, nothing written, the previous site untouched, never a Python
-traceback (issue 20t).
+"""An input that cannot be read, or an output folder that cannot be listed, is a `path:1: message`
+with the fix in every command that reads it (legalsite/unreadable.py): exit 1, nothing written,
+the previous site untouched, never a Python traceback (issue 20t).
 
 The suite runs as root, whom file permissions do not stop. ``denied`` therefore takes from the
 test's thread, for its duration, the two capabilities that let root pass them (CAP_DAC_OVERRIDE,
@@ -119,3 +119,20 @@ def test_site_toml_or_versions_lock_replaced_by_a_folder(site, cli, name, other)
     (site / name).mkdir()
     assert_reported(site, cli, (
         f"{name}:1: is a folder, not a file: move the folder away and put the file back, or pass {other} FILE"))
+
+
+@pytest.mark.parametrize("folder", ["_site", "_site/privacy"])
+@pytest.mark.parametrize("cache", [(), ("--no-cache",), ("--cache", "other-cache")])
+def test_an_output_folder_that_cannot_be_listed(site, cli, denied, folder, cache):
+    """Also the no-op path: nothing changed since the last build into _site, but it cannot be
+    listed (stamp.check, one guarded place), so the build checks and reports it."""
+    assert cli("build", "--as-of", FIXTURE_DAY)[0] == 0
+    before = published(site)
+    denied(site / folder)
+    assert cli("build", "--as-of", FIXTURE_DAY, *cache) == (1, "", (
+        f"{folder}:1: cannot be read: Permission denied: make it readable (chmod -R u+rwX {folder}), "
+        f"or pass another --out\n{NOTHING_WRITTEN}\n"))
+    assert cli("check", "--as-of", FIXTURE_DAY)[0] == 0  # it writes nothing: no output folder
+    (site / folder).chmod(0o755)
+    assert published(site) == before
+    assert sorted(p.name for p in site.iterdir() if p.name.startswith("._site")) == []
