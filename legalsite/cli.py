@@ -351,10 +351,10 @@ def entry() -> None:
 
 
 def _check(args: argparse.Namespace, store: Store) -> stamp.Check | None:
-    """The last build's stamp against the inputs and output now (stamp.py); None if unreadable."""
+    """The last build's stamp against the inputs and output now (stamp.check); None if something
+    cannot be read, or the day is wrong: the build itself reports it."""
     try:
-        return stamp.check(
-            _project(args), args.out, timeline.build_day(args.as_of), args.drafts, store
-        )
-    except (OSError, ValueError):
-        return None  # let the build itself report what is wrong
+        today = timeline.build_day(args.as_of)
+    except timeline.DayError:
+        return None
+    return stamp.check(_project(args), args.out, today, args.drafts, store)

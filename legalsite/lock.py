@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .model import ContentError, ContentErrors, Correction, Policy, Translation, Version
+from .unreadable import read_file
 
 LOCK_FORMAT = 2
 IMPORTED_FROM_FORMAT_1 = (
@@ -210,9 +211,8 @@ def entry_lines(text: str) -> dict[str, int]:
 
 
 def read_lock(path: Path, display: str) -> Lock:
-    if not path.exists():
-        return Lock({})
-    return parse_lock(path.read_text(encoding="utf-8"), display)
+    raw = read_file(path, display, "pass --lock FILE")
+    return Lock({}) if raw is None else parse_lock(raw.decode("utf-8"), display)
 
 
 def verify(

@@ -37,6 +37,7 @@ from .settings import is_placeholder
 from .settings import load_settings as read_settings
 from .store import Store
 from .theme import missing_folders, template_error
+from .unreadable import check_listable
 from .wording import counted  # issue 15: "1 policy", not "1 policies"
 
 
@@ -341,6 +342,7 @@ def publish(
     would be rendered the same."""
     project = request.project
     check_output_dir(out_dir, [project.root, project.content, project.templates])
+    check_listable(out_dir, project.display)  # before building: writing it lists it
     new_folder = not (out_dir.exists() or out_dir.is_symlink())
     stage = out_dir if new_folder else None  # written during the audit
     if store is None or found is None:

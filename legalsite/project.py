@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import NamedTuple
 
+from . import unreadable
+
 _IGNORED = re.compile(r"^\.|~$|\.swp$|\.swx$|\.tmp$|^#.*#$|^4913$")  # editor and OS leftovers
 
 
@@ -145,8 +147,18 @@ def list_sources(content_dir: Path, root: Path) -> dict[str, SourceFile]:
 
 
 def read_sources(content_dir: Path, root: Path) -> dict[str, bytes]:
-    """Every non-ignored file under ``content_dir`` (list_sources), read."""
-    return {key: source.read() for key, source in list_sources(content_dir, root).items()}
+    """Every non-ignored file under ``content_dir`` (list_sources), read; raises ContentErrors
+    naming every one that cannot be read."""
+    found: dict[str, bytes] = {}
+    failed: list[tuple[str, OSError]] = []
+    for key, source in list_sources(content_dir, root).items():
+        try:
+            found[key] = source.read()
+        except OSError as exc:
+            failed.append((key, exc))
+    if failed:
+        raise unreadable.errors(failed, unreadable.SOURCE)
+    return found
 
 
 _SETTLED_NS = 1_000_000_000

@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from .model import Analytics, ContentError, ContentErrors, Settings
+from .unreadable import read_file
 
 # languages: issue 17, translations (translations.py)
 SITE_KEYS = frozenset(
@@ -82,9 +83,9 @@ def _url_fault(url: str, host_only: bool) -> str:
 def load_settings(path: Path, display: str | None = None) -> Settings:
     """Read settings from ``path``; a missing file gives the defaults."""
     display = display or path.name
-    if not path.exists():
+    raw = read_file(path, display, "pass --settings FILE")
+    if raw is None:
         return Settings(source_path=display)
-    raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
         data = tomllib.loads(text)

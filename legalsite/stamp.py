@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
+from . import unreadable
 from .output import in_place_safe, listing
 from .project import HOOK_SOURCE, Project, SourceFile, list_sources, read_tree
 from .store import Store
@@ -66,8 +67,10 @@ class Inputs(Mapping):
         try:
             data = self.found[path].read()
             problem = "" if hashlib.sha256(data).hexdigest() == self.sources[path] else "edited"
-        except OSError as exc:
+        except FileNotFoundError as exc:
             problem = exc.strerror or str(exc)
+        except OSError as exc:  # no read access, say: as project.read_sources reports it
+            raise unreadable.errors([(path, exc)], unreadable.SOURCE) from None
         if problem:
             from .model import ContentError, ContentErrors  # see the imports above
 
@@ -146,8 +149,11 @@ def remembered(project: Project, store: Store) -> Inputs:
         if not known:
             try:
                 data = raw[path] = source.read()
-            except OSError:
+            except FileNotFoundError:
                 continue  # removed meanwhile: the watcher calls for another build
+            except OSError:
+                digests[path] = ""  # the build reads it again and reports it (Inputs)
+                continue
             digest = hashlib.sha256(data).hexdigest()
             if source.trusted(data):
                 store.put("source", key, digest)
@@ -207,7 +213,17 @@ class Check(NamedTuple):
         return self.stamp.pages
 
 
-def check(project: Project, out_dir: Path, today, drafts: bool, store: Store) -> Check:
+def check(project: Project, out_dir: Path, today, drafts: bool, store: Store) -> Check | None:
+    """What the last build into ``out_dir`` left and what is there now; None if an input or
+    the output folder cannot be read (a folder as site.toml, no read access): the build
+    itself then reports it as ``path:line`` (the only place this check is made)."""
+    try:
+        return _check(project, out_dir, today, drafts, store)
+    except (OSError, ValueError):
+        return None
+
+
+def _check(project: Project, out_dir: Path, today, drafts: bool, store: Store) -> Check:
     last = read(store, out_dir)
     now = inputs(project, today, drafts, last)
     taken = time.time_ns()
