@@ -32,3 +32,19 @@ def test_a_gap_in_a_policys_versions_starts_a_chunk():
         ["a2", "a3"],
     ]
     assert _policy_chunks([], 4) == []
+
+
+def test_compare_pairs_stay_in_their_policys_chunks():
+    """Found in review: cutting wherever a pair's old body was not the last pair's new body put
+    each compare pair ((0, 2), (0, 3), ...) in a chunk of its own (1,177 chunks for one policy
+    of 50 versions, 2.4 times the redlines' CPU on 1 x 20)."""
+    bodies = [f"a-v{i}" for i in range(6)] + [f"b-v{i}" for i in range(3)]
+    pairs = [(old, new) for policy in "ab" for old in bodies for new in bodies
+             if old[0] == new[0] == policy and old < new]
+    todo = [(f"{old}>{new}", (old, new)) for old, new in pairs]
+    chunks = _policy_chunks(todo, 100)
+    assert [len(chunk) for chunk in chunks] == [15, 3]
+    assert [item for chunk in chunks for item in chunk] == todo
+    small = _policy_chunks(todo, 4)
+    assert max(len(chunk) for chunk in small) == 4 and len(small) < len(todo) / 2
+    assert all(len({old[0] for _key, (old, _new) in chunk}) == 1 for chunk in small)
