@@ -336,13 +336,13 @@ def publish(
 ) -> Built:
     """Build and write ``out_dir``; ``found``: stamp.check of this build, in ``store``.
 
-    With a store, the build leaves its stamp there (stamp.py), by which the next
-    one can tell, without rendering, that it would change nothing (only when no
-    input changed while this one ran), and leave in ``out_dir`` the pages that
-    would be rendered the same."""
+    With a store, the build leaves its stamp there (stamp.py), by which the next one can tell,
+    without rendering, that it would change nothing (only when no input changed while this one
+    ran), and leave in ``out_dir`` the pages that would be rendered the same."""
     project = request.project
     check_output_dir(out_dir, [project.root, project.content, project.templates])
-    check_listable(out_dir, project.display)  # before building: writing it lists it
+    if found is None:  # before building, as writing lists it (stamp.check did list it)
+        check_listable(out_dir, project.display)
     new_folder = not (out_dir.exists() or out_dir.is_symlink())
     stage = out_dir if new_folder else None  # written during the audit
     if store is None or found is None:

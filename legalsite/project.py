@@ -65,13 +65,18 @@ def is_ignored(name: str) -> bool:
     return bool(_IGNORED.search(name))
 
 
+def _raise(exc: OSError) -> None:
+    """os.walk's ``onerror``: a folder that cannot be listed is an error, not skipped."""
+    raise exc
+
+
 def read_tree(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (hidden ones too, links followed, each folder once),
     keyed by its POSIX path relative to ``folder``, sorted: the templates and assets,
     as the theme and the build stamp read them."""
     found: dict[str, bytes] = {}
     seen: set[str] = set()
-    for directory, folders, files in os.walk(folder, followlinks=True):
+    for directory, folders, files in os.walk(folder, followlinks=True, onerror=_raise):
         real = os.path.realpath(directory)
         if real in seen:  # a link back up the tree
             folders[:] = []

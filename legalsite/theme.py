@@ -18,6 +18,7 @@ from . import compare, i18n, reading, timeline, wording
 from .model import ContentError
 from .project import read_tree
 from .store import Store
+from .unreadable import problem
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,12 @@ def template_error(exc: BaseException, templates: Path, display) -> ContentError
     (a syntax error, an undefined name, a failing filter), or None when the exception did
     not come from a template (a bug, reported as such). The one place that reads a Jinja
     error, for ``build``, ``check`` and the preview alike; ``display``: a path as shown."""
+    if isinstance(exc, OSError) and exc.filename:  # a template or asset that cannot be read
+        place = display(Path(exc.filename))
+        fix = problem(
+            exc, place, "move it out of the templates folder", Path(exc.filename).is_dir()
+        )
+        return ContentError(place, 1, fix)
     if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
         return ContentError(
             display(Path(exc.filename)),

@@ -136,3 +136,20 @@ def test_an_output_folder_that_cannot_be_listed(site, cli, denied, folder, cache
     (site / folder).chmod(0o755)
     assert published(site) == before
     assert sorted(p.name for p in site.iterdir() if p.name.startswith("._site")) == []
+
+
+@pytest.mark.parametrize("name", ["templates/history.html", "templates/assets/site.css", "templates/assets"])
+def test_a_template_or_asset_that_cannot_be_read(site, cli, denied, name):
+    """Found in the final review: a traceback from build and check, and a message naming no file
+    in the preview. The commands that make no page (lock, notice, diff --text) need no template."""
+    assert cli("build", "--as-of", FIXTURE_DAY)[0] == 0
+    before = published(site)
+    denied(site / name)
+    mode = "-R u+rwX" if name == "templates/assets" else "a+r"
+    message = (f"{name}:1: cannot be read: Permission denied: make it readable (chmod {mode} {name}), "
+               "or move it out of the templates folder")
+    for args in READERS[:4]:
+        assert cli(*args) == (1, "", f"{message}\n{NOTHING_WRITTEN}\n"), args
+    assert published(site) == before
+    outcome = Builder(Project.at(site), as_of=dt.date.fromisoformat(FIXTURE_DAY)).build()
+    assert [str(e) for e in outcome.errors] == [message]
