@@ -221,6 +221,12 @@ def check(project: Project, out_dir: Path, today, drafts: bool, store: Store) ->
         return _check(project, out_dir, today, drafts, store)
     except (OSError, ValueError):
         return None
+    except Exception as exc:
+        from .model import ContentErrors  # here only: a no-op loads no model
+
+        if isinstance(exc, ContentErrors):  # a content folder it cannot list (list_sources)
+            return None
+        raise
 
 
 def _check(project: Project, out_dir: Path, today, drafts: bool, store: Store) -> Check:

@@ -153,3 +153,13 @@ def test_a_template_or_asset_that_cannot_be_read(site, cli, denied, name):
     assert published(site) == before
     outcome = Builder(Project.at(site), as_of=dt.date.fromisoformat(FIXTURE_DAY)).build()
     assert [str(e) for e in outcome.errors] == [message]
+
+
+def test_a_content_folder_that_cannot_be_listed(site, cli, denied):
+    """Found in the final review: it was skipped without a word (a locked version in it was
+    reported "missing: restore it from git", an unlocked draft vanished)."""
+    assert cli("build", "--as-of", FIXTURE_DAY)[0] == 0  # and its stamp, for the no-op path
+    denied(site / "content/privacy")
+    assert_reported(site, cli, (
+        "content/privacy:1: cannot be read: Permission denied: make it readable "
+        "(chmod -R u+rwX content/privacy), or move it out of the content folder"))
