@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -48,6 +49,19 @@ def project(tmp_path, monkeypatch):
         return write_tree(tmp_path, files)
 
     return make
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch) -> Path:
+    """An editable copy of the fixture site (content, site.toml, versions.lock) with the
+    repository's templates, as the working directory (a test module may define its own)."""
+    shutil.copytree(FIXTURE / "content", tmp_path / "content")
+    for name in ("site.toml", "versions.lock"):
+        shutil.copy(FIXTURE / name, tmp_path / name)
+    shutil.copytree(REPO / "templates", tmp_path / "templates")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    return tmp_path
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from conftest import FIXTURE, FIXTURE_DAY, REPO
+from conftest import FIXTURE_DAY
 from legalsite.pipeline import Project
 from legalsite.preview import Builder
 
@@ -35,17 +35,6 @@ CASES = {
         "base.html", "{{ sitename }}",
         None),  # its line is where '{% block main %}' sits in base.html, found below
 }
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    shutil.copytree(FIXTURE / "content", tmp_path / "content")
-    for name in ("site.toml", "versions.lock"):
-        shutil.copy(FIXTURE / name, tmp_path / name)
-    shutil.copytree(REPO / "templates", tmp_path / "templates")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    return tmp_path
 
 
 def break_template(site, name: str, line: str) -> str:

@@ -13,12 +13,11 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURE, FIXTURE_DAY, REPO
+from conftest import FIXTURE_DAY
 from legalsite.pipeline import Project
 from legalsite.preview import Builder
 
@@ -64,17 +63,6 @@ def denied():
         _effective(lambda caps: saved[0])
     for path, mode in paths:
         path.chmod(mode)
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    shutil.copytree(FIXTURE / "content", tmp_path / "content")
-    for name in ("site.toml", "versions.lock"):
-        shutil.copy(FIXTURE / name, tmp_path / name)
-    shutil.copytree(REPO / "templates", tmp_path / "templates")
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    return tmp_path
 
 
 def published(site: Path) -> dict[Path, bytes]:
