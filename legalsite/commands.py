@@ -70,13 +70,7 @@ def run(args: argparse.Namespace, project: Project, found=None, store: Store | N
                 from .newtranslation import new_translation
 
                 made = new_translation(
-                    project.content,
-                    project.settings,
-                    args.policy,
-                    args.lang,
-                    args.effective,
-                    timeline.build_day(),
-                    project.display,
+                    project, args.policy, args.lang, args.effective, timeline.build_day()
                 )
                 print(project.display(made))
                 return 0
@@ -258,15 +252,12 @@ def _lock(args: argparse.Namespace, project: Project) -> int:
         errors += live.check(
             policies,
             lock,
-            live_site.announced,
-            live_site.index,
-            today,
+            live_site,
             loaded.settings.notice_days,
             locking.entry_lines(project.lock.read_text(encoding="utf-8"))
             if project.lock.exists()
             else {},
             display,
-            live_site.fix,
         )
     if live_site is not None:
         errors += live.withdrawn(policies, lock, live_site, display)

@@ -48,6 +48,7 @@ class LiveSite:
     index: LiveIndex
     announced: frozenset[str]  # the versions the live site lists (none: first publication)
     fix: str  # the command that records versions again today, for messages
+    today: dt.date  # the day it was read: what it lists is what readers have seen by then
     trusted: str = ""  # unreadable today: why versions.lock's days are taken as they are
     unread: str = ""  # then: why it could not be read
 
@@ -89,7 +90,7 @@ def open_site(
             k for k, e in lock.entries.items() if not e.published or e.published < today
         )
         return LiveSite(
-            LiveIndex(source, None, absent="unreadable"), before, fix, trusted, str(exc)
+            LiveIndex(source, None, absent="unreadable"), before, fix, today, trusted, str(exc)
         )
     if index.versions is not None and (first_publication or trust):
         raise LiveError(
@@ -97,7 +98,7 @@ def open_site(
             f"({counted(len(index.versions), 'version')}, "
             f"as of {index.as_of}): drop --{'first-publication' if first_publication else 'trust-lock'}"
         )
-    return LiveSite(index, frozenset() if first_publication else listed, fix)
+    return LiveSite(index, frozenset() if first_publication else listed, fix, today)
 
 
 def default_source(base_url: str) -> str:
@@ -130,23 +131,20 @@ def announced(index: LiveIndex, lock: Lock, today: dt.date, fix: str) -> frozens
 def check(
     policies: tuple[Policy, ...],
     lock: Lock,
-    live: frozenset[str],
-    index: LiveIndex,
-    today: dt.date,
+    site: LiveSite,
     notice_days: int,
     lines: dict[str, int],
     display: str,
-    fix: str,
 ) -> list[ContentError]:
     """Every locked version the live site does not list is published for the first time by
     this build: the lock must record it as first published today (or later), else readers
-    get less notice than it claims.
-    ``lines``: each lock entry's line in ``display``; ``fix``: the ``lock --live`` command."""
+    get less notice than it claims. ``lines``: each lock entry's line in ``display``."""
+    today, fix = site.today, site.fix
     versions = {v.key: v for p in policies for v in p.versions}
     firsts = {p.versions[0].key for p in policies if p.versions}  # they replace nothing
-    where = _where(index)
+    where = _where(site.index)
     errors = []
-    for key, entry in unlisted(lock, live):
+    for key, entry in unlisted(lock, site.announced):
         if key not in versions:  # never reached readers: no withdrawal, only a stale entry
             slug, _, day = key.partition("/")
             errors.append(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Callable
 from pathlib import Path
 
 import frontmatter
@@ -18,20 +17,17 @@ import frontmatter
 from .content import _POLICY_SLUG, _VERSION_NAME
 from .front_matter import HANDLER
 from .newversion import NewVersionError
+from .project import Project
 from .settings import load_settings
 
 
 def new_translation(
-    content_dir: Path,
-    settings_path: Path,
-    policy: str,
-    lang: str,
-    effective: dt.date | None,
-    today: dt.date,
-    display: Callable[[Path], str] = str,
+    project: Project, policy: str, lang: str, effective: dt.date | None, today: dt.date
 ) -> Path:
     """Write the draft translation of ``policy``'s version of ``effective`` (default: the
-    one in force on ``today``) and return its path; nothing is written on an error."""
+    one in force on ``today``) in ``project``'s content folder and return its path; nothing
+    is written on an error."""
+    content_dir, settings_path, display = project.content, project.settings, project.display
     settings = load_settings(settings_path, display(settings_path))
     if lang not in settings.languages:
         listed = ", ".join(settings.languages) or "none yet"
