@@ -14,7 +14,6 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from babel import Locale
 from jinja2 import TemplateNotFound
 
 from . import translations as tr
@@ -57,6 +56,8 @@ def digest(site: Site) -> tuple:
 
 def language_name(lang: str) -> str:
     """The language's own name for itself, e.g. "Deutsch" for de."""
+    from babel import Locale  # only a site with other languages loads Babel (i18n.py)
+
     return Locale.parse(lang, sep="-").display_name or lang
 
 
