@@ -69,16 +69,22 @@ def _capture(out, fn):
     return h, t
 
 
-def _heading(out, sec, old, new, status, count, say=str):
-    """(html, text) of a section title: word diff of the headings, or a special title."""
-    block = new if new is not None else old
-    if block is None:
-        return esc(say(SPECIAL_TITLES[sec.special])), SPECIAL_TITLES[sec.special]
+def _heading(out, old, new, status, count):
+    """(html, text) of a section's heading: the one of ``old`` and ``new`` there is, marked as
+    ``status`` ("ins" or "del"), or the word diff of the two ("chg"). A section without a
+    heading has a special title instead (:func:`_special_title`)."""
     if status in ("ins", "del"):
+        block = new if new is not None else old
         return _capture(out, lambda: out.marked(status, block.toks, count))
     if old.key == new.key:
         return _capture(out, lambda: out.same(new.toks))
     return _capture(out, lambda: out.diff(old.toks, new.toks, count))
+
+
+def _special_title(sec, say):
+    """(html, text) of the title of a section without a heading (preamble, footnotes)."""
+    title = SPECIAL_TITLES[sec.special]
+    return esc(say(title)), title
 
 
 def N_(word: str) -> str:
@@ -182,14 +188,10 @@ def _redline(old_html: str, new_html: str, pieces: dict, words: dict | None = No
             ]
             labels, collapsed, renumbered_only = [kind], False, False
             counts[kind] += sec.heading is not None  # the special sections are not counted
-            h_html, h_text = _heading(
-                out,
-                sec,
-                sec.heading if status == "del" else None,
-                sec.heading if status == "ins" else None,
-                status,
-                True,
-                say,
+            h_html, h_text = (
+                _special_title(sec, say)
+                if sec.heading is None
+                else _heading(out, sec.heading, sec.heading, status, True)
             )
             if sec.heading is None:
                 sid = sec.special
@@ -222,7 +224,11 @@ def _redline(old_html: str, new_html: str, pieces: dict, words: dict | None = No
                 counts["changed"] += 1
             labels = labels or ["unchanged"]
             collapsed = not body_changed
-            h_html, h_text = _heading(out, new, oh, nh, "chg", not renumbered_only, say)
+            h_html, h_text = (
+                _special_title(new, say)
+                if nh is None
+                else _heading(out, oh, nh, "chg", not renumbered_only)
+            )
             sid = new.special if nh is None else (nh.hid or "section")
         if new is not None and new.heading is not None and new.heading.hid in idmap:
             sec_id = idmap[new.heading.hid]
