@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .redline_diff import align_blocks, align_sections, section_level, split_sections
 from .redline_parse import HEADINGS
-from .redline_pieces import UIDS, parse_blocks, unit_keys
+from .redline_pieces import KEYS, UIDS, parse_blocks, unit_keys
 from .redline_render import Ids, Out, esc, render_blocks
 from .wording import counted  # issue 15: "1 word", not "1 words"
 
@@ -129,6 +129,7 @@ def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
         if len(pieces) > 1000:  # a body has ~90 top-level units: keep the new side's
             keys = unit_keys(new_html, pieces)
             kept = {(None, "body", new_html): keys, _LAST: pieces[_LAST], UIDS: pieces[UIDS]}
+            kept[KEYS] = pieces.setdefault(KEYS, {})  # the templates kept hold its numbers
             pieces = {key: pieces[key] for key in keys} | kept
     return out
 
