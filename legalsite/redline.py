@@ -134,22 +134,25 @@ def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
     return out
 
 
-_LAST = (None, "last")  # pieces: the last redline's new side, (html, blocks)
+_LAST = (None, "last")  # pieces: the last redline's new side, (html, blocks, level, sections)
 
 
 def _redline(old_html: str, new_html: str, pieces: dict, words: dict | None = None) -> Redline:
     # A body is the new side of one redline and the old side of the next: its blocks are used
     # again (the uids of one pieces dict are unique); the new side is always made afresh, so
     # the two sides of one redline never share a container, even when the bodies are equal.
+    # Its sections too, when they are split at the same heading level.
     last = pieces.pop(_LAST, None)
-    if last is not None and last[0] == old_html:
-        old_blocks = last[1]
-    else:
-        old_blocks = parse_blocks(old_html, "o", pieces)
+    if last is None or last[0] != old_html:
+        last = (old_html, parse_blocks(old_html, "o", pieces), None, None)
+    old_blocks = last[1]
     new_blocks = parse_blocks(new_html, "n", pieces)
-    pieces[_LAST] = (new_html, new_blocks)
     level = section_level(old_blocks, new_blocks)
-    olds, news = split_sections(old_blocks, level), split_sections(new_blocks, level)
+    olds = (
+        last[3] if last[3] is not None and last[2] == level else split_sections(old_blocks, level)
+    )
+    news = split_sections(new_blocks, level)
+    pieces[_LAST] = (new_html, new_blocks, level, news)
     pairs, stable = align_sections(olds, news)
     stable_old = {i for i, _j in stable}
 

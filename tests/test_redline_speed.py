@@ -214,6 +214,21 @@ def test_bodies_are_really_cut_and_cached():
     assert len(pieces) > 10 and len(pieces[(None, "body", body)]) > 10
 
 
+def test_a_body_split_at_another_level_is_split_again(monkeypatch):
+    """A redline takes the old side's sections from the redline before it only when both split
+    at the same heading level: no heading at all (also in the first redline), h2, h3 alone..."""
+    bodies = [
+        "<p>one</p>\n<p>two</p>",
+        "<p>one</p>\n<p>two, changed</p>",
+        "<h2>A</h2>\n<p>one</p>\n<h2>B</h2>\n<p>two</p>",
+        "<h3>A</h3>\n<p>one</p>\n<h3>B</h3>\n<p>two</p>",
+        "<h2>A</h2>\n<p>one</p>\n<h3>B</h3>\n<p>two</p>\n<h3>C</h3>\n<p>three</p>",
+        "<p>one</p>\n<p>two</p>",
+        "<h2>A</h2>\n<p>one</p>\n<h2>B</h2>\n<p>two, changed</p>",
+    ]
+    check(list(zip(bodies, bodies[1:])), monkeypatch)
+
+
 def test_redlines_cut_back_their_pieces_and_keep_block_numbers(monkeypatch):
     """Past 1,000 pieces ``redlines`` keeps only the last body's; the blocks of the templates it
     keeps and of those made after share one numbering (redline_pieces.KEYS): numbers from a
