@@ -133,6 +133,9 @@ def _template(items, keys: dict) -> _Template:
 
 
 def _instantiate(tmpl, uid, out):
+    if not tmpl.conts:  # no block in a container (a paragraph, a heading): share them all
+        out.extend(tmpl.blocks)
+        return
     conts = [Cont(tag, attrs, uid(), notes) for tag, attrs, notes in tmpl.conts]
     new = Block.__new__
     for tb, idx in zip(tmpl.blocks, tmpl.chains, strict=False):
