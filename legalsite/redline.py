@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from .redline_diff import align_blocks, align_sections, section_level, split_sections
 from .redline_parse import HEADINGS
-from .redline_pieces import UIDS, parse_blocks, unit_keys
+from .redline_pieces import KEYS, UIDS, parse_blocks, unit_keys
 from .redline_render import Ids, Out, esc, render_blocks
 from .wording import counted  # issue 15: "1 word", not "1 words"
 
@@ -69,16 +69,22 @@ def _capture(out, fn):
     return h, t
 
 
-def _heading(out, sec, old, new, status, count, say=str):
-    """(html, text) of a section title: word diff of the headings, or a special title."""
-    block = new if new is not None else old
-    if block is None:
-        return esc(say(SPECIAL_TITLES[sec.special])), SPECIAL_TITLES[sec.special]
+def _heading(out, old, new, status, count):
+    """(html, text) of a section's heading: the one of ``old`` and ``new`` there is, marked as
+    ``status`` ("ins" or "del"), or the word diff of the two ("chg"). A section without a
+    heading has a special title instead (:func:`_special_title`)."""
     if status in ("ins", "del"):
+        block = new if new is not None else old
         return _capture(out, lambda: out.marked(status, block.toks, count))
     if old.key == new.key:
         return _capture(out, lambda: out.same(new.toks))
     return _capture(out, lambda: out.diff(old.toks, new.toks, count))
+
+
+def _special_title(sec, say):
+    """(html, text) of the title of a section without a heading (preamble, footnotes)."""
+    title = SPECIAL_TITLES[sec.special]
+    return esc(say(title)), title
 
 
 def N_(word: str) -> str:
@@ -123,26 +129,30 @@ def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
         if len(pieces) > 1000:  # a body has ~90 top-level units: keep the new side's
             keys = unit_keys(new_html, pieces)
             kept = {(None, "body", new_html): keys, _LAST: pieces[_LAST], UIDS: pieces[UIDS]}
+            kept[KEYS] = pieces.setdefault(KEYS, {})  # the templates kept hold its numbers
             pieces = {key: pieces[key] for key in keys} | kept
     return out
 
 
-_LAST = (None, "last")  # pieces: the last redline's new side, (html, blocks)
+_LAST = (None, "last")  # pieces: the last redline's new side, (html, blocks, level, sections)
 
 
 def _redline(old_html: str, new_html: str, pieces: dict, words: dict | None = None) -> Redline:
     # A body is the new side of one redline and the old side of the next: its blocks are used
     # again (the uids of one pieces dict are unique); the new side is always made afresh, so
     # the two sides of one redline never share a container, even when the bodies are equal.
+    # Its sections too, when they are split at the same heading level.
     last = pieces.pop(_LAST, None)
-    if last is not None and last[0] == old_html:
-        old_blocks = last[1]
-    else:
-        old_blocks = parse_blocks(old_html, "o", pieces)
+    if last is None or last[0] != old_html:
+        last = (old_html, parse_blocks(old_html, "o", pieces), None, None)
+    old_blocks = last[1]
     new_blocks = parse_blocks(new_html, "n", pieces)
-    pieces[_LAST] = (new_html, new_blocks)
     level = section_level(old_blocks, new_blocks)
-    olds, news = split_sections(old_blocks, level), split_sections(new_blocks, level)
+    olds = (
+        last[3] if last[3] is not None and last[2] == level else split_sections(old_blocks, level)
+    )
+    news = split_sections(new_blocks, level)
+    pieces[_LAST] = (new_html, new_blocks, level, news)
     pairs, stable = align_sections(olds, news)
     stable_old = {i for i, _j in stable}
 
@@ -182,14 +192,10 @@ def _redline(old_html: str, new_html: str, pieces: dict, words: dict | None = No
             ]
             labels, collapsed, renumbered_only = [kind], False, False
             counts[kind] += sec.heading is not None  # the special sections are not counted
-            h_html, h_text = _heading(
-                out,
-                sec,
-                sec.heading if status == "del" else None,
-                sec.heading if status == "ins" else None,
-                status,
-                True,
-                say,
+            h_html, h_text = (
+                _special_title(sec, say)
+                if sec.heading is None
+                else _heading(out, sec.heading, sec.heading, status, True)
             )
             if sec.heading is None:
                 sid = sec.special
@@ -222,7 +228,11 @@ def _redline(old_html: str, new_html: str, pieces: dict, words: dict | None = No
                 counts["changed"] += 1
             labels = labels or ["unchanged"]
             collapsed = not body_changed
-            h_html, h_text = _heading(out, new, oh, nh, "chg", not renumbered_only, say)
+            h_html, h_text = (
+                _special_title(new, say)
+                if nh is None
+                else _heading(out, oh, nh, "chg", not renumbered_only)
+            )
             sid = new.special if nh is None else (nh.hid or "section")
         if new is not None and new.heading is not None and new.heading.hid in idmap:
             sec_id = idmap[new.heading.hid]

@@ -52,13 +52,18 @@ from .redline_parse import (
 )
 
 UIDS = (None, "uids")  # the key of a pieces dict's uid counter (no unit key holds None)
+# ... and of its block keys, each as a small number (_Template): the redline compares and
+# hashes block keys (aligning a section's blocks with difflib hashes each one), and a key is
+# a tuple of every token's key, rehashed on every use.
+KEYS = (None, "keys")
 
 
 class _Template:
     __slots__ = ("conts", "blocks", "chains")
 
-    def __init__(self, blocks):
-        conts, index = [], {}
+    def __init__(self, blocks, keys: dict):
+        conts: list[tuple] = []
+        index: dict[int, int] = {}
         chains = []
         for b in blocks:
             idx = []
@@ -72,6 +77,7 @@ class _Template:
         self.conts, self.blocks, self.chains = conts, blocks, chains
         for b in blocks:
             b.src = TEMPLATE
+            b.key = keys.setdefault(b.key, len(keys))  # equal numbers: equal keys (see KEYS)
 
 
 def _units(body) -> list[tuple[object, list]]:
@@ -120,13 +126,16 @@ def _node_children(body):
             yield child.tail
 
 
-def _template(items) -> _Template:
+def _template(items, keys: dict) -> _Template:
     return _Template(
-        Tokenizer("t").blocks([i if isinstance(i, str) else to_node(i) for i in items])
+        Tokenizer("t").blocks([i if isinstance(i, str) else to_node(i) for i in items]), keys
     )
 
 
 def _instantiate(tmpl, uid, out):
+    if not tmpl.conts:  # no block in a container (a paragraph, a heading): share them all
+        out.extend(tmpl.blocks)
+        return
     conts = [Cont(tag, attrs, uid(), notes) for tag, attrs, notes in tmpl.conts]
     new = Block.__new__
     for tb, idx in zip(tmpl.blocks, tmpl.chains, strict=False):
@@ -233,7 +242,11 @@ def _group_keys(html: str, pieces: dict) -> tuple | None:
             body, errors = parse_body(group)
             whole = body is not None and not errors and _only_blocks(body)
             pieces[group] = (
-                _Template(Tokenizer("t").blocks(to_node(body).children)) if whole else None
+                _Template(
+                    Tokenizer("t").blocks(to_node(body).children), pieces.setdefault(KEYS, {})
+                )
+                if whole
+                else None
             )
         if pieces[group] is None:
             return None
@@ -294,7 +307,7 @@ def unit_keys(html: str, pieces: dict) -> tuple:
             units = _units(body) if body is not None else []
             for key, items in units:
                 if key not in pieces:
-                    pieces[key] = _template(items)
+                    pieces[key] = _template(items, pieces.setdefault(KEYS, {}))
             keys = tuple(key for key, _items in units)
         pieces[body_key] = keys
     return keys

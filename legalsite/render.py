@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from . import compare, render_i18n, security, timeline
+from . import compare, reading, render_i18n, security, timeline
 from .model import Policy, Site, Status, Version
 from .redline import Redline, redline
 from .security import content_security_policy
@@ -132,6 +132,9 @@ class _Renderer:
         canonical = timeline.canonical_version(policy, self.site.today)
         coming = [e for e in entries if e.status is Status.UPCOMING]
         current = next((e for e in entries if e.status is Status.IN_FORCE), None)
+        words = {"lang": self.site.settings.language, "settings": self.site.settings}
+        listing = reading.version_list(self.theme.env, entries, words)
+        shared = dict(policy=policy, current=current, coming=coming, version_list=listing)
         for entry in entries:
             out[entry.url + "index.html"] = self._cached(
                 entry.url,
@@ -139,10 +142,8 @@ class _Renderer:
                 lambda: self.page(
                     "version.html",
                     entry.url,
-                    policy=policy,
                     entry=entry,
-                    current=current,
-                    coming=coming,
+                    **shared,
                     canonical_url=self.absolute(f"{policy.slug}/")
                     if entry.version is canonical
                     else self.absolute(entry.url),
@@ -156,10 +157,8 @@ class _Renderer:
             lambda: self.page(
                 "version.html",
                 f"{policy.slug}/",
-                policy=policy,
                 entry=entry,
-                current=current,
-                coming=coming,
+                **shared,
                 canonical_url=self.absolute(f"{policy.slug}/"),
                 noindex=entry.version.draft,
             ),

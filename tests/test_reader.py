@@ -152,6 +152,28 @@ def render_all() -> dict[str, str]:
 # --- 2. compare any two versions ----------------------------------------------------------
 
 
+@pytest.mark.parametrize("drafts", [False, True])
+def test_each_version_page_lists_every_version_newest_first_and_marks_its_own(drafts):
+    """The list is made once per policy and page depth (reading.version_list) and joined per
+    page: each page still marks only its own version, with links from its own folder."""
+    files = fixture_files(drafts=drafts)
+    days = sorted(re.findall(r"^privacy/(\d{4}-\d\d-\d\d)/index\.html$", "\n".join(files), re.M))
+    assert len(days) >= 3
+    pages = [(f"privacy/{day}/", day) for day in days]
+    in_force = doc(files["privacy/index.html"]).xpath("//h1/following::time[1]/@datetime")[0]
+    pages.append(("privacy/", in_force))
+    for folder, day in pages:
+        listing = select(doc(files[folder + "index.html"]), "details.switcher")[0]
+        items = select(listing, "li a")[:-1]  # the last: the history page
+        assert [a.find("time").get("datetime") for a in items] == days[::-1], folder
+        assert [a.find("time").get("datetime") for a in items if a.get("aria-current")] == [day]
+        for a in items:
+            target = os.path.normpath(os.path.join(folder, a.get("href"))) + "/index.html"
+            assert target in files, (folder, a.get("href"))
+        drafted = [a for a in items if a.text_content().endswith(" · draft")]
+        assert bool(drafted) == drafts, folder  # the fixture's 2026-09-01 is a draft
+
+
 def test_every_pair_of_versions_can_be_compared_from_each_version_page(files):
     versions = ["2026-01-01", "2026-05-01", "2026-08-01"]
     for day in versions:

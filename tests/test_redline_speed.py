@@ -214,6 +214,41 @@ def test_bodies_are_really_cut_and_cached():
     assert len(pieces) > 10 and len(pieces[(None, "body", body)]) > 10
 
 
+def test_a_body_split_at_another_level_is_split_again(monkeypatch):
+    """A redline takes the old side's sections from the redline before it only when both split
+    at the same heading level: no heading at all (also in the first redline), h2, h3 alone..."""
+    bodies = [
+        "<p>one</p>\n<p>two</p>",
+        "<p>one</p>\n<p>two, changed</p>",
+        "<h2>A</h2>\n<p>one</p>\n<h2>B</h2>\n<p>two</p>",
+        "<h3>A</h3>\n<p>one</p>\n<h3>B</h3>\n<p>two</p>",
+        "<h2>A</h2>\n<p>one</p>\n<h3>B</h3>\n<p>two</p>\n<h3>C</h3>\n<p>three</p>",
+        "<p>one</p>\n<p>two</p>",
+        "<h2>A</h2>\n<p>one</p>\n<h2>B</h2>\n<p>two, changed</p>",
+    ]
+    check(list(zip(bodies, bodies[1:])), monkeypatch)
+
+
+def test_redlines_cut_back_their_pieces_and_keep_block_numbers(monkeypatch):
+    """Past 1,000 pieces ``redlines`` keeps only the last body's; the blocks of the templates it
+    keeps and of those made after share one numbering (redline_pieces.KEYS): numbers from a
+    fresh count would make new paragraphs look equal to the 50 kept from the first version."""
+    rng = random.Random(11)
+
+    def paragraphs(n):
+        return [f"<p>{' '.join(rng.choices(WORDS, k=9))}</p>" for _ in range(n)]
+
+    kept = paragraphs(50)  # first in the first body: the first numbers
+    bodies = ["\n".join(kept + paragraphs(150))]
+    bodies += ["\n".join(paragraphs(150) + kept) for _version in range(11)]
+    pairs = list(zip(bodies, bodies[1:]))
+    pieces: dict = {}
+    for old, new in pairs:
+        redline(old, new, pieces)
+    assert len(pieces) > 1000  # redlines() cuts back at least once
+    check(pairs, monkeypatch)
+
+
 def test_redlines_leave_nothing_for_the_cycle_collector(monkeypatch):
     """Anything cyclic a redline leaves behind (a recursive closure, a template pointing to
     itself) piles up until the collector's next pass, which then cost tens of milliseconds per
