@@ -120,9 +120,7 @@ class Store:
     """The store; ``folder`` None: memory only (``--no-cache``, tests)."""
 
     def __init__(self, folder: Path | None = None, remember: bool = False, code: str | None = None):
-        self.folder = folder
-        self.remember = remember
-        self.code = code or CODE_DIGEST
+        self.folder, self.remember, self.code = folder, remember, code or CODE_DIGEST
         self.hits: Counter[str] = Counter()
         self.misses: Counter[str] = Counter()
         self._memory: dict[str, object] = {}
@@ -331,7 +329,7 @@ class Store:
                 data = row[0]
                 self._touched.add(key)
             if data[: len(key)] == key.encode("ascii"):
-                return True, pickle.loads(data[len(key) :])
+                return True, pickle.loads(memoryview(data)[len(key) :])  # not a copy
         except Exception:  # noqa: BLE001  whatever a damaged value raises when read: a miss
             pass
         return False, None
