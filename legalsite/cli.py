@@ -355,7 +355,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def entry() -> None:
     """The command line as a program (build.py, the ``legalsite`` script)."""
-    sys.exit(main())
+    code = main()
+    # The process ends: what is alive is frozen, so that the collection Python makes on the
+    # way out has nothing to walk (one edit at 20 x 50: exit 11 ms, not 28-42; README).
+    gc.freeze()
+    sys.exit(code)
 
 
 def _check(args: argparse.Namespace, store: Store) -> stamp.Check | None:
