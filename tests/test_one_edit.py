@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from conftest import FIXTURE_DAY
+from conftest import FIXTURE_DAY, copy_lock_for_editing
 
 PROBE = (
     "import sys\nfrom legalsite.cli import main\n"
@@ -62,3 +62,62 @@ def test_an_entry_read_is_renewed_at_most_once_an_hour(tmp_path):
         used = dict(db.execute("SELECT key, used FROM uses"))
     db.close()
     assert used[stale] >= now and used[fresh] == a_minute_ago
+
+
+def _texts_alive_at_audit(monkeypatch, build):
+    """The versions whose texts are still alive when the audit starts, in ``build()``."""
+    import gc
+
+    from legalsite import pipeline
+    from legalsite.model import Version
+
+    seen = []
+    real = pipeline.audit_site
+
+    def audit_site(*args, **kwargs):
+        seen.append(sum(1 for o in gc.get_objects() if isinstance(o, Version) and o.body_html))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "audit_site", audit_site)
+    build()
+    return seen
+
+
+def test_a_build_of_every_page_lets_the_texts_go_before_its_audit(site, cli, monkeypatch):
+    """The audit of a whole site parses every page; the versions' texts are let go before it
+    (Site.outline), and nothing else holds them then (the loaded stage's result did)."""
+    out = site / "whole"
+    seen = _texts_alive_at_audit(
+        monkeypatch, lambda: cli("build", "--as-of", FIXTURE_DAY, "--no-cache", "--out", str(out))
+    )
+    assert seen == [0]
+
+
+def test_an_edit_is_seen_by_a_rebuild_that_keeps_the_texts(site, cli, monkeypatch):
+    """A rebuild over the last output keeps the texts through its small audit (the outline
+    is not worth its time there) and still shows the edit, as a build from nothing does."""
+    copy_lock_for_editing(site)
+    code, _, err = cli("build", "--as-of", FIXTURE_DAY)
+    assert code == 0, err
+    before = {p: p.read_bytes() for p in (site / "_site").rglob("*") if p.is_file()}
+    page = site / "content" / "privacy" / "2026-08-01.md"  # upcoming and unlocked: editable
+    page.write_text(page.read_text().replace("data", "personal data", 1))
+    seen = _texts_alive_at_audit(monkeypatch, lambda: cli("build", "--as-of", FIXTURE_DAY))
+    assert seen and seen[0] > 0
+    changed = {
+        p for p in (site / "_site").rglob("*") if p.is_file() and before.get(p) != p.read_bytes()
+    }
+    assert site / "_site" / "privacy" / "2026-08-01" / "index.html" in changed
+    assert (
+        b"personal data" in (site / "_site" / "privacy" / "2026-08-01" / "index.html").read_bytes()
+    )
+    reference = site / "reference"
+    code, _, err = cli("build", "--as-of", FIXTURE_DAY, "--no-cache", "--out", str(reference))
+    assert code == 0, err
+    assert {
+        p.relative_to(reference): p.read_bytes() for p in reference.rglob("*") if p.is_file()
+    } == {
+        p.relative_to(site / "_site"): p.read_bytes()
+        for p in (site / "_site").rglob("*")
+        if p.is_file()
+    }
