@@ -8,8 +8,8 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from . import live, notice, notice_period, timeline, translations
 from . import lock as locking
+from . import notice, notice_period, timeline, translations
 from .audit import audit_files, audit_policy, read_site
 from .diffcmd import DiffError, pick, standalone_html
 from .model import ContentErrors, Site
@@ -82,7 +82,13 @@ def run(args: argparse.Namespace, project: Project, found=None, store: Store | N
         elif args.command == "diff":
             return _diff(args, project)
         elif args.command == "lock":
-            return _lock(args, project)
+            from .live import LiveError  # see _lock
+
+            try:
+                return _lock(args, project)
+            except LiveError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 1
         elif args.command == "notice":  # issue 15
             return notice.run(args, project)
     except ContentErrors as errors:
@@ -93,7 +99,6 @@ def run(args: argparse.Namespace, project: Project, found=None, store: Store | N
         DiffError,
         UsageError,
         timeline.DayError,
-        live.LiveError,
     ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -158,6 +163,10 @@ def _diff(args: argparse.Namespace, project: Project) -> int:
 
 
 def _lock(args: argparse.Namespace, project: Project) -> int:
+    """``lock``. The live site's reader (live.py, with http.client, ssl and email) is imported
+    here, not with this module: it was 25 ms of every build's start (README, Performance)."""
+    from . import live
+
     now = timeline.wall_clock()  # read once: a run across midnight must not mix two days
     today, real = timeline.build_day(args.as_of, now), now.date()
     if not args.check and today < real:  # a past day would shorten the notice period

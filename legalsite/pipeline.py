@@ -65,8 +65,8 @@ class Loaded:
 
 @dataclass(frozen=True)
 class Built:
-    """What a build made. Outside the preview, ``site`` comes without the versions' texts
-    (Site.outline): they are let go once the pages are rendered."""
+    """What a build made. Outside the preview and a rebuild over the last output, ``site``
+    comes without the versions' texts (Site.outline): they go once the pages are rendered."""
 
     site: Site
     files: dict[str, bytes]  # output path -> bytes to write
@@ -242,16 +242,16 @@ def run(
             if pool is not None:
                 prefix, names = project.display(project.content), placeholders(settings)
                 parallel.warm_parse(pool, store, sources, prefix, names, request.jobs)
-            loaded = load_policies(project, settings, store, sources, digests)
-            sources = None  # the parsed site holds what is needed from here on
-            site = apply_lock(loaded, request)
+            site = apply_lock(load_policies(project, settings, store, sources, digests), request)
+            sources = None  # the parsed site alone holds what is needed from here on (outline)
             if pool is not None:
                 parallel.warm_redlines(pool, store, redline_pairs(site), request.jobs)
             with _template_errors(project):
                 theme = load_theme(project.templates, store)
                 output = render_site(site, theme, store, frozenset(), None, last)
             store.receive_all()
-            if not store.remember:  # the pages are made: let the texts go before the audit
+            # all pages made: the texts go before the audit (a rebuild's audit is of a few files)
+            if not store.remember and last is None:
                 site = site.outline()
             staged = Staging(output.files, stage) if stage is not None else None
             audit_site(site, output.files, store, output.keys, pool)
