@@ -112,8 +112,9 @@ def version_list(
     render.Entry, oldest first) newest first, ``entry``'s marked as the page's. Each is
     rendered once per page depth (``root``) by the macro ``entry`` of ``version-list.html``
     (with ``context``'s variables), with and without the mark, and each page joins them: a
-    loop over every version on every page made a sixth of the version pages' CPU time at 50
-    versions (README, "Cold build CPU")."""
+    loop over every version on every page (51,000 entries at 20 x 50) made the version pages,
+    history pages and feeds take 0.97-1.05 s of CPU, against 0.75-0.81 s (README, "Cold build
+    CPU"). The macro sees its arguments, ``lang`` and ``settings``, nothing else of the page."""
     newest_first = entries[::-1]
     position = {id(e.version): k for k, e in enumerate(newest_first)}
     made: dict[str, tuple[list[Markup], list[Markup]]] = {}

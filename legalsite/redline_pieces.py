@@ -315,7 +315,8 @@ def unit_keys(html: str, pieces: dict) -> tuple:
 
 def parse_blocks(html: str, prefix: str, pieces: dict | None = None) -> list:
     """The leaf blocks of a body; uids start with prefix. Same as Tokenizer(prefix).blocks of
-    the whole tree (see above); ``pieces``: templates to reuse and add to."""
+    the whole tree (see above); ``pieces``: templates to reuse and add to. A block's ``key``
+    is a number given by ``pieces`` (KEYS): only blocks parsed with the same dict compare."""
     pieces = {} if pieces is None else pieces
     counter = pieces.setdefault(UIDS, itertools.count(1))  # uids unique across one dict
     uid = lambda: f"{prefix}{next(counter)}"  # noqa: E731
