@@ -320,8 +320,9 @@ def _project(args: argparse.Namespace) -> Project:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+def main(argv: list[str] | None = None, program: bool = False) -> int:
+    """Run the command line; returns the exit status. ``program``: this process is the
+    command's own (:func:`entry`), so the collector may be told what lives to its end."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "build")
@@ -343,19 +344,19 @@ def main(argv: list[str] | None = None) -> int:
             return 130
         from .commands import run
 
-        # What is alive now (the modules just imported: Markdown, Jinja, lxml...) outlives the
-        # command: frozen, no collection walks it. One edit at 20 x 50 unpickles 1,000 parses,
-        # which set off a full collection over it all: 24-31 ms of 0.45 s (README, Performance).
-        gc.freeze()
-        try:
-            return run(args, _project(args), found, store if cached else None)
-        finally:
-            gc.unfreeze()  # for a caller in the same process (the tests): collectable again
+        # What is alive now (the modules just imported: Markdown, Jinja, lxml...) lives as long
+        # as the program: frozen, no collection walks it. One edit at 20 x 50 unpickles 1,000
+        # parses, which set off a full collection over it all: 24-31 ms of 0.45 s (README,
+        # Performance). Never in a caller's process: unfreezing would hand the collector back
+        # uncounted garbage, and its full collections would stop (tests/test_one_edit.py).
+        if program:
+            gc.freeze()
+        return run(args, _project(args), found, store if cached else None)
 
 
 def entry() -> None:
     """The command line as a program (build.py, the ``legalsite`` script)."""
-    code = main()
+    code = main(program=True)
     # The process ends: what is alive is frozen, so that the collection Python makes on the
     # way out has nothing to walk (one edit at 20 x 50: exit 11 ms, not 28-42; README).
     gc.freeze()

@@ -250,7 +250,7 @@ def run(
                 theme = load_theme(project.templates, store)
                 output = render_site(site, theme, store, frozenset(), None, last)
             store.receive_all()
-            # all pages made: the texts go before the audit (a rebuild's audit is of a few files)
+            # the texts go before the audit, but not in a rebuild (its audit: the pages that changed)
             if not store.remember and last is None:
                 site = site.outline()
             staged = Staging(output.files, stage) if stage is not None else None

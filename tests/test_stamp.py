@@ -459,17 +459,18 @@ def test_a_build_with_nothing_to_do_loads_neither_the_libraries_nor_the_model(si
     import subprocess
     import sys
     build(cli)
+    env = dict(os.environ, PYTHONPATH=str(REPO))  # this checkout's code, whatever is installed
     probe = ("import sys\nfrom legalsite.cli import main\n"
              f"code = main(['build', '--as-of', '{FIXTURE_DAY}'])\n"
              "print(code, ' '.join(sorted(sys.modules)))")
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env)
     said, code, modules = result.stdout.splitlines()[0], *result.stdout.splitlines()[1].split(" ", 1)
     assert said.startswith("up to date") and code == "0", result.stdout + result.stderr
     heavy = {"markdown", "jinja2", "lxml", "yaml", "frontmatter", "babel", "watchdog", "tinycss2", "markupsafe",
              "dataclasses", "inspect", "legalsite.model", "legalsite.commands", "legalsite.pipeline"}
     assert heavy & set(modules.split()) == set()
     (site / "content" / "terms" / "2032-01-01.md").write_text(version("2032-01-01"))
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env)
     loaded = set(result.stdout.splitlines()[-1].split()[1:])
     # watchdog: the preview's; Babel: only a site with other languages loads it (i18n.py)
     assert result.stdout.startswith("built ") and heavy - {"watchdog", "babel"} < loaded
