@@ -123,8 +123,9 @@ def redlines(pairs: list[tuple[str, str]]) -> list[Redline]:
     """The redline of each (old, new) pair; consecutive versions share most pieces, so the
     pieces are passed on, and cut back to the last new side's when they grow. The numbering of
     block keys (KEYS) is kept whole, as the kept templates hold its numbers: it grows with the
-    distinct blocks of the pairs (one policy of 1,000 versions in one call: 95 MB at peak, traced, against 68 MB
-    without it; a build's call is one policy's versions, 50 in the benchmark corpus)."""
+    distinct blocks of the pairs (one policy of 1,000 versions in one call: 95 MB at peak,
+    traced, against 68 MB without it; a build's call is one policy's versions, 50 in the
+    benchmark corpus)."""
     out: list[Redline] = []
     pieces: dict = {}
     for old_html, new_html in pairs:
